@@ -1,0 +1,110 @@
+/**
+ * The domain's vocabulary. Everything here is plain data: no I/O, no framework types.
+ * JSON-facing names are snake_case because these values leave the server unchanged (SPEC §3).
+ */
+
+export const PROVIDERS = ['meta', 'montymobile', 'qiscus'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const ROLES = ['user', 'assistant', 'operator', 'system'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const MESSAGE_TYPES = [
+  'text', 'voice', 'audio', 'photo', 'video', 'document', 'sticker', 'location', 'contacts',
+  'interactive', 'button', 'reaction', 'unsupported', 'event',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const MESSAGE_STATUSES = ['received', 'pending', 'sent', 'delivered', 'read', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const CONVERSATION_STATES = ['ai', 'waiting', 'operator', 'resolved'] as const;
+export type ConversationState = (typeof CONVERSATION_STATES)[number];
+
+export const HANDOVER_REASONS = ['user_requested', 'ai_requested', 'ai_failed', 'sentiment'] as const;
+export type HandoverReason = (typeof HANDOVER_REASONS)[number];
+
+export type MediaStatus = 'pending' | 'ready' | 'failed';
+
+/** Media attached to a message. `url` is served by Switchboard (`/api/media/{media_id}`), never the provider's. */
+export interface Media {
+  media_id: string;
+  mime_type: string | null;
+  url: string | null;
+  status: MediaStatus;
+  caption: string | null;
+  transcript: string | null;
+  filename: string | null;
+  size: number | null;
+}
+
+export interface ProviderError {
+  code: string;
+  title: string;
+}
+
+/** A normalised reference to media held by the provider, as parsed from a webhook. */
+export interface MediaRef {
+  /** Meta/MontyMobile media id, or for Qiscus (and Monty `link`/`url` forms) the direct URL. */
+  ref: string;
+  /** How the media is fetched: by provider media id, or by plain URL. */
+  kind: 'provider_id' | 'url';
+  mime_type: string | null;
+  /** sha256 as the provider gives it (Meta: base64), null when absent. */
+  sha256: string | null;
+  filename: string | null;
+  caption: string | null;
+}
+
+/** One customer message, normalised from any provider's webhook. */
+export interface InboundMessage {
+  provider: Provider;
+  /** [ID1] the provider's own id for this message: becomes `message_id`. */
+  provider_message_id: string;
+  /** The business side: Meta/Monty `metadata.phone_number_id`, Qiscus channel id (or app code when absent). */
+  channel_external_id: string;
+  channel_name: string | null;
+  /** Contact key: `wa_id ?? from ?? from_user_id` for Meta/Monty; the customer's `from.email` for Qiscus. */
+  contact_key: string;
+  /** Customer's phone digits without '+', when known. */
+  wa_id: string | null;
+  /** Meta business-scoped user id (BSUID), when present. */
+  user_id: string | null;
+  contact_name: string | null;
+  type: MessageType;
+  /** body, caption, button title, location name …; null when the message has none. */
+  text: string | null;
+  media: MediaRef | null;
+  /** `context.id`: the message this one replies to. */
+  reply_to: string | null;
+  /** Provider timestamp (seconds precision); shown, never used to order. */
+  timestamp: Date;
+  /** Provider-specific extras worth keeping: referral, reaction target, location, contacts, errors, qiscus room … */
+  metadata: Record<string, unknown>;
+  /** Error carried by an `unsupported` message. */
+  error: ProviderError | null;
+}
+
+/** A delivery status for one of our outbound messages, matched by `metadata.provider_message_id` [ID9]. */
+export interface StatusUpdate {
+  provider: Provider;
+  provider_message_id: string;
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  timestamp: Date;
+  error: ProviderError | null;
+  recipient: string | null;
+}
+
+/** Everything one webhook POST carries, after parsing. */
+export interface InboundBatch {
+  messages: InboundMessage[];
+  statuses: StatusUpdate[];
+  /** Items recognised and deliberately skipped (own-number echoes, agent messages …), with why. */
+  ignored: { reason: string }[];
+}
+
+export interface Handover {
+  reason: HandoverReason;
+  at: string;
+  note: string | null;
+}
