@@ -1,0 +1,152 @@
+import { resolve } from 'node:path';
+
+/** The whole runtime configuration, parsed once from the environment (SPEC §12). Nothing else reads process.env. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly dataDir: string;
+  readonly mediaStore: 'files' | 'database';
+  readonly publicUrl: string | null;
+  readonly logLevel: string;
+  readonly eventRetentionDays: number;
+  readonly meta: {
+    readonly appSecret: string | null;
+    readonly verifyToken: string | null;
+    readonly accessToken: string | null;
+    readonly phoneNumberId: string | null;
+    readonly graphUrl: string;
+  };
+  readonly montymobile: {
+    readonly webhookToken: string | null;
+    readonly tenant: string | null;
+    readonly apiKey: string | null;
+    readonly sourceNumber: string | null;
+    readonly apiUrl: string;
+  };
+  readonly qiscus: {
+    readonly appCode: string | null;
+    readonly secretKey: string | null;
+    readonly webhookSecret: string | null;
+    readonly apiUrl: string;
+    readonly botEmail: string | null;
+  };
+  readonly ai: {
+    readonly responder: 'faq' | 'openai' | 'none';
+    readonly knowledgeFile: string | null;
+    readonly openaiBaseUrl: string | null;
+    readonly openaiApiKey: string | null;
+    readonly model: string | null;
+    readonly transcribeModel: string | null;
+  };
+  readonly admin: { readonly email: string | null; readonly password: string | null };
+  readonly media: { readonly maxBytes: number };
+  readonly groupCommit: { readonly maxBatch: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment; collects every problem and throws one ConfigError naming each variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | null => {
+    const v = env[name]?.trim();
+    return v ? v : null;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const url = (name: string, fallback: string | null): string | null => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an http(s) URL`);
+      return fallback;
+    }
+  };
+
+  const dataDir = resolve(str('DATA_DIR') ?? './data');
+  const databaseUrl = str('DATABASE_URL') ?? `sqlite:${resolve(dataDir, 'switchboard.db')}`;
+  if (!/^(sqlite:|postgres(ql)?:\/\/|pglite:)/.test(databaseUrl)) {
+    problems.push(`DATABASE_URL=${JSON.stringify(databaseUrl)}: expected sqlite:<path>, sqlite::memory:, or postgres://…`);
+  }
+
+  const config: Config = {
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir,
+    mediaStore: oneOf('MEDIA_STORE', ['files', 'database'] as const, 'files'),
+    publicUrl: url('PUBLIC_URL', null),
+    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    eventRetentionDays: int('EVENT_RETENTION_DAYS', 7, 1, 3650),
+    meta: {
+      appSecret: str('META_APP_SECRET'),
+      verifyToken: str('META_VERIFY_TOKEN'),
+      accessToken: str('META_ACCESS_TOKEN'),
+      phoneNumberId: str('META_PHONE_NUMBER_ID'),
+      graphUrl: url('META_GRAPH_URL', 'https://graph.facebook.com/v25.0')!,
+    },
+    montymobile: {
+      webhookToken: str('MONTYMOBILE_WEBHOOK_TOKEN'),
+      tenant: str('MONTYMOBILE_TENANT'),
+      apiKey: str('MONTYMOBILE_API_KEY'),
+      sourceNumber: str('MONTYMOBILE_SOURCE_NUMBER'),
+      apiUrl: url('MONTYMOBILE_API_URL', 'https://whatsapp-notification.montymobile.com')!,
+    },
+    qiscus: {
+      appCode: str('QISCUS_APP_CODE'),
+      secretKey: str('QISCUS_SECRET_KEY'),
+      webhookSecret: str('QISCUS_WEBHOOK_SECRET'),
+      apiUrl: url('QISCUS_API_URL', 'https://omnichannel.qiscus.com')!,
+      botEmail: str('QISCUS_BOT_EMAIL'),
+    },
+    ai: {
+      responder: oneOf('AI_RESPONDER', ['faq', 'openai', 'none'] as const, 'faq'),
+      knowledgeFile: str('AI_KNOWLEDGE_FILE'),
+      openaiBaseUrl: url('OPENAI_BASE_URL', null),
+      openaiApiKey: str('OPENAI_API_KEY'),
+      model: str('AI_MODEL'),
+      transcribeModel: str('AI_TRANSCRIBE_MODEL'),
+    },
+    admin: { email: str('ADMIN_EMAIL'), password: str('ADMIN_PASSWORD') },
+    media: { maxBytes: int('MEDIA_MAX_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024) },
+    groupCommit: { maxBatch: int('GROUP_COMMIT_MAX_BATCH', 256, 1, 10_000) },
+  };
+
+  if (config.ai.responder === 'openai' && !config.ai.openaiBaseUrl) {
+    problems.push('AI_RESPONDER=openai needs OPENAI_BASE_URL');
+  }
+  const email = config.admin.email;
+  if (email !== null && !/^[^@\s]+@[^@\s]+$/.test(email)) problems.push(`ADMIN_EMAIL=${JSON.stringify(email)}: not an email address`);
+  if (config.admin.password !== null && config.admin.password.length < 8) problems.push('ADMIN_PASSWORD: must be at least 8 characters');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,175 @@
+import { sql, type Transaction } from 'kysely';
+import type { DialectName, Store } from './database.js';
+import type { DB } from './schema.js';
+
+export type EventType = 'new_message' | 'message_updated' | 'conversation_updated';
+
+/** An event-log row to be written with the unit that emitted it (and only if that unit commits). */
+export interface PendingEvent {
+  type: EventType;
+  conversation_id: string | null;
+  payload: unknown;
+}
+
+/** What a write unit sees: the batch's transaction and a way to emit event-log rows. */
+export interface WriteTx {
+  readonly db: Transaction<DB>;
+  readonly dialect: DialectName;
+  emit(event: PendingEvent): void;
+  /** Runs after the batch has committed (wake a worker, count a metric); never for a rolled-back unit. */
+  afterCommit(fn: () => void): void;
+}
+
+export type WriteUnit<T> = (tx: WriteTx) => Promise<T>;
+
+interface QueuedUnit {
+  unit: WriteUnit<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+type Outcome =
+  | { ok: true; value: unknown; events: PendingEvent[]; after: (() => void)[] }
+  | { ok: false; error: unknown };
+
+/** Key of the advisory lock that makes PostgreSQL event ids commit in id order (see runBatch). */
+const EVENT_LOG_LOCK = 7_270_001;
+
+export interface GroupCommitOptions {
+  maxBatch: number;
+  /** Batches in flight at once: 1 on SQLite (one writer); a few on PostgreSQL. */
+  concurrency?: number;
+  /** Told the highest event id after each commit that wrote events. */
+  onEventsCommitted?: (lastEventId: number) => void;
+}
+
+/**
+ * Group commit: concurrent write units are queued and run back to back inside ONE transaction, each
+ * in its own savepoint so one unit's failure rolls back only that unit. Every caller's promise
+ * settles only after the shared COMMIT returned, so a resolved write is a durable write; if the
+ * commit fails, every unit of the batch rejects. One fsync then serves a whole batch of webhooks.
+ */
+export class GroupCommitter {
+  readonly stats = { batches: 0, units: 0, failedBatches: 0 };
+  private readonly queue: QueuedUnit[] = [];
+  private active = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: GroupCommitOptions,
+  ) {
+    this.concurrency = options.concurrency ?? (store.dialect === 'sqlite' ? 1 : 4);
+  }
+
+  /** Queues a unit; resolves with its result once its batch has committed. */
+  run<T>(unit: WriteUnit<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ unit, resolve: resolve as (v: unknown) => void, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.active++;
+      void this.runBatch(batch).finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((fn) => fn());
+      });
+    }
+  }
+
+  private async runBatch(batch: QueuedUnit[]): Promise<void> {
+    const outcomes: Outcome[] = [];
+    let lastEventId = 0;
+    try {
+      await this.store.db.transaction().execute(async (trx) => {
+        const single = batch.length === 1;
+        for (const item of batch) {
+          const events: PendingEvent[] = [];
+          const after: (() => void)[] = [];
+          const tx: WriteTx = {
+            db: trx,
+            dialect: this.store.dialect,
+            emit: (e) => events.push(e),
+            afterCommit: (fn) => after.push(fn),
+          };
+          // A lone unit needs no savepoint: its failure rolls back the whole (one-unit) transaction.
+          if (single) {
+            outcomes.push({ ok: true, value: await item.unit(tx), events, after });
+            continue;
+          }
+          await sql`savepoint unit`.execute(trx);
+          try {
+            const value = await item.unit(tx);
+            await sql`release savepoint unit`.execute(trx);
+            outcomes.push({ ok: true, value, events, after });
+          } catch (error) {
+            // If the rollback itself fails the transaction is broken: abort the whole batch.
+            await sql`rollback to savepoint unit`.execute(trx);
+            await sql`release savepoint unit`.execute(trx);
+            outcomes.push({ ok: false, error });
+          }
+        }
+        const events = outcomes.flatMap((o) => (o.ok ? o.events : []));
+        if (events.length > 0) lastEventId = await writeEvents(trx, this.store.dialect, events);
+      });
+    } catch (error) {
+      this.stats.failedBatches++;
+      batch.forEach((item, i) => {
+        const o = outcomes[i];
+        item.reject(o && !o.ok ? o.error : error);
+      });
+      return;
+    }
+    this.stats.batches++;
+    this.stats.units += batch.length;
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+    for (const o of outcomes) if (o.ok) for (const fn of o.after) runSafely(fn);
+    if (lastEventId > 0) this.options.onEventsCommitted?.(lastEventId);
+  }
+}
+
+/**
+ * Appends the batch's events. On PostgreSQL a transaction-scoped advisory lock is taken first and
+ * held until COMMIT, so event ids become visible in id order across processes: a reader tailing
+ * `id > last` can never see id N+1 committed while id N is still in flight [RT1][RT3].
+ */
+async function writeEvents(trx: Transaction<DB>, dialect: DialectName, events: PendingEvent[]): Promise<number> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
+  const now = new Date().toISOString();
+  const rows = await trx
+    .insertInto('events')
+    .values(events.map((e) => ({ type: e.type, conversation_id: e.conversation_id, payload: JSON.stringify(e.payload), created_at: now })))
+    .returning('id')
+    .execute();
+  const last = Math.max(...rows.map((r) => Number(r.id)));
+  if (dialect === 'postgres') await sql`select pg_notify('switchboard_events', ${String(last)})`.execute(trx);
+  return last;
+}
+
+function runSafely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // after-commit hooks are notifications; their failure must not undo an acknowledged write
+  }
+}

@@ -1,0 +1,188 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import type { DialectName } from './database.js';
+
+/**
+ * One schema for both databases. The only dialect differences are the auto-increment key and the
+ * binary column type; everything else is written once.
+ */
+function migrationsFor(dialect: DialectName): Record<string, Migration> {
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const autoKey = (col: any) => (dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement());
+  const blob = dialect === 'postgres' ? 'bytea' : 'blob';
+
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('channels')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('external_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('channels_provider_external_uq', ['provider', 'external_id'])
+          .execute();
+
+        await db.schema.createTable('contacts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
+          .addColumn('contact_key', 'text', (c) => c.notNull())
+          .addColumn('wa_id', 'text')
+          .addColumn('user_id', 'text')
+          .addColumn('name', 'text')
+          .addColumn('language', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('contacts_channel_key_uq', ['channel_id', 'contact_key'])
+          .execute();
+
+        await db.schema.createTable('operators')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull().defaultTo('away'))
+          .addColumn('disabled_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema.createTable('conversations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
+          .addColumn('contact_id', 'text', (c) => c.notNull().references('contacts.id'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('operator_id', 'text', (c) => c.references('operators.id'))
+          .addColumn('handover', 'text')
+          .addColumn('unread_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_inbound_at', 'text')
+          .addColumn('last_activity_at', 'text', (c) => c.notNull())
+          .addColumn('legacy_id', 'text')
+          .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('conversations_channel_contact_uq', ['channel_id', 'contact_id'])
+          .execute();
+        await db.schema.createIndex('conversations_activity_idx').on('conversations').columns(['last_activity_at', 'id']).execute();
+        await db.schema.createIndex('conversations_state_activity_idx').on('conversations').columns(['state', 'last_activity_at', 'id']).execute();
+
+        await db.schema.createTable('messages')
+          .addColumn('id', serial, autoKey)
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('text', 'text')
+          .addColumn('media', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('operator_id', 'text')
+          .addColumn('operator_name', 'text')
+          .addColumn('reply_to', 'text')
+          .addColumn('timestamp', 'text', (c) => c.notNull())
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .addColumn('provider_message_id', 'text')
+          .addColumn('client_key', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // [ID5] uniqueness is the database's job, not a read-then-write check.
+        await db.schema.createIndex('messages_conversation_message_id_uq').on('messages').columns(['conversation_id', 'message_id']).unique().execute();
+        await db.schema.createIndex('messages_conversation_seq_uq').on('messages').columns(['conversation_id', 'seq']).unique().execute();
+        await db.schema.createIndex('messages_conversation_client_key_uq').on('messages').columns(['conversation_id', 'client_key']).unique().execute();
+        await db.schema.createIndex('messages_provider_message_id_idx').on('messages').column('provider_message_id').execute();
+
+        await db.schema.createTable('media')
+          .addColumn('media_id', 'text', (c) => c.primaryKey())
+          .addColumn('message_pk', 'integer', (c) => c.notNull())
+          .addColumn('conversation_id', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('source_ref', 'text', (c) => c.notNull())
+          .addColumn('source_kind', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text')
+          .addColumn('mime_type', 'text')
+          .addColumn('size', 'integer')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('storage_path', 'text')
+          .addColumn('error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema.createTable('media_blobs')
+          .addColumn('media_id', 'text', (c) => c.primaryKey())
+          .addColumn('bytes', sql.raw(blob), (c) => c.notNull())
+          .execute();
+
+        await db.schema.createTable('events')
+          .addColumn('id', serial, autoKey)
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('conversation_id', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_created_at_idx').on('events').column('created_at').execute();
+
+        await db.schema.createTable('webhook_journal')
+          .addColumn('id', serial, autoKey)
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('message_count', 'integer', (c) => c.notNull())
+          .addColumn('status_count', 'integer', (c) => c.notNull())
+          .execute();
+
+        await db.schema.createTable('jobs')
+          .addColumn('id', serial, autoKey)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('dedupe_key', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('run_at', 'text', (c) => c.notNull())
+          .addColumn('locked_until', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_kind_dedupe_uq').on('jobs').columns(['kind', 'dedupe_key']).unique().execute();
+        await db.schema.createIndex('jobs_status_run_at_idx').on('jobs').columns(['status', 'run_at']).execute();
+
+        await db.schema.createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('operator_id', 'text', (c) => c.notNull().references('operators.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text')
+          .addColumn('expires_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .execute();
+
+        await db.schema.createTable('login_attempts')
+          .addColumn('id', serial, autoKey)
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('login_attempts_key_at_idx').on('login_attempts').columns(['key', 'at']).execute();
+      },
+    },
+  };
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly migrations: Record<string, Migration>) {}
+  async getMigrations() {
+    return this.migrations;
+  }
+}
+
+/** Brings the schema up to date; safe to call from several processes at once (the migrator locks). */
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider(migrationsFor(dialect)) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
