@@ -1,0 +1,56 @@
+import type { Media } from '../chat/types.js';
+import { windowExpiresAt } from '../chat/window.js';
+import type { ConversationParts } from '../store/conversation.store.js';
+import { parseJson } from '../store/json.js';
+import type { MessageRow, OperatorRow } from '../store/schema.js';
+import type { Conversation, Message, Operator } from './types.js';
+
+/** The one Message shape (SPEC §3), for REST and SSE alike. */
+export function presentMessage(row: MessageRow): Message {
+  const media = parseJson<Media>(row.media);
+  return {
+    message_id: row.message_id,
+    conversation_id: row.conversation_id,
+    seq: row.seq,
+    role: row.role as Message['role'],
+    type: row.type as Message['type'],
+    text: row.text,
+    media: media ? { ...media, url: `/api/media/${encodeURIComponent(media.media_id)}` } : null,
+    status: row.status as Message['status'],
+    error: parseJson(row.error),
+    operator: row.operator_id ? { id: row.operator_id, name: row.operator_name ?? '' } : null,
+    reply_to: row.reply_to,
+    timestamp: row.timestamp,
+    metadata: parseJson<Record<string, unknown>>(row.metadata) ?? {},
+  };
+}
+
+/** The one Conversation shape (SPEC §3). */
+export function presentConversation(parts: ConversationParts, lastMessage: MessageRow | null): Conversation {
+  const { conversation: c, contact, channel, operator } = parts;
+  const expires = windowExpiresAt(c.last_inbound_at ? new Date(c.last_inbound_at) : null);
+  return {
+    conversation_id: c.id,
+    channel: { id: channel.id, provider: channel.provider as Conversation['channel']['provider'], name: channel.name },
+    contact: { wa_id: contact.wa_id, name: contact.name, user_id: contact.user_id, language: contact.language },
+    state: c.state as Conversation['state'],
+    operator: operator ? { id: operator.id, name: operator.name } : null,
+    handover: parseJson(c.handover),
+    unread_count: c.unread_count,
+    last_message: lastMessage ? presentMessage(lastMessage) : null,
+    window_expires_at: expires ? expires.toISOString() : null,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+  };
+}
+
+export function presentOperator(row: OperatorRow): Operator {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role as Operator['role'],
+    status: row.status as Operator['status'],
+    disabled: row.disabled_at !== null,
+  };
+}

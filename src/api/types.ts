@@ -1,0 +1,47 @@
+/** The JSON shapes that leave the server (SPEC §3): REST and SSE alike, and the dashboard's types. */
+import type {
+  ConversationState, Handover, Media, MessageStatus, MessageType, Provider, ProviderError, Role,
+} from '../chat/types.js';
+
+export interface Message {
+  message_id: string;
+  conversation_id: string;
+  seq: number;
+  role: Role;
+  type: MessageType;
+  text: string | null;
+  media: Media | null;
+  status: MessageStatus;
+  error: ProviderError | null;
+  operator: { id: string; name: string } | null;
+  reply_to: string | null;
+  timestamp: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface Conversation {
+  conversation_id: string;
+  channel: { id: string; provider: Provider; name: string | null };
+  contact: { wa_id: string | null; name: string | null; user_id: string | null; language: string | null };
+  state: ConversationState;
+  operator: { id: string; name: string } | null;
+  handover: Handover | null;
+  unread_count: number;
+  last_message: Message | null;
+  window_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Operator {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'operator';
+  status: 'available' | 'busy' | 'away';
+  disabled: boolean;
+}
+
+export interface ApiError {
+  error: { code: string; message: string };
+}

@@ -1,0 +1,12 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Store } from '../store/database.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+
+/** What the use cases and routes are given: built once by main.ts (or a test). */
+export interface AppContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly committer: GroupCommitter;
+  readonly logger: Logger;
+}

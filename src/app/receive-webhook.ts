@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { transition } from '../chat/conversation-state.js';
+import { nextStatus } from '../chat/message-status.js';
+import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
+import { presentConversation, presentMessage } from '../api/present.js';
+import { completeParts, ensureConversation, updateConversation, upsertChannel, upsertContact } from '../store/conversation.store.js';
+import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
+import { enqueueJob } from '../store/job.store.js';
+import { toJson } from '../store/json.js';
+import { appendMessage, findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
+import type { ConversationRow, MessageRow } from '../store/schema.js';
+
+export interface ReceiveResult {
+  created: number;
+  duplicates: number;
+  statusesApplied: number;
+}
+
+export interface ReceiveOptions {
+  /** The responder decides where a new (or reopened) conversation starts: `none` → waiting. */
+  responder: 'faq' | 'openai' | 'none';
+}
+
+/**
+ * Ingests one accepted webhook in one transaction (through group commit): the raw body into the
+ * journal, contacts and conversations, every message idempotently [ID5], statuses forward-only
+ * [ST1], event-log rows, and jobs for media and the AI. Resolves only after COMMIT [IN1].
+ */
+export function receiveWebhook(
+  committer: GroupCommitter, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions,
+): Promise<ReceiveResult> {
+  return committer.run((tx) => ingest(tx, provider, rawBody, batch, options));
+}
+
+async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions): Promise<ReceiveResult> {
+  const now = new Date();
+  const nowIso = now.toISOString();
+  await tx.db.insertInto('webhook_journal').values({
+    provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length,
+  }).execute();
+
+  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0 };
+  const touched = new Map<string, { conversation: ConversationRow; last: MessageRow }>();
+  for (const message of batch.messages) {
+    const outcome = await receiveMessage(tx, message, now, options);
+    if (!outcome) {
+      result.duplicates++;
+      continue;
+    }
+    result.created++;
+    touched.set(outcome.conversation.id, outcome);
+  }
+  for (const { conversation, last } of touched.values()) {
+    const parts = await completeParts(tx.db, conversation);
+    tx.emit({ type: 'conversation_updated', conversation_id: conversation.id, payload: presentConversation(parts, last) });
+  }
+  for (const status of batch.statuses) {
+    if (await applyStatus(tx, status)) result.statusesApplied++;
+  }
+  return result;
+}
+
+async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {
+  const nowIso = now.toISOString();
+  const channel = await upsertChannel(tx.db, { provider: m.provider, external_id: m.channel_external_id, name: m.channel_name }, nowIso);
+  const contact = await upsertContact(tx.db, {
+    channel_id: channel.id, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name,
+  }, nowIso);
+  const initialState = options.responder === 'none' ? 'waiting' : 'ai';
+  const { row: conversation } = await ensureConversation(tx.db, channel.id, contact.id, initialState, nowIso);
+
+  const mediaId = m.media ? `md_${randomBytes(10).toString('hex')}` : null;
+  const media: Media | null = m.media && mediaId ? {
+    media_id: mediaId, mime_type: m.media.mime_type, url: null, status: 'pending', caption: m.media.caption,
+    transcript: null, filename: m.media.filename, size: null,
+  } : null;
+  const messageId = m.provider_message_id;
+  const appended = await appendMessage(tx.db, conversation.id, {
+    message_id: messageId,
+    role: 'user',
+    type: m.type,
+    text: m.text,
+    media: toJson(media),
+    status: 'received',
+    error: toJson(m.error),
+    operator_id: null,
+    operator_name: null,
+    reply_to: m.reply_to,
+    timestamp: m.timestamp.toISOString(),
+    // [ID4] metadata.message_id always equals message_id; inbound messages carry their source id.
+    metadata: JSON.stringify({ ...m.metadata, provider: m.provider, message_id: messageId, source_message_id: messageId }),
+    provider_message_id: null,
+    client_key: null,
+  });
+  if (!appended.created) return null;
+
+  // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
+  const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
+  const lastInbound = conversation.last_inbound_at ? Math.max(Date.parse(conversation.last_inbound_at), sentAt) : sentAt;
+  const state = transition(conversation.state as ConversationState, 'customer_message', { responder: options.responder });
+  const updated = await updateConversation(tx.db, conversation.id, {
+    state,
+    unread_count: conversation.unread_count + 1,
+    last_inbound_at: new Date(lastInbound).toISOString(),
+    last_activity_at: nowIso,
+    ...(state !== conversation.state ? { operator_id: null, handover: null } : {}),
+  }, nowIso);
+
+  if (media && m.media) {
+    await tx.db.insertInto('media').values({
+      media_id: media.media_id, message_pk: appended.row.id, conversation_id: conversation.id, provider: m.provider,
+      source_ref: m.media.ref, source_kind: m.media.kind, sha256: m.media.sha256, mime_type: m.media.mime_type,
+      size: null, status: 'pending', storage_path: null, error: null, created_at: nowIso, updated_at: nowIso,
+    }).execute();
+    await enqueueJob(tx.db, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
+  }
+  if (updated.state === 'ai') {
+    await enqueueJob(tx.db, {
+      kind: 'ai.reply', dedupe_key: `${conversation.id}:${messageId}`,
+      payload: { conversation_id: conversation.id, message_id: messageId },
+    });
+  }
+  tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(appended.row) });
+  return { conversation: updated, last: appended.row };
+}
+
+/** Applies one delivery status to our outbound message(s) with that provider id, forward only [ST1]. */
+async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> {
+  let applied = false;
+  for (let row of await findByProviderMessageId(tx.db, status.provider_message_id)) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const next = nextStatus(row.status as MessageStatus, status.status);
+      if (next === null) break;
+      const updated = await updateMessageIfStatus(tx.db, row.id, row.status, {
+        status: next,
+        error: next === 'failed' ? toJson(status.error) : row.error,
+      });
+      if (updated) {
+        tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
+        applied = true;
+        break;
+      }
+      const reread = await tx.db.selectFrom('messages').selectAll().where('id', '=', row.id).executeTakeFirst();
+      if (!reread) break;
+      row = reread;
+    }
+  }
+  return applied;
+}

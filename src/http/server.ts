@@ -1,0 +1,82 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { isDomainError } from '../chat/errors.js';
+import type { AppContext } from '../app/context.js';
+import { isReachable } from '../store/database.js';
+import { STATUS_BY_CODE } from './errors.js';
+import { registerAuthRoutes } from './routes/auth.routes.js';
+import { registerConversationRoutes } from './routes/conversations.routes.js';
+import { registerEventRoutes } from './routes/events.routes.js';
+import { registerMediaRoutes } from './routes/media.routes.js';
+import { registerWebhookRoutes } from './routes/webhooks.routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact request bytes, for signature checks and the webhook journal. */
+    rawBody?: Buffer;
+  }
+}
+
+/** Largest request body accepted anywhere (Meta's documented webhook maximum) [SPEC §4]. */
+export const BODY_LIMIT = 3 * 1024 * 1024;
+
+/** Builds the HTTP server with every route; listening is the caller's business. */
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    // Per-request log lines would cost more than the webhook itself; failures are logged explicitly.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // Keep the raw bytes of every JSON body; parse errors become 400 `validation_failed`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const raw = body as Buffer;
+    req.rawBody = raw;
+    if (raw.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(raw.toString('utf8')));
+    } catch {
+      const err = new Error('request body is not valid JSON') as FastifyError;
+      err.statusCode = 400;
+      err.code = 'validation_failed';
+      done(err, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDomainError(error)) {
+      return reply.status(STATUS_BY_CODE[error.code] ?? 500).send({ error: { code: error.code, message: error.message } });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: { code: 'payload_too_large', message: `request body over ${BODY_LIMIT} bytes` } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = error.code === 'validation_failed' || error.validation ? 'validation_failed' : 'bad_request';
+      return reply.status(status).send({ error: { code, message: error.message } });
+    }
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    return reply.status(500).send({ error: { code: 'internal_error', message: 'internal error' } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = await isReachable(ctx.store);
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable' });
+  });
+
+  // Auth first: it installs the hook that guards every /api/* route registered after it.
+  await registerAuthRoutes(app, ctx);
+  await registerConversationRoutes(app, ctx);
+  await registerEventRoutes(app, ctx);
+  await registerMediaRoutes(app, ctx);
+  await registerWebhookRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,50 @@
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { AppContext } from './app/context.js';
+import { openStore } from './store/database.js';
+import { GroupCommitter } from './store/group-commit.js';
+import { buildServer } from './http/server.js';
+
+export interface Running {
+  readonly app: FastifyInstance;
+  readonly ctx: AppContext;
+  /** The base URL the server listens on (with the real port when PORT=0). */
+  readonly url: string;
+  /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    // Secrets never reach the logs (SPEC §10).
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-webhook-token"]', 'req.headers["x-hub-signature-256"]', '*.password', '*.password_hash', '*.token'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** The composition root: the one place that knows every concrete piece. */
+export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
+  const store = await openStore(config.databaseUrl);
+  const committer = new GroupCommitter(store, { maxBatch: config.groupCommit.maxBatch });
+  const ctx: AppContext = { config, store, committer, logger };
+  const app = await buildServer(ctx);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    ctx,
+    url: `http://${shownHost}:${port}`,
+    close: () => (closing ??= (async () => {
+      await app.close();
+      await committer.idle();
+      await store.close();
+    })()),
+  };
+}

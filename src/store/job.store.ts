@@ -1,0 +1,76 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, JobRow } from './schema.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export type JobKind = 'media.download' | 'ai.reply' | 'outbox.send';
+
+export interface NewJob {
+  kind: JobKind;
+  /** Jobs with the same (kind, dedupe_key) exist once: a redelivered webhook cannot queue a second one. */
+  dedupe_key: string;
+  payload: unknown;
+  run_at?: Date;
+}
+
+/** Queues a job unless one with the same (kind, dedupe_key) exists; true when queued now. */
+export async function enqueueJob(db: Db, job: NewJob): Promise<boolean> {
+  const now = new Date().toISOString();
+  const r = await db.insertInto('jobs')
+    .values({
+      kind: job.kind, dedupe_key: job.dedupe_key, payload: JSON.stringify(job.payload), status: 'queued', attempts: 0,
+      run_at: (job.run_at ?? new Date()).toISOString(), locked_until: null, last_error: null, created_at: now, updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'dedupe_key']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/**
+ * Claims up to `limit` due jobs of the given kinds for `lockMs`. A job whose lock expired (its
+ * worker died) is due again, so a crash loses no job. The claim is a compare-and-set on
+ * (status, locked_until), so two processes never both claim one job.
+ */
+export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now = new Date()): Promise<JobRow[]> {
+  const nowIso = now.toISOString();
+  const candidates = await db.selectFrom('jobs').selectAll()
+    .where('kind', 'in', kinds)
+    .where((eb) => eb.or([
+      eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', nowIso)]),
+      eb.and([eb('status', '=', 'running'), eb('locked_until', '<', nowIso)]),
+    ]))
+    .orderBy('run_at').limit(limit).execute();
+  const claimed: JobRow[] = [];
+  const lockedUntil = new Date(now.getTime() + lockMs).toISOString();
+  for (const job of candidates) {
+    const row = await db.updateTable('jobs')
+      .set({ status: 'running', locked_until: lockedUntil, attempts: sql`attempts + 1`, updated_at: nowIso })
+      .where('id', '=', job.id).where('status', '=', job.status)
+      .where((eb) => (job.locked_until === null ? eb('locked_until', 'is', null) : eb('locked_until', '=', job.locked_until)))
+      .returningAll().executeTakeFirst();
+    if (row) claimed.push(row);
+  }
+  return claimed;
+}
+
+export async function completeJob(db: Db, id: number): Promise<void> {
+  await db.updateTable('jobs').set({ status: 'done', locked_until: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+}
+
+/** Schedules another attempt at `runAt`, or marks the job failed for good when `runAt` is null. */
+export async function failJob(db: Db, id: number, error: string, runAt: Date | null): Promise<void> {
+  await db.updateTable('jobs').set({
+    status: runAt ? 'queued' : 'failed',
+    run_at: runAt ? runAt.toISOString() : sql`run_at`,
+    locked_until: null,
+    last_error: error.slice(0, 2000),
+    updated_at: new Date().toISOString(),
+  }).where('id', '=', id).execute();
+}
+
+export async function countJobs(db: Db, kind: JobKind, status?: string): Promise<number> {
+  let q = db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('kind', '=', kind);
+  if (status) q = q.where('status', '=', status);
+  const r = await q.executeTakeFirstOrThrow();
+  return Number(r.n);
+}
