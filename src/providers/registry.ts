@@ -1,0 +1,81 @@
+import type { InboundBatch, Provider } from '../chat/types.js';
+import { WebhookRejected } from './provider-error.js';
+import { parseMetaWebhook, verifyMetaSignature } from './meta/meta.webhook.js';
+import { parseMontyWebhook, verifyMontyToken } from './montymobile/montymobile.webhook.js';
+import { parseQiscusWebhook } from './qiscus/qiscus.webhook.js';
+import { timingSafeEqual } from 'node:crypto';
+
+/** What a webhook request looks like to an adapter: no framework types. */
+export interface WebhookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  /** The secret path segment (Qiscus). */
+  pathSecret?: string;
+}
+
+/** The receiving half of a provider: is this request authentic, and what does it carry. */
+export interface WebhookAdapter {
+  readonly provider: Provider;
+  /** Throws WebhookRejected(401) when the request is not from the provider. */
+  verify(request: WebhookRequest): void;
+  /** Throws WebhookRejected(400) for JSON of an unknown shape. */
+  parse(body: unknown, now: Date): InboundBatch;
+}
+
+export interface ProviderSecrets {
+  meta: { appSecret: string | null };
+  montymobile: { webhookToken: string | null; sourceNumber: string | null };
+  qiscus: { webhookSecret: string | null; botEmail: string | null; appCode: string | null };
+}
+
+function header(req: WebhookRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The explicit list of webhook adapters. A provider whose secret is not configured has no adapter:
+ * its webhook answers 404 rather than accepting unauthenticated input.
+ */
+export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provider, WebhookAdapter>> {
+  const adapters: Partial<Record<Provider, WebhookAdapter>> = {};
+  const { appSecret } = secrets.meta;
+  if (appSecret) {
+    adapters.meta = {
+      provider: 'meta',
+      verify: (req) => {
+        if (!verifyMetaSignature(req.rawBody, header(req, 'x-hub-signature-256'), appSecret)) throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
+      },
+      parse: (body, now) => parseMetaWebhook(body, now),
+    };
+  }
+  const { webhookToken, sourceNumber } = secrets.montymobile;
+  if (webhookToken) {
+    adapters.montymobile = {
+      provider: 'montymobile',
+      verify: (req) => {
+        if (!verifyMontyToken(header(req, 'x-webhook-token'), webhookToken)) throw new WebhookRejected(401, 'bad x-webhook-token');
+      },
+      parse: (body, now) => parseMontyWebhook(body, { sourceNumber }, now),
+    };
+  }
+  const { webhookSecret, botEmail, appCode } = secrets.qiscus;
+  if (webhookSecret) {
+    const ignoreEmails = [botEmail, appCode ? `${appCode}_admin@qismo.com` : null].filter((e): e is string => !!e);
+    adapters.qiscus = {
+      provider: 'qiscus',
+      verify: (req) => {
+        if (!sameSecret(req.pathSecret, webhookSecret)) throw new WebhookRejected(401, 'bad webhook secret');
+      },
+      parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails }, now),
+    };
+  }
+  return adapters;
+}
