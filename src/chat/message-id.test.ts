@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { isDomainError } from './errors.js';
 import {
   GENERATED_ID_PATTERN,
-  assignLegacyIds,
   canonicalJson,
   contentHashMessageId,
   extractSourceMessageId,
   generateMessageId,
   generateUniqueMessageId,
-  legacyMessageId,
 } from './message-id.js';
 
 const fixedBytes = (hex: string) => () => Buffer.from(hex, 'hex');
@@ -163,90 +161,6 @@ describe('extractSourceMessageId', () => {
     expect(extractSourceMessageId(undefined)).toBeNull();
     expect(extractSourceMessageId({})).toBeNull();
     expect(extractSourceMessageId({ other: 'x' })).toBeNull();
-  });
-});
-
-describe('legacyMessageId', () => {
-  const at = new Date('2025-07-04T09:08:07.006Z');
-
-  it('[ID8] follows message_id → metadata.message_id → metadata.source_message_id → ts_', () => {
-    const metadata = { message_id: 'meta-mid', source_message_id: 'meta-src' };
-    expect(legacyMessageId({ message_id: 'own', metadata }, at)).toBe('own');
-    expect(legacyMessageId({ metadata }, at)).toBe('meta-mid');
-    expect(legacyMessageId({ message_id: '  ', metadata: { source_message_id: 'meta-src' } }, at)).toBe('meta-src');
-    expect(legacyMessageId({ metadata: { wamid: 'ignored' } }, at)).toBe('ts_2025-07-04T09:08:07.006Z');
-    expect(legacyMessageId({}, at)).toBe('ts_2025-07-04T09:08:07.006Z');
-    expect(legacyMessageId({ message_id: null, metadata: null }, at)).toBe('ts_2025-07-04T09:08:07.006Z');
-  });
-
-  it('[ID8] the ts_ fallback is UTC ISO-8601 with milliseconds, whatever the input offset', () => {
-    expect(legacyMessageId({}, new Date('2025-07-04T12:00:00+03:00'))).toBe('ts_2025-07-04T09:00:00.000Z');
-  });
-
-  it('[ID8] trims and stringifies like [ID2]', () => {
-    expect(legacyMessageId({ message_id: ' x ' }, at)).toBe('x');
-    expect(legacyMessageId({ message_id: 42 }, at)).toBe('42');
-    expect(legacyMessageId({ message_id: { a: 1 }, metadata: { message_id: 'm' } }, at)).toBe('m');
-  });
-
-  it('[ID8] refuses a message with neither an id nor a valid timestamp', () => {
-    expect(() => legacyMessageId({}, new Date('nope'))).toThrow(expect.objectContaining({ code: 'validation_failed' }));
-  });
-});
-
-describe('assignLegacyIds', () => {
-  const same = (id: string) => id;
-
-  it('[ID8] later messages with the same ts_ id get _2, _3 … in stored order', () => {
-    const ts = 'ts_2025-07-04T09:08:07.006Z';
-    expect(assignLegacyIds([ts, 'wamid.A', ts, ts], same)).toEqual([ts, 'wamid.A', `${ts}_2`, `${ts}_3`]);
-  });
-
-  it('[ID8] a suffix never collides with another id in the list', () => {
-    const ts = 'ts_2025-07-04T09:08:07.006Z';
-    expect(assignLegacyIds([ts, ts, `${ts}_2`, ts, `${ts}_4`, ts], same)).toEqual([
-      ts,
-      `${ts}_3`,
-      `${ts}_2`,
-      `${ts}_5`,
-      `${ts}_4`,
-      `${ts}_6`,
-    ]);
-  });
-
-  it('[ID8] keeps separate counters per ts_ id and leaves repeated provider ids alone', () => {
-    const a = 'ts_2025-01-01T00:00:00.000Z';
-    const b = 'ts_2025-01-01T00:00:01.000Z';
-    expect(assignLegacyIds([a, b, 'wamid.X', a, 'wamid.X', b], same)).toEqual([
-      a,
-      b,
-      'wamid.X',
-      `${a}_2`,
-      'wamid.X',
-      `${b}_2`,
-    ]);
-  });
-
-  it('[ID8] works with legacyMessageId over stored messages, and every ts_ key is unique', () => {
-    const at = new Date('2025-07-04T09:08:07.006Z');
-    const stored = [
-      { message_id: undefined, metadata: null, at },
-      { message_id: 'wamid.1', metadata: null, at },
-      { message_id: undefined, metadata: { note: 'x' }, at },
-      { message_id: undefined, metadata: {}, at },
-    ];
-    const ids = assignLegacyIds(stored, (m) => legacyMessageId(m, m.at));
-    expect(ids).toEqual([
-      'ts_2025-07-04T09:08:07.006Z',
-      'wamid.1',
-      'ts_2025-07-04T09:08:07.006Z_2',
-      'ts_2025-07-04T09:08:07.006Z_3',
-    ]);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
-
-  it('[ID8] an empty conversation gives no ids', () => {
-    expect(assignLegacyIds([], same)).toEqual([]);
   });
 });
 

@@ -59,52 +59,6 @@ export function extractSourceMessageId(metadata: Record<string, unknown> | null 
   return null;
 }
 
-/**
- * [ID8] The id of a legacy message stored without one:
- * `message_id → metadata.message_id → metadata.source_message_id → "ts_" + timestamp`
- * (UTC ISO-8601 with milliseconds). `ts_` ids may repeat within a conversation; pass the whole
- * conversation through `assignLegacyIds` to make them unique.
- */
-export function legacyMessageId(
-  msg: { message_id?: unknown; metadata?: Record<string, unknown> | null },
-  timestamp: Date,
-): string {
-  const id =
-    idString(msg.message_id) ?? idString(msg.metadata?.message_id) ?? idString(msg.metadata?.source_message_id);
-  if (id !== null) return id;
-  if (!Number.isFinite(timestamp.getTime())) {
-    throw new DomainError('validation_failed', 'legacy message has no id and no valid timestamp');
-  }
-  return `ts_${timestamp.toISOString()}`;
-}
-
-const TIMESTAMP_ID_PREFIX = 'ts_';
-
-/**
- * [ID8] Final ids for one conversation's legacy messages, in stored order. `idOf` gives each
- * message's `legacyMessageId`. A repeated `ts_` id keeps its first holder; later ones get `_2`,
- * `_3` … appended, skipping any suffix that is already an id in the list. Repeated non-`ts_` ids
- * are returned unchanged: they name one provider message, which the store keeps once [ID5].
- */
-export function assignLegacyIds<T>(messages: T[], idOf: (m: T) => string): string[] {
-  const original = messages.map(idOf);
-  const taken = new Set(original);
-  const seen = new Set<string>();
-  const nextSuffix = new Map<string, number>();
-  return original.map((id) => {
-    if (!id.startsWith(TIMESTAMP_ID_PREFIX) || !seen.has(id)) {
-      seen.add(id);
-      return id;
-    }
-    let n = nextSuffix.get(id) ?? 2;
-    let candidate = `${id}_${n}`;
-    while (taken.has(candidate)) candidate = `${id}_${++n}`;
-    nextSuffix.set(id, n + 1);
-    taken.add(candidate);
-    return candidate;
-  });
-}
-
 const CONTENT_HASH_PREFIX: Record<string, string> = { montymobile: 'mm' };
 
 /**

@@ -1,24 +1,10 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB, MessageRow } from './schema.js';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import type { DB, MessageRow, MessageTable } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-export interface NewMessage {
-  message_id: string;
-  role: string;
-  type: string;
-  text: string | null;
-  media: string | null;
-  status: string;
-  error: string | null;
-  operator_id: string | null;
-  operator_name: string | null;
-  reply_to: string | null;
-  timestamp: string;
-  metadata: string;
-  provider_message_id: string | null;
-  client_key: string | null;
-}
+/** A message as the caller provides it; the store adds the row id, conversation, seq and timestamps. */
+export type NewMessage = Omit<Insertable<MessageTable>, 'id' | 'conversation_id' | 'seq' | 'created_at' | 'updated_at'>;
 
 export interface AppendResult {
   row: MessageRow;

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { InboundBatch } from '../../chat/types.js';
 import { parseMetaEnvelope, type MetaDialect } from '../meta/meta.webhook.js';
-import { canonicalJson, digitsOnly, ownValue, sha256Hex } from '../wire-values.js';
+import { contentHashMessageId } from '../../chat/message-id.js';
+import { digitsOnly, ownValue } from '../wire-values.js';
 
 /**
  * Checks the `x-webhook-token` header against the token configured in Monty's dashboard
@@ -27,7 +28,7 @@ export function montyContentId(message: Record<string, unknown>): string {
   if (typeof type === 'string' && !['from', 'timestamp', 'type'].includes(type)) {
     fingerprint[type] = ownValue(message, type);
   }
-  return `mm_${sha256Hex(canonicalJson(fingerprint))}`;
+  return contentHashMessageId('montymobile', fingerprint);
 }
 
 /**
