@@ -5,6 +5,8 @@ import type { AppContext } from './app/context.js';
 import { openStore } from './store/database.js';
 import { GroupCommitter } from './store/group-commit.js';
 import { buildServer } from './http/server.js';
+import { createMetrics } from './http/metrics.js';
+import { bootstrapAdmin } from './app/bootstrap-admin.js';
 
 export interface Running {
   readonly app: FastifyInstance;
@@ -30,7 +32,14 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
   const store = await openStore(config.databaseUrl);
   const committer = new GroupCommitter(store, { maxBatch: config.groupCommit.maxBatch });
-  const ctx: AppContext = { config, store, committer, logger };
+  const ctx: AppContext = { config, store, committer, logger, metrics: createMetrics(store) };
+  const admin = await bootstrapAdmin(ctx);
+  if (admin.generatedPassword !== null) {
+    // Printed once, to stdout only: never logged (SPEC §10).
+    process.stdout.write(`First admin created: ${admin.createdEmail} with password ${admin.generatedPassword} (shown only now)\n`);
+  } else if (admin.createdEmail !== null) {
+    logger.info({ email: admin.createdEmail }, 'first admin created from ADMIN_EMAIL');
+  }
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Store } from '../store/database.js';
 import type { GroupCommitter } from '../store/group-commit.js';
+import type { Metrics } from '../http/metrics.js';
 
 /** What the use cases and routes are given: built once by main.ts (or a test). */
 export interface AppContext {
@@ -9,4 +10,6 @@ export interface AppContext {
   readonly store: Store;
   readonly committer: GroupCommitter;
   readonly logger: Logger;
+  /** Prometheus metrics of this process (GET /metrics). */
+  readonly metrics: Metrics;
 }

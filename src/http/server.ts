@@ -8,6 +8,8 @@ import { registerConversationRoutes } from './routes/conversations.routes.js';
 import { registerEventRoutes } from './routes/events.routes.js';
 import { registerMediaRoutes } from './routes/media.routes.js';
 import { registerWebhookRoutes } from './routes/webhooks.routes.js';
+import { registerMetricsRoute } from './metrics.js';
+import { registerOpenApiRoute } from './openapi.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,5 +80,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerEventRoutes(app, ctx);
   await registerMediaRoutes(app, ctx);
   await registerWebhookRoutes(app, ctx);
+  await registerOpenApiRoute(app);
+  await registerMetricsRoute(app, ctx.metrics);
   return app;
 }

@@ -6,6 +6,7 @@ import type { AppContext } from '../../app/context.js';
 import { receiveWebhook } from '../../app/receive-webhook.js';
 import { WebhookRejected } from '../../providers/provider-error.js';
 import { webhookAdapters, type WebhookAdapter } from '../../providers/registry.js';
+import { recordWebhook } from '../metrics.js';
 
 /**
  * Provider webhooks (SPEC §4). Order: authenticate the raw bytes → parse JSON → parse the provider
@@ -19,6 +20,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     // Webhook bodies are taken as bytes whatever their content type; JSON is parsed after the signature check.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    // Every webhook POST is counted by its answer (also 413s refused before the handler ran).
+    scope.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const provider = /^\/webhooks\/([a-z]+)/.exec(request.routeOptions.url ?? '')?.[1];
+      if (provider) recordWebhook(ctx.metrics, provider, reply.statusCode, reply.elapsedTime / 1000);
+    });
 
     scope.get('/webhooks/meta', async (request, reply) => {
       const q = request.query as Record<string, string | undefined>;

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Store } from '../store/database.js';
+import { countJobs } from '../store/job.store.js';
+
+/**
+ * The process's Prometheus metrics, on their own Registry (never prom-client's global one, so
+ * several servers in one process — tests — do not collide). Callers elsewhere:
+ * - SSE: `sseClients.inc()` on connect and `.dec()` on close; `sseEventsDelivered.inc(n)` per written event.
+ * - Workers: `jobFailures.inc({ kind })` for every failed job attempt.
+ * - Webhooks: `recordWebhook` (webhooks.routes.ts).
+ * `outbox_depth` is read from the jobs table on every scrape.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly webhooks: Counter<'provider' | 'outcome'>;
+  readonly ingestSeconds: Histogram<'provider'>;
+  readonly sseClients: Gauge;
+  readonly sseEventsDelivered: Counter;
+  readonly jobFailures: Counter<'kind'>;
+  readonly outboxDepth: Gauge;
+}
+
+export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    webhooks: new Counter({
+      name: 'switchboard_webhooks_total',
+      help: 'Provider webhook requests by provider and outcome (accepted, unauthorized, rejected, too_large, not_configured, failed).',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    }),
+    ingestSeconds: new Histogram({
+      name: 'switchboard_ingest_duration_seconds',
+      help: 'Time from a webhook request to its committed 200, accepted webhooks only.',
+      labelNames: ['provider'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    sseClients: new Gauge({ name: 'switchboard_sse_clients', help: 'Connected SSE clients.', registers }),
+    sseEventsDelivered: new Counter({ name: 'switchboard_sse_events_delivered_total', help: 'Events written to SSE clients.', registers }),
+    jobFailures: new Counter({
+      name: 'switchboard_job_failures_total',
+      help: 'Failed job attempts (retried or final) by job kind.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    outboxDepth: new Gauge({
+      name: 'switchboard_outbox_depth',
+      help: 'Outbound messages waiting to be sent (outbox.send jobs queued or running).',
+      registers,
+      async collect() {
+        const [queued, running] = await Promise.all([
+          countJobs(store.reader, 'outbox.send', 'queued'),
+          countJobs(store.reader, 'outbox.send', 'running'),
+        ]);
+        this.set(queued + running);
+      },
+    }),
+  };
+}
+
+const OUTCOME_BY_STATUS: Record<number, string> = {
+  200: 'accepted', 401: 'unauthorized', 403: 'unauthorized', 400: 'rejected', 413: 'too_large', 404: 'not_configured', 503: 'failed',
+};
+
+/** Counts one webhook request by its HTTP answer; accepted ones also feed the ingest latency histogram. */
+export function recordWebhook(metrics: Metrics, provider: string, statusCode: number, seconds: number): void {
+  const outcome = OUTCOME_BY_STATUS[statusCode] ?? `status_${statusCode}`;
+  metrics.webhooks.inc({ provider, outcome });
+  if (statusCode === 200) metrics.ingestSeconds.observe({ provider }, seconds);
+}
+
+/** `GET /metrics` (no auth, outside /api): Prometheus text format. */
+export async function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): Promise<void> {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+}

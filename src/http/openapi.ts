@@ -1,0 +1,215 @@
+import type { FastifyInstance } from 'fastify';
+import { CONVERSATION_STATES, HANDOVER_REASONS, MESSAGE_STATUSES, MESSAGE_TYPES, PROVIDERS, ROLES } from '../chat/types.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json, description = 'OK'): Json => ({ description, content: { 'application/json': { schema } } });
+const errors = (...statuses: number[]): Json =>
+  Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/Error${s}` }]));
+const pathId = (name: string, description: string): Json => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+const queryParam = (name: string, schema: Json, description: string): Json => ({ name, in: 'query', required: false, schema, description });
+const body = (schema: Json, required = true): Json => ({ required, content: { 'application/json': { schema } } });
+const nullable = (schema: Json): Json => ({ oneOf: [schema, { type: 'null' }] });
+const str = { type: 'string' };
+const conversationId = pathId('id', 'conversation_id');
+const stateChange = (summary: string, extra: Json = {}): Json => ({
+  post: { summary, parameters: [conversationId], ...extra, responses: { 200: json(ref('Conversation')), ...errors(400, 401, 403, 404, 409) } },
+});
+
+const MessageSchema: Json = {
+  type: 'object',
+  required: ['message_id', 'conversation_id', 'seq', 'role', 'type', 'text', 'media', 'status', 'error', 'operator', 'reply_to', 'timestamp', 'metadata'],
+  properties: {
+    message_id: str, conversation_id: str, seq: { type: 'integer' },
+    role: { enum: [...ROLES] }, type: { enum: [...MESSAGE_TYPES] }, text: nullable(str),
+    media: nullable({
+      type: 'object',
+      properties: {
+        media_id: str, mime_type: nullable(str), url: nullable(str), status: { enum: ['pending', 'ready', 'failed'] },
+        caption: nullable(str), transcript: nullable(str), filename: nullable(str), size: nullable({ type: 'integer' }),
+      },
+    }),
+    status: { enum: [...MESSAGE_STATUSES] },
+    error: nullable({ type: 'object', properties: { code: str, title: str } }),
+    operator: nullable({ type: 'object', properties: { id: str, name: str } }),
+    reply_to: nullable(str), timestamp: { type: 'string', format: 'date-time' }, metadata: { type: 'object' },
+  },
+};
+
+const ConversationSchema: Json = {
+  type: 'object',
+  required: ['conversation_id', 'channel', 'contact', 'state', 'operator', 'handover', 'unread_count', 'last_message', 'window_expires_at', 'created_at', 'updated_at'],
+  properties: {
+    conversation_id: str,
+    channel: { type: 'object', properties: { id: str, provider: { enum: [...PROVIDERS] }, name: nullable(str) } },
+    contact: { type: 'object', properties: { wa_id: nullable(str), name: nullable(str), user_id: nullable(str), language: nullable(str) } },
+    state: { enum: [...CONVERSATION_STATES] },
+    operator: nullable({ type: 'object', properties: { id: str, name: str } }),
+    handover: nullable({ type: 'object', properties: { reason: { enum: [...HANDOVER_REASONS] }, at: str, note: nullable(str) } }),
+    unread_count: { type: 'integer' },
+    last_message: nullable(ref('Message')),
+    window_expires_at: nullable({ type: 'string', format: 'date-time' }),
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const OperatorSchema: Json = {
+  type: 'object',
+  properties: {
+    id: str, email: str, name: str, role: { enum: ['admin', 'operator'] }, status: { enum: ['available', 'busy', 'away'] }, disabled: { type: 'boolean' },
+  },
+};
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'validation_failed', 401: 'unauthorized / invalid_credentials', 403: 'forbidden / not_owner / operator_disabled',
+  404: 'conversation_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict', 410: 'event_log_truncated',
+  422: 'window_closed', 429: 'rate_limited',
+};
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API (SPEC §7), written by hand. A test checks that every
+ * registered /api route appears here, so a new route cannot go undocumented.
+ */
+export const OPENAPI_DOCUMENT: Json = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Switchboard API',
+    version: '1',
+    description: 'Every /api/* route except POST /api/auth/login needs the sb_session cookie or `Authorization: Bearer <api token>`. '
+      + 'Cookie-authenticated state-changing requests need a JSON body or an X-Requested-With header. '
+      + 'Errors are `{ "error": { "code", "message" } }`.',
+  },
+  security: [{ session: [] }, { bearer: [] }],
+  paths: {
+    '/api/auth/login': {
+      post: {
+        summary: 'Log in; sets the HttpOnly, SameSite=Strict sb_session cookie (12 h)',
+        security: [],
+        requestBody: body({ type: 'object', required: ['email', 'password'], properties: { email: str, password: str } }),
+        responses: { 200: json({ type: 'object', properties: { operator: ref('Operator'), expires_at: str } }), ...errors(400, 401, 403, 429) },
+      },
+    },
+    '/api/auth/logout': { post: { summary: 'End this session (or revoke this API token)', responses: { 200: json({ type: 'object' }), ...errors(401) } } },
+    '/api/auth/me': { get: { summary: 'The logged-in operator', responses: { 200: json({ type: 'object', properties: { operator: ref('Operator'), auth: { enum: ['session', 'api_token'] } } }), ...errors(401) } } },
+    '/api/auth/tokens': {
+      post: {
+        summary: 'Create an API token (for another operator: admins only); the token is shown once',
+        requestBody: body({ type: 'object', required: ['name'], properties: { name: str, operator_id: str, expires_in_days: { type: 'integer' } } }),
+        responses: { 201: json({ type: 'object', properties: { token: str, operator_id: str, name: str, expires_at: nullable(str) } }, 'Created'), ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/api/operators': {
+      get: { summary: 'All operators (admins only)', responses: { 200: json({ type: 'object', properties: { operators: { type: 'array', items: ref('Operator') } } }), ...errors(401, 403) } },
+      post: {
+        summary: 'Add an operator (admins only); a password is generated when none is given',
+        requestBody: body({ type: 'object', required: ['email', 'name'], properties: { email: str, name: str, role: { enum: ['admin', 'operator'] }, password: str } }),
+        responses: { 201: json({ type: 'object', properties: { operator: ref('Operator'), generated_password: nullable(str) } }, 'Created'), ...errors(400, 401, 403, 409) },
+      },
+    },
+    '/api/operators/{id}/disable': {
+      post: { summary: 'Disable an operator and end their sessions (admins only)', parameters: [pathId('id', 'operator id')], responses: { 200: json({ type: 'object', properties: { operator: ref('Operator') } }), ...errors(401, 403, 404, 409) } },
+    },
+    '/api/operators/me/status': {
+      get: { summary: 'My status', responses: { 200: json({ type: 'object', properties: { status: { enum: ['available', 'busy', 'away'] } } }), ...errors(401) } },
+      put: {
+        summary: 'Set my status',
+        requestBody: body({ type: 'object', required: ['status'], properties: { status: { enum: ['available', 'busy', 'away'] } } }),
+        responses: { 200: json({ type: 'object', properties: { status: str } }), ...errors(400, 401) },
+      },
+    },
+    '/api/conversations': {
+      get: {
+        summary: 'Conversations, newest activity first, cursor-paged',
+        parameters: [
+          queryParam('state', str, 'comma-separated states: ai, waiting, operator, resolved'),
+          queryParam('reason', { enum: [...HANDOVER_REASONS] }, 'hand-over reason'),
+          queryParam('operator', str, 'operator id, or `me`'),
+          queryParam('q', str, 'case-insensitive search over contact name, number and message text'),
+          queryParam('cursor', str, 'next_cursor of the previous page'),
+          queryParam('limit', { type: 'integer', minimum: 1, maximum: 100 }, 'page size (default 50)'),
+        ],
+        responses: { 200: json({ type: 'object', properties: { conversations: { type: 'array', items: ref('Conversation') }, next_cursor: nullable(str) } }), ...errors(400, 401) },
+      },
+    },
+    '/api/conversations/{id}': {
+      get: {
+        summary: 'A conversation with its latest page of messages (oldest first)',
+        parameters: [conversationId, queryParam('limit', { type: 'integer', minimum: 1, maximum: 100 }, 'messages (default 50)')],
+        responses: {
+          200: json({ allOf: [ref('Conversation'), { type: 'object', properties: { messages: { type: 'array', items: ref('Message') }, has_more: { type: 'boolean' } } }] }),
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    '/api/conversations/{id}/messages': {
+      get: {
+        summary: 'A page of messages, oldest first',
+        parameters: [
+          conversationId,
+          queryParam('before_seq', { type: 'integer' }, 'messages before this seq (older pages)'),
+          queryParam('after_seq', { type: 'integer' }, 'messages after this seq (catch-up)'),
+          queryParam('limit', { type: 'integer', minimum: 1, maximum: 100 }, 'page size (default 50)'),
+        ],
+        responses: { 200: json({ type: 'object', properties: { messages: { type: 'array', items: ref('Message') }, has_more: { type: 'boolean' } } }), ...errors(400, 401, 404) },
+      },
+      post: {
+        summary: 'Send an operator message (owning operator, open 24 h window); stored pending with its outbox entry',
+        parameters: [conversationId, { name: 'Idempotency-Key', in: 'header', required: false, schema: str, description: 'the same key returns the same message, never a second send' }],
+        requestBody: body({ type: 'object', required: ['text'], properties: { text: str, client_message_id: str } }),
+        responses: { 201: json(ref('Message'), 'Created'), 200: json(ref('Message'), 'A repeat of an earlier key: the stored message'), ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    '/api/conversations/{id}/takeover': stateChange('Take the conversation over (`force`: admins only, from another operator)', {
+      requestBody: body({ type: 'object', properties: { force: { type: 'boolean' } } }, false),
+    }),
+    '/api/conversations/{id}/release': stateChange('Hand back to the AI; records a system event message'),
+    '/api/conversations/{id}/resolve': stateChange('Resolve; records a system event message'),
+    '/api/conversations/{id}/read': stateChange('Mark read (unread_count = 0)'),
+    '/api/events': {
+      get: {
+        summary: 'Server-sent events: new_message, message_updated, conversation_updated (SPEC §8)',
+        parameters: [
+          queryParam('conversation_id', str, 'only this conversation'),
+          queryParam('last_event_id', str, 'resume after this event id (or the Last-Event-ID header)'),
+        ],
+        responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: str } } }, ...errors(401) },
+      },
+    },
+    '/api/media/{media_id}': {
+      get: { summary: 'Media bytes with their content type', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, ...errors(401, 404) } },
+    },
+    '/api/knowledge': {
+      get: { summary: "The faq responder's Q&A entries", responses: { 200: json({ type: 'object' }), ...errors(401) } },
+      post: { summary: 'Add a Q&A entry', responses: { 201: json({ type: 'object' }, 'Created'), ...errors(400, 401) } },
+      put: { summary: 'Correct a Q&A entry', responses: { 200: json({ type: 'object' }), ...errors(400, 401, 404) } },
+    },
+    '/api/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }), ...errors(401) } } },
+  },
+  components: {
+    securitySchemes: {
+      session: { type: 'apiKey', in: 'cookie', name: 'sb_session' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    },
+    schemas: {
+      Message: MessageSchema,
+      Conversation: ConversationSchema,
+      Operator: OperatorSchema,
+      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str } } } },
+    },
+    responses: Object.fromEntries(Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => [
+      `Error${status}`, { description, content: { 'application/json': { schema: ref('Error') } } },
+    ])),
+  },
+};
+
+/** Fastify's `/a/:b` as OpenAPI's `/a/{b}`. */
+export function openApiPath(fastifyUrl: string): string {
+  return fastifyUrl.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/** `GET /api/openapi.json` (behind the /api auth hook like every /api route). */
+export async function registerOpenApiRoute(app: FastifyInstance): Promise<void> {
+  app.get('/api/openapi.json', async () => OPENAPI_DOCUMENT);
+}

@@ -1,0 +1,104 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { DB, OperatorRow } from './schema.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+export interface NewOperator {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: 'admin' | 'operator';
+}
+
+/** Inserts an operator unless the email is taken; returns the new row, or undefined when it existed. */
+export async function insertOperator(db: Db, operator: NewOperator, now: string): Promise<OperatorRow | undefined> {
+  return db.insertInto('operators')
+    .values({ ...operator, status: 'away', disabled_at: null, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Emails are stored lower-cased by the callers, so this is an exact match. */
+export async function findOperatorByEmail(db: Db, email: string): Promise<OperatorRow | undefined> {
+  return db.selectFrom('operators').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+export async function findOperatorById(db: Db, id: string): Promise<OperatorRow | undefined> {
+  return db.selectFrom('operators').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listOperators(db: Db): Promise<OperatorRow[]> {
+  return db.selectFrom('operators').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
+export async function countOperators(db: Db): Promise<number> {
+  const r = await db.selectFrom('operators').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function updateOperator(
+  db: Db, id: string, patch: Partial<Pick<OperatorRow, 'status' | 'disabled_at' | 'password_hash' | 'name' | 'role'>>, now: string,
+): Promise<OperatorRow | undefined> {
+  return db.updateTable('operators').set({ ...patch, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export interface NewSession {
+  /** sha256 (hex) of the secret token: the token itself is never stored. */
+  id: string;
+  operator_id: string;
+  kind: 'session' | 'api_token';
+  name: string | null;
+  expires_at: string | null;
+}
+
+export async function insertSession(db: Db, session: NewSession, now: string): Promise<void> {
+  await db.insertInto('sessions').values({ ...session, created_at: now, last_used_at: null }).execute();
+}
+
+export interface SessionWithOperator {
+  session: { id: string; kind: string; expires_at: string | null };
+  operator: OperatorRow;
+}
+
+/** The session (or API token) with this hashed id and its operator, if both exist. Expiry is the caller's rule. */
+export async function findSessionWithOperator(db: Db, id: string): Promise<SessionWithOperator | undefined> {
+  const session = await db.selectFrom('sessions').select(['id', 'kind', 'expires_at', 'operator_id']).where('id', '=', id).executeTakeFirst();
+  if (!session) return undefined;
+  const operator = await findOperatorById(db, session.operator_id);
+  if (!operator) return undefined;
+  return { session: { id: session.id, kind: session.kind, expires_at: session.expires_at }, operator };
+}
+
+export async function deleteSession(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+export async function deleteSessionsOf(db: Db, operatorId: string): Promise<void> {
+  await db.deleteFrom('sessions').where('operator_id', '=', operatorId).execute();
+}
+
+/** Removes sessions and tokens whose expiry has passed. */
+export async function deleteExpiredSessions(db: Db, now: string): Promise<void> {
+  await db.deleteFrom('sessions').where('expires_at', 'is not', null).where('expires_at', '<=', now).execute();
+}
+
+export async function recordLoginFailure(db: Db, key: string, at: string): Promise<void> {
+  await db.insertInto('login_attempts').values({ key, at }).execute();
+}
+
+export async function countLoginFailuresSince(db: Db, key: string, since: string): Promise<number> {
+  const r = await db.selectFrom('login_attempts').select((eb) => eb.fn.countAll().as('n'))
+    .where('key', '=', key).where('at', '>', since).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function clearLoginFailures(db: Db, key: string): Promise<void> {
+  await db.deleteFrom('login_attempts').where('key', '=', key).execute();
+}
+
+/** Forgets failures older than `before`: they no longer count towards any limit. */
+export async function pruneLoginFailures(db: Db, before: string): Promise<void> {
+  await db.deleteFrom('login_attempts').where('at', '<=', before).execute();
+}
