@@ -57,7 +57,7 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
 
   app.get('/api/conversations/:id', async (request) => {
     const { id } = parseInput(IdParams, request.params);
-    const { limit } = parseInput(DetailsQuery, request.query);
+    const { limit } = parseInput(DetailsQuery, request.query ?? {});
     return getConversationDetails(ctx, id, limit);
   });
 
@@ -80,7 +80,7 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
 
   app.post('/api/conversations/:id/takeover', async (request) => {
     const { id } = parseInput(IdParams, request.params);
-    const body = parseInput(TakeoverBody, request.body);
+    const body = parseInput(TakeoverBody, request.body ?? {});
     return takeOver(ctx, requireOperator(request), id, { force: body.force });
   });
 
