@@ -30,6 +30,13 @@ for (const factory of contractDatabases()) {
       expect(await migrateToLatest(store.db, store.dialect)).toEqual([]);
     });
 
+    if (factory.kind === 'sqlite') it('acknowledged means durable: SQLite runs in WAL mode with synchronous=FULL', async () => {
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+      const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      expect(mode.rows[0]?.journal_mode).toBe('wal');
+      expect(sync.rows[0]?.synchronous).toBe(2);
+    });
+
     it('[ID5] a second append of the same message_id returns the existing row, no new seq', async () => {
       const conv = await seedConversation(store, 'c-id5');
       const first = await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('wamid.A')));
