@@ -33,7 +33,7 @@ export async function updateAndEmit(tx: WriteTx, id: string, patch: Conversation
   return view;
 }
 
-/** Whether `state` is one the caller's permission rules treat as owned by another operator. */
+/** Whether the conversation is in `operator` state and owned by someone other than `actorId`. */
 export function isOwnedByOther(row: { state: string; operator_id: string | null }, actorId: string): boolean {
   return (row.state as ConversationState) === 'operator' && row.operator_id !== null && row.operator_id !== actorId;
 }
