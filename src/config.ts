@@ -40,7 +40,20 @@ export interface Config {
     readonly transcribeModel: string | null;
   };
   readonly admin: { readonly email: string | null; readonly password: string | null };
-  readonly media: { readonly maxBytes: number };
+  readonly media: {
+    readonly maxBytes: number;
+    /** Attempts of one media download before it is marked failed. */
+    readonly downloadMaxAttempts: number;
+    /** Downloads running at once per process. */
+    readonly downloadConcurrency: number;
+    /** One attempt's time limit (lookup plus transfer). */
+    readonly downloadTimeoutMs: number;
+    /** Backoff between attempts: base × 2^(attempt−1), capped, with jitter. */
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+  };
+  /** Background job runners: how often they look for due jobs, and how long a claim holds. */
+  readonly jobs: { readonly pollMs: number; readonly lockMs: number };
   readonly groupCommit: { readonly maxBatch: number };
 }
 
@@ -136,13 +149,26 @@ export function loadConfig(env: Env = process.env): Config {
       transcribeModel: str('AI_TRANSCRIBE_MODEL'),
     },
     admin: { email: str('ADMIN_EMAIL'), password: str('ADMIN_PASSWORD') },
-    media: { maxBytes: int('MEDIA_MAX_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024) },
+    media: {
+      maxBytes: int('MEDIA_MAX_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      downloadMaxAttempts: int('MEDIA_DOWNLOAD_MAX_ATTEMPTS', 6, 1, 100),
+      downloadConcurrency: int('MEDIA_DOWNLOAD_CONCURRENCY', 4, 1, 64),
+      downloadTimeoutMs: int('MEDIA_DOWNLOAD_TIMEOUT_MS', 120_000, 100, 3_600_000),
+      retryBaseMs: int('MEDIA_RETRY_BASE_MS', 2_000, 1, 3_600_000),
+      retryMaxMs: int('MEDIA_RETRY_MAX_MS', 300_000, 1, 86_400_000),
+    },
+    jobs: {
+      pollMs: int('JOB_POLL_MS', 1_000, 5, 60_000),
+      lockMs: int('JOB_LOCK_MS', 300_000, 100, 86_400_000),
+    },
     groupCommit: { maxBatch: int('GROUP_COMMIT_MAX_BATCH', 256, 1, 10_000) },
   };
 
   if (config.ai.responder === 'openai' && !config.ai.openaiBaseUrl) {
     problems.push('AI_RESPONDER=openai needs OPENAI_BASE_URL');
   }
+  // A claim must outlive the work it covers, or a second worker would take a job still running.
+  if (config.media.downloadTimeoutMs >= config.jobs.lockMs) problems.push('MEDIA_DOWNLOAD_TIMEOUT_MS must be below JOB_LOCK_MS');
   const email = config.admin.email;
   if (email !== null && !/^[^@\s]+@[^@\s]+$/.test(email)) problems.push(`ADMIN_EMAIL=${JSON.stringify(email)}: not an email address`);
   if (config.admin.password !== null && config.admin.password.length < 8) problems.push('ADMIN_PASSWORD: must be at least 8 characters');

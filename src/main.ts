@@ -7,12 +7,17 @@ import { GroupCommitter } from './store/group-commit.js';
 import { buildServer } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { bootstrapAdmin } from './app/bootstrap-admin.js';
+import { startMediaDownloads } from './app/download-media.js';
+import type { JobRunner } from './app/job-runner.js';
+import { mediaFetchers } from './providers/registry.js';
 
 export interface Running {
   readonly app: FastifyInstance;
   readonly ctx: AppContext;
   /** The base URL the server listens on (with the real port when PORT=0). */
   readonly url: string;
+  /** Background job runners of this process (tests wait on them with idle()). */
+  readonly jobs: { readonly media: JobRunner };
   /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
   close(): Promise<void>;
 }
@@ -42,6 +47,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   }
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
+  const jobs = { media: startMediaDownloads(ctx, mediaFetchers(config)) };
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -50,8 +56,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     app,
     ctx,
     url: `http://${shownHost}:${port}`,
+    jobs,
     close: () => (closing ??= (async () => {
       await app.close();
+      await Promise.all(Object.values(jobs).map((runner) => runner.stop()));
       await committer.idle();
       await store.close();
     })()),

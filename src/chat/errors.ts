@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'conversation_not_found',
   'message_not_found',
   'media_not_found',
+  'media_not_ready',
   'window_closed',
   'owned_by_other',
   'not_owner',

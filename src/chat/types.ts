@@ -36,6 +36,8 @@ export interface Media {
   transcript: string | null;
   filename: string | null;
   size: number | null;
+  /** Why the download failed (`too_large`, `unreachable`, `sha256_mismatch` …); only when status is failed. */
+  error?: string | null;
 }
 
 export interface ProviderError {

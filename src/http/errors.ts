@@ -12,6 +12,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   conversation_not_found: 404,
   message_not_found: 404,
   media_not_found: 404,
+  media_not_ready: 409,
   not_found: 404,
   owned_by_other: 409,
   invalid_transition: 409,

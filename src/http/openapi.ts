@@ -64,7 +64,7 @@ const OperatorSchema: Json = {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed', 401: 'unauthorized / invalid_credentials', 403: 'forbidden / not_owner / operator_disabled',
-  404: 'conversation_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict', 410: 'event_log_truncated',
+  404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated',
   422: 'window_closed', 429: 'rate_limited',
 };
 
@@ -178,7 +178,7 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/api/media/{media_id}': {
-      get: { summary: 'Media bytes with their content type', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, ...errors(401, 404) } },
+      get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409) } },
     },
     '/api/knowledge': {
       get: { summary: "The faq responder's Q&A entries", responses: { 200: json({ type: 'object' }), ...errors(401) } },

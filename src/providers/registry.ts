@@ -4,6 +4,12 @@ import { parseMetaWebhook, verifyMetaSignature } from './meta/meta.webhook.js';
 import { parseMontyWebhook, verifyMontyToken } from './montymobile/montymobile.webhook.js';
 import { parseQiscusWebhook } from './qiscus/qiscus.webhook.js';
 import { timingSafeEqual } from 'node:crypto';
+import type { MediaFetcher } from './media-fetch.js';
+import { metaMediaFetcher } from './meta/meta.media.js';
+import { montyMediaFetcher } from './montymobile/montymobile.media.js';
+import { qiscusMediaFetcher } from './qiscus/qiscus.media.js';
+
+export type { MediaFetcher } from './media-fetch.js';
 
 /** What a webhook request looks like to an adapter: no framework types. */
 export interface WebhookRequest {
@@ -78,4 +84,21 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
     };
   }
   return adapters;
+}
+
+export interface MediaSettings {
+  meta: { graphUrl: string; accessToken: string | null; phoneNumberId: string | null };
+  montymobile: { apiUrl: string; tenant: string | null; apiKey: string | null };
+}
+
+/**
+ * The explicit list of media fetchers, one per provider. Every provider gets one: a fetcher whose
+ * credentials are missing fails its downloads with `not_configured` rather than leaving them pending.
+ */
+export function mediaFetchers(settings: MediaSettings): Record<Provider, MediaFetcher> {
+  return {
+    meta: metaMediaFetcher(settings.meta),
+    montymobile: montyMediaFetcher(settings.montymobile),
+    qiscus: qiscusMediaFetcher(),
+  };
 }

@@ -1,0 +1,318 @@
+import type { Logger } from 'pino';
+import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
+import { claimJobs, completeJob, failJob, type JobKind } from '../store/job.store.js';
+import type { JobRow } from '../store/schema.js';
+
+/** One claimed job as a handler sees it. */
+export interface Job<P = unknown> {
+  readonly id: number;
+  readonly kind: JobKind;
+  readonly payload: P;
+  /** 1 on the first run; counts every claim, including claims of a dead worker's job. */
+  readonly attempt: number;
+}
+
+export interface JobRun<P = unknown> {
+  readonly job: Job<P>;
+  /**
+   * Aborted when the runner stops or the claim is about to expire: the handler stops its I/O and
+   * throws. A handler that ignores it may still be running when another worker claims the job.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Marks the job done inside the caller's write unit, so the job's completion and the domain
+   * change it made commit together (or not at all). Without it the runner completes the job after
+   * the handler returns, in its own unit.
+   */
+  complete(tx: WriteTx): Promise<void>;
+}
+
+/**
+ * What a handler throws to say how it failed. `reason` is a short stable word (`too_large`,
+ * `unreachable` …) recorded on the job and handed to `giveUp`. A permanent failure is not retried;
+ * `retryAfterMs` overrides the backoff (a provider's Retry-After). Any other exception is retried
+ * with reason `error`.
+ */
+export class JobFailure extends Error {
+  override readonly name = 'JobFailure';
+  readonly permanent: boolean;
+  readonly retryAfterMs: number | null;
+
+  constructor(readonly reason: string, message: string, options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.permanent = options.permanent ?? false;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+}
+
+export interface JobHandler<P = unknown> {
+  /** Does the work. Returning completes the job; throwing retries it or, finally, gives it up. */
+  run(run: JobRun<P>): Promise<void>;
+  /**
+   * Called once when the job fails for good (a permanent failure, or its attempts are used up),
+   * inside the write unit that marks the job failed: record the failure on the domain side here.
+   */
+  giveUp?(job: Job<P>, failure: JobFailure, tx: WriteTx): Promise<void>;
+}
+
+export interface Backoff {
+  /** Delay before the second attempt; doubles per attempt. */
+  baseMs: number;
+  maxMs: number;
+  /** Fraction of the delay taken off at random (0 … 1), so retries of many jobs spread out. Default 0.5. */
+  jitter?: number;
+}
+
+export interface JobRunnerOptions<P> {
+  /**
+   * Every job state change (claim, complete, fail) runs as a unit of the group committer. On
+   * SQLite the committer's transaction and any direct statement share one connection, so a
+   * statement issued beside an open batch would join (and could roll back with) that batch.
+   */
+  committer: GroupCommitter;
+  kinds: JobKind[];
+  handler: JobHandler<P>;
+  /** Jobs run at once by this runner (default 1). */
+  concurrency?: number;
+  /** How often due jobs are looked for when nobody calls wake() (default 1000 ms). */
+  pollMs?: number;
+  /** How long a claim holds; a job still claimed after it (its worker died) is claimed again (default 5 min). */
+  lockMs?: number;
+  /** Runs of one job before it is given up (default 6). */
+  maxAttempts?: number;
+  backoff?: Backoff;
+  logger?: Logger;
+}
+
+export interface JobRunnerStats {
+  claimed: number;
+  completed: number;
+  retried: number;
+  failed: number;
+}
+
+export interface JobRunner {
+  /** Looks for due jobs now instead of at the next poll (e.g. right after one was queued). */
+  wake(): void;
+  /**
+   * Graceful stop: claims nothing more, lets running jobs finish for up to `graceMs` (default
+   * 10 s), then aborts them and puts them back in the queue. Resolves when none is running.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Resolves once nothing is running and no job of these kinds is due now (a retry later is not due). */
+  idle(): Promise<void>;
+  readonly stats: Readonly<JobRunnerStats>;
+}
+
+/** Delay before the attempt after `attempt`: base × 2^(attempt−1), capped at maxMs, minus random jitter. */
+export function backoffDelay(attempt: number, backoff: Backoff, random: () => number = Math.random): number {
+  const exponential = backoff.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 40));
+  const capped = Math.min(backoff.maxMs, exponential);
+  const jitter = Math.min(1, Math.max(0, backoff.jitter ?? 0.5));
+  return Math.max(0, Math.round(capped * (1 - jitter * random())));
+}
+
+const STOPPED = Symbol('stopped');
+
+/**
+ * Starts a durable job loop over the `jobs` table: claims due jobs of `kinds` (also those whose
+ * claim expired, so a crashed worker's jobs run again), runs up to `concurrency` at once, retries
+ * failures with exponential backoff and jitter, and gives a job up after `maxAttempts` runs or a
+ * permanent failure. Each handler run is aborted shortly before its claim expires.
+ */
+export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
+  const { committer, kinds, handler } = options;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const pollMs = Math.max(1, options.pollMs ?? 1000);
+  const lockMs = Math.max(10, options.lockMs ?? 300_000);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
+  const backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
+  const log = options.logger;
+  const stats: JobRunnerStats = { claimed: 0, completed: 0, retried: 0, failed: 0 };
+
+  const running = new Set<Promise<void>>();
+  const stopController = new AbortController();
+  const idleWaiters: (() => void)[] = [];
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = Infinity;
+  let ticking: Promise<void> | null = null;
+  let again = false;
+
+  function schedule(ms: number): void {
+    if (stopped) return;
+    const at = Date.now() + ms;
+    if (timer && timerAt <= at) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = null;
+      timerAt = Infinity;
+      tick();
+    }, ms);
+    timer.unref();
+  }
+
+  function tick(): void {
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = (async () => {
+      do {
+        again = false;
+        await claimRound();
+      } while (again && !stopped);
+    })().finally(() => {
+      ticking = null;
+      schedule(pollMs);
+    });
+  }
+
+  async function claimRound(): Promise<void> {
+    let exhausted = false;
+    try {
+      // Bounded: each round claims at most `concurrency` jobs in total.
+      for (let round = 0; round < concurrency && !stopped && running.size < concurrency; round++) {
+        const wanted = concurrency - running.size;
+        const rows = await committer.run((tx) => claimJobs(tx.db, kinds, wanted, lockMs));
+        stats.claimed += rows.length;
+        for (const row of rows) start(row);
+        if (rows.length < wanted) {
+          exhausted = true;
+          break;
+        }
+      }
+    } catch (err) {
+      log?.error({ err, kinds }, 'claiming jobs failed');
+      return;
+    }
+    if (exhausted && running.size === 0) idleWaiters.splice(0).forEach((fn) => fn());
+  }
+
+  function start(row: JobRow): void {
+    const p = execute(row).catch((err: unknown) => {
+      log?.error({ err, jobId: row.id, kind: row.kind }, 'recording a job outcome failed; the claim will expire and the job run again');
+    }).finally(() => {
+      running.delete(p);
+      schedule(0);
+    });
+    running.add(p);
+  }
+
+  async function execute(row: JobRow): Promise<void> {
+    let payload: P;
+    try {
+      payload = JSON.parse(row.payload) as P;
+    } catch (err) {
+      const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
+      return giveUp(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: err }));
+    }
+    const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload, attempt: row.attempts };
+    // A job claimed again and again without an outcome (its worker keeps dying) is not run forever.
+    if (job.attempt > maxAttempts) {
+      return giveUp(job, new JobFailure('attempts_exhausted', `claimed ${job.attempt} times without an outcome`, { permanent: true }));
+    }
+
+    const controller = new AbortController();
+    const onStop = () => controller.abort(STOPPED);
+    stopController.signal.addEventListener('abort', onStop, { once: true });
+    // Stop before the claim lapses, so no second worker ever runs this job beside us.
+    const deadline = setTimeout(() => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)), Math.floor(lockMs * 0.9));
+    deadline.unref();
+    let completed = false;
+    try {
+      await handler.run({
+        job,
+        signal: controller.signal,
+        complete: async (tx) => {
+          await completeJob(tx.db, job.id);
+          tx.afterCommit(() => {
+            completed = true;
+          });
+        },
+      });
+      if (!completed) await committer.run((tx) => completeJob(tx.db, job.id));
+      stats.completed++;
+    } catch (err) {
+      if (completed) {
+        log?.error({ err, jobId: job.id, kind: job.kind }, 'job handler threw after its completion committed');
+        return;
+      }
+      if (controller.signal.reason === STOPPED) {
+        // Interrupted by shutdown, not failed: queue it again at once for the next worker.
+        await committer.run((tx) => failJob(tx.db, job.id, 'interrupted by shutdown', new Date()));
+        return;
+      }
+      const failure = toFailure(err, controller.signal);
+      if (failure.permanent || job.attempt >= maxAttempts) return giveUp(job, failure);
+      const delay = failure.retryAfterMs ?? backoffDelay(job.attempt, backoff);
+      log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message, delayMs: delay }, 'job failed; retrying');
+      await committer.run((tx) => failJob(tx.db, job.id, describe(failure), new Date(Date.now() + delay)));
+      stats.retried++;
+      schedule(delay);
+    } finally {
+      clearTimeout(deadline);
+      stopController.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  async function giveUp(job: Job<P>, failure: JobFailure): Promise<void> {
+    log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message }, 'job failed for good');
+    try {
+      await committer.run(async (tx) => {
+        await failJob(tx.db, job.id, describe(failure), null);
+        await handler.giveUp?.(job, failure, tx);
+      });
+    } catch (err) {
+      // The domain side could not record it; still end the job, or it would come back forever.
+      log?.error({ err, jobId: job.id, kind: job.kind }, 'recording a job failure failed; marking the job failed alone');
+      await committer.run((tx) => failJob(tx.db, job.id, `${describe(failure)}; giveUp failed`, null));
+    }
+    stats.failed++;
+  }
+
+  schedule(0);
+
+  return {
+    wake: () => schedule(0),
+    stats,
+    idle: () => new Promise<void>((resolve) => {
+      if (stopped) return resolve();
+      idleWaiters.push(resolve);
+      schedule(0);
+    }),
+    async stop({ graceMs = 10_000 } = {}) {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await ticking;
+      if (running.size > 0) {
+        let graceTimer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...running]),
+          new Promise<void>((resolve) => {
+            graceTimer = setTimeout(resolve, graceMs);
+          }),
+        ]);
+        clearTimeout(graceTimer);
+      }
+      if (running.size > 0) {
+        stopController.abort();
+        await Promise.allSettled([...running]);
+      }
+      idleWaiters.splice(0).forEach((fn) => fn());
+    },
+  };
+}
+
+function toFailure(err: unknown, signal: AbortSignal): JobFailure {
+  if (err instanceof JobFailure) return err;
+  if (signal.aborted && signal.reason instanceof JobFailure) return signal.reason;
+  const message = err instanceof Error ? err.message : String(err);
+  return new JobFailure('error', message, { cause: err });
+}
+
+function describe(failure: JobFailure): string {
+  return `${failure.reason}: ${failure.message}`;
+}
