@@ -10,6 +10,7 @@ import { bootstrapAdmin } from './app/bootstrap-admin.js';
 import { startMediaDownloads } from './app/download-media.js';
 import type { JobRunner } from './app/job-runner.js';
 import { mediaFetchers } from './providers/registry.js';
+import { Realtime } from './realtime/realtime.js';
 
 export interface Running {
   readonly app: FastifyInstance;
@@ -36,8 +37,27 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 /** The composition root: the one place that knows every concrete piece. */
 export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
   const store = await openStore(config.databaseUrl);
-  const committer = new GroupCommitter(store, { maxBatch: config.groupCommit.maxBatch });
-  const ctx: AppContext = { config, store, committer, logger, metrics: createMetrics(store) };
+  const committer = new GroupCommitter(store, {
+    maxBatch: config.groupCommit.maxBatch,
+    // Commits of this process wake the event tail at once; other processes' come by NOTIFY or the poll.
+    // A commit with events may also have queued jobs (media, AI): poke the runners rather than wait for their poll.
+    onEventsCommitted: (lastEventId) => {
+      realtime.wake(lastEventId);
+      wakeJobs();
+    },
+  });
+  let wakeJobs = () => {};
+  const metrics = createMetrics(store);
+  const realtime = new Realtime({
+    store, committer, logger, retentionDays: config.eventRetentionDays, pingIntervalMs: config.ssePingIntervalMs,
+    observer: {
+      clientOpened: () => metrics.sseClients.inc(),
+      clientClosed: () => metrics.sseClients.dec(),
+      eventsDelivered: (count) => metrics.sseEventsDelivered.inc(count),
+    },
+  });
+  await realtime.start();
+  const ctx: AppContext = { config, store, committer, logger, metrics, realtime };
   const admin = await bootstrapAdmin(ctx);
   if (admin.generatedPassword !== null) {
     // Printed once, to stdout only: never logged (SPEC §10).
@@ -48,6 +68,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
   const jobs = { media: startMediaDownloads(ctx, mediaFetchers(config)) };
+  wakeJobs = () => Object.values(jobs).forEach((runner) => runner.wake());
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -59,6 +80,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     jobs,
     close: () => (closing ??= (async () => {
       await app.close();
+      await realtime.stop();
       await Promise.all(Object.values(jobs).map((runner) => runner.stop()));
       await committer.idle();
       await store.close();
