@@ -10,6 +10,8 @@ export interface Config {
   readonly publicUrl: string | null;
   readonly logLevel: string;
   readonly eventRetentionDays: number;
+  /** SSE `: ping` comment interval (SPEC §8: 15 s; shorter in tests). */
+  readonly ssePingIntervalMs: number;
   readonly meta: {
     readonly appSecret: string | null;
     readonly verifyToken: string | null;
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url('PUBLIC_URL', null),
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 7, 1, 3650),
+    ssePingIntervalMs: int('SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
     meta: {
       appSecret: str('META_APP_SECRET'),
       verifyToken: str('META_VERIFY_TOKEN'),

@@ -1,5 +1,54 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
+import { DomainError } from '../../chat/errors.js';
+import { parseInput } from '../validate.js';
 
-/** SSE stream (SPEC §8). */
-export async function registerEventRoutes(_app: FastifyInstance, _ctx: AppContext): Promise<void> {}
+const EventId = z.string().trim().regex(/^\d{1,15}$/, 'expected an event id (a whole number)');
+const EventsQuery = z.object({
+  conversation_id: z.string().min(1).max(200).optional(),
+  last_event_id: EventId.optional(),
+});
+
+/**
+ * `GET /api/events`: the SSE stream (SPEC §8). Resume point: the `Last-Event-ID` header (what a
+ * browser sends on reconnect) wins over `?last_event_id=` (what a page passes on first connect).
+ * The auth hook guards it like every /api route. The stream itself is the realtime hub's business.
+ */
+export async function registerEventRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const { hub } = ctx.realtime;
+  // Open streams would keep the server from closing: end them before it waits for connections.
+  app.addHook('preClose', async () => {
+    await ctx.realtime.closeStreams();
+  });
+
+  app.get('/api/events', async (request, reply) => {
+    const query = parseInput(EventsQuery, request.query);
+    const header = request.headers['last-event-id'];
+    const headerValue = (Array.isArray(header) ? header[0] : header)?.trim() || undefined;
+    const raw = headerValue ?? query.last_event_id;
+    let resumeAfter: number | null = null;
+    if (raw !== undefined) {
+      const parsed = EventId.safeParse(raw);
+      if (!parsed.success) throw new DomainError('validation_failed', 'Last-Event-ID: expected an event id (a whole number)');
+      resumeAfter = Number(parsed.data);
+    }
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.socket?.setNoDelay(true);
+    // A write racing the peer's disconnect reports here; 'close' then ends the subscription.
+    res.on('error', () => {});
+    hub.subscribe(res, { conversationId: query.conversation_id ?? null, resumeAfter }).catch((err: unknown) => {
+      request.log.warn({ err }, 'sse stream failed');
+    });
+    return reply;
+  });
+}
