@@ -8,6 +8,7 @@ import { registerConversationRoutes } from './routes/conversations.routes.js';
 import { registerEventRoutes } from './routes/events.routes.js';
 import { registerMediaRoutes } from './routes/media.routes.js';
 import { registerWebhookRoutes } from './routes/webhooks.routes.js';
+import { registerWebRoutes } from './routes/web.routes.js';
 import { registerMetricsRoute } from './metrics.js';
 import { registerOpenApiRoute } from './openapi.js';
 
@@ -82,5 +83,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerWebhookRoutes(app, ctx);
   await registerOpenApiRoute(app);
   await registerMetricsRoute(app, ctx.metrics);
+  await registerWebRoutes(app, ctx);
   return app;
 }

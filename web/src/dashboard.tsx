@@ -1,0 +1,216 @@
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { api, ApiError, type Conversation, type Operator } from './api.js';
+import { initialState, reduce, type ListFilter } from './state.js';
+import { useServerEvents, type ServerEvent } from './use-server-events.js';
+import { ConnectionBadge } from './components/connection-badge.js';
+import { ConversationList } from './components/conversation-list.js';
+import { DetailsPanel } from './components/details-panel.js';
+import { HandoverQueues } from './components/handover-queues.js';
+import { StatusSelector } from './components/status-selector.js';
+import { ThreadPane } from './components/thread-pane.js';
+
+const WAITING_PAGE = 100;
+
+/** Client routes: `/` and `/c/<conversation_id>` (the server answers both with index.html). */
+function conversationIdFromPath(pathname: string): string | null {
+  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return null;
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `${err.message} (${err.code})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) {
+  const [state, dispatch] = useReducer(reduce, initialState);
+  const [selectedId, setSelectedId] = useState<string | null>(() => conversationIdFromPath(window.location.pathname));
+  const [notice, setNotice] = useState<string | null>(null);
+  const latest = useRef({ state, selectedId });
+  const hasLoaded = useRef(false);
+  const olderInFlight = useRef(new Set<string>());
+  const readInFlight = useRef(new Set<string>());
+  useEffect(() => {
+    latest.current = { state, selectedId };
+  });
+
+  const showError = useCallback((err: unknown) => setNotice(errorText(err)), []);
+
+  const loadList = useCallback(async (filter: ListFilter, cursor?: string) => {
+    if (cursor === undefined) dispatch({ type: 'list_requested', filter });
+    try {
+      const page = await api.listConversations({ state: filter.state, q: filter.q, cursor });
+      dispatch({ type: 'list_loaded', filter, page, append: cursor !== undefined });
+    } catch (err) {
+      dispatch({ type: 'list_failed' });
+      showError(err);
+    }
+  }, [showError]);
+
+  const loadWaiting = useCallback(async () => {
+    try {
+      const page = await api.listConversations({ state: 'waiting', limit: WAITING_PAGE });
+      dispatch({ type: 'conversations_seen', conversations: page.conversations });
+    } catch (err) {
+      showError(err);
+    }
+  }, [showError]);
+
+  const loadThread = useCallback(async (id: string) => {
+    dispatch({ type: 'thread_requested', conversationId: id });
+    try {
+      dispatch({ type: 'thread_loaded', details: await api.getConversation(id) });
+    } catch (err) {
+      dispatch({ type: 'thread_failed', conversationId: id });
+      showError(err);
+    }
+  }, [showError]);
+
+  /** Everything shown is reloaded from REST; the stream is already positioned, so no event falls between. */
+  const reloadAll = useCallback(() => {
+    hasLoaded.current = true;
+    const { state: current, selectedId: open } = latest.current;
+    dispatch({ type: 'reset' });
+    void loadList(current.list.filter);
+    void loadWaiting();
+    if (open) void loadThread(open);
+  }, [loadList, loadWaiting, loadThread]);
+
+  const onEvent = useCallback((event: ServerEvent) => {
+    if (event.type === 'conversation_updated') dispatch({ type: 'conversation_updated', conversation: event.data });
+    else dispatch({ type: 'message_seen', message: event.data });
+  }, []);
+
+  const connection = useServerEvents({
+    onEvent,
+    onSync: reloadAll,
+    onLost: () => {
+      // Without a stream the dashboard still shows the current state (and a 401 leads to the login).
+      if (!hasLoaded.current) reloadAll();
+      else api.me().catch(() => {});
+    },
+  });
+
+  // The open thread: load on selection, drop the previous one's messages.
+  useEffect(() => {
+    if (!selectedId) return;
+    void loadThread(selectedId);
+    return () => dispatch({ type: 'thread_closed', conversationId: selectedId });
+  }, [selectedId, loadThread]);
+
+  useEffect(() => {
+    const onPop = () => setSelectedId(conversationIdFromPath(window.location.pathname));
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  const select = useCallback((id: string) => {
+    setNotice(null);
+    setSelectedId(id);
+    const path = `/c/${encodeURIComponent(id)}`;
+    if (window.location.pathname !== path) window.history.pushState(null, '', path);
+  }, []);
+
+  const selected = selectedId ? state.conversations[selectedId] : undefined;
+  const thread = selectedId ? state.threads[selectedId] : undefined;
+
+  // Whatever arrives in the open conversation while the page is visible counts as read.
+  useEffect(() => {
+    if (!selected || thread?.status !== 'ready' || selected.unread_count === 0 || document.hidden) return;
+    const id = selected.conversation_id;
+    if (readInFlight.current.has(id)) return;
+    readInFlight.current.add(id);
+    api.markRead(id)
+      .then((c) => dispatch({ type: 'conversation_updated', conversation: c }))
+      .catch(() => {})
+      .finally(() => readInFlight.current.delete(id));
+  }, [selected, thread?.status]);
+
+  /** Resolves false when the page could not be loaded (the error is shown). */
+  const loadOlder = useCallback(async (id: string, beforeSeq: number): Promise<boolean> => {
+    if (olderInFlight.current.has(id)) return true;
+    olderInFlight.current.add(id);
+    try {
+      dispatch({ type: 'older_loaded', conversationId: id, page: await api.olderMessages(id, beforeSeq) });
+      return true;
+    } catch (err) {
+      showError(err);
+      return false;
+    } finally {
+      olderInFlight.current.delete(id);
+    }
+  }, [showError]);
+
+  const act = useCallback(async (action: () => Promise<Conversation>) => {
+    setNotice(null);
+    try {
+      dispatch({ type: 'conversation_updated', conversation: await action() });
+    } catch (err) {
+      showError(err);
+    }
+  }, [showError]);
+
+  const filterList = useCallback((filter: ListFilter) => void loadList(filter), [loadList]);
+
+  const takeOver = useCallback((id: string, force = false) => act(() => api.takeOver(id, force)), [act]);
+
+  const send = useCallback(async (id: string, text: string, idempotencyKey: string) => {
+    const message = await api.sendText(id, text, idempotencyKey);
+    dispatch({ type: 'message_seen', message });
+  }, []);
+
+  return (
+    <div className="dashboard">
+      <header className="topbar">
+        <span className="brand">Switchboard</span>
+        <ConnectionBadge state={connection} />
+        <span className="spacer" />
+        <StatusSelector />
+        <span className="me" title={me.email}>{me.name}</span>
+        <button type="button" className="link" onClick={onLogOut}>Log out</button>
+      </header>
+      <aside className="sidebar">
+        <HandoverQueues conversations={state.conversations} selectedId={selectedId} onOpen={select} onTakeOver={(id) => { select(id); void takeOver(id); }} />
+        <ConversationList
+          list={state.list}
+          conversations={state.conversations}
+          selectedId={selectedId}
+          onSelect={select}
+          onFilter={filterList}
+          onLoadMore={() => state.list.nextCursor && void loadList(state.list.filter, state.list.nextCursor)}
+        />
+      </aside>
+      <main className="main">
+        {notice && (
+          <div className="notice" role="alert">
+            <span>{notice}</span>
+            <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss">×</button>
+          </div>
+        )}
+        {selected && thread ? (
+          <ThreadPane
+            key={selected.conversation_id}
+            conversation={selected}
+            thread={thread}
+            me={me}
+            onLoadOlder={(beforeSeq) => loadOlder(selected.conversation_id, beforeSeq)}
+            onTakeOver={(force) => takeOver(selected.conversation_id, force)}
+            onRelease={() => act(() => api.release(selected.conversation_id))}
+            onResolve={() => act(() => api.resolve(selected.conversation_id))}
+            onSend={(text, key) => send(selected.conversation_id, text, key)}
+          />
+        ) : (
+          <div className="empty">
+            {!selectedId ? 'Select a conversation.' : thread?.status === 'error' ? 'This conversation could not be loaded.' : 'Loading…'}
+          </div>
+        )}
+      </main>
+      {selected && <DetailsPanel conversation={selected} thread={thread} />}
+    </div>
+  );
+}

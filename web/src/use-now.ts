@@ -1,0 +1,11 @@
+import { useEffect, useState } from 'react';
+
+/** The current time in ms, refreshed every `intervalMs`: for waiting times and the 24 h window. */
+export function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
