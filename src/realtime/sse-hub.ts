@@ -66,7 +66,7 @@ export interface SseHubStats {
   readonly overflowClosed: number;
   /** Resets sent (resume point older than retention, or unknown). */
   readonly resets: number;
-  /** The largest buffer any client (also a closed one) ever held, in bytes and in events. */
+  /** The largest buffer any client (also a closed one) ever held: events queued, and bytes queued plus in its socket. */
   readonly peakBufferedBytes: number;
   readonly peakBufferedEvents: number;
   /** The newest event id handed to the hub. */
@@ -371,7 +371,7 @@ class SseClient {
       conversationId: this.conversationId,
       live: this.heldBack === null,
       bufferedEvents: this.bufferedEvents(),
-      bufferedBytes: this.queuedBytes + this.heldBackBytes,
+      bufferedBytes: this.queuedBytes + this.heldBackBytes + this.sink.writableLength,
       peakBufferedEvents: this.peakEvents,
       peakBufferedBytes: this.peakBytes,
       lastEventId: this.lastSentId,
@@ -382,19 +382,24 @@ class SseClient {
     return this.queue.length - this.head + (this.heldBack?.length ?? 0);
   }
 
-  /** False (and the stream destroyed) when the buffer is over its bounds [RT2]. */
+  /**
+   * False (and the stream destroyed) when the queue is over its bounds [RT2]. The peaks recorded
+   * include the frame that overflowed and what the socket itself holds (at most its high-water
+   * mark plus one frame, since nothing is written after `write` returned false).
+   */
   private checkBounds(): boolean {
     const events = this.bufferedEvents();
     const bytes = this.queuedBytes + this.heldBackBytes;
+    const held = bytes + this.sink.writableLength;
+    if (events > this.peakEvents) this.peakEvents = events;
+    if (held > this.peakBytes) this.peakBytes = held;
+    this.hub.recordPeak(events, held);
     const { maxBufferedEvents, maxBufferedBytes } = this.hub.limits;
     if (events > maxBufferedEvents || bytes > maxBufferedBytes) {
       this.hub.overflowed(this);
       void this.close('destroy');
       return false;
     }
-    if (events > this.peakEvents) this.peakEvents = events;
-    if (bytes > this.peakBytes) this.peakBytes = bytes;
-    this.hub.recordPeak(events, bytes);
     return true;
   }
 
