@@ -210,7 +210,14 @@ describe('parseQiscusWebhook: bot webhook (REFERENCE §3.2)', () => {
 
   it('ignores agent emails (case-insensitive), the admin/bot sender and post_comment_rest', () => {
     expect(parse('agent-message').ignored).toEqual([{ reason: 'message bq1752307300123: sent by dewi@mail.com (admin, bot or agent)' }]);
-    expect(parse('agent-message', { ignoreEmails: [] }).messages).toHaveLength(1);
+    // Unlisted, an agent is still known by an email address where a WhatsApp customer has a number.
+    expect(parse('agent-message', { ignoreEmails: [] }).ignored).toEqual([
+      { reason: 'message bq1752307300123: sent by dewi@mail.com (an agent: WhatsApp customers are phone numbers)' },
+    ]);
+    const widgetRoom = structuredClone(loadFixture(FIXTURES, 'agent-message')) as any;
+    widgetRoom.channel.source = 'qiscus';
+    widgetRoom.payload.room.options = '{"source":"qiscus"}';
+    expect(parseQiscusWebhook(widgetRoom, { ignoreEmails: [] }, NOW).messages).toHaveLength(1);
     expect(parse('admin-message').ignored).toEqual([
       { reason: 'message bq1752307300456: sent by kovof-123_admin@qismo.com (admin, bot or agent)' },
     ]);

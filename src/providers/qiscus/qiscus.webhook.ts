@@ -85,8 +85,9 @@ const ADMIN_EMAIL_SUFFIX = '_admin@qismo.com';
  * Parses a Qiscus webhook body. Two shapes are accepted:
  * - the Omnichannel bot webhook (`post_comment_mobile`, `payload.{from, room, message}`, REFERENCE
  *   §3.2): one customer message. Ignored, with a reason: `post_comment_rest` (bot/agent sends),
- *   senders in `opts.ignoreEmails` (case-insensitive) or `…_admin@qismo.com`, a message without any
- *   id, a sender without email, and the New Session webhook (it repeats the bot webhook's message);
+ *   senders in `opts.ignoreEmails` (case-insensitive) or `…_admin@qismo.com`, in a WhatsApp room
+ *   (`source` "wa") any sender whose email is an address (agents), a message without any id, a
+ *   sender without email, and the New Session webhook (it repeats the bot webhook's message);
  * - the WhatsApp API forward (REFERENCE §3.8): Meta's `value` at top level plus `app_code` and
  *   `channel_id`, recognised by a top-level `messages` or `statuses` array and read by the Meta parser.
  * Both use `channel_details.channel_id` / `channel_id`, else `app_code`, else `'qiscus'` as the
@@ -164,6 +165,12 @@ function readBotMessage(webhook: BotWebhook, opts: { ignoreEmails: string[] }, n
 
   const options = roomOptions(room.options);
   const details = options.channel_details;
+  // Agents write from the Qiscus dashboard (post_comment_mobile too) and are not in any list we
+  // hold; in a WhatsApp room the customer's `email` is their phone number, so an address is staff.
+  const source = nonBlank(options.source) ?? nonBlank(webhook.channel?.source);
+  if (source === 'wa' && email.includes('@')) {
+    return `message ${id}: sent by ${email} (an agent: WhatsApp customers are phone numbers)`;
+  }
   const appCode = nonBlank(webhook.app_code);
   const waId = /^\+?\d{6,20}$/.test(email) ? digitsOnly(email) : null;
   const content = readContent(message, payload.message);
@@ -190,7 +197,7 @@ function readBotMessage(webhook: BotWebhook, opts: { ignoreEmails: string[] }, n
         room_id: room.id ?? nonBlank(room.id_str),
         room_name: nonBlank(room.name),
         app_code: appCode,
-        source: nonBlank(options.source) ?? nonBlank(webhook.channel?.source),
+        source,
       },
       ...content.metadata,
     },
