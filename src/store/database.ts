@@ -95,6 +95,10 @@ function connectPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   // A dropped connection must not crash the process; the next query reports the failure.
   pool.on('error', () => {});
+  // The pool listens only on idle clients: a server shutdown reaching a checked-out client between
+  // two statements would be an unhandled 'error' that kills the process. The pending or next query
+  // fails instead (→ 503), and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -29,11 +29,13 @@ export interface ChildServer {
 
 /**
  * Runs `switchboard start` as a separate OS process (the real bin), waiting until /readyz answers.
- * Env: TEST_SECRETS plus the given values (DATABASE_URL, DATA_DIR …).
+ * Env: TEST_SECRETS plus the given values (DATABASE_URL, DATA_DIR …). `wrapper` is a command that
+ * execs its arguments (e.g. `nsenter -t <pid> -m --`), so signals still reach the server itself.
  */
-export async function startChildServer(env: Record<string, string>, port?: number): Promise<ChildServer> {
+export async function startChildServer(env: Record<string, string>, port?: number, wrapper: readonly string[] = []): Promise<ChildServer> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, [BIN, 'start'], {
+  const [file, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(file!, [...prefix, BIN, 'start'], {
     env: { ...process.env, ...TEST_SECRETS, HOST: '127.0.0.1', PORT: String(p), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
