@@ -1,0 +1,297 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync, crc32 } from 'node:zlib';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Running } from '../../src/main.js';
+import { MetaGraphFake } from '../fakes/meta-graph.fake.js';
+import { postMeta, startTestServer, TEST_SECRETS } from '../support/app.js';
+import { buildDashboard, hasChromium, isBrowserSuiteRequired, launchBrowser, type Browser } from './browser.js';
+
+const WAIT_MS = 15_000;
+
+type MetaMessage = Record<string, unknown> & { id: string };
+
+/** A Meta webhook from one contact carrying `messages` (real wire format, REFERENCE §1.6). */
+function metaPayload(from: string, name: string, messages: MetaMessage[]) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [{
+      id: '102290129340398',
+      changes: [{
+        value: {
+          messaging_product: 'whatsapp',
+          metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
+          contacts: [{ profile: { name }, wa_id: from }],
+          messages: messages.map((m) => ({ from, timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
+        },
+        field: 'messages',
+      }],
+    }],
+  };
+}
+
+function text(id: string, body: string, timestamp?: number): MetaMessage {
+  return { id, type: 'text', text: { body }, ...(timestamp !== undefined ? { timestamp: String(timestamp) } : {}) };
+}
+
+/** A real PNG (solid colour), so the browser can decode the photo it is served. */
+function png(width: number, height: number, rgb: [number, number, number]): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body) >>> 0, body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
+  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+async function post(baseUrl: string, payload: unknown): Promise<void> {
+  const res = await postMeta(baseUrl, payload);
+  expect(res.status).toBe(200);
+}
+
+describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SPEC §11)', () => {
+  let browser: Browser;
+  let graph: MetaGraphFake;
+  let server: Running;
+  let page: Page;
+  let dataDir: string;
+  let env: Record<string, string>;
+
+  const messagesPane = () => page.locator('.messages');
+  const messageNode = (id: string) => messagesPane().locator(`[data-message-id="${id}"]`);
+  const listItem = (name: string) => page.locator('.conversation-list .conversation-item', { hasText: name });
+  const threadIds = () => page.$$eval('.messages [data-message-id]', (els) => els.map((e) => e.getAttribute('data-message-id')!));
+
+  /** Waits until the message is shown, then asserts it is shown exactly once [ID7]. */
+  async function expectShownOnce(id: string): Promise<void> {
+    await messageNode(id).first().waitFor({ timeout: WAIT_MS });
+    expect(await messageNode(id).count()).toBe(1);
+  }
+
+  async function expectNoDuplicates(): Promise<string[]> {
+    const ids = await threadIds();
+    expect(new Set(ids).size).toBe(ids.length);
+    return ids;
+  }
+
+  async function open(name: string): Promise<void> {
+    await listItem(name).click();
+    await page.locator('.thread-header h2', { hasText: name }).waitFor({ timeout: WAIT_MS });
+  }
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    graph = await MetaGraphFake.start(TEST_SECRETS.META_ACCESS_TOKEN);
+    await buildDashboard();
+    dataDir = mkdtempSync(join(tmpdir(), 'sb-browser-'));
+    // Responder `none`: every new conversation waits for an operator, which fills the hand-over queue.
+    env = { DATA_DIR: dataDir, AI_RESPONDER: 'none', META_GRAPH_URL: graph.graphUrl };
+    server = await startTestServer(env);
+    page = browser.context.pages()[0] ?? await browser.context.newPage();
+  }, 120_000);
+
+  afterEach(async (context) => {
+    if (context.task.result?.state !== 'fail' || !page) return;
+    const file = join(tmpdir(), `sb-dashboard-failure-${Date.now()}.png`);
+    await page.screenshot({ path: file }).catch(() => {});
+    console.error(`dashboard screenshot at failure: ${file}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await graph?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('[§11][§10] logs in (a wrong password is refused on screen) and opens the live stream', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('Email').fill(TEST_SECRETS.ADMIN_EMAIL);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password' }).waitFor({ timeout: WAIT_MS });
+
+    await page.getByLabel('Password').fill(TEST_SECRETS.ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });
+
+    await page.getByLabel('My status').selectOption('busy');
+    await expect.poll(async () => (await (await page.request.get(`${server.url}/api/operators/me/status`)).json()).status, { timeout: WAIT_MS }).toBe('busy');
+  });
+
+  it('[§11][ID7] webhook messages appear live in the list and in the open thread, each exactly once', async () => {
+    const from = '96170100001';
+    await post(server.url, metaPayload(from, 'Rana Haddad', [text('wamid.A1', 'first message')]));
+    await listItem('Rana Haddad').waitFor({ timeout: WAIT_MS });
+    await listItem('Rana Haddad').locator('.unread-badge', { hasText: '1' }).waitFor({ timeout: WAIT_MS });
+
+    await post(server.url, metaPayload(from, 'Rana Haddad', [text('wamid.A2', 'second message')]));
+    await listItem('Rana Haddad').locator('.unread-badge', { hasText: '2' }).waitFor({ timeout: WAIT_MS });
+    await listItem('Rana Haddad').locator('.preview', { hasText: 'second message' }).waitFor({ timeout: WAIT_MS });
+    expect(await listItem('Rana Haddad').count()).toBe(1);
+
+    await open('Rana Haddad');
+    await expectShownOnce('wamid.A1');
+    await expectShownOnce('wamid.A2');
+    // Opening it marks it read.
+    await listItem('Rana Haddad').locator('.unread-badge').waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    await post(server.url, metaPayload(from, 'Rana Haddad', [text('wamid.A3', 'third, while open')]));
+    await expectShownOnce('wamid.A3');
+    // A redelivery changes nothing [ID5]; the later A4 proves every event before it was handled.
+    await post(server.url, metaPayload(from, 'Rana Haddad', [text('wamid.A3', 'third, while open')]));
+    await post(server.url, metaPayload(from, 'Rana Haddad', [text('wamid.A4', 'fourth')]));
+    await expectShownOnce('wamid.A4');
+    expect(await expectNoDuplicates()).toEqual(['wamid.A1', 'wamid.A2', 'wamid.A3', 'wamid.A4']);
+    expect(await messageNode('wamid.A3').locator('.text').textContent()).toBe('third, while open');
+    expect(await listItem('Rana Haddad').count()).toBe(1);
+  });
+
+  it('[§11][AI4] the waiting conversation is in the customer queue with its waiting time; Take over makes it ours', async () => {
+    const queued = page.locator('[data-queue="user"] li', { hasText: 'Rana Haddad' });
+    await queued.waitFor({ timeout: WAIT_MS });
+    expect(await queued.locator('.waited').textContent()).toMatch(/^\d+ (s|min)$/);
+    expect(await page.locator('[data-queue="ai"] li').count()).toBe(0);
+
+    await queued.getByRole('button', { name: 'Take over' }).click();
+    await page.locator('.thread-header [data-state="operator"]').waitFor({ timeout: WAIT_MS });
+    await queued.waitFor({ state: 'detached', timeout: WAIT_MS });
+    expect(await page.getByLabel('Reply').isEnabled()).toBe(true);
+    expect(await page.locator('.details [data-field="operator"]').textContent()).not.toBe('—');
+  });
+
+  it('[§11][OUT2][ID3] an operator reply appears once, although the POST answer and the SSE event both carry it', async () => {
+    await page.getByLabel('Reply').fill('Hello Rana, Ana here.');
+    await page.getByLabel('Reply').press('Enter');
+    const mine = messagesPane().locator('.role-operator', { hasText: 'Hello Rana, Ana here.' });
+    await mine.first().waitFor({ timeout: WAIT_MS });
+    const id = (await mine.first().getAttribute('data-message-id'))!;
+    expect(id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
+    expect(await page.getByLabel('Reply').inputValue()).toBe('');
+
+    // Events arrive in log order: once A5 is shown, the reply's own new_message was handled too.
+    await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A5', 'thanks!')]));
+    await expectShownOnce('wamid.A5');
+    expect(await messageNode(id).count()).toBe(1);
+    expect(await mine.count()).toBe(1);
+    const ids = await expectNoDuplicates();
+    expect(ids.indexOf(id)).toBe(ids.indexOf('wamid.A5') - 1);
+    expect(await messageNode(id).locator('.tick').getAttribute('aria-label')).toBe('sending');
+  });
+
+  it('[§11][AI5] hand back: the AI owns it again, the composer is disabled with the reason, the marker is shown', async () => {
+    await page.getByRole('button', { name: 'Hand back to AI' }).click();
+    await page.locator('.thread-header [data-state="ai"]').waitFor({ timeout: WAIT_MS });
+    expect(await page.getByLabel('Reply').isDisabled()).toBe(true);
+    expect(await page.locator('[data-composer-block]').textContent()).toBe('Take over the conversation to reply.');
+    await messagesPane().locator('.message.system', { hasText: 'handed the conversation back to the AI' }).waitFor({ timeout: WAIT_MS });
+    await expectNoDuplicates();
+  });
+
+  it('[§10] message text is rendered as text, never as HTML', async () => {
+    const body = '<img src=x onerror="window.__sbInjected=1"><b>bold</b> & <script>window.__sbInjected=2</script>';
+    await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A6', body)]));
+    await expectShownOnce('wamid.A6');
+    expect(await messageNode('wamid.A6').locator('.text').textContent()).toBe(body);
+    expect(await messageNode('wamid.A6').locator('img, b, script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __sbInjected?: number }).__sbInjected)).toBeUndefined();
+  });
+
+  it('[§11][AI2] photos, documents and voice notes are shown from the authenticated media URL; provider errors as a badge', async () => {
+    graph.addMedia('media-photo-1', { bytes: png(96, 64, [40, 120, 200]), mimeType: 'image/png' });
+    graph.addMedia('media-doc-1', { bytes: Buffer.from('%PDF-1.4\n% test document\n'), mimeType: 'application/pdf' });
+    graph.addMedia('media-voice-1', { bytes: Buffer.from('OggS fake voice note'), mimeType: 'audio/ogg; codecs=opus' });
+    await post(server.url, metaPayload('96170100002', 'Karim Nassar', [
+      { id: 'wamid.B1', type: 'image', image: { id: 'media-photo-1', mime_type: 'image/png', caption: 'the broken part' } },
+      { id: 'wamid.B2', type: 'document', document: { id: 'media-doc-1', mime_type: 'application/pdf', filename: 'invoice-0042.pdf' } },
+      { id: 'wamid.B3', type: 'audio', audio: { id: 'media-voice-1', mime_type: 'audio/ogg; codecs=opus', voice: true } },
+      { id: 'wamid.B4', type: 'unsupported', unsupported: { type: 'edit' }, errors: [{ code: 131051, title: 'Message type unknown' }] },
+    ]));
+    await listItem('Karim Nassar').waitFor({ timeout: WAIT_MS });
+    await open('Karim Nassar');
+
+    const photo = messageNode('wamid.B1').locator('img');
+    await photo.waitFor({ timeout: WAIT_MS });
+    const photoUrl = await photo.getAttribute('src');
+    expect(photoUrl).toMatch(/^\/api\/media\/[^/]+$/);
+    await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: WAIT_MS }).toBe(96);
+    expect(await messageNode('wamid.B1').locator('.text').textContent()).toBe('the broken part');
+
+    const doc = messageNode('wamid.B2').locator('a.document');
+    await doc.waitFor({ timeout: WAIT_MS });
+    const docUrl = await doc.getAttribute('href');
+    expect(docUrl).toMatch(/^\/api\/media\/[^/]+$/);
+    // The link serves the document's own bytes, with the session cookie.
+    const docRes = await page.request.get(`${server.url}${docUrl}`);
+    expect(docRes.status()).toBe(200);
+    expect((await docRes.body()).toString()).toContain('% test document');
+    expect(await doc.textContent()).toContain('invoice-0042.pdf');
+
+    const voice = messageNode('wamid.B3').locator('audio');
+    await voice.waitFor({ timeout: WAIT_MS });
+    const voiceUrl = await voice.getAttribute('src');
+    expect(new Set([photoUrl, docUrl, voiceUrl]).size).toBe(3);
+
+    expect(await messageNode('wamid.B4').locator('.error-badge').textContent()).toBe('131051: Message type unknown');
+    expect(await expectNoDuplicates()).toEqual(['wamid.B1', 'wamid.B2', 'wamid.B3', 'wamid.B4']);
+  });
+
+  it('[§11][§3 window] after the 24 h window the owner\'s composer is disabled with the reason', async () => {
+    const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 24 * 3600;
+    await post(server.url, metaPayload('96170100003', 'Layla Saad', [text('wamid.C1', 'are you open on sunday?', twoDaysAgo)]));
+    await listItem('Layla Saad').waitFor({ timeout: WAIT_MS });
+    await open('Layla Saad');
+    await page.locator('.thread-header').getByRole('button', { name: 'Take over', exact: true }).click();
+    await page.locator('.thread-header [data-state="operator"]').waitFor({ timeout: WAIT_MS });
+    expect(await page.getByLabel('Reply').isDisabled()).toBe(true);
+    expect(await page.locator('[data-composer-block]').textContent()).toContain('24-hour window closed');
+  });
+
+  it('[§11] a long thread shows its latest page, oldest at the top, and loads older pages on scroll-up', async () => {
+    const ids = Array.from({ length: 70 }, (_, i) => `wamid.D${String(i + 1).padStart(3, '0')}`);
+    await post(server.url, metaPayload('96170100004', 'Omar Khalil', ids.map((id, i) => text(id, `line ${i + 1}`))));
+    await listItem('Omar Khalil').waitFor({ timeout: WAIT_MS });
+    await open('Omar Khalil');
+    await expectShownOnce('wamid.D070');
+    expect(await messageNode('wamid.D001').count()).toBe(0);
+    // The first page is scrolled to its end: the newest message is in view.
+    expect(await messageNode('wamid.D070').isVisible()).toBe(true);
+
+    await messagesPane().evaluate((el) => { el.scrollTop = 0; });
+    await expectShownOnce('wamid.D001');
+    expect(await expectNoDuplicates()).toEqual(ids);
+    await page.locator('.load-older').waitFor({ state: 'detached', timeout: WAIT_MS });
+  });
+
+  it('[RT1][§11] across a server restart the badge shows reconnecting, then live; messages sent meanwhile arrive once', async () => {
+    await open('Rana Haddad');
+    await expectShownOnce('wamid.A6');
+    const port = new URL(server.url).port;
+    await server.close();
+    await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: WAIT_MS });
+
+    server = await startTestServer({ ...env, PORT: port });
+    // Posted as soon as the server is back, most likely before the browser has reconnected.
+    await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A7', 'are you still there?')]));
+    await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A8', 'hello?')]));
+    await expectShownOnce('wamid.A7');
+    await expectShownOnce('wamid.A8');
+    await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });
+    const ids = await expectNoDuplicates();
+    expect(ids.slice(-2)).toEqual(['wamid.A7', 'wamid.A8']);
+  }, 60_000);
+});
