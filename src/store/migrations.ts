@@ -169,6 +169,12 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('login_attempts_key_at_idx').on('login_attempts').columns(['key', 'at']).execute();
       },
     },
+    '0002_events_conversation_idx': {
+      // SSE catch-up with ?conversation_id= reads one conversation's events after an id.
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('events_conversation_id_idx').on('events').columns(['conversation_id', 'id']).execute();
+      },
+    },
   };
 }
 
