@@ -14,6 +14,8 @@ export interface ReceiveResult {
   created: number;
   duplicates: number;
   statusesApplied: number;
+  /** Messages not stored because an id or key is too long to index (kept in the journal). */
+  unstorable: number;
 }
 
 export interface ReceiveOptions {
@@ -39,9 +41,14 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
     provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length,
   }).execute();
 
-  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0 };
+  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0 };
   const touched = new Map<string, { conversation: ConversationRow; last: MessageRow }>();
-  for (const message of batch.messages) {
+  for (const parsed of batch.messages) {
+    if (!hasIndexableKeys(parsed)) {
+      result.unstorable++;
+      continue;
+    }
+    const message = storable(parsed);
     const outcome = await receiveMessage(tx, message, now, options);
     if (!outcome) {
       result.duplicates++;
@@ -55,9 +62,35 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
     tx.emit({ type: 'conversation_updated', conversation_id: conversation.id, payload: presentConversation(parts, last) });
   }
   for (const status of batch.statuses) {
-    if (await applyStatus(tx, status)) result.statusesApplied++;
+    if (await applyStatus(tx, storable(status))) result.statusesApplied++;
   }
   return result;
+}
+
+/*
+ * What the databases can hold, whatever a (validly signed) webhook carries. A value they refuse
+ * would fail the write every time the provider retries, so it would also hold back every other
+ * message of that webhook: such values are made storable here, or their message is left out (the
+ * raw body stays in the journal for a replay).
+ */
+
+/** Longest provider id, contact key or channel id stored: PostgreSQL cannot index much longer keys. */
+const MAX_KEY_LENGTH = 512;
+
+/** JSON nesting kept in metadata; deeper values would overflow JSON.stringify's stack. */
+const MAX_DEPTH = 32;
+
+function hasIndexableKeys(m: InboundMessage): boolean {
+  return [m.provider_message_id, m.contact_key, m.channel_external_id].every((key) => key.length <= MAX_KEY_LENGTH);
+}
+
+/** Replaces U+0000 (PostgreSQL text refuses it) with U+FFFD and cuts nesting below MAX_DEPTH. */
+function storable<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (depth >= MAX_DEPTH) return '[nested too deep]' as T;
+  if (Array.isArray(value)) return value.map((item) => storable(item, depth + 1)) as T;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), storable(item, depth + 1)])) as T;
 }
 
 async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {

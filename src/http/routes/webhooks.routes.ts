@@ -28,11 +28,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     });
 
     scope.get('/webhooks/meta', async (request, reply) => {
-      const q = request.query as Record<string, string | undefined>;
+      // A repeated query key arrives as an array: only single string values can verify.
+      const q = request.query as Record<string, string | string[] | undefined>;
       const expected = ctx.config.meta.verifyToken;
       const token = q['hub.verify_token'];
       const challenge = q['hub.challenge'];
-      if (q['hub.mode'] === 'subscribe' && expected && token && challenge !== undefined && safeEqual(token, expected)) {
+      if (q['hub.mode'] === 'subscribe' && expected && typeof token === 'string' && typeof challenge === 'string' && safeEqual(token, expected)) {
         return reply.status(200).type('text/plain').send(challenge);
       }
       return reply.status(403).send({ error: { code: 'forbidden', message: 'verification failed' } });
