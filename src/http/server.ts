@@ -83,6 +83,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerWebhookRoutes(app, ctx);
   await registerOpenApiRoute(app);
   await registerMetricsRoute(app, ctx.metrics);
-  await registerWebRoutes(app, ctx);
+  await registerWebRoutes(app);
   return app;
 }

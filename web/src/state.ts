@@ -183,11 +183,21 @@ export function orderedMessages(thread: Thread): Message[] {
   return Object.values(thread.messages).sort((a, b) => a.seq - b.seq);
 }
 
+/**
+ * Since when a waiting conversation has waited: its hand-over; without one (responder `none`),
+ * the customer's last message (the window opens then: window_expires_at − 24 h).
+ */
+export function waitingSince(c: Conversation): string {
+  if (c.handover) return c.handover.at;
+  if (c.window_expires_at) return new Date(Date.parse(c.window_expires_at) - 24 * 3600 * 1000).toISOString();
+  return c.created_at;
+}
+
 /** Waiting conversations split by who asked: the customer, or the AI (it asked, failed, or sensed anger) [AI4]. */
 export function handoverQueues(conversations: Record<string, Conversation>): { userRequested: Conversation[]; aiInitiated: Conversation[] } {
   const waiting = Object.values(conversations)
     .filter((c) => c.state === 'waiting')
-    .sort((a, b) => (a.handover?.at ?? a.updated_at).localeCompare(b.handover?.at ?? b.updated_at));
+    .sort((a, b) => Date.parse(waitingSince(a)) - Date.parse(waitingSince(b)));
   return {
     // No recorded reason (e.g. responder `none`: every new conversation waits) is the customer waiting.
     userRequested: waiting.filter((c) => !c.handover || c.handover.reason === 'user_requested'),

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AppContext } from '../../app/context.js';
 import { isApiPath } from '../auth.js';
 
 /** Where `npm run build:web` (`vite build web`) writes the dashboard. */
@@ -48,7 +47,7 @@ function sendIndex(reply: FastifyReply): FastifyReply {
  * build, `/` answers 503 with a page saying how to build it. Registered after every other route,
  * so it never shadows one.
  */
-export async function registerWebRoutes(app: FastifyInstance, _ctx: AppContext, distDir: string = WEB_DIST_DIR): Promise<void> {
+export async function registerWebRoutes(app: FastifyInstance, distDir: string = WEB_DIST_DIR): Promise<void> {
   await app.register(async (web) => {
     await web.register(fastifyStatic, { root: distDir, serve: false, suppressWarning: true });
 

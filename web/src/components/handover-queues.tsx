@@ -1,6 +1,6 @@
 import type { Conversation } from '../api.js';
 import { contactLabel, formatElapsed, formatFullTime, HANDOVER_REASON_LABELS } from '../format.js';
-import { handoverQueues } from '../state.js';
+import { handoverQueues, waitingSince } from '../state.js';
 import { useNow } from '../use-now.js';
 
 interface Props {
@@ -31,7 +31,7 @@ function Queue({ title, kind, items, now, selectedId, onOpen, onTakeOver }: {
       {items.length === 0 ? <p className="muted small">Nobody waiting.</p> : (
         <ul>
           {items.map((c) => {
-            const since = c.handover?.at ?? c.updated_at;
+            const since = waitingSince(c);
             return (
               <li key={c.conversation_id} data-conversation-id={c.conversation_id} className={c.conversation_id === selectedId ? 'selected' : undefined}>
                 <button type="button" className="queue-open" onClick={() => onOpen(c.conversation_id)}>

@@ -78,10 +78,16 @@ function MediaView({ message: m }: { message: Message }) {
     default:
       return (
         <a className="document" href={media.url} download={media.filename ?? ''}>
-          <span aria-hidden="true">📄 </span>
+          <span className="file-kind" aria-hidden="true">{fileKind(media.filename, media.mime_type)}</span>
           {media.filename ?? 'document'}
           {media.size ? <span className="muted small"> · {formatBytes(media.size)}</span> : null}
         </a>
       );
   }
+}
+
+/** A short label for a document: its extension, else the MIME subtype ("PDF", "DOCX"). */
+function fileKind(filename: string | null, mimeType: string | null): string {
+  const ext = filename?.includes('.') ? filename.slice(filename.lastIndexOf('.') + 1) : mimeType?.split('/')[1]?.split(/[;+.-]/)[0];
+  return (ext || 'file').slice(0, 5).toUpperCase();
 }
