@@ -166,7 +166,8 @@ async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> 
       if (next === null) break;
       const updated = await updateMessageIfStatus(tx.db, row.id, row.status, {
         status: next,
-        error: next === 'failed' ? toJson(status.error) : row.error,
+        // A delivery after a failure proves the customer has the message: the failure's error goes.
+        error: next === 'failed' ? toJson(status.error) : row.status === 'failed' ? null : row.error,
       });
       if (updated) {
         tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
