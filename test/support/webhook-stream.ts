@@ -48,6 +48,8 @@ export interface StreamOptions {
   readonly maxMs: number;
   /** The n-th webhook of the stream (0-based); null ends the stream. */
   readonly next: (n: number) => WebhookItem | null;
+  /** Ends the stream once it holds true for the deliveries so far. */
+  readonly until?: (deliveries: readonly Delivery[]) => boolean;
   readonly timeoutMs?: number;
 }
 
@@ -64,7 +66,7 @@ export class WebhookStream {
     const deadline = Date.now() + options.maxMs;
     let n = 0;
     const worker = async () => {
-      while (!this.stopped && n < options.maxRequests && Date.now() < deadline) {
+      while (!this.stopped && n < options.maxRequests && Date.now() < deadline && !options.until?.(this.deliveries)) {
         const item = options.next(n++);
         if (!item) break;
         this.deliveries.push(await deliverMeta(options.baseUrl, item, options.timeoutMs));
@@ -85,6 +87,11 @@ export class WebhookStream {
     }
   }
 
+  /** Resolves when the stream has ended by itself (a bound, `until`, or `next` returning null). */
+  finished(): Promise<void> {
+    return this.done;
+  }
+
   stop(): Promise<void> {
     this.stopped = true;
     return this.done;
@@ -99,23 +106,28 @@ export function countOutcomes(deliveries: readonly Delivery[]): Record<string, n
 }
 
 /**
- * Provider-style redelivery: every item that never got a 200 is sent again, round after round,
- * until all are acknowledged or the bounds are reached. Returns the items still unacknowledged.
+ * Provider-style redelivery: every item that never got a 200 is sent again (`workers` at a time),
+ * round after round, until all are acknowledged or the bounds are reached. Returns the items still
+ * unacknowledged.
  */
 export async function redeliverUnacknowledged(
-  baseUrl: string, deliveries: readonly Delivery[], bounds: { rounds: number; maxMs: number },
+  baseUrl: string, deliveries: readonly Delivery[], bounds: { rounds: number; maxMs: number; workers?: number },
 ): Promise<{ resent: number; unacknowledged: WebhookItem[] }> {
   const acked = new Set(deliveries.filter((d) => d.outcome === 200).map((d) => d.item));
   let pending = [...new Set(deliveries.map((d) => d.item))].filter((item) => !acked.has(item));
   const deadline = Date.now() + bounds.maxMs;
   let resent = 0;
   for (let round = 0; round < bounds.rounds && pending.length > 0 && Date.now() < deadline; round++) {
+    const queue = [...pending];
     const next: WebhookItem[] = [];
-    for (const item of pending) {
-      resent++;
-      if ((await deliverMeta(baseUrl, item)).outcome !== 200) next.push(item);
-    }
-    pending = next;
+    const worker = async () => {
+      for (let item = queue.shift(); item && Date.now() < deadline; item = queue.shift()) {
+        resent++;
+        if ((await deliverMeta(baseUrl, item)).outcome !== 200) next.push(item);
+      }
+    };
+    await Promise.all(Array.from({ length: bounds.workers ?? 4 }, worker));
+    pending = [...next, ...queue];
     if (pending.length > 0) await sleep(200);
   }
   return { resent, unacknowledged: pending };
