@@ -261,6 +261,31 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(await page.locator('[data-composer-block]').textContent()).toContain('24-hour window closed');
   });
 
+  it('[§11][§7 owned_by_other] a takeover by another operator shows live; only the owner may write', async () => {
+    await open('Karim Nassar');
+    const created = await page.request.post(`${server.url}/api/operators`, {
+      data: { email: 'ben@example.test', name: 'Ben Operator', role: 'operator', password: 'ben-password-1' },
+    });
+    expect(created.status()).toBe(201);
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ben@example.test', password: 'ben-password-1' }),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const conversationId = (await page.locator('.thread').getAttribute('data-thread-id'))!;
+    const takeover = await fetch(`${server.url}/api/conversations/${conversationId}/takeover`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}',
+    });
+    expect(takeover.status).toBe(200);
+
+    await page.locator('.thread-header [data-state="operator"]', { hasText: 'Ben Operator' }).waitFor({ timeout: WAIT_MS });
+    expect(await page.getByLabel('Reply').isDisabled()).toBe(true);
+    expect(await page.locator('[data-composer-block]').textContent()).toBe('Ben Operator is handling this conversation.');
+    // The admin may force it; a plain Take over is not offered.
+    expect(await page.locator('.thread-header').getByRole('button', { name: 'Force take over' }).count()).toBe(1);
+    expect(await page.locator('.thread-header').getByRole('button', { name: 'Take over', exact: true }).count()).toBe(0);
+    expect(await page.locator('[data-queue] li', { hasText: 'Karim Nassar' }).count()).toBe(0);
+  });
+
   it('[§11] a long thread shows its latest page, oldest at the top, and loads older pages on scroll-up', async () => {
     const ids = Array.from({ length: 70 }, (_, i) => `wamid.D${String(i + 1).padStart(3, '0')}`);
     await post(server.url, metaPayload('96170100004', 'Omar Khalil', ids.map((id, i) => text(id, `line ${i + 1}`))));
@@ -277,17 +302,25 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     await page.locator('.load-older').waitFor({ state: 'detached', timeout: WAIT_MS });
   });
 
-  it('[RT1][§11] across a server restart the badge shows reconnecting, then live; messages sent meanwhile arrive once', async () => {
+  it('[RT1][§11] across a server restart the badge shows reconnecting, then live; messages sent meanwhile arrive once, by resuming', async () => {
     await open('Rana Haddad');
     await expectShownOnce('wamid.A6');
     const port = new URL(server.url).port;
+    // Hold the stream down until the messages are in, so they can only arrive by the resume.
+    await page.route('**/api/events**', (route) => route.abort());
     await server.close();
     await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: WAIT_MS });
 
     server = await startTestServer({ ...env, PORT: port });
-    // Posted as soon as the server is back, most likely before the browser has reconnected.
     await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A7', 'are you still there?')]));
     await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A8', 'hello?')]));
+    expect(await messageNode('wamid.A7').count()).toBe(0);
+
+    const resumed = page.waitForRequest((r) => r.url().includes('/api/events'), { timeout: WAIT_MS });
+    await page.unroute('**/api/events**');
+    const request = await resumed;
+    const resumeFrom = (await request.allHeaders())['last-event-id'] ?? new URL(request.url()).searchParams.get('last_event_id');
+    expect(resumeFrom).toMatch(/^\d+$/);
     await expectShownOnce('wamid.A7');
     await expectShownOnce('wamid.A8');
     await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });

@@ -31,6 +31,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const [state, dispatch] = useReducer(reduce, initialState);
   const [selectedId, setSelectedId] = useState<string | null>(() => conversationIdFromPath(window.location.pathname));
   const [notice, setNotice] = useState<string | null>(null);
+  const [isPageVisible, setPageVisible] = useState(() => !document.hidden);
   const latest = useRef({ state, selectedId });
   const hasLoaded = useRef(false);
   const olderInFlight = useRef(new Set<string>());
@@ -119,9 +120,15 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const selected = selectedId ? state.conversations[selectedId] : undefined;
   const thread = selectedId ? state.threads[selectedId] : undefined;
 
+  useEffect(() => {
+    const onVisibility = () => setPageVisible(!document.hidden);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => document.removeEventListener('visibilitychange', onVisibility);
+  }, []);
+
   // Whatever arrives in the open conversation while the page is visible counts as read.
   useEffect(() => {
-    if (!selected || thread?.status !== 'ready' || selected.unread_count === 0 || document.hidden) return;
+    if (!selected || thread?.status !== 'ready' || selected.unread_count === 0 || !isPageVisible) return;
     const id = selected.conversation_id;
     if (readInFlight.current.has(id)) return;
     readInFlight.current.add(id);
@@ -129,7 +136,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
       .then((c) => dispatch({ type: 'conversation_updated', conversation: c }))
       .catch(() => {})
       .finally(() => readInFlight.current.delete(id));
-  }, [selected, thread?.status]);
+  }, [selected, thread?.status, isPageVisible]);
 
   /** Resolves false when the page could not be loaded (the error is shown). */
   const loadOlder = useCallback(async (id: string, beforeSeq: number): Promise<boolean> => {

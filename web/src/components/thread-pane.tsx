@@ -77,6 +77,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   const isOwnedByOther = c.state === 'operator' && c.operator !== null && !isMine;
   const canTakeOver = c.state === 'ai' || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
   const canRelease = isMine || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
+  const canResolve = c.state !== 'resolved' && (!isOwnedByOther || me.role === 'admin');
 
   return (
     <section className="thread" aria-label="Conversation" data-thread-id={c.conversation_id}>
@@ -96,7 +97,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
           {canRelease && (
             <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Hand the conversation back to the AI">Hand back to AI</button>
           )}
-          {c.state !== 'resolved' && (
+          {canResolve && (
             <button type="button" disabled={isActing} onClick={() => run(onResolve)}>Resolve</button>
           )}
         </div>
