@@ -11,8 +11,8 @@ import { sharedDatabases, type DatabaseFactory, type TestDatabase } from '../sup
 import { eventRows, jobRows, storedMessage, type StoredMessage } from '../support/webhook-senders.js';
 
 /**
- * Server settings for the webhook suites: background media downloads stay parked (another suite
- * proves them), and every provider API points at a closed local port so nothing leaves the machine.
+ * Server settings for the webhook suites: every provider API points at a closed local port, and
+ * the job runners poll rarely (they are stopped anyway, see parkBackgroundJobs).
  */
 export const WEBHOOK_TEST_ENV: Record<string, string> = {
   JOB_POLL_MS: '60000',
@@ -38,11 +38,21 @@ export interface WebhookServer {
   destroy(): Promise<void>;
 }
 
+/**
+ * Stops the server's background job runners (media downloads …): these suites prove what ingest
+ * stores, so nothing may change the rows behind their back or fetch a fixture's real media URL.
+ * The jobs stay queued, as a crashed worker would leave them; other suites prove the runners.
+ */
+export async function parkBackgroundJobs(running: Running): Promise<Running> {
+  await Promise.all(Object.values(running.jobs).map((runner) => runner.stop()));
+  return running;
+}
+
 export async function startWebhookServer(factory: DatabaseFactory, env: Record<string, string> = {}): Promise<WebhookServer> {
   const database = await factory.create();
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-webhooks-'));
   const fullEnv = { ...WEBHOOK_TEST_ENV, DATA_DIR: dataDir, DATABASE_URL: database.url, ...env };
-  let running = await startTestServer(fullEnv);
+  let running = await parkBackgroundJobs(await startTestServer(fullEnv));
   return {
     kind: database.kind,
     get running() {
@@ -56,7 +66,7 @@ export async function startWebhookServer(factory: DatabaseFactory, env: Record<s
     },
     restart: async () => {
       await running.close();
-      running = await startTestServer(fullEnv);
+      running = await parkBackgroundJobs(await startTestServer(fullEnv));
     },
     destroy: async () => {
       await running.close();

@@ -5,7 +5,9 @@ import { metaTextPayload, startTestServer } from '../support/app.js';
 import {
   eventRows, fixtureText, jobRows, messagesWithId, metaEnvelope, META_BUSINESS, montyTextPayload, qiscusTextPayload, sendWebhook,
 } from '../support/webhook-senders.js';
-import { expectIngested, journalRows, startWebhookServer, WEBHOOK_TEST_ENV, webhookDatabases, type WebhookServer } from './harness.js';
+import {
+  expectIngested, journalRows, parkBackgroundJobs, startWebhookServer, WEBHOOK_TEST_ENV, webhookDatabases, type WebhookServer,
+} from './harness.js';
 
 /*
  * [ID5] A provider message is stored once, whatever the number, timing and process of its
@@ -93,9 +95,9 @@ for (const database of webhookDatabases()) {
     });
 
     it('[ID5] the same webhook delivered to two server processes on one database at the same instant: stored once', async () => {
-      const second: Running = await startTestServer({
+      const second: Running = await parkBackgroundJobs(await startTestServer({
         ...WEBHOOK_TEST_ENV, DATA_DIR: server.running.ctx.config.dataDir, DATABASE_URL: server.running.ctx.config.databaseUrl,
-      });
+      }));
       try {
         for (const c of CASES) {
           await postConcurrently([server.url, second.url], c.provider, c.body());
