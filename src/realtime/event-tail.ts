@@ -45,7 +45,8 @@ export class EventTail {
     private readonly deliver: (events: readonly EventRecord[]) => void,
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.pageSize = options.pageSize ?? 1000;
+    // A page is published to every client at once: its size bounds the burst a client's buffer must absorb.
+    this.pageSize = options.pageSize ?? 500;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 1000;
   }
 

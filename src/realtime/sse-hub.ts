@@ -73,11 +73,16 @@ export interface SseHubStats {
   readonly position: number;
 }
 
+/**
+ * The per-client bounds hold several of the tail's pages (500 events each; a page of WhatsApp's
+ * largest texts is ~2.5 MB), so a healthy client absorbs a burst; a client that stops reading costs
+ * at most ~8 MB before it is cut [RT2].
+ */
 export const SSE_DEFAULTS = {
   retryMs: 2000,
   pingIntervalMs: 15_000,
   maxBufferedEvents: 5000,
-  maxBufferedBytes: 4 * 1024 * 1024,
+  maxBufferedBytes: 8 * 1024 * 1024,
   catchUpPageSize: 500,
 } as const;
 

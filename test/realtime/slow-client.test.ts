@@ -13,7 +13,7 @@ afterEach(async () => {
 
 const POSTS = 10;
 const PER_POST = 1000;
-/** ~2 KB texts: 10,000 events are ~25 MB, several times what the kernel's socket buffers can absorb. */
+/** ~2 KB texts: 10,000 events are ~25 MB, more than the stalled client's cap and the kernel's socket buffers together. */
 const BODY = 'x'.repeat(2000);
 
 interface Reader {
@@ -83,7 +83,11 @@ describe('[RT2] a client that never reads', () => {
     expect(log.length).toBeGreaterThanOrEqual(POSTS * PER_POST);
     const expectedIds = log.map((e) => e.id);
 
-    for (const r of readers) await r.client.waitFor(() => r.ids.length >= expectedIds.length, 30_000, 'every event');
+    for (const r of readers) {
+      await r.client.waitFor(() => r.ids.length >= expectedIds.length, 30_000, 'every event').catch((err: Error) => {
+        throw new Error(`${err.message}; hub ${JSON.stringify(hub.stats())}`);
+      });
+    }
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
 
@@ -117,7 +121,7 @@ describe('[RT2] a client that never reads', () => {
 
     // It reads what reached it before the cut, sees the end, and resumes from its last id.
     stalled.resume();
-    await stalled.ended;
+    await stalled.waitFor(() => stalled.isEnded, 30_000, 'the end of the cut stream');
     const firstPart = stalled.events.map((f) => Number(f.id));
     expect(firstPart.length).toBeGreaterThan(0);
     expect(firstPart.length).toBeLessThan(expectedIds.length);
@@ -126,7 +130,9 @@ describe('[RT2] a client that never reads', () => {
     const resumed = await SseClient.open(running.url, { cookie, lastEventId: stalled.lastEventId! });
     cleanups.push(() => resumed.close());
     const rest = expectedIds.length - firstPart.length;
-    await resumed.waitForEvents(rest, 30_000);
+    await resumed.waitForEvents(rest, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; hub ${JSON.stringify(hub.stats())} ${JSON.stringify(hub.clientStats())}`);
+    });
     expect([...firstPart, ...resumed.events.map((f) => Number(f.id))]).toEqual(expectedIds);
   }, 180_000);
 });

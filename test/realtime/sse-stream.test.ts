@@ -246,7 +246,7 @@ describe('GET /api/events (SPEC §8)', () => {
     await Promise.all(clients.map((c) => c.waitFor(() => c.frames.length >= 1, 5000, 'retry frame')));
     const started = performance.now();
     await running.close();
-    await Promise.all(clients.map((c) => c.ended));
+    await Promise.all(clients.map((c) => c.waitFor(() => c.isEnded, 10_000, 'the stream to end')));
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(running.ctx.realtime.hub.stats().clients).toBe(0);
   });
