@@ -55,6 +55,7 @@ export class GroupCommitter {
   private active = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
+  private pumpScheduled = false;
 
   constructor(
     private readonly store: Store,
@@ -67,7 +68,7 @@ export class GroupCommitter {
   run<T>(unit: WriteUnit<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ unit, resolve: resolve as (v: unknown) => void, reject });
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -81,13 +82,27 @@ export class GroupCommitter {
     return this.queue.length;
   }
 
+  /**
+   * Batches start on the next turn of the event loop, never at once: every request that I/O
+   * delivered in this turn queues first and joins the same batch. (On SQLite a batch never yields
+   * to I/O, so starting at the first unit would commit batches of one or two.)
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     while (this.active < this.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.active++;
       void this.runBatch(batch).finally(() => {
         this.active--;
-        this.pump();
+        this.schedulePump();
         if (this.active === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((fn) => fn());
       });
     }
