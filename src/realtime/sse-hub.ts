@@ -14,6 +14,8 @@ export interface SseSink {
   destroy(): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   readonly writableLength: number;
+  /** True once the connection is gone (its 'close' may already have fired). */
+  readonly destroyed: boolean;
 }
 
 export interface SubscribeOptions {
@@ -165,6 +167,7 @@ export class SseHub {
    * read, after closing the stream (the client retries).
    */
   async subscribe(sink: SseSink, options: SubscribeOptions = {}): Promise<void> {
+    if (sink.destroyed) return;
     if (this.closed) {
       sink.end();
       return;

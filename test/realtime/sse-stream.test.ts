@@ -240,6 +240,23 @@ describe('GET /api/events (SPEC §8)', () => {
     expect(JSON.parse(client.events[0]!.data)).toMatchObject({ reason: 'unknown_position' });
   });
 
+  it('/metrics counts open SSE clients and delivered events', async () => {
+    const running = await (await serverFactory('sqlite', null))();
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    };
+    const client = await open(running);
+    await post(running.url, messages('metrics', 0, 2), 2);
+    const log = await logAfter(running, 0);
+    await client.waitForEvents(log.length, 5000);
+    expect(await metric('switchboard_sse_clients')).toBe(1);
+    expect(await metric('switchboard_sse_events_delivered_total')).toBe(log.length);
+    client.close();
+    await client.waitFor(() => running.ctx.realtime.hub.stats().clients === 0, 5000, 'the server to see the disconnect');
+    expect(await metric('switchboard_sse_clients')).toBe(0);
+  });
+
   it('closing the server ends open streams instead of waiting for them', async () => {
     const running = await (await serverFactory('sqlite', null))();
     const clients = [await open(running), await open(running, { lastEventId: 0 })];

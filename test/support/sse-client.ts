@@ -109,7 +109,7 @@ export class SseClient {
     this.response.destroy();
   }
 
-  /** Waits until `predicate` holds, or fails after `timeoutMs` naming `what`. */
+  /** Waits until `predicate` holds (checked on every frame and every 25 ms), or fails after `timeoutMs` naming `what`. */
   waitFor(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -122,8 +122,11 @@ export class SseClient {
         cleanup();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (events: ${this.eventCount}, ended: ${this.isEnded})`));
       }, timeoutMs);
+      // Frames re-check at once; the poll covers predicates about anything else (server state).
+      const poll = setInterval(check, 25);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.waiters.delete(check);
       };
       this.waiters.add(check);
