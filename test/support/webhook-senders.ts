@@ -21,6 +21,8 @@ export interface SendOptions {
   secret?: string;
   /** Content-Type header; null omits it. Default application/json. */
   contentType?: string | null;
+  /** Aborts the request (e.g. AbortSignal.timeout). */
+  signal?: AbortSignal;
 }
 
 export interface WebhookAnswer {
@@ -68,6 +70,7 @@ export async function sendWebhook(baseUrl: string, provider: Provider, payload: 
     method: 'POST',
     headers: webhookHeaders(provider, body, options),
     body,
+    signal: options.signal,
   });
   const text = await res.text();
   let parsed: unknown = text;
