@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { updateConversation } from '../../src/store/conversation.store.js';
+import { metaTextPayload } from '../support/app.js';
 import {
   conversationOf, eventRows, fixture, fixtureText, jobRows, messagesWithId, META_BUSINESS, metaEnvelope, sendWebhook, storedCounts,
   storedMessage,
@@ -285,6 +287,23 @@ for (const database of webhookDatabases()) {
       expect(await storedCounts(server.db)).toMatchObject({ webhook_journal: 1, messages: 0, events: 0, jobs: 0, conversations: 0 });
     });
 
+    it('[AI1][AI3] the AI job follows the state: none while an operator owns the conversation, one again once a resolved one reopens', async () => {
+      await post('text');
+      const { conversation_id: id } = await storedMessage(server.db, TEXT_ID);
+      const setState = (state: string) => server.running.ctx.committer.run((tx) => updateConversation(tx.db, id, { state }, new Date().toISOString()));
+      await setState('operator');
+      expect((await sendWebhook(server.url, 'meta', metaTextPayload('wamid.WHILE.OPERATOR'))).body).toMatchObject({ created: 1 });
+      expect(await storedMessage(server.db, 'wamid.WHILE.OPERATOR')).toMatchObject({ conversation_id: id, role: 'user', seq: 2 });
+      expect(await eventRows(server.db, 'new_message', 'wamid.WHILE.OPERATOR')).toHaveLength(1);
+      expect((await jobRows(server.db, 'ai.reply')).map((j) => j.payload.message_id)).toEqual([TEXT_ID]);
+      expect((await conversationOf(server.db, { conversation_id: id })).conversation.state).toBe('operator');
+
+      await setState('resolved');
+      await sendWebhook(server.url, 'meta', metaTextPayload('wamid.AFTER.RESOLVED'));
+      await expectIngested(server.db, 'wamid.AFTER.RESOLVED', 'meta');
+      expect((await conversationOf(server.db, { conversation_id: id })).conversation).toMatchObject({ state: 'ai', unread_count: 3 });
+    });
+
     it('a message from a new contact in a second change of the same value list opens its own conversation', async () => {
       const payload = metaEnvelope([
         { metadata: META_BUSINESS, contacts: [{ profile: { name: 'A' }, wa_id: '111111111' }], messages: [{ from: '111111111', id: 'wamid.TWO.1', timestamp: '1749420000', type: 'text', text: { body: 'a' } }] },
@@ -295,6 +314,25 @@ for (const database of webhookDatabases()) {
       const two = await expectIngested(server.db, 'wamid.TWO.2', 'meta');
       expect(one.conversation_id).not.toBe(two.conversation_id);
       expect([one.seq, two.seq]).toEqual([1, 1]);
+    });
+  });
+
+  describe(`Meta webhooks with AI_RESPONDER=none on ${database.kind}`, () => {
+    let server: WebhookServer;
+    beforeEach(async () => {
+      server = await startWebhookServer(database, { AI_RESPONDER: 'none' });
+    });
+    afterEach(async () => {
+      await server.destroy();
+    });
+
+    it('a new conversation starts waiting and queues no AI job; the message and its events are stored', async () => {
+      expect((await sendWebhook(server.url, 'meta', fixtureText('meta', 'text'))).status).toBe(200);
+      const m = await storedMessage(server.db, TEXT_ID);
+      expect((await conversationOf(server.db, m)).conversation.state).toBe('waiting');
+      expect(await jobRows(server.db, 'ai.reply')).toEqual([]);
+      expect(await eventRows(server.db, 'new_message', TEXT_ID)).toHaveLength(1);
+      expect((await eventRows(server.db, 'conversation_updated'))[0]!.payload).toMatchObject({ state: 'waiting' });
     });
   });
 }
