@@ -85,6 +85,16 @@ describe('dashboard store (SPEC §11)', () => {
     expect(orderedMessages(state.threads.c_1!).map((m) => m.message_id)).toEqual(['wamid.1', 'wamid.2', 'wamid.3']);
   });
 
+  it('[§11] a page that lands after its thread was closed is not kept', () => {
+    const state = run([
+      { type: 'thread_requested', conversationId: 'c_1' },
+      { type: 'thread_closed', conversationId: 'c_1' },
+      { type: 'thread_loaded', details: { ...conversation('c_1'), messages: [message('wamid.1', 1)], has_more: false } },
+    ]);
+    expect(state.threads).toEqual({});
+    expect(state.conversations.c_1?.conversation_id).toBe('c_1');
+  });
+
   it('[§11] messages of a conversation that is not open only update its list entry', () => {
     const state = run([
       { type: 'list_loaded', filter: initialState.list.filter, page: { conversations: [conversation('c_1'), conversation('c_2')], next_cursor: null }, append: false },

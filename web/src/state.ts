@@ -133,14 +133,14 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
     case 'thread_loaded': {
       const { messages, has_more: hasMore, ...conversation } = action.details;
       const id = conversation.conversation_id;
-      const existing = state.threads[id] ?? { messages: {}, hasMore, status: 'loading' as const };
+      const existing = state.threads[id];
+      const conversations = { ...state.conversations, [id]: mergeConversation(state.conversations[id], conversation) };
+      // A page that lands after its thread was closed (the operator moved on) is not kept.
+      if (!existing) return { ...state, conversations };
       const wasReady = existing.status === 'ready';
       // A reload of a thread already shown keeps the older pages it had loaded.
       const thread = mergeMessages({ ...existing, hasMore: wasReady ? existing.hasMore : hasMore, status: 'ready' }, messages);
-      const withConversation = state.conversations[id]
-        ? { ...state, conversations: { ...state.conversations, [id]: mergeConversation(state.conversations[id], conversation) } }
-        : { ...state, conversations: { ...state.conversations, [id]: conversation } };
-      return { ...withConversation, threads: { ...state.threads, [id]: thread } };
+      return { ...state, conversations, threads: { ...state.threads, [id]: thread } };
     }
     case 'thread_failed': {
       const existing = state.threads[action.conversationId];
