@@ -1,9 +1,10 @@
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Running } from '../../src/main.js';
 import { SSE_DEFAULTS } from '../../src/realtime/sse-hub.js';
 import { readEventsAfter } from '../../src/store/event.store.js';
 import { startTestServer } from '../support/app.js';
-import { SseClient, adminCookie, type SseFrame } from '../support/sse-client.js';
+import { SseClient, adminCookie } from '../support/sse-client.js';
 import { postBatch, wamid, type BatchMessage } from './meta-batch.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -16,10 +17,48 @@ const PER_POST = 1000;
 /** ~2 KB texts: 10,000 events are ~25 MB, more than the stalled client's cap and the kernel's socket buffers together. */
 const BODY = 'x'.repeat(2000);
 
-interface Reader {
-  client: SseClient;
+interface ReaderResult {
   ids: number[];
-  latencies: number[];
+  /** [message_id, absolute ms] */
+  arrivals: [string, number][];
+  ended: boolean;
+}
+
+/** Two healthy readers on a worker thread: they read at their own pace, not the server's loop's. */
+async function startReaders(url: string, cookie: string) {
+  const worker = new Worker(new URL('./sse-readers.worker.mjs', import.meta.url), { workerData: { url, cookie, readers: 2 } });
+  cleanups.push(() => worker.terminate());
+  const messages: { type: string; [k: string]: unknown }[] = [];
+  const waiters: (() => void)[] = [];
+  worker.on('message', (m) => {
+    messages.push(m);
+    waiters.splice(0).forEach((fn) => fn());
+  });
+  let failure: unknown = null;
+  worker.on('error', (err) => {
+    failure = err;
+    waiters.splice(0).forEach((fn) => fn());
+  });
+  const next = async (type: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (failure) throw failure;
+      const found = messages.find((m) => m.type === type);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`reader thread: no ${type} in ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  await next('ready', 30_000);
+  return {
+    async collect(count: number): Promise<{ errors: (string | null)[]; readers: ReaderResult[] }> {
+      worker.postMessage({ type: 'collect', count, timeoutMs: 30_000 });
+      return (await next('result', 60_000)) as unknown as { errors: (string | null)[]; readers: ReaderResult[] };
+    },
+  };
 }
 
 describe('[RT2] a client that never reads', () => {
@@ -30,30 +69,12 @@ describe('[RT2] a client that never reads', () => {
     const hub = running.ctx.realtime.hub;
     const startPosition = hub.position;
 
-    const postStartedAt = new Map<number, number>();
-    const batchOf = (messageId: string) => Math.floor(Number(messageId.split('.').pop()) / PER_POST);
-    const readers: Reader[] = [];
-    for (let i = 0; i < 2; i++) {
-      const reader: Reader = { client: null!, ids: [], latencies: [] };
-      reader.client = await SseClient.open(running.url, {
-        cookie,
-        keepFrames: false,
-        onFrame: (f: SseFrame) => {
-          if (f.id === null || f.event === null) return;
-          reader.ids.push(Number(f.id));
-          if (f.event === 'new_message') {
-            const messageId = /"message_id":"([^"]+)"/.exec(f.data)![1]!;
-            reader.latencies.push(f.receivedAt - postStartedAt.get(batchOf(messageId))!);
-          }
-        },
-      });
-      cleanups.push(() => reader.client.close());
-      readers.push(reader);
-    }
+    const readers = await startReaders(running.url, cookie);
     const stalled = await SseClient.open(running.url, { cookie, paused: true });
     cleanups.push(() => stalled.close());
     expect(stalled.status).toBe(200);
-    await readers[0]!.client.waitFor(() => hub.stats().clients === 3, 5000, 'three subscribers');
+    await stalled.waitFor(() => hub.stats().clients === 3, 5000, 'three subscribers');
+    const stalledId = Math.max(...hub.clientStats().map((c) => c.id));
 
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
@@ -61,7 +82,7 @@ describe('[RT2] a client that never reads', () => {
     let stalledPeakEvents = 0;
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-      const s = hub.clientStats().find((c) => c.id === 3);
+      const s = hub.clientStats().find((c) => c.id === stalledId);
       if (s) {
         stalledPeakBytes = Math.max(stalledPeakBytes, s.peakBufferedBytes);
         stalledPeakEvents = Math.max(stalledPeakEvents, s.peakBufferedEvents);
@@ -69,13 +90,16 @@ describe('[RT2] a client that never reads', () => {
     }, 50);
     cleanups.push(() => clearInterval(sampler));
 
+    /** Absolute ms (comparable across threads) when each webhook was sent. */
+    const postStartedAt = new Map<number, number>();
+    const batchOf = (messageId: string) => Math.floor(Number(messageId.split('.').pop()) / PER_POST);
     const postSeconds: number[] = [];
     for (let b = 0; b < POSTS; b++) {
       const batch: BatchMessage[] = Array.from({ length: PER_POST }, (_, k) => ({
         id: wamid('slow', b * PER_POST + k), from: `9617100000${b % 10}`, body: `${b}.${k} ${BODY}`,
       }));
       const t0 = performance.now();
-      postStartedAt.set(b, t0);
+      postStartedAt.set(b, performance.timeOrigin + t0);
       await postBatch(running.url, batch);
       postSeconds.push((performance.now() - t0) / 1000);
     }
@@ -83,20 +107,19 @@ describe('[RT2] a client that never reads', () => {
     expect(log.length).toBeGreaterThanOrEqual(POSTS * PER_POST);
     const expectedIds = log.map((e) => e.id);
 
-    for (const r of readers) {
-      await r.client.waitFor(() => r.ids.length >= expectedIds.length, 30_000, 'every event').catch((err: Error) => {
-        throw new Error(`${err.message}; hub ${JSON.stringify(hub.stats())}`);
-      });
-    }
+    const collected = await readers.collect(expectedIds.length);
+    expect(collected.errors, `hub ${JSON.stringify(hub.stats())}`).toEqual([null, null]);
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
 
     // Other clients: everything, in order, once, with bounded latency.
-    for (const r of readers) {
+    for (const r of collected.readers) {
       expect(r.ids).toEqual(expectedIds);
-      expect(r.latencies).toHaveLength(POSTS * PER_POST);
+      expect(r.arrivals).toHaveLength(POSTS * PER_POST);
     }
-    const latencies = readers.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const latencies = collected.readers
+      .flatMap((r) => r.arrivals.map(([messageId, at]) => at - postStartedAt.get(batchOf(messageId))!))
+      .sort((a, b) => a - b);
     const maxLatency = latencies[latencies.length - 1]!;
     const stats = hub.stats();
     expect(stalledPeakEvents).toBeLessThanOrEqual(stats.peakBufferedEvents);
