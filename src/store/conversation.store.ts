@@ -34,12 +34,23 @@ export interface ContactInput {
 /** Finds or creates the contact; newer non-null name, phone and BSUID replace older ones. */
 export async function upsertContact(db: Db, input: ContactInput, now: string): Promise<ContactRow> {
   const existing = await db.selectFrom('contacts').selectAll()
-    .where('channel_id', '=', input.channel_id).where('contact_key', '=', input.contact_key).executeTakeFirst();
+    .where('channel_id', '=', input.channel_id).where('contact_key', '=', input.contact_key).executeTakeFirst()
+    ?? await findByOtherIdentity(db, input);
   const unchanged = existing
     && (input.name === null || input.name === existing.name)
     && (input.wa_id === null || input.wa_id === existing.wa_id)
     && (input.user_id === null || input.user_id === existing.user_id);
   if (existing && unchanged) return existing;
+  if (existing && existing.contact_key !== input.contact_key) {
+    // The same person under another key (a BSUID user whose phone appeared, or the reverse): keep
+    // their one contact and conversation, and learn the new identifier.
+    return db.updateTable('contacts').set({
+      name: input.name ?? existing.name,
+      wa_id: input.wa_id ?? existing.wa_id,
+      user_id: input.user_id ?? existing.user_id,
+      updated_at: now,
+    }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+  }
   await db.insertInto('contacts')
     .values({ id: newRowId('ct'), ...input, language: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.columns(['channel_id', 'contact_key']).doUpdateSet({
@@ -51,6 +62,18 @@ export async function upsertContact(db: Db, input: ContactInput, now: string): P
     .execute();
   return db.selectFrom('contacts').selectAll()
     .where('channel_id', '=', input.channel_id).where('contact_key', '=', input.contact_key).executeTakeFirstOrThrow();
+}
+
+/** A contact of the channel with the same BSUID or the same phone, whatever key it was filed under. */
+async function findByOtherIdentity(db: Db, input: ContactInput): Promise<ContactRow | undefined> {
+  if (input.user_id === null && input.wa_id === null) return undefined;
+  return db.selectFrom('contacts').selectAll()
+    .where('channel_id', '=', input.channel_id)
+    .where((eb) => eb.or([
+      ...(input.user_id !== null ? [eb('user_id', '=', input.user_id)] : []),
+      ...(input.wa_id !== null ? [eb('wa_id', '=', input.wa_id)] : []),
+    ]))
+    .orderBy('created_at').limit(1).executeTakeFirst();
 }
 
 /** The one conversation of (channel, contact), created in `initialState` when new. */

@@ -175,6 +175,13 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('events_conversation_id_idx').on('events').columns(['conversation_id', 'id']).execute();
       },
     },
+    '0003_contacts_identity_idx': {
+      // A contact is found by its BSUID or phone when it arrives under a new key (BSUID users).
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('contacts_channel_user_id_idx').on('contacts').columns(['channel_id', 'user_id']).execute();
+        await db.schema.createIndex('contacts_channel_wa_id_idx').on('contacts').columns(['channel_id', 'wa_id']).execute();
+      },
+    },
   };
 }
 

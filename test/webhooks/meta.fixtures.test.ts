@@ -220,6 +220,26 @@ for (const database of webhookDatabases()) {
       expect(contact).toMatchObject({ contact_key: '16505551234', wa_id: '16505551234', user_id: 'US.13491208655302741918' });
     });
 
+    it('a BSUID user whose phone appears later keeps one contact and one conversation (and the reverse)', async () => {
+      const bsuid = 'US.77001122334455667788';
+      const now = String(Math.floor(Date.now() / 1000));
+      const message = (id: string, sender: Record<string, unknown>) => metaEnvelope([{
+        metadata: META_BUSINESS,
+        contacts: [{ profile: { name: 'Noor' }, user_id: bsuid, ...(sender.from ? { wa_id: sender.from } : {}) }],
+        messages: [{ ...sender, from_user_id: bsuid, id, timestamp: now, type: 'text', text: { body: id } }],
+      }]);
+      for (const [id, sender] of [['wamid.BSUID.1', {}], ['wamid.BSUID.2', { from: '96171000111' }], ['wamid.BSUID.3', {}]] as const) {
+        const answer = await sendWebhook(server.url, 'meta', JSON.stringify(message(id, sender)));
+        expect(answer.status, answer.text).toBe(200);
+      }
+      const rows = await Promise.all(['wamid.BSUID.1', 'wamid.BSUID.2', 'wamid.BSUID.3'].map((id) => expectIngested(server.db, id, 'meta')));
+      expect(new Set(rows.map((r) => r.conversation_id)).size).toBe(1);
+      expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+      const { contact } = await conversationOf(server.db, rows[2]!);
+      expect(contact).toMatchObject({ contact_key: bsuid, wa_id: '96171000111', user_id: bsuid, name: 'Noor' });
+      expect((await storedCounts(server.db)).contacts).toBe(1);
+    });
+
     it('contacts[].wa_id (the canonical number) wins over a differing from', async () => {
       await post('wa-id-differs');
       const m = await expectIngested(server.db, 'wamid.HBgMNTUxMTg4ODg3Nzc3FQIAEhgUNkFCUkFaSUwwMDAwMDEA', 'meta');
