@@ -4,7 +4,8 @@ import { createServer, type ServerResponse } from 'node:http';
  * The SSE ceiling: a bare node:http server that holds event streams and, for every Meta webhook
  * POSTed to it, answers 200 and pushes the same two events Switchboard pushes (`new_message` with a
  * Message, `conversation_updated` with a Conversation, in the same JSON shapes) to every stream.
- * No auth, no storage, no buffering policy: the floor of the work. `: ping` to every stream each
+ * No auth, no storage, no buffering policy: the floor of the work. Frames of one event-loop turn
+ * are written together. `: ping` to every stream each
  * PING_MS (argv[3]), as Switchboard does. argv[2]: port.
  */
 const port = Number(process.argv[2] ?? 0);
@@ -36,7 +37,20 @@ function framesFor(message: MetaMessage, phoneNumberId: string, contactName: str
     + `id: ${b}\nevent: conversation_updated\ndata: ${JSON.stringify(conversation)}\n\n`;
 }
 
+let pending = '';
+
+/**
+ * Frames of one event-loop turn go out together, one write per stream: under load several
+ * webhooks share a write (as Switchboard's event tail shares one read among a batch's events).
+ */
 function broadcast(text: string): void {
+  if (pending === '') setImmediate(flush);
+  pending += text;
+}
+
+function flush(): void {
+  const text = pending;
+  pending = '';
   for (const res of streams) res.write(text);
 }
 
