@@ -2,8 +2,8 @@ import { get, type ClientRequest, type IncomingMessage } from 'node:http';
 
 /**
  * A load process holding many SSE streams (forked by the bench with an IPC channel). Commands:
- * - `connect` { url, headers, count, batch, timeoutMs }: opens `count` streams, `batch` at a time
- *   (each batch waits for its response headers), answers `connected`.
+ * - `connect` { url, headers, count, batch, timeoutMs, countOnly? }: opens `count` streams, `batch` at
+ *   a time (each batch waits for its response headers), answers `connected`.
  * - `collect`: answers with the receive times of every `new_message`, by message id (monotonic
  *   milliseconds, the same clock as the sender's), and counters.
  * - `close`: destroys every stream and exits.
@@ -20,6 +20,8 @@ const streams: Stream[] = [];
 const received = new Map<string, number[]>();
 const counters = { events: 0, bytes: 0, closedByServer: 0, failed: 0, status: {} as Record<string, number> };
 let closing = false;
+/** Soak mode: count events, keep no receive times (hours of them would not fit). */
+let countOnly = false;
 
 function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
@@ -37,6 +39,7 @@ function scan(stream: Stream, chunk: string, at: number): void {
     stream.buffer = stream.buffer.slice(end + 2);
     if (!frame.includes('event: new_message')) continue;
     counters.events++;
+    if (countOnly) continue;
     const start = frame.indexOf(MESSAGE_ID);
     if (start < 0) continue;
     const from = start + MESSAGE_ID.length;
@@ -85,7 +88,8 @@ function open(url: string, headers: Record<string, string>, timeoutMs: number): 
   });
 }
 
-async function connect(message: { url: string; headers: Record<string, string>; count: number; batch: number; timeoutMs: number }) {
+async function connect(message: { url: string; headers: Record<string, string>; count: number; batch: number; timeoutMs: number; countOnly?: boolean }) {
+  countOnly = message.countOnly === true;
   const started = nowMs();
   let connected = 0;
   for (let i = 0; i < message.count; i += message.batch) {

@@ -30,11 +30,11 @@ export class SseLoad {
   }
 
   /** Opens `total` streams spread over the processes. */
-  async connect(url: string, headers: Record<string, string>, total: number, options: { batch: number; timeoutMs: number; deadlineMs: number }): Promise<ConnectResult> {
+  async connect(url: string, headers: Record<string, string>, total: number, options: { batch: number; timeoutMs: number; deadlineMs: number; countOnly?: boolean }): Promise<ConnectResult> {
     const share = (i: number) => Math.floor(total / this.children.length) + (i < total % this.children.length ? 1 : 0);
     const results = await Promise.all(this.children.map((c, i) => {
       const answer = reply<ConnectResult>(c, 'connected', options.deadlineMs);
-      c.send({ type: 'connect', url, headers, count: share(i), batch: options.batch, timeoutMs: options.timeoutMs });
+      c.send({ type: 'connect', url, headers, count: share(i), batch: options.batch, timeoutMs: options.timeoutMs, countOnly: options.countOnly === true });
       return answer;
     }));
     const status: Record<string, number> = {};
