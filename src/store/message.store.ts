@@ -113,16 +113,21 @@ export interface MessagePage {
 export async function listMessages(
   db: Db, conversationId: string, page: { beforeSeq?: number; afterSeq?: number; limit: number },
 ): Promise<MessagePage> {
+  const rows = await messagePageQuery(db, conversationId, page).execute();
+  const kept = rows.slice(0, page.limit);
+  return { rows: page.afterSeq !== undefined ? kept : kept.reverse(), hasMore: rows.length > page.limit };
+}
+
+/**
+ * The query behind listMessages (exported so a test can read its plan): `limit + 1` rows in seq
+ * order from the (conversation_id, seq) index, descending for the latest page and `before_seq`,
+ * ascending for `after_seq`.
+ */
+export function messagePageQuery(db: Db, conversationId: string, page: { beforeSeq?: number; afterSeq?: number; limit: number }) {
   let q = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
-  if (page.afterSeq !== undefined) {
-    q = q.where('seq', '>', page.afterSeq);
-    if (page.beforeSeq !== undefined) q = q.where('seq', '<', page.beforeSeq);
-    const rows = await q.orderBy('seq', 'asc').limit(page.limit + 1).execute();
-    return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
-  }
+  if (page.afterSeq !== undefined) q = q.where('seq', '>', page.afterSeq);
   if (page.beforeSeq !== undefined) q = q.where('seq', '<', page.beforeSeq);
-  const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-  return { rows: rows.slice(0, page.limit).reverse(), hasMore: rows.length > page.limit };
+  return q.orderBy('seq', page.afterSeq !== undefined ? 'asc' : 'desc').limit(page.limit + 1);
 }
 
 /** The latest message of each conversation given, keyed by conversation id. */
