@@ -6,31 +6,14 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Running } from '../../src/main.js';
 import { MetaGraphFake } from '../fakes/meta-graph.fake.js';
-import { postMeta, startTestServer, TEST_SECRETS } from '../support/app.js';
+import { metaMessagesPayload, postMeta, startTestServer, TEST_SECRETS } from '../support/app.js';
 import { buildDashboard, hasChromium, isBrowserSuiteRequired, launchBrowser, type Browser } from './browser.js';
 
 const WAIT_MS = 15_000;
 
 type MetaMessage = Record<string, unknown> & { id: string };
 
-/** A Meta webhook from one contact carrying `messages` (real wire format, REFERENCE §1.6). */
-function metaPayload(from: string, name: string, messages: MetaMessage[]) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
-          contacts: [{ profile: { name }, wa_id: from }],
-          messages: messages.map((m) => ({ from, timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
-        },
-        field: 'messages',
-      }],
-    }],
-  };
-}
+const metaPayload = metaMessagesPayload;
 
 function text(id: string, body: string, timestamp?: number): MetaMessage {
   return { id, type: 'text', text: { body }, ...(timestamp !== undefined ? { timestamp: String(timestamp) } : {}) };

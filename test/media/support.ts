@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TEST_SECRETS } from '../support/app.js';
+import { metaMessagesPayload, TEST_SECRETS } from '../support/app.js';
 
 /** Polls `probe` until it returns a value other than undefined/false; fails after `timeoutMs`. */
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -38,21 +38,7 @@ export function metaImagePayload(
   const image: Record<string, unknown> = { mime_type: options.mimeType ?? 'image/jpeg', id: mediaId };
   if (options.sha256) image.sha256 = options.sha256;
   if (options.caption) image.caption = options.caption;
-  return {
-    object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
-          contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: from }],
-          messages: [{ from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type, [type]: image }],
-        },
-        field: 'messages',
-      }],
-    }],
-  };
+  return metaMessagesPayload(from, 'Sheena Nelson', [{ id: wamid, type, [type]: image }]);
 }
 
 /** A MontyMobile webhook (Meta's envelope re-serialised, REFERENCE §2.5) carrying one media message. */

@@ -54,8 +54,8 @@ export function postMeta(baseUrl: string, payload: unknown): Promise<Response> {
   });
 }
 
-/** A one-message Meta text webhook in the real wire format. */
-export function metaTextPayload(id: string, from = '16505551234', body = `hello ${id}`, timestamp = Math.floor(Date.now() / 1000)) {
+/** A Meta webhook from one contact carrying `messages` (real wire format, REFERENCE §1.5–1.6). */
+export function metaMessagesPayload(from: string, name: string, messages: (Record<string, unknown> & { id: string })[]) {
   return {
     object: 'whatsapp_business_account',
     entry: [{
@@ -64,11 +64,16 @@ export function metaTextPayload(id: string, from = '16505551234', body = `hello 
         value: {
           messaging_product: 'whatsapp',
           metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
-          contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: from }],
-          messages: [{ from, id, timestamp: String(timestamp), type: 'text', text: { body } }],
+          contacts: [{ profile: { name }, wa_id: from }],
+          messages: messages.map((m) => ({ from, timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
         },
         field: 'messages',
       }],
     }],
   };
+}
+
+/** A one-message Meta text webhook in the real wire format. */
+export function metaTextPayload(id: string, from = '16505551234', body = `hello ${id}`, timestamp = Math.floor(Date.now() / 1000)) {
+  return metaMessagesPayload(from, 'Sheena Nelson', [{ id, timestamp: String(timestamp), type: 'text', text: { body } }]);
 }
