@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,11 +68,29 @@ function diskOf(path: string): string {
   }
 }
 
+/** This process and its ancestors (npm, the tsx launcher …): not "other" load. */
+function ownPids(): Set<number> {
+  const pids = new Set<number>([process.pid]);
+  for (let pid = process.ppid, guard = 0; pid > 1 && guard < 20; guard++) {
+    pids.add(pid);
+    try {
+      pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}
+
 function otherLoad(): string {
   try {
-    // The heaviest processes right now that this run did not start (a hint of shared-machine load).
-    const lines = execSync('ps -eo pid,ppid,pcpu,comm --sort=-pcpu | head -n 8', { encoding: 'utf8' }).trim().split('\n').slice(1);
-    return lines.map((l) => l.trim().replace(/\s+/g, ' ')).filter((l) => !l.endsWith(' ps')).join('; ');
+    // The busiest processes right now that this run did not start: a hint of shared-machine load.
+    const own = ownPids();
+    const lines = execSync('ps -eo pid=,ppid=,pcpu=,args= --sort=-pcpu', { encoding: 'utf8' }).trim().split('\n');
+    const others = lines.map((l) => l.trim().split(/\s+/)).filter(([pid, ppid]) => !own.has(Number(pid)) && !own.has(Number(ppid)))
+      .filter(([, , cpu, command]) => Number(cpu) >= 5 && command !== 'ps').slice(0, 6)
+      .map(([, , cpu, ...args]) => `${cpu} % ${args.join(' ').slice(0, 70)}`);
+    return others.length > 0 ? others.join('; ') : 'none above 5 % CPU';
   } catch {
     return 'unknown';
   }
@@ -128,7 +146,7 @@ async function main(): Promise<void> {
     `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (free at start ${(freemem() / 2 ** 30).toFixed(1)} GiB)`,
     `- Node ${process.version}, ${process.platform} ${release()}`,
     `- Scratch disk: ${diskOf(tmpdir())}`,
-    `- Load average (1 / 5 / 15 min): before ${loadBefore}; after ${loadAfter}. Busiest processes at start: ${busyBefore}.`,
+    `- Load average (1 / 5 / 15 min): before ${loadBefore}; after ${loadAfter}. Other processes at start with ≥ 5 % CPU (ps: % of one core, averaged over each process's lifetime): ${busyBefore}.`,
     '  The machine is shared: other engineers\' builds and test runs may have competed for the CPU during this run, and a load average above 0 before the start means they did.',
     '',
     '## Results',
