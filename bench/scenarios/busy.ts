@@ -135,8 +135,10 @@ export async function runBusyConversation(ctx: BenchContext): Promise<Section> {
       'The original ran on Firestore, which adds two hard limits this SQLite anchor does not even show: about one sustained write per second per document '
         + '(a busy conversation is one document, so ~1 message/s whatever the hardware), and a 1 MiB document cap — at a few hundred bytes per message a conversation document '
         + 'is full after roughly 3,000–4,000 messages.',
-      'What limits Switchboard here: all units of a batch hit the same conversation row (last_seq + 1, unread_count, last_activity_at) inside one group-commit transaction, '
-        + 'so the batch is serial by nature; per message the cost is the same as with many conversations.',
+      'What limits Switchboard here: the same per-message CPU and per-batch fsync as in ingest above, and no term that grows with the conversation — the append touches '
+        + 'one conversation row (last_seq, unread_count, last_activity_at) and the index pages at the end of (conversation_id, seq), which stay hot, so one busy conversation '
+        + 'is if anything a little faster than 1,000 conversations. The anchor rewrites the whole document per message: its cost grows linearly with the conversation '
+        + '(0.2 MiB → 19 MiB parsed, serialised and written per message).',
       ...perSize,
     ],
   };
