@@ -3,12 +3,12 @@ import { transition } from '../chat/conversation-state.js';
 import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
-import { completeParts, ensureConversation, updateConversation, upsertChannel, upsertContact } from '../store/conversation.store.js';
+import { ensureConversation, updateConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { toJson } from '../store/json.js';
 import { appendMessage, findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
-import type { ConversationRow, MessageRow } from '../store/schema.js';
+import type { ChannelRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
   created: number;
@@ -42,7 +42,7 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
   }).execute();
 
   const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0 };
-  const touched = new Map<string, { conversation: ConversationRow; last: MessageRow }>();
+  const touched = new Map<string, { parts: ConversationParts; last: MessageRow }>();
   for (const parsed of batch.messages) {
     if (!hasIndexableKeys(parsed)) {
       result.unstorable++;
@@ -55,11 +55,10 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
       continue;
     }
     result.created++;
-    touched.set(outcome.conversation.id, outcome);
+    touched.set(outcome.parts.conversation.id, outcome);
   }
-  for (const { conversation, last } of touched.values()) {
-    const parts = await completeParts(tx.db, conversation);
-    tx.emit({ type: 'conversation_updated', conversation_id: conversation.id, payload: presentConversation(parts, last) });
+  for (const { parts, last } of touched.values()) {
+    tx.emit({ type: 'conversation_updated', conversation_id: parts.conversation.id, payload: presentConversation(parts, last) });
   }
   for (const status of batch.statuses) {
     if (await applyStatus(tx, storable(status))) result.statusesApplied++;
@@ -95,7 +94,7 @@ function storable<T>(value: T, depth = 0): T {
 
 async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {
   const nowIso = now.toISOString();
-  const channel = await upsertChannel(tx.db, { provider: m.provider, external_id: m.channel_external_id, name: m.channel_name }, nowIso);
+  const channel = await channelFor(tx, m, nowIso);
   const contact = await upsertContact(tx.db, {
     channel_id: channel.id, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name,
   }, nowIso);
@@ -154,7 +153,28 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     });
   }
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(appended.row) });
-  return { conversation: updated, last: appended.row };
+  // The channel and contact rows are the ones just upserted: no second read for the conversation event.
+  const operator = updated.operator_id
+    ? await tx.db.selectFrom('operators').select(['id', 'name']).where('id', '=', updated.operator_id).executeTakeFirst() ?? null
+    : null;
+  return { parts: { conversation: updated, contact, channel, operator }, last: appended.row };
+}
+
+/**
+ * Channels are few and never deleted, and a named one never changes: once committed, its row is
+ * kept per committer (one per database) and the webhook path skips the look-up.
+ */
+const committedChannels = new WeakMap<object, Map<string, ChannelRow>>();
+
+async function channelFor(tx: WriteTx, m: InboundMessage, nowIso: string): Promise<ChannelRow> {
+  let cache = committedChannels.get(tx.owner);
+  if (!cache) committedChannels.set(tx.owner, (cache = new Map()));
+  const key = `${m.provider}\u0000${m.channel_external_id}`;
+  const cached = cache.get(key);
+  if (cached && (cached.name !== null || m.channel_name === null)) return cached;
+  const channel = await upsertChannel(tx.db, { provider: m.provider, external_id: m.channel_external_id, name: m.channel_name }, nowIso);
+  tx.afterCommit(() => cache.set(key, channel));
+  return channel;
 }
 
 /** Applies one delivery status to our outbound message(s) with that provider id, forward only [ST1]. */

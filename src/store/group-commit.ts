@@ -15,6 +15,8 @@ export interface PendingEvent {
 export interface WriteTx {
   readonly db: Transaction<DB>;
   readonly dialect: DialectName;
+  /** The committer running this unit: one per database, a key for caches of committed rows. */
+  readonly owner: object;
   emit(event: PendingEvent): void;
   /** Runs after the batch has committed (wake a worker, count a metric); never for a rolled-back unit. */
   afterCommit(fn: () => void): void;
@@ -120,6 +122,7 @@ export class GroupCommitter {
           const tx: WriteTx = {
             db: trx,
             dialect: this.store.dialect,
+            owner: this,
             emit: (e) => events.push(e),
             afterCommit: (fn) => after.push(fn),
           };
