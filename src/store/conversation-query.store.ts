@@ -26,6 +26,24 @@ function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** Above this many matching messages the word is common: scanning conversations newest first finds a page sooner. */
+const INDEXED_MATCH_LIMIT = 5_000;
+
+/**
+ * SQLite: the conversations whose message text contains `search`, from the trigram index — when
+ * that is cheap. Null means "scan instead": fewer than 3 characters (the index needs a trigram),
+ * `%`/`_` in the text (the index has no LIKE escape), or so many matches that the word is common.
+ */
+async function conversationsWithText(db: Db, search: string): Promise<string[] | null> {
+  if ([...search].length < 3 || /[%_\\]/.test(search)) return null;
+  const hits = await sql<{ rowid: number }>`select rowid from messages_fts where text like ${`%${search}%`} limit ${INDEXED_MATCH_LIMIT + 1}`.execute(db);
+  if (hits.rows.length > INDEXED_MATCH_LIMIT) return null;
+  if (hits.rows.length === 0) return [];
+  const rows = await db.selectFrom('messages').select('conversation_id').distinct()
+    .where('id', 'in', hits.rows.map((r) => r.rowid)).execute();
+  return rows.map((r) => r.conversation_id);
+}
+
 /**
  * One page of conversations, newest activity first (last_activity_at desc, id desc), read by keyset
  * from the (last_activity_at, id) index: later pages cost what the first costs. The message-text
@@ -43,6 +61,7 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
   }
   if (filter.search !== undefined && filter.search.length > 0) {
     const pattern = likePattern(filter.search);
+    const indexed = dialect === 'sqlite' ? await conversationsWithText(db, filter.search) : null;
     q = q.where((eb) => eb.or([
       eb.exists(eb.selectFrom('contacts as ct').select(sql`1`.as('one'))
         .whereRef('ct.id', '=', 'c.contact_id')
@@ -50,9 +69,11 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
           e(sql`lower(ct.name)`, 'like', sql`${pattern} escape '\\'`),
           e(sql`lower(ct.wa_id)`, 'like', sql`${pattern} escape '\\'`),
         ]))),
-      eb.exists(eb.selectFrom('messages as m').select(sql`1`.as('one'))
-        .whereRef('m.conversation_id', '=', 'c.id')
-        .where(sql`lower(m.text)`, 'like', sql`${pattern} escape '\\'`)),
+      indexed !== null
+        ? (indexed.length > 0 ? eb('c.id', 'in', indexed) : sql<boolean>`1 = 0`)
+        : eb.exists(eb.selectFrom('messages as m').select(sql`1`.as('one'))
+          .whereRef('m.conversation_id', '=', 'c.id')
+          .where(sql`lower(m.text)`, 'like', sql`${pattern} escape '\\'`)),
     ]));
   }
   if (filter.after) {

@@ -182,6 +182,22 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('contacts_channel_wa_id_idx').on('contacts').columns(['channel_id', 'wa_id']).execute();
       },
     },
+    '0004_messages_text_search': {
+      // Substring search over message text without scanning every message (SQLite: FTS5 trigram
+      // index kept in step by triggers; PostgreSQL searches by scan until it gets its own index).
+      async up(db: Kysely<any>) {
+        if (dialect !== 'sqlite') return;
+        await sql`create virtual table messages_fts using fts5(text, content='messages', content_rowid='id', tokenize='trigram')`.execute(db);
+        await sql`insert into messages_fts(messages_fts) values ('rebuild')`.execute(db);
+        await sql`create trigger messages_fts_insert after insert on messages when new.text is not null begin
+          insert into messages_fts(rowid, text) values (new.id, new.text); end`.execute(db);
+        await sql`create trigger messages_fts_delete after delete on messages when old.text is not null begin
+          insert into messages_fts(messages_fts, rowid, text) values ('delete', old.id, old.text); end`.execute(db);
+        await sql`create trigger messages_fts_update after update of text on messages begin
+          insert into messages_fts(messages_fts, rowid, text) select 'delete', old.id, old.text where old.text is not null;
+          insert into messages_fts(rowid, text) select new.id, new.text where new.text is not null; end`.execute(db);
+      },
+    },
   };
 }
 

@@ -5,6 +5,8 @@ import type { Store } from './database.js';
 import { migrateToLatest } from './migrations.js';
 import { appendMessage, findMessage, listMessages } from './message.store.js';
 import { GroupCommitter } from './group-commit.js';
+import { listConversationPage } from './conversation-query.store.js';
+import { updateMessage } from './message.store.js';
 import { contractDatabases, sharedDatabases, type TestDatabase } from '../../test/support/databases.js';
 import { sampleMessage, seedConversation } from '../../test/support/store-fixtures.js';
 
@@ -86,6 +88,20 @@ for (const factory of contractDatabases()) {
       const newer = await listMessages(store.reader, conv, { afterSeq: 20, limit: 3 });
       expect(newer.rows.map((r) => r.seq)).toEqual([21, 22, 23]);
       expect(newer.hasMore).toBe(true);
+    });
+
+    it('message text search follows inserts, edits and deletes (SQLite: through its trigram index)', async () => {
+      const conv = await seedConversation(store, 'c-search');
+      const search = async (text: string) =>
+        (await listConversationPage(store.reader, store.dialect, { search: text, limit: 10 })).items.map((i) => i.conversation.id);
+      const { row } = await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('s1', { text: 'Where is my Zanzibarite order?' })));
+      expect(await search('zanzibarite')).toEqual([conv]);
+      expect(await search('ZANZIBAR')).toEqual([conv]);
+      await store.db.transaction().execute((t) => updateMessage(t, row.id, { text: 'voice note transcript: obsidianite' }));
+      expect(await search('zanzibarite')).toEqual([]);
+      expect(await search('obsidianite')).toEqual([conv]);
+      await store.db.transaction().execute((t) => t.deleteFrom('messages').where('id', '=', row.id).execute());
+      expect(await search('obsidianite')).toEqual([]);
     });
 
     it('group commit: N concurrent writes finish in fewer than N transactions, each durable when it resolves', async () => {
