@@ -30,17 +30,26 @@ function likePattern(text: string): string {
 const INDEXED_MATCH_LIMIT = 5_000;
 
 /**
- * SQLite: the conversations whose message text contains `search`, from the trigram index — when
- * that is cheap. Null means "scan instead": fewer than 3 characters (the index needs a trigram),
- * `%`/`_` in the text (the index has no LIKE escape), or so many matches that the word is common.
+ * The conversations whose message text contains `search`, from the text index (SQLite FTS5
+ * trigram, PostgreSQL pg_trgm) — when that is cheap. Null means "scan instead": fewer than 3
+ * characters (an index needs a trigram), `%`/`_`/`\\` in the text on SQLite (FTS5 has no LIKE
+ * escape), or so many matches that the word is common and a newest-first scan finds a page sooner.
  */
-async function conversationsWithText(db: Db, search: string): Promise<string[] | null> {
-  if ([...search].length < 3 || /[%_\\]/.test(search)) return null;
-  const hits = await sql<{ rowid: number }>`select rowid from messages_fts where text like ${`%${search}%`} limit ${INDEXED_MATCH_LIMIT + 1}`.execute(db);
-  if (hits.rows.length > INDEXED_MATCH_LIMIT) return null;
-  if (hits.rows.length === 0) return [];
-  const rows = await db.selectFrom('messages').select('conversation_id').distinct()
-    .where('id', 'in', hits.rows.map((r) => r.rowid)).execute();
+async function conversationsWithText(db: Db, dialect: DialectName, search: string): Promise<string[] | null> {
+  if ([...search].length < 3) return null;
+  let ids: number[];
+  if (dialect === 'sqlite') {
+    if (/[%_\\]/.test(search)) return null;
+    const hits = await sql<{ rowid: number }>`select rowid from messages_fts where text like ${`%${search}%`} limit ${INDEXED_MATCH_LIMIT + 1}`.execute(db);
+    ids = hits.rows.map((r) => r.rowid);
+  } else {
+    const hits = await db.selectFrom('messages').select('id')
+      .where(sql`lower(text)`, 'like', sql`${likePattern(search)} escape '\\'`).limit(INDEXED_MATCH_LIMIT + 1).execute();
+    ids = hits.map((r) => r.id);
+  }
+  if (ids.length > INDEXED_MATCH_LIMIT) return null;
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('messages').select('conversation_id').distinct().where('id', 'in', ids).execute();
   return rows.map((r) => r.conversation_id);
 }
 
@@ -61,7 +70,7 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
   }
   if (filter.search !== undefined && filter.search.length > 0) {
     const pattern = likePattern(filter.search);
-    const indexed = dialect === 'sqlite' ? await conversationsWithText(db, filter.search) : null;
+    const indexed = await conversationsWithText(db, dialect, filter.search);
     q = q.where((eb) => eb.or([
       eb.exists(eb.selectFrom('contacts as ct').select(sql`1`.as('one'))
         .whereRef('ct.id', '=', 'c.contact_id')

@@ -114,7 +114,8 @@ async function connectPglite(dir: string): Promise<Store> {
   // PGlite is a test-time dependency: PostgreSQL in-process, for the store contract suite.
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGliteDialect } = await import('kysely');
-  const pglite = new PGlite(dir || undefined, { parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const pglite = new PGlite(dir || undefined, { parsers: { 20: (v: string) => Number.parseInt(v, 10) }, extensions: { pg_trgm } });
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return { db, reader: db, dialect: 'postgres', label: 'pglite', pgPool: null, close: () => db.destroy() };
 }

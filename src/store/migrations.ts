@@ -198,6 +198,17 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           insert into messages_fts(rowid, text) select new.id, new.text where new.text is not null; end`.execute(db);
       },
     },
+    '0005_messages_text_trgm': {
+      // PostgreSQL's counterpart of 0004: a trigram GIN index serving `lower(text) like '%…%'`.
+      // Skipped where the server lacks the pg_trgm extension (search then scans, as before).
+      async up(db: Kysely<any>) {
+        if (dialect !== 'postgres') return;
+        const available = await sql`select 1 from pg_available_extensions where name = 'pg_trgm'`.execute(db);
+        if (available.rows.length === 0) return;
+        await sql`create extension if not exists pg_trgm`.execute(db);
+        await sql`create index messages_text_trgm_idx on messages using gin (lower(text) gin_trgm_ops)`.execute(db);
+      },
+    },
   };
 }
 
