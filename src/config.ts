@@ -10,6 +10,8 @@ export interface Config {
   readonly publicUrl: string | null;
   readonly logLevel: string;
   readonly eventRetentionDays: number;
+  /** How often open SSE streams re-check their session (logout, expiry, disabled operator end them). */
+  readonly sseSessionCheckMs: number;
   /** SSE `: ping` comment interval (SPEC §8: 15 s; shorter in tests). */
   readonly ssePingIntervalMs: number;
   readonly meta: {
@@ -122,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 7, 1, 3650),
     ssePingIntervalMs: int('SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
+    sseSessionCheckMs: int('SSE_SESSION_CHECK_MS', 30_000, 50, 3_600_000),
     meta: {
       appSecret: str('META_APP_SECRET'),
       verifyToken: str('META_VERIFY_TOKEN'),

@@ -48,7 +48,14 @@ export function toAuthenticated(row: OperatorRow): AuthenticatedOperator {
  */
 export async function authenticate(ctx: Pick<AppContext, 'store'>, token: string, kind: SessionKind, now = new Date()): Promise<Authentication | null> {
   if (token.length === 0 || token.length > 200) return null;
-  const id = tokenId(token);
+  return authenticateStored(ctx, tokenId(token), kind, now);
+}
+
+/**
+ * The same check by the stored id: for a long-lived request (an SSE stream) whose session may end
+ * while it runs — logout, expiry, a disabled operator.
+ */
+export async function authenticateStored(ctx: Pick<AppContext, 'store'>, id: string, kind: SessionKind, now = new Date()): Promise<Authentication | null> {
   const found = await findSessionWithOperator(ctx.store.reader, id);
   if (!found || found.session.kind !== kind) return null;
   if (found.session.expires_at !== null && Date.parse(found.session.expires_at) <= now.getTime()) return null;

@@ -1,6 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
+import { authenticateStored, type Authentication } from '../../app/authenticate.js';
 import { DomainError } from '../../chat/errors.js';
 import { parseInput } from '../validate.js';
 
@@ -19,8 +21,17 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: AppContext)
   const { hub } = ctx.realtime;
   // Open streams would keep the server from closing: end them before it waits for connections.
   app.addHook('preClose', async () => {
+    clearInterval(sessionCheck);
     await ctx.realtime.closeStreams();
   });
+
+  // Auth is checked when a stream opens; a stream can outlive its session, so open streams are
+  // re-checked (one look-up per distinct session) and cut when it ended. The client's reconnect then gets 401.
+  const openStreams = new Map<ServerResponse, Authentication>();
+  const sessionCheck = setInterval(() => {
+    void recheckSessions(ctx, openStreams).catch((err: unknown) => ctx.logger.warn({ err }, 'sse session check failed'));
+  }, ctx.config.sseSessionCheckMs);
+  sessionCheck.unref();
 
   app.get('/api/events', async (request, reply) => {
     const query = parseInput(EventsQuery, request.query);
@@ -46,9 +57,28 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: AppContext)
     res.socket?.setNoDelay(true);
     // A write racing the peer's disconnect reports here; 'close' then ends the subscription.
     res.on('error', () => {});
+    if (request.auth) {
+      openStreams.set(res, request.auth);
+      res.once('close', () => openStreams.delete(res));
+    }
     hub.subscribe(res, { conversationId: query.conversation_id ?? null, resumeAfter }).catch((err: unknown) => {
       request.log.warn({ err }, 'sse stream failed');
     });
     return reply;
   });
+}
+
+async function recheckSessions(ctx: AppContext, streams: Map<ServerResponse, Authentication>): Promise<void> {
+  const verdicts = new Map<string, boolean>();
+  for (const [res, auth] of [...streams]) {
+    let valid = verdicts.get(auth.sessionId);
+    if (valid === undefined) {
+      valid = (await authenticateStored(ctx, auth.sessionId, auth.kind)) !== null;
+      verdicts.set(auth.sessionId, valid);
+    }
+    if (!valid) {
+      streams.delete(res);
+      res.destroy();
+    }
+  }
 }
