@@ -46,8 +46,8 @@ async function watch(server: ChildServer): Promise<Watch> {
   return w;
 }
 
-describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one PostgreSQL', () => {
-  it('[RT3] a webhook to process A reaches an SSE client of process B within a second, every time, exactly once', async () => {
+/** Two server processes on one throwaway PostgreSQL database (cleaned up after the suite). */
+async function startTwoProcesses() {
     const db = await createPostgresDatabase();
     cleanups.push(() => db.destroy());
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-rt3-'));
@@ -57,6 +57,12 @@ describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one Postg
     cleanups.push(() => a.stop());
     const b = await startChildServer(env);
     cleanups.push(() => b.stop());
+  return { db, a, b };
+}
+
+describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one PostgreSQL', () => {
+  it('[RT3] a webhook to process A reaches an SSE client of process B within a second, every time, exactly once', async () => {
+    const { db, a, b } = await startTwoProcesses();
     const onB = await watch(b);
     const onA = await watch(a);
 
@@ -93,15 +99,7 @@ describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one Postg
   }, 120_000);
 
   it('[RT3] a lost notification (LISTEN connection killed) delays delivery but loses nothing', async () => {
-    const db = await createPostgresDatabase();
-    cleanups.push(() => db.destroy());
-    const dataDir = mkdtempSync(join(tmpdir(), 'sb-rt3-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
-    const a = await startChildServer(env);
-    cleanups.push(() => a.stop());
-    const b = await startChildServer(env);
-    cleanups.push(() => b.stop());
+    const { db, a, b } = await startTwoProcesses();
     const onA = await watch(a);
 
     const admin = new pg.Client({ connectionString: db.url });
