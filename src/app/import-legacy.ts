@@ -75,7 +75,7 @@ export async function importLegacy(store: Store, conversations: LegacyConversati
             source_ref: m.media.url, source_kind: 'url', sha256: null, mime_type: null, size: null, status: 'pending',
             storage_path: null, error: null, created_at: now, updated_at: now,
           }).onConflict((oc) => oc.column('media_id').doNothing()).execute();
-          await enqueueJob(trx, { kind: 'media.download', dedupe_key: mediaId, payload: { media_id: mediaId } });
+          await enqueueJob(trx, store.dialect, { kind: 'media.download', dedupe_key: mediaId, payload: { media_id: mediaId } });
         }
       }
       report.messagesCreated += added;

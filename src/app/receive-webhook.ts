@@ -3,12 +3,13 @@ import { transition } from '../chat/conversation-state.js';
 import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
-import { ensureConversation, updateConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
+import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
+import { appendJournal, findContactByKey, hasMessage, insertInboundMessage, lockConversationOf, recordInbound } from '../store/inbound.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { toJson } from '../store/json.js';
-import { appendMessage, findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
-import type { ChannelRow, MessageRow } from '../store/schema.js';
+import { findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
+import type { ChannelRow, ContactRow, ConversationRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
   created: number;
@@ -37,9 +38,9 @@ export function receiveWebhook(
 async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions): Promise<ReceiveResult> {
   const now = new Date();
   const nowIso = now.toISOString();
-  await tx.db.insertInto('webhook_journal').values({
+  await appendJournal(tx.db, tx.dialect, {
     provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length,
-  }).execute();
+  });
 
   const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0 };
   const touched = new Map<string, { parts: ConversationParts; last: MessageRow }>();
@@ -95,20 +96,32 @@ function storable<T>(value: T, depth = 0): T {
 async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {
   const nowIso = now.toISOString();
   const channel = await channelFor(tx, m, nowIso);
-  const contact = await upsertContact(tx.db, {
-    channel_id: channel.id, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name,
-  }, nowIso);
+  const contact = await contactFor(tx, channel.id, m, nowIso);
   const initialState = options.responder === 'none' ? 'waiting' : 'ai';
-  const { row: conversation } = await ensureConversation(tx.db, channel.id, contact.id, initialState, nowIso);
+  const conversation = await conversationFor(tx, channel.id, contact.id, initialState, nowIso);
+
+  const messageId = m.provider_message_id;
+  // The conversation is locked (PostgreSQL) or the only writer holds the database (SQLite): a
+  // message not there now cannot appear before this transaction inserts it [ID5].
+  if (await hasMessage(tx.db, tx.dialect, conversation.id, messageId)) return null;
+
+  // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
+  const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
+  const lastInbound = conversation.last_inbound_at ? Math.max(Date.parse(conversation.last_inbound_at), sentAt) : sentAt;
+  const state = transition(conversation.state as ConversationState, 'customer_message', { responder: options.responder });
+  const updated = await recordInbound(tx.db, tx.dialect, conversation.id, {
+    state, clearOwner: state !== conversation.state, last_inbound_at: new Date(lastInbound).toISOString(), now: nowIso,
+  });
 
   const mediaId = m.media ? `md_${randomBytes(10).toString('hex')}` : null;
   const media: Media | null = m.media && mediaId ? {
     media_id: mediaId, mime_type: m.media.mime_type, url: null, status: 'pending', caption: m.media.caption,
     transcript: null, filename: m.media.filename, size: null,
   } : null;
-  const messageId = m.provider_message_id;
-  const appended = await appendMessage(tx.db, conversation.id, {
+  const message = await insertInboundMessage(tx.db, tx.dialect, {
+    conversation_id: conversation.id,
     message_id: messageId,
+    seq: updated.last_seq,
     role: 'user',
     type: m.type,
     text: m.text,
@@ -123,41 +136,55 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     metadata: JSON.stringify({ ...m.metadata, provider: m.provider, message_id: messageId, source_message_id: messageId }),
     provider_message_id: null,
     client_key: null,
+    created_at: nowIso,
+    updated_at: nowIso,
   });
-  if (!appended.created) return null;
-
-  // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
-  const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
-  const lastInbound = conversation.last_inbound_at ? Math.max(Date.parse(conversation.last_inbound_at), sentAt) : sentAt;
-  const state = transition(conversation.state as ConversationState, 'customer_message', { responder: options.responder });
-  const updated = await updateConversation(tx.db, conversation.id, {
-    state,
-    unread_count: conversation.unread_count + 1,
-    last_inbound_at: new Date(lastInbound).toISOString(),
-    last_activity_at: nowIso,
-    ...(state !== conversation.state ? { operator_id: null, handover: null } : {}),
-  }, nowIso);
+  // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
+  if (!message) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
 
   if (media && m.media) {
     await tx.db.insertInto('media').values({
-      media_id: media.media_id, message_pk: appended.row.id, conversation_id: conversation.id, provider: m.provider,
+      media_id: media.media_id, message_pk: message.id, conversation_id: conversation.id, provider: m.provider,
       source_ref: m.media.ref, source_kind: m.media.kind, sha256: m.media.sha256, mime_type: m.media.mime_type,
       size: null, status: 'pending', storage_path: null, error: null, created_at: nowIso, updated_at: nowIso,
     }).execute();
-    await enqueueJob(tx.db, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
+    await enqueueJob(tx.db, tx.dialect, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
   }
   if (updated.state === 'ai') {
-    await enqueueJob(tx.db, {
+    await enqueueJob(tx.db, tx.dialect, {
       kind: 'ai.reply', dedupe_key: `${conversation.id}:${messageId}`,
       payload: { conversation_id: conversation.id, message_id: messageId },
     });
   }
-  tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(appended.row) });
+  tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(message) });
   // The channel and contact rows are the ones just upserted: no second read for the conversation event.
   const operator = updated.operator_id
     ? await tx.db.selectFrom('operators').select(['id', 'name']).where('id', '=', updated.operator_id).executeTakeFirst() ?? null
     : null;
-  return { parts: { conversation: updated, contact, channel, operator }, last: appended.row };
+  return { parts: { conversation: updated, contact, channel, operator }, last: message };
+}
+
+/** The conversation of (channel, contact), created when new; locked until COMMIT on PostgreSQL. */
+async function conversationFor(tx: WriteTx, channelId: string, contactId: string, initialState: string, nowIso: string): Promise<ConversationRow> {
+  const existing = await lockConversationOf(tx.db, tx.dialect, channelId, contactId);
+  if (existing) return existing;
+  await ensureConversation(tx.db, channelId, contactId, initialState, nowIso);
+  const created = await lockConversationOf(tx.db, tx.dialect, channelId, contactId);
+  if (!created) throw new Error(`conversation of contact ${contactId} vanished after its creation`);
+  return created;
+}
+
+/** The sender's contact: read by its key, and written only when it is new or the webhook tells something new. */
+async function contactFor(tx: WriteTx, channelId: string, m: InboundMessage, nowIso: string): Promise<ContactRow> {
+  const known = await findContactByKey(tx.db, tx.dialect, channelId, m.contact_key);
+  const unchanged = known
+    && (m.contact_name === null || m.contact_name === known.name)
+    && (m.wa_id === null || m.wa_id === known.wa_id)
+    && (m.user_id === null || m.user_id === known.user_id);
+  if (known && unchanged) return known;
+  return upsertContact(tx.db, {
+    channel_id: channelId, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name,
+  }, nowIso);
 }
 
 /**

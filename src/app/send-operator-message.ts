@@ -78,7 +78,7 @@ export async function sendOperatorMessage(
         client_key: key,
       }, { regenerateId: () => generateMessageId(now) });
       const payload: OutboxSendPayload = { conversation_id: row.id, message_id: message.message_id };
-      await enqueueJob(tx.db, { kind: 'outbox.send', dedupe_key: `${row.id}:${message.message_id}`, payload });
+      await enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: `${row.id}:${message.message_id}`, payload });
       tx.emit({ type: 'new_message', conversation_id: row.id, payload: presentMessage(message) });
       await updateAndEmit(tx, row.id, { last_activity_at: now.toISOString() }, now);
       return { message: presentMessage(message), created: true };

@@ -65,6 +65,8 @@ function openSqliteConnection(path: string, readonly: boolean): Database.Databas
     // Acknowledged means durable: every commit reaches the disk before the caller is answered.
     conn.pragma('synchronous = FULL');
     conn.pragma('foreign_keys = ON');
+    // Savepoint journals (one per group-commit unit) in memory instead of temporary files.
+    conn.pragma('temp_store = MEMORY');
   }
   return conn;
 }

@@ -110,12 +110,42 @@ export class GroupCommitter {
     }
   }
 
+  /**
+   * Runs a batch optimistically first: the units back to back without savepoints (two statements
+   * less per unit, which on PostgreSQL are two round trips). If any unit fails, that transaction is
+   * rolled back whole and the batch runs again with a savepoint per unit, so only the failing unit
+   * fails. Units are functions of the database, so running one again after a rollback is running
+   * it once.
+   */
   private async runBatch(batch: QueuedUnit[]): Promise<void> {
+    let settled = batch.length > 1 ? await this.attempt(batch, false) : 'retry';
+    if (settled === 'retry') settled = await this.attempt(batch, true);
+    if (settled === 'retry' || settled === 'rejected') return;
+    const { outcomes, lastEventId } = settled;
+    this.stats.batches++;
+    this.stats.units += batch.length;
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+    for (const o of outcomes) if (o.ok) for (const fn of o.after) runSafely(fn);
+    if (lastEventId > 0) this.options.onEventsCommitted?.(lastEventId);
+  }
+
+  /**
+   * One transaction over the batch. Without savepoints (`isolated` false) the first failing unit
+   * aborts it: `retry`, the caller runs the batch again isolated. Isolated, a failing unit is rolled
+   * back to its savepoint and the others commit. If the transaction itself fails (COMMIT, a broken
+   * connection) every unit is rejected here: `rejected`.
+   */
+  private async attempt(batch: QueuedUnit[], isolated: boolean): Promise<{ outcomes: Outcome[]; lastEventId: number } | 'retry' | 'rejected'> {
     const outcomes: Outcome[] = [];
     let lastEventId = 0;
     try {
       await this.store.db.transaction().execute(async (trx) => {
-        const single = batch.length === 1;
+        // A lone unit needs no savepoint: its failure rolls back the whole (one-unit) transaction.
+        const savepoints = isolated && batch.length > 1;
         for (const item of batch) {
           const events: PendingEvent[] = [];
           const after: (() => void)[] = [];
@@ -126,9 +156,13 @@ export class GroupCommitter {
             emit: (e) => events.push(e),
             afterCommit: (fn) => after.push(fn),
           };
-          // A lone unit needs no savepoint: its failure rolls back the whole (one-unit) transaction.
-          if (single) {
-            outcomes.push({ ok: true, value: await item.unit(tx), events, after });
+          if (!savepoints) {
+            try {
+              outcomes.push({ ok: true, value: await item.unit(tx), events, after });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+              throw isolated ? error : RETRY_ISOLATED;
+            }
             continue;
           }
           await sql`savepoint unit`.execute(trx);
@@ -147,24 +181,20 @@ export class GroupCommitter {
         if (events.length > 0) lastEventId = await writeEvents(trx, this.store.dialect, events);
       });
     } catch (error) {
+      if (error === RETRY_ISOLATED) return 'retry';
       this.stats.failedBatches++;
       batch.forEach((item, i) => {
         const o = outcomes[i];
         item.reject(o && !o.ok ? o.error : error);
       });
-      return;
+      return 'rejected';
     }
-    this.stats.batches++;
-    this.stats.units += batch.length;
-    batch.forEach((item, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
-    for (const o of outcomes) if (o.ok) for (const fn of o.after) runSafely(fn);
-    if (lastEventId > 0) this.options.onEventsCommitted?.(lastEventId);
+    return { outcomes, lastEventId };
   }
 }
+
+/** Thrown inside an optimistic batch's transaction when a unit failed: roll back, run it isolated. */
+const RETRY_ISOLATED = new Error('a unit of an optimistic batch failed');
 
 /**
  * Appends the batch's events. On PostgreSQL a transaction-scoped advisory lock is taken first and

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DialectName } from './database.js';
+import { PreparedSql } from './prepared-sql.js';
 import type { DB, JobRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -13,17 +15,16 @@ export interface NewJob {
   run_at?: Date;
 }
 
-/** Queues a job unless one with the same (kind, dedupe_key) exists; true when queued now. */
-export async function enqueueJob(db: Db, job: NewJob): Promise<boolean> {
+const jobInsert = new PreparedSql(
+  `insert into jobs (kind, dedupe_key, payload, status, attempts, run_at, locked_until, last_error, created_at, updated_at)
+   values (?, ?, ?, 'queued', 0, ?, null, null, ?, ?) on conflict (kind, dedupe_key) do nothing`,
+);
+
+/** Queues a job unless one with the same (kind, dedupe_key) exists; true when queued now. (Prepared SQL: one per inbound message.) */
+export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Promise<boolean> {
   const now = new Date().toISOString();
-  const r = await db.insertInto('jobs')
-    .values({
-      kind: job.kind, dedupe_key: job.dedupe_key, payload: JSON.stringify(job.payload), status: 'queued', attempts: 0,
-      run_at: (job.run_at ?? new Date()).toISOString(), locked_until: null, last_error: null, created_at: now, updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['kind', 'dedupe_key']).doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  const runAt = (job.run_at ?? new Date()).toISOString();
+  return (await jobInsert.run(db, dialect, [job.kind, job.dedupe_key, JSON.stringify(job.payload), runAt, now, now])) > 0;
 }
 
 /**

@@ -147,6 +147,34 @@ for (const factory of contractDatabases()) {
       const events = await store.reader.selectFrom('events').select('id').where('conversation_id', '=', conv).execute();
       expect(events).toHaveLength(0);
     });
+
+    it('group commit: a batch without failures runs once without savepoints; after a failure its units run again isolated, and commit once', async () => {
+      const conv = await seedConversation(store, 'c-gc-retry');
+      const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
+      const runs = new Map<string, number>();
+      const committed: string[] = [];
+      const unit = (id: string, fail = false) => committer.run(async (tx) => {
+        runs.set(id, (runs.get(id) ?? 0) + 1);
+        const r = await appendMessage(tx.db, conv, sampleMessage(id));
+        tx.emit({ type: 'new_message', conversation_id: conv, payload: { message_id: id } });
+        tx.afterCommit(() => committed.push(id));
+        if (fail) throw new Error(`${id} failed`);
+        return r.row.seq;
+      });
+      expect(await Promise.all([unit('a1'), unit('a2'), unit('a3')])).toEqual([1, 2, 3]);
+      expect([...runs.values()]).toEqual([1, 1, 1]);
+
+      runs.clear();
+      const results = await Promise.allSettled([unit('b1'), unit('b2', true), unit('b3')]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // The optimistic pass stopped at b2 (b3 never ran in it); the isolated pass ran all three.
+      expect(Object.fromEntries(runs)).toEqual({ b1: 2, b2: 2, b3: 1 });
+      expect(committed).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
+      const page = await listMessages(store.reader, conv, { limit: 10 });
+      expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([['a1', 1], ['a2', 2], ['a3', 3], ['b1', 4], ['b3', 5]]);
+      const events = await store.reader.selectFrom('events').select('payload').where('conversation_id', '=', conv).orderBy('id').execute();
+      expect(events.map((e) => JSON.parse(e.payload).message_id)).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
+    });
   });
 }
 

@@ -45,7 +45,7 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
 
   const enqueue = async (n: number) => {
     const key = `job-${++seq}`;
-    await committer.run((tx) => enqueueJob(tx.db, { kind: 'outbox.send', dedupe_key: key, payload: { n } }));
+    await committer.run((tx) => enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: key, payload: { n } }));
     const row = await store.reader.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).executeTakeFirstOrThrow();
     return row.id;
   };
