@@ -98,6 +98,7 @@ export async function importLegacy(store: Store, conversations: LegacyConversati
       }
     }
   });
+  await store.syncCommitted(0);
   return report;
 }
 

@@ -10,6 +10,8 @@ export const EVENTS_CHANNEL = 'switchboard_events';
 export interface EventTailOptions {
   /** Reads of the log (the reader connection). */
   db: Kysely<DB>;
+  /** Resolves once the events up to an id are on disk: what a read found is delivered only then. */
+  eventsDurable?: (eventId: number) => Promise<void>;
   /** PostgreSQL: LISTEN on a dedicated connection from this pool [RT3]. Null on SQLite. */
   pgPool?: pg.Pool | null;
   logger?: Logger;
@@ -109,6 +111,7 @@ export class EventTail {
         for (let page = 0; page < 100 && !this.stopped; page++) {
           const rows = await readEventsAfter(this.options.db, this.seen, this.pageSize);
           if (rows.length === 0) break;
+          await this.options.eventsDurable?.(rows[rows.length - 1]!.id);
           this.seen = rows[rows.length - 1]!.id;
           this.stats.reads++;
           this.stats.events += rows.length;

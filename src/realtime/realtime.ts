@@ -30,9 +30,9 @@ export class Realtime {
 
   constructor(options: RealtimeOptions) {
     const { store, logger } = options;
-    this.hub = new SseHub({ db: store.reader, logger, observer: options.observer, pingIntervalMs: options.pingIntervalMs, ...options.buffer });
+    this.hub = new SseHub({ db: store.reader, eventsDurable: (id) => store.eventsDurable(id), logger, observer: options.observer, pingIntervalMs: options.pingIntervalMs, ...options.buffer });
     this.tail = new EventTail(
-      { db: store.reader, pgPool: store.pgPool, logger, pollIntervalMs: options.pollIntervalMs },
+      { db: store.reader, eventsDurable: (id) => store.eventsDurable(id), pgPool: store.pgPool, logger, pollIntervalMs: options.pollIntervalMs },
       (events) => this.hub.publish(events),
     );
     this.retention = new EventRetention({

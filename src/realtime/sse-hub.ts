@@ -35,6 +35,8 @@ export interface SseObserver {
 export interface SseHubOptions {
   /** Catch-up reads (the reader connection: never queues behind a write transaction). */
   db: Kysely<DB>;
+  /** Resolves once the events up to an id are on disk: what the catch-up read is sent only then. */
+  eventsDurable?: (eventId: number) => Promise<void>;
   logger?: Logger;
   observer?: SseObserver;
   retryMs?: number;
@@ -121,6 +123,7 @@ export class SseHub {
   constructor(options: SseHubOptions) {
     this.options = {
       db: options.db,
+      eventsDurable: options.eventsDurable ?? (() => Promise.resolve()),
       logger: options.logger ?? null,
       observer: options.observer ?? null,
       retryMs: options.retryMs ?? SSE_DEFAULTS.retryMs,
@@ -222,6 +225,7 @@ export class SseHub {
       if (oldest !== null && oldest > cursor + 1) {
         return this.reset(client, 'expired', `events after ${cursor} are no longer retained; reload`);
       }
+      if (rows.length > 0) await this.options.eventsDurable(rows[rows.length - 1]!.id);
       if (client.isClosed) return;
       for (const e of rows) client.send({ id: e.id, text: sseEvent(e.id, e.type, e.payload) });
       if (rows.length < catchUpPageSize) break;

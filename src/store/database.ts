@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { ImmediateSqliteDialect } from './sqlite-driver.js';
 import { migrateToLatest } from './migrations.js';
+import { WalSync } from './wal-sync.js';
 import type { DB } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -22,8 +23,20 @@ export interface Store {
   readonly label: string;
   /** PostgreSQL only: the pool, for LISTEN connections. */
   readonly pgPool: pg.Pool | null;
+  /**
+   * Resolves when every transaction committed before the call is on disk. PostgreSQL's COMMIT is
+   * durable when it returns; SQLite's is made durable by an fsync off the event loop (wal-sync.ts).
+   * `lastEventId`: the newest event id the caller's commit wrote (0 for none).
+   */
+  syncCommitted(lastEventId: number): Promise<void>;
+  /** Resolves when the events up to `eventId`, read from the log, are on disk: call before showing them. */
+  eventsDurable(eventId: number): Promise<void>;
+  /** SQLite file databases: the WAL fsync behind the two above (its counters are a metric). */
+  readonly wal: WalSync | null;
   close(): Promise<void>;
 }
+
+const alreadyDurable = (): Promise<void> => Promise.resolve();
 
 // int8 (bigserial ids, count(*)) as numbers: our ids stay far below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
@@ -62,8 +75,9 @@ function openSqliteConnection(path: string, readonly: boolean): Database.Databas
   conn.pragma(`busy_timeout = ${readonly ? 1000 : 0}`);
   if (!readonly) {
     conn.pragma('journal_mode = WAL');
-    // Acknowledged means durable: every commit reaches the disk before the caller is answered.
-    conn.pragma('synchronous = FULL');
+    // Acknowledged means durable: every commit reaches the disk before the caller is answered —
+    // through an fsync of the WAL on the thread pool (wal-sync.ts), not inside COMMIT on the event loop.
+    conn.pragma('synchronous = NORMAL');
     conn.pragma('foreign_keys = ON');
     // Savepoint journals (one per group-commit unit) in memory instead of temporary files.
     conn.pragma('temp_store = MEMORY');
@@ -80,15 +94,21 @@ function connectSqlite(rawPath: string): Store {
   // An in-memory database is private to its connection, so it reads through the writer.
   const readerConn = memory ? null : openSqliteConnection(path, true);
   const reader = readerConn ? new Kysely<DB>({ dialect: new ImmediateSqliteDialect(readerConn) }) : db;
+  // An in-memory database has nothing to sync.
+  const wal = memory ? null : new WalSync(`${path}-wal`);
   return {
     db,
     reader,
     dialect: 'sqlite',
     label: memory ? 'sqlite::memory:' : `sqlite:${path}`,
     pgPool: null,
+    syncCommitted: wal ? (lastEventId) => wal.afterCommit(lastEventId) : alreadyDurable,
+    eventsDurable: wal ? (eventId) => wal.covering(eventId) : alreadyDurable,
+    wal,
     async close() {
       if (reader !== db) await reader.destroy();
       await db.destroy();
+      await wal?.close();
     },
   };
 }
@@ -108,6 +128,9 @@ function connectPostgres(url: string, poolSize: number): Store {
     dialect: 'postgres',
     label: redact(url),
     pgPool: pool,
+    syncCommitted: alreadyDurable,
+    eventsDurable: alreadyDurable,
+    wal: null,
     close: () => db.destroy(),
   };
 }
@@ -119,7 +142,10 @@ async function connectPglite(dir: string): Promise<Store> {
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const pglite = new PGlite(dir || undefined, { parsers: { 20: (v: string) => Number.parseInt(v, 10) }, extensions: { pg_trgm } });
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
-  return { db, reader: db, dialect: 'postgres', label: 'pglite', pgPool: null, close: () => db.destroy() };
+  return {
+    db, reader: db, dialect: 'postgres', label: 'pglite', pgPool: null,
+    syncCommitted: alreadyDurable, eventsDurable: alreadyDurable, wal: null, close: () => db.destroy(),
+  };
 }
 
 /** True when the database answers a trivial query. */

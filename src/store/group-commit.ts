@@ -41,20 +41,24 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Batches in flight at once: 1 on SQLite (one writer); a few on PostgreSQL. */
   concurrency?: number;
-  /** Told the highest event id after each commit that wrote events. */
+  /** Told the highest event id after each commit that wrote events, once it is on disk. */
   onEventsCommitted?: (lastEventId: number) => void;
 }
 
 /**
- * Group commit: concurrent write units are queued and run back to back inside ONE transaction, each
- * in its own savepoint so one unit's failure rolls back only that unit. Every caller's promise
- * settles only after the shared COMMIT returned, so a resolved write is a durable write; if the
- * commit fails, every unit of the batch rejects. One fsync then serves a whole batch of webhooks.
+ * Group commit: concurrent write units are queued and run back to back inside ONE transaction (one
+ * unit's failure rolls back only that unit, see runBatch). Every caller's promise settles only
+ * after the shared COMMIT returned and is on disk (`store.syncCommitted`), so a resolved write is a
+ * durable write; if the commit or its fsync fails, every unit of the batch rejects. One fsync
+ * serves a whole batch of webhooks, and on SQLite it runs while the next batch does.
  */
 export class GroupCommitter {
   readonly stats = { batches: 0, units: 0, failedBatches: 0 };
   private readonly queue: QueuedUnit[] = [];
+  /** Batches holding the writer (a transaction open). */
   private active = 0;
+  /** Batches not yet settled (holding the writer, or waiting for their fsync). */
+  private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
   private pumpScheduled = false;
@@ -76,7 +80,7 @@ export class GroupCommitter {
 
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -102,10 +106,20 @@ export class GroupCommitter {
     while (this.active < this.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.active++;
-      void this.runBatch(batch).finally(() => {
+      let released = false;
+      // The writer is free again once the transaction has ended; the batch then waits for its
+      // fsync (SQLite) while the next batch runs.
+      const release = () => {
+        if (released) return;
+        released = true;
         this.active--;
         this.schedulePump();
-        if (this.active === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((fn) => fn());
+      };
+      this.inFlight++;
+      void this.runBatch(batch, release).finally(() => {
+        release();
+        this.inFlight--;
+        if (this.inFlight === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((fn) => fn());
       });
     }
   }
@@ -117,11 +131,20 @@ export class GroupCommitter {
    * fails. Units are functions of the database, so running one again after a rollback is running
    * it once.
    */
-  private async runBatch(batch: QueuedUnit[]): Promise<void> {
+  private async runBatch(batch: QueuedUnit[], release: () => void): Promise<void> {
     let settled = batch.length > 1 ? await this.attempt(batch, false) : 'retry';
     if (settled === 'retry') settled = await this.attempt(batch, true);
+    release();
     if (settled === 'retry' || settled === 'rejected') return;
     const { outcomes, lastEventId } = settled;
+    try {
+      // Resolved means durable: nobody hears of this batch before its fsync.
+      await this.store.syncCommitted(lastEventId);
+    } catch (error) {
+      this.stats.failedBatches++;
+      batch.forEach((item) => item.reject(error));
+      return;
+    }
     this.stats.batches++;
     this.stats.units += batch.length;
     batch.forEach((item, i) => {
