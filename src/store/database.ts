@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { ImmediateSqliteDialect } from './sqlite-driver.js';
 import { migrateToLatest } from './migrations.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import type { DB } from './schema.js';
 
@@ -33,6 +34,8 @@ export interface Store {
   eventsDurable(eventId: number): Promise<void>;
   /** SQLite file databases: the WAL fsync behind the two above (its counters are a metric). */
   readonly wal: WalSync | null;
+  /** SQLite file databases: the checkpoints, run on a worker thread. */
+  readonly checkpointer: WalCheckpointer | null;
   close(): Promise<void>;
 }
 
@@ -94,8 +97,18 @@ function connectSqlite(rawPath: string): Store {
   // An in-memory database is private to its connection, so it reads through the writer.
   const readerConn = memory ? null : openSqliteConnection(path, true);
   const reader = readerConn ? new Kysely<DB>({ dialect: new ImmediateSqliteDialect(readerConn) }) : db;
-  // An in-memory database has nothing to sync.
+  // An in-memory database has nothing to sync or checkpoint.
   const wal = memory ? null : new WalSync(`${path}-wal`);
+  let checkpointer: WalCheckpointer | null = null;
+  if (!memory) {
+    writer.pragma('wal_autocheckpoint = 0');
+    checkpointer = new WalCheckpointer(path, {
+      onFailure: () => {
+        // Back to checkpoints inside COMMIT: slower, but the WAL must not grow without bound.
+        if (writer.open) writer.pragma('wal_autocheckpoint = 1000');
+      },
+    });
+  }
   return {
     db,
     reader,
@@ -105,7 +118,9 @@ function connectSqlite(rawPath: string): Store {
     syncCommitted: wal ? (lastEventId) => wal.afterCommit(lastEventId) : alreadyDurable,
     eventsDurable: wal ? (eventId) => wal.covering(eventId) : alreadyDurable,
     wal,
+    checkpointer,
     async close() {
+      await checkpointer?.stop();
       if (reader !== db) await reader.destroy();
       await db.destroy();
       await wal?.close();
@@ -131,6 +146,7 @@ function connectPostgres(url: string, poolSize: number): Store {
     syncCommitted: alreadyDurable,
     eventsDurable: alreadyDurable,
     wal: null,
+    checkpointer: null,
     close: () => db.destroy(),
   };
 }
@@ -144,7 +160,7 @@ async function connectPglite(dir: string): Promise<Store> {
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return {
     db, reader: db, dialect: 'postgres', label: 'pglite', pgPool: null,
-    syncCommitted: alreadyDurable, eventsDurable: alreadyDurable, wal: null, close: () => db.destroy(),
+    syncCommitted: alreadyDurable, eventsDurable: alreadyDurable, wal: null, checkpointer: null, close: () => db.destroy(),
   };
 }
 

@@ -55,6 +55,20 @@ for (const factory of contractDatabases()) {
       expect(wal.stats.fsyncs).toBeLessThan(n);
     });
 
+    if (factory.kind === 'sqlite') it('the WAL is checkpointed on a worker thread, never inside a COMMIT on the event loop', async () => {
+      const auto = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db);
+      expect(auto.rows[0]?.wal_autocheckpoint).toBe(0);
+      const checkpointer = store.checkpointer!;
+      const before = checkpointer.stats.framesCheckpointed;
+      const conv = await seedConversation(store, 'c-checkpoint');
+      const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => committer.run((tx) => appendMessage(tx.db, conv, sampleMessage(`cp${round}_${i}`)))));
+      }
+      for (let i = 0; i < 100 && checkpointer.stats.framesCheckpointed === before; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(checkpointer.stats.framesCheckpointed).toBeGreaterThan(before);
+    });
+
     it('[ID5] a second append of the same message_id returns the existing row, no new seq', async () => {
       const conv = await seedConversation(store, 'c-id5');
       const first = await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('wamid.A')));
