@@ -4,12 +4,12 @@ import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
 import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
-import { appendJournal, findContactByKey, hasMessage, insertInboundMessage, lockConversationOf, recordInbound } from '../store/inbound.store.js';
+import { appendInbound, appendJournal, findContactByKey, lockConversationOf } from '../store/inbound.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { toJson } from '../store/json.js';
 import { findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
-import type { ChannelRow, ContactRow, ConversationRow, MessageRow } from '../store/schema.js';
+import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
   created: number;
@@ -98,30 +98,24 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   const channel = await channelFor(tx, m, nowIso);
   const contact = await contactFor(tx, channel.id, m, nowIso);
   const initialState = options.responder === 'none' ? 'waiting' : 'ai';
-  const conversation = await conversationFor(tx, channel.id, contact.id, initialState, nowIso);
-
   const messageId = m.provider_message_id;
-  // The conversation is locked (PostgreSQL) or the only writer holds the database (SQLite): a
-  // message not there now cannot appear before this transaction inserts it [ID5].
-  if (await hasMessage(tx.db, tx.dialect, conversation.id, messageId)) return null;
+  const { conversation, hasMessage } = await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso);
+  if (hasMessage) return null;
 
   // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
   const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
   const lastInbound = conversation.last_inbound_at ? Math.max(Date.parse(conversation.last_inbound_at), sentAt) : sentAt;
   const state = transition(conversation.state as ConversationState, 'customer_message', { responder: options.responder });
-  const updated = await recordInbound(tx.db, tx.dialect, conversation.id, {
-    state, clearOwner: state !== conversation.state, last_inbound_at: new Date(lastInbound).toISOString(), now: nowIso,
-  });
 
   const mediaId = m.media ? `md_${randomBytes(10).toString('hex')}` : null;
   const media: Media | null = m.media && mediaId ? {
     media_id: mediaId, mime_type: m.media.mime_type, url: null, status: 'pending', caption: m.media.caption,
     transcript: null, filename: m.media.filename, size: null,
   } : null;
-  const message = await insertInboundMessage(tx.db, tx.dialect, {
-    conversation_id: conversation.id,
+  const appended = await appendInbound(tx.db, tx.dialect, conversation.id, {
+    state, clearOwner: state !== conversation.state, last_inbound_at: new Date(lastInbound).toISOString(), now: nowIso,
+  }, {
     message_id: messageId,
-    seq: updated.last_seq,
     role: 'user',
     type: m.type,
     text: m.text,
@@ -138,9 +132,12 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     client_key: null,
     created_at: nowIso,
     updated_at: nowIso,
-  });
+  }, state === 'ai' ? {
+    kind: 'ai.reply', dedupe_key: `${conversation.id}:${messageId}`, payload: { conversation_id: conversation.id, message_id: messageId },
+  } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
-  if (!message) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
+  if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
+  const { conversation: updated, message } = appended;
 
   if (media && m.media) {
     await tx.db.insertInto('media').values({
@@ -150,12 +147,6 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     }).execute();
     await enqueueJob(tx.db, tx.dialect, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
   }
-  if (updated.state === 'ai') {
-    await enqueueJob(tx.db, tx.dialect, {
-      kind: 'ai.reply', dedupe_key: `${conversation.id}:${messageId}`,
-      payload: { conversation_id: conversation.id, message_id: messageId },
-    });
-  }
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(message) });
   // The channel and contact rows are the ones just upserted: no second read for the conversation event.
   const operator = updated.operator_id
@@ -164,12 +155,15 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   return { parts: { conversation: updated, contact, channel, operator }, last: message };
 }
 
-/** The conversation of (channel, contact), created when new; locked until COMMIT on PostgreSQL. */
-async function conversationFor(tx: WriteTx, channelId: string, contactId: string, initialState: string, nowIso: string): Promise<ConversationRow> {
-  const existing = await lockConversationOf(tx.db, tx.dialect, channelId, contactId);
+/**
+ * The conversation of (channel, contact), created when new and locked until COMMIT on PostgreSQL,
+ * and whether it holds `messageId` already.
+ */
+async function conversationFor(tx: WriteTx, channelId: string, contactId: string, messageId: string, initialState: string, nowIso: string) {
+  const existing = await lockConversationOf(tx.db, tx.dialect, channelId, contactId, messageId);
   if (existing) return existing;
   await ensureConversation(tx.db, channelId, contactId, initialState, nowIso);
-  const created = await lockConversationOf(tx.db, tx.dialect, channelId, contactId);
+  const created = await lockConversationOf(tx.db, tx.dialect, channelId, contactId, messageId);
   if (!created) throw new Error(`conversation of contact ${contactId} vanished after its creation`);
   return created;
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DialectName } from './database.js';
+import { enqueueJob } from './job.store.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { ContactRow, ConversationRow, DB, MessageRow } from './schema.js';
 
@@ -38,21 +39,24 @@ export async function findContactByKey(db: Db, dialect: DialectName, channelId: 
  * On PostgreSQL the conversation row is locked when read: the state read here decides the next
  * state, and every writer of one conversation (webhooks of several processes, operators) queues on
  * this lock, so the read-then-update below cannot race. SQLite has one writer at a time anyway.
+ * The same statement tells whether the message is stored already: with the row locked (or the
+ * database held), a message not there now cannot appear before this transaction inserts it [ID5].
  */
-const conversationOf = new PreparedSql<ConversationRow>(
-  'select * from conversations where channel_id = ? and contact_id = ?',
-  'select * from conversations where channel_id = ? and contact_id = ? for update',
+const conversationOf = new PreparedSql<ConversationRow & { duplicate: number | boolean }>(
+  `select c.*, exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
+   from conversations c where c.channel_id = ? and c.contact_id = ?`,
+  `select c.*, exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
+   from conversations c where c.channel_id = ? and c.contact_id = ? for update`,
 );
 
-/** The conversation of (channel, contact), locked for this transaction on PostgreSQL. */
-export async function lockConversationOf(db: Db, dialect: DialectName, channelId: string, contactId: string): Promise<ConversationRow | undefined> {
-  return conversationOf.first(db, dialect, [channelId, contactId]);
-}
-
-const messageIdTaken = new PreparedSql<{ one: number }>('select 1 as one from messages where conversation_id = ? and message_id = ?');
-
-export async function hasMessage(db: Db, dialect: DialectName, conversationId: string, messageId: string): Promise<boolean> {
-  return (await messageIdTaken.first(db, dialect, [conversationId, messageId])) !== undefined;
+/** The conversation of (channel, contact), locked for this transaction on PostgreSQL, and whether it holds `messageId`. */
+export async function lockConversationOf(
+  db: Db, dialect: DialectName, channelId: string, contactId: string, messageId: string,
+): Promise<{ conversation: ConversationRow; hasMessage: boolean } | undefined> {
+  const row = await conversationOf.first(db, dialect, [messageId, channelId, contactId]);
+  if (!row) return undefined;
+  const { duplicate, ...conversation } = row;
+  return { conversation, hasMessage: duplicate === true || duplicate === 1 };
 }
 
 export interface InboundConversationChange {
@@ -63,43 +67,79 @@ export interface InboundConversationChange {
   now: string;
 }
 
-const conversationAfterInbound = new PreparedSql<ConversationRow>(
-  `update conversations set last_seq = last_seq + 1, unread_count = unread_count + 1, state = ?,
+const CONVERSATION_AFTER_INBOUND = `update conversations set last_seq = last_seq + 1, unread_count = unread_count + 1, state = ?,
      operator_id = case when ? then null else operator_id end, handover = case when ? then null else handover end,
      last_inbound_at = ?, last_activity_at = ?, updated_at = ?
-   where id = ? returning *`,
-);
+   where id = ? returning *`;
 
-/**
- * One update for one inbound message: the next `seq` (the row's `last_seq` after it), one more
- * unread, the new state and the window's start. Returns the updated row.
- */
-export async function recordInbound(db: Db, dialect: DialectName, conversationId: string, change: InboundConversationChange): Promise<ConversationRow> {
-  const clear = dialect === 'postgres' ? change.clearOwner : Number(change.clearOwner);
-  const row = await conversationAfterInbound.first(db, dialect, [
-    change.state, clear, clear, change.last_inbound_at, change.now, change.now, conversationId,
-  ]);
-  if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
-  return row;
-}
+const MESSAGE_COLUMNS = `conversation_id, message_id, seq, role, type, text, media, status, error, operator_id, operator_name,
+     reply_to, timestamp, metadata, provider_message_id, client_key, created_at, updated_at`;
 
-export type InboundMessageRow = Omit<MessageRow, 'id'>;
+const JOB_COLUMNS = 'kind, dedupe_key, payload, status, attempts, run_at, locked_until, last_error, created_at, updated_at';
+
+const conversationAfterInbound = new PreparedSql<ConversationRow>(CONVERSATION_AFTER_INBOUND);
 
 const messageInsert = new PreparedSql<{ id: number }>(
-  `insert into messages (conversation_id, message_id, seq, role, type, text, media, status, error, operator_id, operator_name,
-     reply_to, timestamp, metadata, provider_message_id, client_key, created_at, updated_at)
-   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  `insert into messages (${MESSAGE_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
    on conflict (conversation_id, message_id) do nothing returning id`,
 );
 
 /**
- * Inserts the message with its seq; undefined when (conversation, message_id) exists already —
- * the unique index is the final word [ID5]. The row is returned as stored without reading it back.
+ * PostgreSQL: the conversation update, the message insert (with the seq the update handed out) and
+ * the AI job in one statement — one round trip instead of three. The job is inserted only with the
+ * message (`from msg`), as in the step-by-step version.
  */
-export async function insertInboundMessage(db: Db, dialect: DialectName, m: InboundMessageRow): Promise<MessageRow | undefined> {
-  const inserted = await messageInsert.first(db, dialect, [
-    m.conversation_id, m.message_id, m.seq, m.role, m.type, m.text, m.media, m.status, m.error, m.operator_id, m.operator_name,
+const appendInboundPg = new PreparedSql<ConversationRow & { message_pk: number | null }>('', `
+  with conv as (${CONVERSATION_AFTER_INBOUND.replaceAll('case when ?', 'case when ?::boolean')}),
+  msg as (
+    insert into messages (${MESSAGE_COLUMNS})
+    select conv.id, ?, conv.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from conv
+    on conflict (conversation_id, message_id) do nothing returning id
+  ),
+  job as (
+    insert into jobs (${JOB_COLUMNS})
+    select ?, ?, ?, 'queued', 0, ?, null, null, ?, ? from msg where ?::boolean
+    on conflict (kind, dedupe_key) do nothing
+  )
+  select conv.*, (select id from msg) as message_pk from conv`);
+
+export type InboundMessageRow = Omit<MessageRow, 'id' | 'conversation_id' | 'seq'>;
+
+export interface InboundJob {
+  kind: 'ai.reply';
+  dedupe_key: string;
+  payload: unknown;
+}
+
+/**
+ * Appends one inbound message: the conversation gets its next `seq` (the row's `last_seq` after
+ * the update), one more unread, the new state and the window's start; the message is inserted with
+ * that seq, and `job` queued with it. Undefined when (conversation, message_id) exists already —
+ * the unique index is the final word [ID5] (the caller's transaction must then be undone). The rows
+ * are returned as stored, without reading them back.
+ */
+export async function appendInbound(
+  db: Db, dialect: DialectName, conversationId: string, change: InboundConversationChange, m: InboundMessageRow, job: InboundJob | null,
+): Promise<{ conversation: ConversationRow; message: MessageRow } | undefined> {
+  const clear = dialect === 'postgres' ? change.clearOwner : Number(change.clearOwner);
+  const conversationParams = [change.state, clear, clear, change.last_inbound_at, change.now, change.now, conversationId];
+  const messageParams = [
+    m.message_id, m.role, m.type, m.text, m.media, m.status, m.error, m.operator_id, m.operator_name,
     m.reply_to, m.timestamp, m.metadata, m.provider_message_id, m.client_key, m.created_at, m.updated_at,
-  ]);
-  return inserted ? { id: Number(inserted.id), ...m } : undefined;
+  ];
+  if (dialect === 'postgres') {
+    const row = await appendInboundPg.first(db, dialect, [
+      ...conversationParams, ...messageParams,
+      job?.kind ?? null, job?.dedupe_key ?? null, job ? JSON.stringify(job.payload) : null, change.now, change.now, change.now, job !== null,
+    ]);
+    if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
+    const { message_pk: pk, ...conversation } = row;
+    return pk === null ? undefined : { conversation, message: { id: Number(pk), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
+  }
+  const conversation = await conversationAfterInbound.first(db, dialect, conversationParams);
+  if (!conversation) throw new Error(`conversation ${conversationId} vanished during a webhook`);
+  const inserted = await messageInsert.first(db, dialect, [conversationId, m.message_id, conversation.last_seq, ...messageParams.slice(1)]);
+  if (!inserted) return undefined;
+  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: job.dedupe_key, payload: job.payload });
+  return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
 }
