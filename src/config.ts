@@ -5,6 +5,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly databaseUrl: string;
+  /** SQLite: `full` fsyncs inside COMMIT (synchronous=FULL); `offloaded` fsyncs the WAL on the thread pool before acknowledging (store/wal-sync.ts). */
+  readonly sqliteSync: 'full' | 'offloaded';
   readonly dataDir: string;
   readonly mediaStore: 'files' | 'database';
   readonly publicUrl: string | null;
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     databaseUrl,
+    sqliteSync: oneOf('SQLITE_SYNC', ['full', 'offloaded'] as const, 'full'),
     dataDir,
     mediaStore: oneOf('MEDIA_STORE', ['files', 'database'] as const, 'files'),
     publicUrl: url('PUBLIC_URL', null),

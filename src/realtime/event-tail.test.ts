@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_URL, createPostgresDatabase, createSqliteDatabase, type TestDatabase } from '../../test/support/databases.js';
-import type { Store } from '../store/database.js';
+import { openStore, type Store } from '../store/database.js';
 import { readEventsAfter, type EventRecord } from '../store/event.store.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { EventTail } from './event-tail.js';
@@ -45,6 +45,32 @@ async function until(predicate: () => boolean, timeoutMs: number, what: string):
 }
 
 const ids = (events: readonly EventRecord[]) => events.map((e) => e.id);
+
+describe('EventTail on SQLite with SQLITE_SYNC=offloaded', () => {
+  it('[RT1] events another connection committed are delivered only after an fsync of the WAL that covers them', async () => {
+    const db = await database('sqlite');
+    const store = await openStore(db.url, { sqliteSync: 'offloaded' });
+    cleanups.push(() => store.close());
+    // The other writer (another process in production): COMMIT without fsync, nobody told.
+    const other = await openStore(db.url, { sqliteSync: 'offloaded' });
+    cleanups.push(() => other.close());
+    const delivered: { ids: number[]; fsyncsBefore: number }[] = [];
+    const tail = new EventTail(
+      { db: store.reader, eventsDurable: (id) => store.eventsDurable(id), pollIntervalMs: 20 },
+      (events) => delivered.push({ ids: ids(events), fsyncsBefore: store.wal!.stats.fsyncs }),
+    );
+    cleanups.push(() => tail.stop());
+    await tail.start();
+    expect(store.wal!.stats.fsyncs).toBe(0);
+    await other.db.insertInto('events').values([1, 2, 3].map((n) => ({
+      type: 'new_message', conversation_id: 'c-other', payload: JSON.stringify({ n }), created_at: new Date().toISOString(),
+    }))).execute();
+    await until(() => delivered.length > 0, 5000, 'the other connection\'s events');
+    expect(delivered.flatMap((d) => d.ids)).toEqual([1, 2, 3]);
+    // This process's WalSync ran an fsync before handing them over.
+    expect(delivered[0]!.fsyncsBefore).toBeGreaterThanOrEqual(1);
+  });
+});
 
 describe('EventTail on SQLite', () => {
   it('[RT1] starts at the end of the log: history is not re-delivered', async () => {

@@ -32,7 +32,7 @@ export interface Store {
   syncCommitted(lastEventId: number): Promise<void>;
   /** Resolves when the events up to `eventId`, read from the log, are on disk: call before showing them. */
   eventsDurable(eventId: number): Promise<void>;
-  /** SQLite file databases: the WAL fsync behind the two above (its counters are a metric). */
+  /** SQLite file databases with `sqliteSync: 'offloaded'`: the WAL fsync behind the two above. */
   readonly wal: WalSync | null;
   /** SQLite file databases: the checkpoints, run on a worker thread. */
   readonly checkpointer: WalCheckpointer | null;
@@ -49,6 +49,12 @@ export interface OpenOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /**
+   * SQLite file databases: how a commit reaches the disk before anybody is told. `full` (default):
+   * synchronous=FULL, the fsync inside COMMIT on the event loop. `offloaded`: synchronous=NORMAL
+   * and an fsync of the WAL on the thread pool (wal-sync.ts), shared by every commit made before it.
+   */
+  sqliteSync?: 'full' | 'offloaded';
 }
 
 /** Opens (and by default migrates) the database named by a URL: sqlite:<path>, sqlite::memory:, postgres://…, pglite: */
@@ -66,21 +72,21 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 }
 
 async function connect(url: string, options: OpenOptions): Promise<Store> {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSync ?? 'full');
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.poolSize ?? 10);
   if (url.startsWith('pglite:')) return connectPglite(url.slice('pglite:'.length));
   throw new Error(`unsupported DATABASE_URL ${redact(url)}`);
 }
 
-function openSqliteConnection(path: string, readonly: boolean): Database.Database {
+function openSqliteConnection(path: string, readonly: boolean, sync: 'full' | 'offloaded' = 'full'): Database.Database {
   const conn = new Database(path, { readonly: readonly && path !== ':memory:' });
   // Writers wait for the lock in the driver (asynchronously); this only covers brief internal locks.
   conn.pragma(`busy_timeout = ${readonly ? 1000 : 0}`);
   if (!readonly) {
     conn.pragma('journal_mode = WAL');
     // Acknowledged means durable: every commit reaches the disk before the caller is answered —
-    // through an fsync of the WAL on the thread pool (wal-sync.ts), not inside COMMIT on the event loop.
-    conn.pragma('synchronous = NORMAL');
+    // by the fsync inside COMMIT (FULL), or by one of the WAL on the thread pool (wal-sync.ts).
+    conn.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     conn.pragma('foreign_keys = ON');
     // Savepoint journals (one per group-commit unit) in memory instead of temporary files.
     conn.pragma('temp_store = MEMORY');
@@ -88,17 +94,17 @@ function openSqliteConnection(path: string, readonly: boolean): Database.Databas
   return conn;
 }
 
-function connectSqlite(rawPath: string): Store {
+function connectSqlite(rawPath: string, sync: 'full' | 'offloaded'): Store {
   const memory = rawPath === ':memory:' || rawPath === '';
   const path = memory ? ':memory:' : resolve(rawPath);
   if (!memory) mkdirSync(dirname(path), { recursive: true });
-  const writer = openSqliteConnection(path, false);
+  const writer = openSqliteConnection(path, false, sync);
   const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect(writer) });
   // An in-memory database is private to its connection, so it reads through the writer.
   const readerConn = memory ? null : openSqliteConnection(path, true);
   const reader = readerConn ? new Kysely<DB>({ dialect: new ImmediateSqliteDialect(readerConn) }) : db;
-  // An in-memory database has nothing to sync or checkpoint.
-  const wal = memory ? null : new WalSync(`${path}-wal`);
+  // An in-memory database has nothing to sync or checkpoint; with FULL, COMMIT has synced already.
+  const wal = memory || sync === 'full' ? null : new WalSync(`${path}-wal`);
   let checkpointer: WalCheckpointer | null = null;
   if (!memory) {
     writer.pragma('wal_autocheckpoint = 0');

@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Store } from './database.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from './database.js';
 import { migrateToLatest } from './migrations.js';
 import { appendMessage, findMessage, listMessages } from './message.store.js';
 import { GroupCommitter } from './group-commit.js';
@@ -32,27 +35,38 @@ for (const factory of contractDatabases()) {
       expect(await migrateToLatest(store.db, store.dialect)).toEqual([]);
     });
 
-    if (factory.kind === 'sqlite') it('acknowledged means durable: WAL mode, and a write resolves only after an fsync of the WAL begun after its COMMIT', async () => {
+    if (factory.kind === 'sqlite') it('acknowledged means durable: SQLite runs in WAL mode with synchronous=FULL by default', async () => {
       const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
       const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
       expect(mode.rows[0]?.journal_mode).toBe('wal');
-      // NORMAL: COMMIT writes the WAL without fsync; wal-sync.ts fsyncs it off the event loop.
-      expect(sync.rows[0]?.synchronous).toBe(1);
-      const wal = store.wal!;
-      const conv = await seedConversation(store, 'c-durable');
-      const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
-      const seenInside: number[] = [];
-      const n = 100;
-      await Promise.all(Array.from({ length: n }, (_, i) => committer.run(async (tx) => {
-        seenInside[i] = wal.stats.fsyncs;
-        await appendMessage(tx.db, conv, sampleMessage(`durable${i}`));
-      }).then(() => {
-        // An fsync that began after this unit's COMMIT has completed (the count seen inside the
-        // unit, before COMMIT, could only include fsyncs that began earlier).
-        expect(wal.stats.fsyncs).toBeGreaterThan(seenInside[i]!);
-      })));
-      // Group commit: far fewer fsyncs than writes.
-      expect(wal.stats.fsyncs).toBeLessThan(n);
+      expect(sync.rows[0]?.synchronous).toBe(2);
+      expect(store.wal).toBeNull();
+    });
+
+    if (factory.kind === 'sqlite') it('acknowledged means durable with SQLITE_SYNC=offloaded: a write resolves only after an fsync of the WAL begun after its COMMIT', async () => {
+      const offloaded = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-offloaded-')), 'test.db')}`, { sqliteSync: 'offloaded' });
+      try {
+        const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(offloaded.db);
+        // NORMAL: COMMIT writes the WAL without an fsync; wal-sync.ts fsyncs it off the event loop.
+        expect(sync.rows[0]?.synchronous).toBe(1);
+        const wal = offloaded.wal!;
+        const conv = await seedConversation(offloaded, 'c-durable');
+        const committer = new GroupCommitter(offloaded, { maxBatch: 64, concurrency: 1 });
+        const seenInside: number[] = [];
+        const n = 100;
+        await Promise.all(Array.from({ length: n }, (_, i) => committer.run(async (tx) => {
+          seenInside[i] = wal.stats.fsyncs;
+          await appendMessage(tx.db, conv, sampleMessage(`durable${i}`));
+        }).then(() => {
+          // An fsync that began after this unit's COMMIT has completed (the count seen inside the
+          // unit, before COMMIT, could only include fsyncs that began earlier).
+          expect(wal.stats.fsyncs).toBeGreaterThan(seenInside[i]!);
+        })));
+        // Group commit: far fewer fsyncs than writes.
+        expect(wal.stats.fsyncs).toBeLessThan(n);
+      } finally {
+        await offloaded.close();
+      }
     });
 
     if (factory.kind === 'sqlite') it('the WAL is checkpointed on a worker thread, never inside a COMMIT on the event loop', async () => {

@@ -109,7 +109,7 @@ describe('fault: SQLite data dir full', () => {
   }, 120_000);
 });
 
-describe.runIf(privileged)('fault: SQLite data dir turns read-only', () => {
+for (const sync of ['full', 'offloaded'] as const) describe.runIf(privileged)(`fault: SQLite data dir turns read-only (SQLITE_SYNC=${sync})`, () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
@@ -121,7 +121,7 @@ describe.runIf(privileged)('fault: SQLite data dir turns read-only', () => {
     const disk = await mountPrivateExt4(64 * MB);
     cleanups.push(disk.destroy);
     const server = await startChildServer(
-      { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}` }, undefined, disk.enter,
+      { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}`, SQLITE_SYNC: sync }, undefined, disk.enter,
     );
     cleanups.push(() => server.kill());
     const log = captureOutput(server);
