@@ -85,12 +85,26 @@ function hasIndexableKeys(m: InboundMessage): boolean {
 }
 
 /** Replaces U+0000 (PostgreSQL text refuses it) with U+FFFD and cuts nesting below MAX_DEPTH. */
-function storable<T>(value: T, depth = 0): T {
+function storable<T>(value: T): T {
+  // Nearly every webhook holds neither: then the value is used as it is, not copied.
+  return needsCleaning(value, 0) ? cleaned(value, 0) : value;
+}
+
+function needsCleaning(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || value instanceof Date) return false;
+  if (depth >= MAX_DEPTH) return true;
+  if (Array.isArray(value)) return value.some((item) => needsCleaning(item, depth + 1));
+  for (const [key, item] of Object.entries(value)) if (key.includes('\u0000') || needsCleaning(item, depth + 1)) return true;
+  return false;
+}
+
+function cleaned<T>(value: T, depth: number): T {
   if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   if (depth >= MAX_DEPTH) return '[nested too deep]' as T;
-  if (Array.isArray(value)) return value.map((item) => storable(item, depth + 1)) as T;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), storable(item, depth + 1)])) as T;
+  if (Array.isArray(value)) return value.map((item) => cleaned(item, depth + 1)) as T;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [cleaned(key, depth), cleaned(item, depth + 1)])) as T;
 }
 
 async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {

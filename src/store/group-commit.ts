@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { DialectName, Store } from './database.js';
+import { PreparedSql } from './prepared-sql.js';
 import type { DB } from './schema.js';
 
 export type EventType = 'new_message' | 'message_updated' | 'conversation_updated';
@@ -227,15 +228,26 @@ const RETRY_ISOLATED = new Error('a unit of an optimistic batch failed');
 async function writeEvents(trx: Transaction<DB>, dialect: DialectName, events: PendingEvent[]): Promise<number> {
   if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
   const now = new Date().toISOString();
-  const rows = await trx
-    .insertInto('events')
-    .values(events.map((e) => ({ type: e.type, conversation_id: e.conversation_id, payload: JSON.stringify(e.payload), created_at: now })))
-    .returning('id')
-    .execute();
-  const last = Math.max(...rows.map((r) => Number(r.id)));
-  if (dialect === 'postgres') await sql`select pg_notify('switchboard_events', ${String(last)})`.execute(trx);
+  let last = 0;
+  if (dialect === 'sqlite') {
+    // One prepared statement per row: cheaper in-process than building a many-row insert.
+    for (const e of events) {
+      const row = await eventInsert.first(trx, dialect, [e.type, e.conversation_id, JSON.stringify(e.payload), now]);
+      last = Math.max(last, Number(row!.id));
+    }
+  } else {
+    // One round trip for the batch's events.
+    const values = events.map(() => '(?, ?, ?, ?)').join(', ');
+    const params = events.flatMap((e) => [e.type, e.conversation_id, JSON.stringify(e.payload), now]);
+    const rows = await new PreparedSql<{ id: number }>('', `insert into events (type, conversation_id, payload, created_at) values ${values} returning id`)
+      .all(trx, dialect, params);
+    last = Math.max(...rows.map((r) => Number(r.id)));
+    await sql`select pg_notify('switchboard_events', ${String(last)})`.execute(trx);
+  }
   return last;
 }
+
+const eventInsert = new PreparedSql<{ id: number }>('insert into events (type, conversation_id, payload, created_at) values (?, ?, ?, ?) returning id');
 
 function runSafely(fn: () => void): void {
   try {
