@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     '',
     markdownTable(rows),
     '',
+    'What each change to the code did to these figures, measured before and after: bench/HISTORY.md.',
+    '',
     ...(failures.length > 0 ? ['**Scenarios that failed in this run:**', '', ...failures.map((f) => `- ${f}`), ''] : []),
     ...sections.flatMap((s) => [`## ${s.title}`, '', ...s.notes.flatMap((n) => [n, '']), '']),
   ].join('\n');

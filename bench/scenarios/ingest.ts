@@ -102,7 +102,7 @@ function describe(db: string, ours: IngestLoadResult, bare: IngestLoadResult, ch
   return `${db}: ${ours.ok.toLocaleString('en-US')} × 200 in ${ours.durationS.toFixed(1)} s (non-2xx ${ours.non2xx}, errors ${ours.errors}, timeouts ${ours.timeouts}); `
     + `bare node:http ${bare.ok.toLocaleString('en-US')} × 200 in ${bare.durationS.toFixed(1)} s. Durability: ${check.accepted.toLocaleString('en-US')} ids answered 200 `
     + `(warm-up included), ${check.rows.toLocaleString('en-US')} message rows, ${check.distinct.toLocaleString('en-US')} distinct, ${check.missing} answered-but-missing; `
-    + `${(check.rows - check.accepted).toLocaleString('en-US')} rows more than 200s = requests in flight when the load stopped (≤ ${CONNECTIONS}).`;
+    + `${(check.rows - check.accepted).toLocaleString('en-US')} rows more than 200s = requests in flight when the warm-up and the measured run stopped (≤ 2 × ${CONNECTIONS}: stored, their answers not counted).`;
 }
 
 /** Item 1: signed Meta webhooks, 50 connections, on SQLite (both SQLITE_SYNC modes) and PostgreSQL, beside bare node:http. */
