@@ -7,8 +7,6 @@ export interface Config {
   readonly databaseUrl: string;
   /** SQLite: `full` fsyncs inside COMMIT (synchronous=FULL); `offloaded` fsyncs the WAL on the thread pool before acknowledging (store/wal-sync.ts). */
   readonly sqliteSync: 'full' | 'offloaded';
-  /** SQLite: `main` stores webhooks on the main thread's writer; `thread` on a writer thread of their own (app/ingest-thread.ts). */
-  readonly sqliteWriter: 'main' | 'thread';
   readonly dataDir: string;
   readonly mediaStore: 'files' | 'database';
   readonly publicUrl: string | null;
@@ -123,7 +121,6 @@ export function loadConfig(env: Env = process.env): Config {
     host: str('HOST') ?? '0.0.0.0',
     databaseUrl,
     sqliteSync: oneOf('SQLITE_SYNC', ['full', 'offloaded'] as const, 'full'),
-    sqliteWriter: oneOf('SQLITE_WRITER', ['main', 'thread'] as const, 'main'),
     dataDir,
     mediaStore: oneOf('MEDIA_STORE', ['files', 'database'] as const, 'files'),
     publicUrl: url('PUBLIC_URL', null),

@@ -11,7 +11,6 @@ import { startMediaDownloads } from './app/download-media.js';
 import type { JobRunner } from './app/job-runner.js';
 import { mediaFetchers } from './providers/registry.js';
 import { Realtime } from './realtime/realtime.js';
-import { inProcessIngestor, ThreadIngestor } from './app/ingest-thread.js';
 
 export interface Running {
   readonly app: FastifyInstance;
@@ -58,16 +57,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     },
   });
   await realtime.start();
-  const onWriterThreadCommit = (lastEventId: number) => {
-    // The writer thread reports events only once its fsync covers them.
-    store.wal?.markDurable(lastEventId);
-    realtime.wake(lastEventId);
-    wakeJobs();
-  };
-  const ingest = config.sqliteWriter === 'thread' && store.dialect === 'sqlite' && store.label !== 'sqlite::memory:'
-    ? await ThreadIngestor.start({ databaseUrl: config.databaseUrl, sqliteSync: config.sqliteSync, maxBatch: config.groupCommit.maxBatch }, onWriterThreadCommit)
-    : inProcessIngestor(committer);
-  const ctx: AppContext = { config, store, committer, ingest, logger, metrics, realtime };
+  const ctx: AppContext = { config, store, committer, logger, metrics, realtime };
   const admin = await bootstrapAdmin(ctx);
   if (admin.generatedPassword !== null) {
     // Printed once, to stdout only: never logged (SPEC §10).
@@ -92,7 +82,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       await app.close();
       await realtime.stop();
       await Promise.all(Object.values(jobs).map((runner) => runner.stop()));
-      await ingest.close();
       await committer.idle();
       await store.close();
     })()),

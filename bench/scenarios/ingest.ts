@@ -50,13 +50,13 @@ async function finish(ctx: BenchContext, server: ServerProcess): Promise<void> {
   else await server.kill();
 }
 
-async function loadSqlite(ctx: BenchContext, sync: 'full' | 'offloaded', writer: 'main' | 'thread' = 'main'): Promise<{ load: IngestLoadResult; check: Durability }> {
-  const dir = ctx.scratch(`ingest-sqlite-${sync}-${writer}`);
+async function loadSqlite(ctx: BenchContext, sync: 'full' | 'offloaded'): Promise<{ load: IngestLoadResult; check: Durability }> {
+  const dir = ctx.scratch(`ingest-sqlite-${sync}`);
   const dbPath = join(dir, 'switchboard.db');
-  const server = await startSwitchboard({ databaseUrl: `sqlite:${dbPath}`, dataDir: dir, profileDir: ctx.profileDir, env: { SQLITE_SYNC: sync, SQLITE_WRITER: writer } });
+  const server = await startSwitchboard({ databaseUrl: `sqlite:${dbPath}`, dataDir: dir, profileDir: ctx.profileDir, env: { SQLITE_SYNC: sync } });
   let load: IngestLoadResult;
   try {
-    load = await runIngestLoad({ url: server.url, connections: CONNECTIONS, ...windows(ctx), from: sender, idPrefix: `sq${sync}${writer}` });
+    load = await runIngestLoad({ url: server.url, connections: CONNECTIONS, ...windows(ctx), from: sender, idPrefix: `sq${sync}` });
   } finally {
     await finish(ctx, server);
   }
@@ -108,29 +108,24 @@ function describe(db: string, ours: IngestLoadResult, bare: IngestLoadResult, ch
 /** Item 1: signed Meta webhooks, 50 connections, on SQLite (both SQLITE_SYNC modes) and PostgreSQL, beside bare node:http. */
 export async function runIngest(ctx: BenchContext): Promise<Section> {
   // Each Switchboard run sits between two bare runs; its baseline is the faster of the two (the ceiling).
-  ctx.log('ingest: bare node:http (1/5)');
+  ctx.log('ingest: bare node:http (1/4)');
   const bareA = await loadBare(ctx, 'a');
   ctx.log(`ingest: Switchboard on SQLite, SQLITE_SYNC=full (bare ${bareA.rate.toFixed(0)}/s)`);
   const sqlite = await loadSqlite(ctx, 'full');
-  ctx.log(`ingest: bare node:http (2/5) (Switchboard SQLite ${sqlite.load.rate.toFixed(0)}/s)`);
+  ctx.log(`ingest: bare node:http (2/4) (Switchboard SQLite ${sqlite.load.rate.toFixed(0)}/s)`);
   const bareB = await loadBare(ctx, 'b');
   ctx.log(`ingest: Switchboard on SQLite, SQLITE_SYNC=offloaded (bare ${bareB.rate.toFixed(0)}/s)`);
   const offloaded = await loadSqlite(ctx, 'offloaded');
-  ctx.log(`ingest: bare node:http (3/5) (Switchboard SQLite offloaded ${offloaded.load.rate.toFixed(0)}/s)`);
+  ctx.log(`ingest: bare node:http (3/4) (Switchboard SQLite offloaded ${offloaded.load.rate.toFixed(0)}/s)`);
   const bareC = await loadBare(ctx, 'c');
-  ctx.log(`ingest: Switchboard on SQLite, SQLITE_WRITER=thread (bare ${bareC.rate.toFixed(0)}/s)`);
-  const thread = await loadSqlite(ctx, 'full', 'thread');
-  ctx.log(`ingest: bare node:http (4/5) (Switchboard SQLite writer thread ${thread.load.rate.toFixed(0)}/s)`);
-  const bareD = await loadBare(ctx, 'd');
-  ctx.log(`ingest: Switchboard on PostgreSQL (bare ${bareD.rate.toFixed(0)}/s)`);
+  ctx.log(`ingest: Switchboard on PostgreSQL (bare ${bareC.rate.toFixed(0)}/s)`);
   const postgres = await loadPostgres(ctx);
-  ctx.log(`ingest: bare node:http (5/5) (Switchboard PostgreSQL ${postgres.load.rate.toFixed(0)}/s)`);
-  const bareE = await loadBare(ctx, 'e');
+  ctx.log(`ingest: bare node:http (4/4) (Switchboard PostgreSQL ${postgres.load.rate.toFixed(0)}/s)`);
+  const bareD = await loadBare(ctx, 'd');
   const faster = (x: IngestLoadResult, y: IngestLoadResult) => (x.rate >= y.rate ? x : y);
   const bareSqlite = faster(bareA, bareB);
   const bareOffloaded = faster(bareB, bareC);
-  const bareThread = faster(bareC, bareD);
-  const barePg = faster(bareD, bareE);
+  const barePg = faster(bareC, bareD);
   const { warmupS, durationS } = windows(ctx);
   return {
     name: 'ingest',
@@ -138,13 +133,12 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
     rows: [
       ...rowsFor('SQLite', sqlite.load, bareSqlite, sqlite.check, 0.6),
       ...rowsFor('SQLite, SQLITE_SYNC=offloaded', offloaded.load, bareOffloaded, offloaded.check, 0.6),
-      ...rowsFor('SQLite, SQLITE_WRITER=thread', thread.load, bareThread, thread.check, 0.6),
       ...rowsFor('PostgreSQL', postgres.load, barePg, postgres.check, 0.3),
     ],
     notes: [
       `Signed Meta text webhooks (one message each, unique wamid, signed per request in autocannon's setupRequest), ${CONNECTIONS} keep-alive connections, `
         + `${warmupS} s warm-up then ${durationS} s measured; senders spread over ${SENDERS} conversations. The bare node:http server reads the same bodies and answers 200; `
-        + `it ran before, between and after the four Switchboard runs (${[bareA, bareB, bareC, bareD, bareE].map((b) => `${b.rate.toFixed(0)}/s`).join(', ')}) and each Switchboard run is set `
+        + `it ran before, between and after the three Switchboard runs (${[bareA, bareB, bareC, bareD].map((b) => `${b.rate.toFixed(0)}/s`).join(', ')}) and each Switchboard run is set `
         + 'beside the faster of the two bare runs around it. Latencies are autocannon\'s (whole milliseconds).',
       'Switchboard runs as `node bin/switchboard.js start` (PostgreSQL: a throwaway database on the local server), LOG_LEVEL=warn, AI responder faq (each message also '
         + 'queues an AI job, as in production). SQLite runs in WAL mode twice: with the default SQLITE_SYNC=full (synchronous=FULL: the WAL fsync inside COMMIT, on the '
@@ -164,7 +158,6 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
       'What limits PostgreSQL ingest (profiled, 2026-11-25): the server thread\'s socket writes to PostgreSQL. Each statement is one write of the extended-protocol messages to a TCP connection on 127.0.0.1, and on this VM such a write costs ~0.17 ms of the server thread (the kernel runs the receiving side and wakes the PostgreSQL backend inside the sender\'s system call): `writev` is 39 % of the thread\'s samples, the pg driver\'s result parsing ~5 %, the thread idles 15 %. Each message is now 4 statements (journal, contact, the conversation read FOR UPDATE with the duplicate check, and one CTE that updates the conversation, inserts the message and queues the AI job; it was 14), plus ~5 per batch (BEGIN, the event-log advisory lock, events, NOTIFY, COMMIT); batches run 4 at a time and serialise on the event-log lock until COMMIT (so event ids commit in order, [RT1]). The step from 14 to 4 statements moved the rate little (~560 → ~600 msg/s): the write cost per statement varies with how often the backend has to be woken. What would move it: a Unix-domain socket to a local server (this machine\'s PostgreSQL has none), pipelining several units\' statements per write, or fewer statements still (contact and conversation in one read; the journal row inside the CTE).',
       describe('SQLite', sqlite.load, bareSqlite, sqlite.check),
       describe('SQLite, SQLITE_SYNC=offloaded', offloaded.load, bareOffloaded, offloaded.check),
-      describe('SQLite, SQLITE_WRITER=thread', thread.load, bareThread, thread.check),
       describe('PostgreSQL', postgres.load, barePg, postgres.check),
     ],
   };

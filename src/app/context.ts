@@ -4,15 +4,12 @@ import type { Store } from '../store/database.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Realtime } from '../realtime/realtime.js';
-import type { Ingestor } from './ingest-thread.js';
 
 /** What the use cases and routes are given: built once by main.ts (or a test). */
 export interface AppContext {
   readonly config: Config;
   readonly store: Store;
   readonly committer: GroupCommitter;
-  /** Stores accepted webhooks: through `committer`, or on the SQLite writer thread. */
-  readonly ingest: Ingestor;
   readonly logger: Logger;
   /** Prometheus metrics of this process (GET /metrics). */
   readonly metrics: Metrics;

@@ -55,8 +55,6 @@ export interface OpenOptions {
    * and an fsync of the WAL on the thread pool (wal-sync.ts), shared by every commit made before it.
    */
   sqliteSync?: 'full' | 'offloaded';
-  /** SQLite file databases: run the WAL checkpoint thread (default true; one per process is enough). */
-  checkpoints?: boolean;
 }
 
 /** Opens (and by default migrates) the database named by a URL: sqlite:<path>, sqlite::memory:, postgres://…, pglite: */
@@ -74,7 +72,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 }
 
 async function connect(url: string, options: OpenOptions): Promise<Store> {
-  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSync ?? 'full', options.checkpoints ?? true);
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSync ?? 'full');
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.poolSize ?? 10);
   if (url.startsWith('pglite:')) return connectPglite(url.slice('pglite:'.length));
   throw new Error(`unsupported DATABASE_URL ${redact(url)}`);
@@ -96,7 +94,7 @@ function openSqliteConnection(path: string, readonly: boolean, sync: 'full' | 'o
   return conn;
 }
 
-function connectSqlite(rawPath: string, sync: 'full' | 'offloaded', checkpoints: boolean): Store {
+function connectSqlite(rawPath: string, sync: 'full' | 'offloaded'): Store {
   const memory = rawPath === ':memory:' || rawPath === '';
   const path = memory ? ':memory:' : resolve(rawPath);
   if (!memory) mkdirSync(dirname(path), { recursive: true });
@@ -108,7 +106,7 @@ function connectSqlite(rawPath: string, sync: 'full' | 'offloaded', checkpoints:
   // An in-memory database has nothing to sync or checkpoint; with FULL, COMMIT has synced already.
   const wal = memory || sync === 'full' ? null : new WalSync(`${path}-wal`);
   let checkpointer: WalCheckpointer | null = null;
-  if (!memory && checkpoints) {
+  if (!memory) {
     writer.pragma('wal_autocheckpoint = 0');
     checkpointer = new WalCheckpointer(path, {
       onFailure: () => {

@@ -47,11 +47,6 @@ export class WalSync {
     return this.queue(eventId);
   }
 
-  /** Another connection of this process fsynced the WAL after committing events up to `eventId`. */
-  markDurable(eventId: number): void {
-    this.durableId = Math.max(this.durableId, eventId);
-  }
-
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = null;

@@ -93,22 +93,13 @@ describe('GET /api/events (SPEC §8)', () => {
     expect(client.events.slice(0, 2).map(messageIdOf)).toEqual([wamid('live', 0), wamid('live', 1)]);
   });
 
-  // Every database; and SQLite with the WAL fsync off the event loop, or webhooks stored by the writer thread.
-  type Variant = { factory: ReturnType<typeof sharedDatabases>[number]; env: Record<string, string>; label: string };
-  const variants: Variant[] = [
-    ...sharedDatabases().map((factory): Variant => ({ factory, env: {}, label: factory.kind })),
-    ...sharedDatabases().filter((f) => f.kind === 'sqlite').flatMap((factory): Variant[] => [
-      { factory, env: { SQLITE_SYNC: 'offloaded' }, label: 'sqlite, SQLITE_SYNC=offloaded' },
-      { factory, env: { SQLITE_WRITER: 'thread' }, label: 'sqlite, SQLITE_WRITER=thread' },
-    ]),
-  ];
-  for (const { factory, env, label } of variants) {
+  for (const factory of sharedDatabases()) {
     const kind = factory.kind as 'sqlite' | 'postgres';
-    describe(`on ${label}`, () => {
+    describe(`on ${kind}`, () => {
       it('[RT1] a client that reconnects with Last-Event-ID gets exactly the 200 messages it missed, in order, then live ones', async () => {
         const db = kind === 'postgres' ? await factory.create() : null;
         if (db) cleanups.push(() => db.destroy());
-        const running = await (await serverFactory(kind, db, env))();
+        const running = await (await serverFactory(kind, db))();
         const first = await open(running);
         await post(running.url, messages('rt1', 0, 1));
         await first.waitForEvents(2, 5000);
@@ -135,7 +126,7 @@ describe('GET /api/events (SPEC §8)', () => {
       it('[RT1] the same across a server restart in between', async () => {
         const db = kind === 'postgres' ? await factory.create() : null;
         if (db) cleanups.push(() => db.destroy());
-        const start = await serverFactory(kind, db, env);
+        const start = await serverFactory(kind, db);
         const first = await start();
         const client = await open(first);
         await post(first.url, messages('restart', 0, 1));
@@ -163,7 +154,7 @@ describe('GET /api/events (SPEC §8)', () => {
       it('[RT1] resuming while messages keep arriving: no gap, no duplicate at the switch from catch-up to live', async () => {
         const db = kind === 'postgres' ? await factory.create() : null;
         if (db) cleanups.push(() => db.destroy());
-        const running = await (await serverFactory(kind, db, env))();
+        const running = await (await serverFactory(kind, db))();
         await post(running.url, messages('race', 0, 300), 25);
         const flowing = post(running.url, messages('race', 300, 300), 5);
         // Several clients resume from different points while the webhooks above commit.

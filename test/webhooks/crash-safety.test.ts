@@ -101,8 +101,6 @@ const DATABASES: { kind: string; create: () => Promise<TestDatabase>; env?: Reco
   { kind: 'sqlite', create: createSqliteDatabase },
   // The WAL fsynced on the thread pool instead of inside COMMIT: the same guarantee.
   { kind: 'sqlite with SQLITE_SYNC=offloaded', create: createSqliteDatabase, env: { SQLITE_SYNC: 'offloaded' } },
-  // Webhooks stored by the writer thread, beside the main thread's own writer connection.
-  { kind: 'sqlite with SQLITE_WRITER=thread', create: createSqliteDatabase, env: { SQLITE_WRITER: 'thread' } },
   ...(TEST_POSTGRES_URL ? [{ kind: 'postgres', create: () => createPostgresDatabase() }] : []),
 ];
 

@@ -31,17 +31,11 @@ async function postConcurrently(urls: string[], provider: Provider, body: string
   return answers;
 }
 
-// Every database; and SQLite with webhooks stored by the writer thread (SQLITE_WRITER=thread).
-const VARIANTS = [
-  ...webhookDatabases().map((database) => ({ database, env: {}, label: database.kind })),
-  ...webhookDatabases().filter((d) => d.kind === 'sqlite').map((database) => ({ database, env: { SQLITE_WRITER: 'thread' }, label: 'sqlite, SQLITE_WRITER=thread' })),
-];
-
-for (const { database, env, label } of VARIANTS) {
-  describe(`[ID5] redeliveries on ${label}`, () => {
+for (const database of webhookDatabases()) {
+  describe(`[ID5] redeliveries on ${database.kind}`, () => {
     let server: WebhookServer;
     beforeEach(async () => {
-      server = await startWebhookServer(database, env);
+      server = await startWebhookServer(database);
     });
     afterEach(async () => {
       await server.destroy();

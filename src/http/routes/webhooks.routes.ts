@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Provider } from '../../chat/types.js';
 import { isDomainError } from '../../chat/errors.js';
 import type { AppContext } from '../../app/context.js';
+import { receiveWebhook } from '../../app/receive-webhook.js';
 import { WebhookRejected } from '../../providers/provider-error.js';
 import { webhookAdapters, type WebhookAdapter } from '../../providers/registry.js';
 import { recordWebhook } from '../metrics.js';
@@ -72,7 +73,7 @@ async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: 
     return reply.status(400).send({ error: { code: 'validation_failed', message: 'unrecognised payload' } });
   }
   try {
-    const result = await ctx.ingest.receive(adapter.provider, raw.toString('utf8'), batch, { responder: ctx.config.ai.responder });
+    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, { responder: ctx.config.ai.responder });
     return reply.status(200).send({ status: 'ok', ...result, ignored: batch.ignored.length });
   } catch (err) {
     if (isDomainError(err) && err.code === 'validation_failed') {
