@@ -4,7 +4,7 @@ import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
 import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
-import { appendInbound, appendJournal, findContactByKey, lockConversationOf } from '../store/inbound.store.js';
+import { appendInbound, appendJournal, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { toJson } from '../store/json.js';
@@ -110,10 +110,13 @@ function cleaned<T>(value: T, depth: number): T {
 async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options: ReceiveOptions) {
   const nowIso = now.toISOString();
   const channel = await channelFor(tx, m, nowIso);
-  const contact = await contactFor(tx, channel.id, m, nowIso);
   const initialState = options.responder === 'none' ? 'waiting' : 'ai';
   const messageId = m.provider_message_id;
-  const { conversation, hasMessage } = await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso);
+  const known = await findSenderThread(tx.db, tx.dialect, channel.id, m.contact_key, messageId);
+  const contact = await contactFor(tx, channel.id, m, known?.contact, nowIso);
+  // The thread read with the contact stays valid: a contact found by its key keeps its id.
+  const thread = known?.thread && known.contact.id === contact.id ? known.thread : undefined;
+  const { conversation, hasMessage } = thread ?? await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso);
   if (hasMessage) return null;
 
   // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
@@ -182,9 +185,8 @@ async function conversationFor(tx: WriteTx, channelId: string, contactId: string
   return created;
 }
 
-/** The sender's contact: read by its key, and written only when it is new or the webhook tells something new. */
-async function contactFor(tx: WriteTx, channelId: string, m: InboundMessage, nowIso: string): Promise<ContactRow> {
-  const known = await findContactByKey(tx.db, tx.dialect, channelId, m.contact_key);
+/** The sender's contact (`known`: as read by its key), written only when it is new or the webhook tells something new. */
+async function contactFor(tx: WriteTx, channelId: string, m: InboundMessage, known: ContactRow | undefined, nowIso: string): Promise<ContactRow> {
   const unchanged = known
     && (m.contact_name === null || m.contact_name === known.name)
     && (m.wa_id === null || m.wa_id === known.wa_id)

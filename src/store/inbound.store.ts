@@ -59,6 +59,36 @@ export async function lockConversationOf(
   return { conversation, hasMessage: duplicate === true || duplicate === 1 };
 }
 
+const senderThreadPg = new PreparedSql<{ contact: ContactRow; conversation: ConversationRow; duplicate: boolean }>('', `
+  select to_jsonb(ct) as contact, to_jsonb(c) as conversation,
+    exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
+  from contacts ct join conversations c on c.channel_id = ct.channel_id and c.contact_id = ct.id
+  where ct.channel_id = ? and ct.contact_key = ?
+  for update of c`);
+
+export interface SenderThread {
+  contact: ContactRow;
+  /** The contact's conversation on the channel (locked on PostgreSQL), when it has one. */
+  thread: { conversation: ConversationRow; hasMessage: boolean } | undefined;
+}
+
+/**
+ * The sender's contact by key and, with it, their conversation (locked on PostgreSQL) and whether
+ * it holds `messageId`: one round trip on PostgreSQL for the common case (a known sender), two
+ * prepared statements on SQLite. Undefined for a sender not seen under this key.
+ */
+export async function findSenderThread(
+  db: Db, dialect: DialectName, channelId: string, contactKey: string, messageId: string,
+): Promise<SenderThread | undefined> {
+  if (dialect === 'postgres') {
+    const row = await senderThreadPg.first(db, dialect, [messageId, channelId, contactKey]);
+    if (row) return { contact: row.contact, thread: { conversation: row.conversation, hasMessage: row.duplicate } };
+  }
+  const contact = await findContactByKey(db, dialect, channelId, contactKey);
+  if (!contact) return undefined;
+  return { contact, thread: await lockConversationOf(db, dialect, channelId, contact.id, messageId) };
+}
+
 export interface InboundConversationChange {
   state: string;
   /** True when the state changes: the owner and the hand-over reason go. */
