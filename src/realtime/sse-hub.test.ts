@@ -56,7 +56,7 @@ async function setup(events: number, options: Partial<SseHubOptions> = {}) {
   return { hub, log, store };
 }
 
-function sinkFor(hub: SseHub, stalled = false): TestSink {
+function sinkFor(stalled = false): TestSink {
   const sink = new TestSink();
   sink.stalled = stalled;
   return sink;
@@ -69,7 +69,7 @@ describe('SseHub', () => {
     const { hub, log } = await setup(40, { catchUpPageSize: 7 });
     // The tail has published up to 20 so far; the log already holds 40.
     hub.start(20);
-    const sink = sinkFor(hub);
+    const sink = sinkFor();
     const subscribed = hub.subscribe(sink, { resumeAfter: 3 });
     // The tail catches up while the client's catch-up is between reads.
     hub.publish(range(log, 20, 30));
@@ -83,7 +83,7 @@ describe('SseHub', () => {
   it('[RT1] a client without a resume point starts at the current tail', async () => {
     const { hub, log } = await setup(10);
     hub.start(6);
-    const sink = sinkFor(hub);
+    const sink = sinkFor();
     await hub.subscribe(sink);
     hub.publish(log);
     expect(sink.eventIds).toEqual(range(log, 6).map((e) => e.id));
@@ -93,7 +93,7 @@ describe('SseHub', () => {
   it('[RT1] filters by conversation in catch-up and live alike', async () => {
     const { hub, log } = await setup(20, { catchUpPageSize: 3 });
     hub.start(10);
-    const sink = sinkFor(hub);
+    const sink = sinkFor();
     await hub.subscribe(sink, { resumeAfter: 0, conversationId: 'odd' });
     hub.publish(range(log, 10));
     expect(sink.eventIds).toEqual(log.filter((e) => e.conversation_id === 'odd').map((e) => e.id));
@@ -102,8 +102,8 @@ describe('SseHub', () => {
   it('[RT2] a stalled stream overflowing its bound is closed; publishing goes on for the others', async () => {
     const { hub, log } = await setup(300, { maxBufferedEvents: 50, maxBufferedBytes: 1_000_000 });
     hub.start(0);
-    const healthy = sinkFor(hub);
-    const stalled = sinkFor(hub, true);
+    const healthy = sinkFor();
+    const stalled = sinkFor(true);
     await hub.subscribe(healthy);
     await hub.subscribe(stalled);
     const closed = new Promise((resolve) => stalled.once('close', resolve));
@@ -121,7 +121,7 @@ describe('SseHub', () => {
   it('[RT2] the byte bound applies too', async () => {
     const { hub, log } = await setup(300, { maxBufferedEvents: 10_000, maxBufferedBytes: 10_000 });
     hub.start(0);
-    const stalled = sinkFor(hub, true);
+    const stalled = sinkFor(true);
     await hub.subscribe(stalled);
     hub.publish(log);
     expect(hub.stats()).toMatchObject({ clients: 0, overflowClosed: 1 });
@@ -132,7 +132,7 @@ describe('SseHub', () => {
   it('[RT2] a client stalled during its catch-up is closed when the live events held back for it overflow', async () => {
     const { hub, log } = await setup(100, { maxBufferedEvents: 30, catchUpPageSize: 10 });
     hub.start(50);
-    const stalled = sinkFor(hub, true);
+    const stalled = sinkFor(true);
     const subscribed = hub.subscribe(stalled, { resumeAfter: 0 });
     const closed = new Promise((resolve) => stalled.once('close', resolve));
     hub.publish(range(log, 50));
@@ -144,7 +144,7 @@ describe('SseHub', () => {
   it('a slow but draining stream gets everything once it drains', async () => {
     const { hub, log } = await setup(200, { maxBufferedEvents: 1000 });
     hub.start(0);
-    const slow = sinkFor(hub, true);
+    const slow = sinkFor(true);
     await hub.subscribe(slow);
     hub.publish(log);
     expect(hub.clientStats()[0]!.bufferedEvents).toBeGreaterThan(0);
@@ -157,8 +157,8 @@ describe('SseHub', () => {
   it('pings only idle streams', async () => {
     const { hub, log } = await setup(50, { pingIntervalMs: 20, maxBufferedEvents: 1000 });
     hub.start(0);
-    const idle = sinkFor(hub);
-    const busy = sinkFor(hub, true);
+    const idle = sinkFor();
+    const busy = sinkFor(true);
     await hub.subscribe(idle);
     await hub.subscribe(busy);
     hub.publish(log);
@@ -171,15 +171,15 @@ describe('SseHub', () => {
   it('closeAll ends every stream and refuses new ones', async () => {
     const { hub } = await setup(1);
     hub.start(1);
-    const a = sinkFor(hub);
-    const b = sinkFor(hub, true);
+    const a = sinkFor();
+    const b = sinkFor(true);
     await hub.subscribe(a);
     await hub.subscribe(b);
     await hub.closeAll();
     expect(a.writableEnded).toBe(true);
     expect(b.destroyed).toBe(true);
     expect(hub.stats().clients).toBe(0);
-    const late = sinkFor(hub);
+    const late = sinkFor();
     await hub.subscribe(late);
     expect(late.writableEnded).toBe(true);
   });

@@ -239,7 +239,7 @@ async function writeEvents(trx: Transaction<DB>, dialect: DialectName, events: P
     // One round trip for the batch's events.
     const values = events.map(() => '(?, ?, ?, ?)').join(', ');
     const params = events.flatMap((e) => [e.type, e.conversation_id, JSON.stringify(e.payload), now]);
-    const rows = await new PreparedSql<{ id: number }>('', `insert into events (type, conversation_id, payload, created_at) values ${values} returning id`)
+    const rows = await PreparedSql.postgresOnly<{ id: number }>(`insert into events (type, conversation_id, payload, created_at) values ${values} returning id`)
       .all(trx, dialect, params);
     last = Math.max(...rows.map((r) => Number(r.id)));
     await sql`select pg_notify('switchboard_events', ${String(last)})`.execute(trx);

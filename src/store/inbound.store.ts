@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DialectName } from './database.js';
-import { enqueueJob } from './job.store.js';
+import { enqueueJob, JOB_INSERT_COLUMNS } from './job.store.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { ContactRow, ConversationRow, DB, MessageRow } from './schema.js';
 
@@ -42,12 +42,11 @@ export async function findContactByKey(db: Db, dialect: DialectName, channelId: 
  * The same statement tells whether the message is stored already: with the row locked (or the
  * database held), a message not there now cannot appear before this transaction inserts it [ID5].
  */
-const conversationOf = new PreparedSql<ConversationRow & { duplicate: number | boolean }>(
-  `select c.*, exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
-   from conversations c where c.channel_id = ? and c.contact_id = ?`,
-  `select c.*, exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
-   from conversations c where c.channel_id = ? and c.contact_id = ? for update`,
-);
+const HOLDS_MESSAGE = 'exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate';
+
+const CONVERSATION_OF = `select c.*, ${HOLDS_MESSAGE} from conversations c where c.channel_id = ? and c.contact_id = ?`;
+
+const conversationOf = new PreparedSql<ConversationRow & { duplicate: number | boolean }>(CONVERSATION_OF, `${CONVERSATION_OF} for update`);
 
 /** The conversation of (channel, contact), locked for this transaction on PostgreSQL, and whether it holds `messageId`. */
 export async function lockConversationOf(
@@ -59,9 +58,8 @@ export async function lockConversationOf(
   return { conversation, hasMessage: duplicate === true || duplicate === 1 };
 }
 
-const senderThreadPg = new PreparedSql<{ contact: ContactRow; conversation: ConversationRow; duplicate: boolean }>('', `
-  select to_jsonb(ct) as contact, to_jsonb(c) as conversation,
-    exists (select 1 from messages m where m.conversation_id = c.id and m.message_id = ?) as duplicate
+const senderThreadPg = PreparedSql.postgresOnly<{ contact: ContactRow; conversation: ConversationRow; duplicate: boolean }>(`
+  select to_jsonb(ct) as contact, to_jsonb(c) as conversation, ${HOLDS_MESSAGE}
   from contacts ct join conversations c on c.channel_id = ct.channel_id and c.contact_id = ct.id
   where ct.channel_id = ? and ct.contact_key = ?
   for update of c`);
@@ -105,8 +103,6 @@ const CONVERSATION_AFTER_INBOUND = `update conversations set last_seq = last_seq
 const MESSAGE_COLUMNS = `conversation_id, message_id, seq, role, type, text, media, status, error, operator_id, operator_name,
      reply_to, timestamp, metadata, provider_message_id, client_key, created_at, updated_at`;
 
-const JOB_COLUMNS = 'kind, dedupe_key, payload, status, attempts, run_at, locked_until, last_error, created_at, updated_at';
-
 const conversationAfterInbound = new PreparedSql<ConversationRow>(CONVERSATION_AFTER_INBOUND);
 
 const messageInsert = new PreparedSql<{ id: number }>(
@@ -119,7 +115,7 @@ const messageInsert = new PreparedSql<{ id: number }>(
  * the AI job in one statement — one round trip instead of three. The job is inserted only with the
  * message (`from msg`), as in the step-by-step version.
  */
-const appendInboundPg = new PreparedSql<ConversationRow & { message_pk: number | null }>('', `
+const appendInboundPg = PreparedSql.postgresOnly<ConversationRow & { message_pk: number | null }>(`
   with conv as (${CONVERSATION_AFTER_INBOUND.replaceAll('case when ?', 'case when ?::boolean')}),
   msg as (
     insert into messages (${MESSAGE_COLUMNS})
@@ -127,7 +123,7 @@ const appendInboundPg = new PreparedSql<ConversationRow & { message_pk: number |
     on conflict (conversation_id, message_id) do nothing returning id
   ),
   job as (
-    insert into jobs (${JOB_COLUMNS})
+    insert into jobs (${JOB_INSERT_COLUMNS})
     select ?, ?, ?, 'queued', 0, ?, null, null, ?, ? from msg where ?::boolean
     on conflict (kind, dedupe_key) do nothing
   )

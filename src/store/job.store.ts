@@ -15,12 +15,14 @@ export interface NewJob {
   run_at?: Date;
 }
 
+/** The columns of a new job, in the order its values are written (here and in inbound.store.ts). */
+export const JOB_INSERT_COLUMNS = 'kind, dedupe_key, payload, status, attempts, run_at, locked_until, last_error, created_at, updated_at';
+
 const jobInsert = new PreparedSql(
-  `insert into jobs (kind, dedupe_key, payload, status, attempts, run_at, locked_until, last_error, created_at, updated_at)
-   values (?, ?, ?, 'queued', 0, ?, null, null, ?, ?) on conflict (kind, dedupe_key) do nothing`,
+  `insert into jobs (${JOB_INSERT_COLUMNS}) values (?, ?, ?, 'queued', 0, ?, null, null, ?, ?) on conflict (kind, dedupe_key) do nothing`,
 );
 
-/** Queues a job unless one with the same (kind, dedupe_key) exists; true when queued now. (Prepared SQL: one per inbound message.) */
+/** Queues a job unless one with the same (kind, dedupe_key) exists; true when queued now. */
 export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Promise<boolean> {
   const now = new Date().toISOString();
   const runAt = (job.run_at ?? new Date()).toISOString();

@@ -14,14 +14,20 @@ type Db = Kysely<DB> | Transaction<DB>;
  * Only for statements whose SQL is the same on both databases, apart from what `postgres` replaces.
  */
 export class PreparedSql<R> {
-  private readonly texts: Record<DialectName, string>;
+  private readonly texts: Record<DialectName, string | null>;
 
-  constructor(sqlite: string, postgres: string = sqlite) {
+  /** `sqlite: null`: a PostgreSQL-only statement (see postgresOnly). */
+  constructor(sqlite: string | null, postgres: string = sqlite ?? '') {
     this.texts = { sqlite, postgres: numberPlaceholders(postgres) };
   }
 
+  /** A statement only PostgreSQL runs (SQLite lacks the syntax); running it on SQLite is a bug. */
+  static postgresOnly<R>(text: string): PreparedSql<R> {
+    return new PreparedSql<R>(null, text);
+  }
+
   async all(db: Db, dialect: DialectName, parameters: readonly unknown[]): Promise<R[]> {
-    const result = await db.executeQuery<R>(CompiledQuery.raw(this.texts[dialect], [...parameters]));
+    const result = await db.executeQuery<R>(CompiledQuery.raw(this.text(dialect), [...parameters]));
     return result.rows;
   }
 
@@ -31,8 +37,14 @@ export class PreparedSql<R> {
 
   /** Runs a statement without RETURNING; resolves with the number of rows it changed. */
   async run(db: Db, dialect: DialectName, parameters: readonly unknown[]): Promise<number> {
-    const result = await db.executeQuery(CompiledQuery.raw(this.texts[dialect], [...parameters]));
+    const result = await db.executeQuery(CompiledQuery.raw(this.text(dialect), [...parameters]));
     return Number(result.numAffectedRows ?? 0n);
+  }
+
+  private text(dialect: DialectName): string {
+    const text = this.texts[dialect];
+    if (text === null) throw new Error(`a PostgreSQL-only statement was run on ${dialect}`);
+    return text;
   }
 }
 

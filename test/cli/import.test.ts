@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLegacyExport } from '../../src/chat/legacy-import.js';
 import { sortByFirstMessage } from '../../src/app/import-legacy.js';
-import { openStore, type Store } from '../../src/store/database.js';
+import type { Store } from '../../src/store/database.js';
 import { sharedDatabases, type TestDatabase } from '../support/databases.js';
 
 const run = promisify(execFile);

@@ -62,7 +62,7 @@ export class WebhookStream {
   private stopped = false;
   private readonly done: Promise<void>;
 
-  constructor(private readonly options: StreamOptions) {
+  constructor(options: StreamOptions) {
     const deadline = Date.now() + options.maxMs;
     let n = 0;
     const worker = async () => {
