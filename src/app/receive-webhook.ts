@@ -150,7 +150,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     created_at: nowIso,
     updated_at: nowIso,
   }, state === 'ai' ? {
-    kind: 'ai.reply', dedupe_key: `${conversation.id}:${messageId}`, payload: { conversation_id: conversation.id, message_id: messageId },
+    kind: 'ai.reply', payload: { conversation_id: conversation.id, message_id: messageId },
   } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
   if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { NamedStatementClient } from './prepared-sql.js';
 import { ImmediateSqliteDialect } from './sqlite-driver.js';
 import { migrateToLatest } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
@@ -135,7 +136,7 @@ function connectSqlite(rawPath: string, sync: 'full' | 'offloaded'): Store {
 }
 
 function connectPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, Client: NamedStatementClient });
   // A dropped connection must not crash the process; the next query reports the failure.
   pool.on('error', () => {});
   // The pool listens only on idle clients: a server shutdown reaching a checked-out client between

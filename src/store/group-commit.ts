@@ -236,18 +236,26 @@ async function writeEvents(trx: Transaction<DB>, dialect: DialectName, events: P
       last = Math.max(last, Number(row!.id));
     }
   } else {
-    // One round trip for the batch's events.
-    const values = events.map(() => '(?, ?, ?, ?)').join(', ');
-    const params = events.flatMap((e) => [e.type, e.conversation_id, JSON.stringify(e.payload), now]);
-    const rows = await PreparedSql.postgresOnly<{ id: number }>(`insert into events (type, conversation_id, payload, created_at) values ${values} returning id`)
-      .all(trx, dialect, params);
-    last = Math.max(...rows.map((r) => Number(r.id)));
-    await sql`select pg_notify('switchboard_events', ${String(last)})`.execute(trx);
+    // One round trip for the batch's events and the wake-up of every process's event tail.
+    const row = await eventBatchInsertPg.first(trx, dialect, [
+      now, events.map((e) => e.type), events.map((e) => e.conversation_id), events.map((e) => JSON.stringify(e.payload)),
+    ]);
+    last = Number(row!.last);
   }
   return last;
 }
 
 const eventInsert = new PreparedSql<{ id: number }>('insert into events (type, conversation_id, payload, created_at) values (?, ?, ?, ?) returning id');
+
+/** The batch's events as arrays (one text whatever the batch's size); ids are assigned in array order. */
+const eventBatchInsertPg = PreparedSql.postgresOnly<{ last: number }>(`
+  with inserted as (
+    insert into events (type, conversation_id, payload, created_at)
+    select e.type, e.conversation_id, e.payload, ? from unnest(?::text[], ?::text[], ?::text[]) with ordinality as e(type, conversation_id, payload, n)
+    order by e.n
+    returning id
+  )
+  select max(id) as last, pg_notify('switchboard_events', max(id)::text) from inserted`);
 
 function runSafely(fn: () => void): void {
   try {

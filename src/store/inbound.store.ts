@@ -124,16 +124,22 @@ const appendInboundPg = PreparedSql.postgresOnly<ConversationRow & { message_pk:
   ),
   job as (
     insert into jobs (${JOB_INSERT_COLUMNS})
-    select ?, ?, ?, 'queued', 0, ?, null, null, ?, ? from msg where ?::boolean
+    select ?, null, ?, 'queued', 0, ?, null, null, ?, ? from msg where ?::boolean
     on conflict (kind, dedupe_key) do nothing
   )
   select conv.*, (select id from msg) as message_pk from conv`);
 
 export type InboundMessageRow = Omit<MessageRow, 'id' | 'conversation_id' | 'seq'>;
 
+/**
+ * The job queued with an inbound message. It is inserted only together with the message (same
+ * statement on PostgreSQL, same unit on SQLite), so the message's unique (conversation_id,
+ * message_id) index is what keeps a redelivery from queueing it twice [ID5]: it carries no dedupe
+ * key of its own (NULL never conflicts), and its index entry is appended instead of written into a
+ * random page of jobs_kind_dedupe_uq.
+ */
 export interface InboundJob {
   kind: 'ai.reply';
-  dedupe_key: string;
   payload: unknown;
 }
 
@@ -156,7 +162,7 @@ export async function appendInbound(
   if (dialect === 'postgres') {
     const row = await appendInboundPg.first(db, dialect, [
       ...conversationParams, ...messageParams,
-      job?.kind ?? null, job?.dedupe_key ?? null, job ? JSON.stringify(job.payload) : null, change.now, change.now, change.now, job !== null,
+      job?.kind ?? null, job ? JSON.stringify(job.payload) : null, change.now, change.now, change.now, job !== null,
     ]);
     if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
     const { message_pk: pk, ...conversation } = row;
@@ -166,6 +172,6 @@ export async function appendInbound(
   if (!conversation) throw new Error(`conversation ${conversationId} vanished during a webhook`);
   const inserted = await messageInsert.first(db, dialect, [conversationId, m.message_id, conversation.last_seq, ...messageParams.slice(1)]);
   if (!inserted) return undefined;
-  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: job.dedupe_key, payload: job.payload });
+  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: null, payload: job.payload });
   return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
 }

@@ -9,8 +9,12 @@ export type JobKind = 'media.download' | 'ai.reply' | 'outbox.send';
 
 export interface NewJob {
   kind: JobKind;
-  /** Jobs with the same (kind, dedupe_key) exist once: a redelivered webhook cannot queue a second one. */
-  dedupe_key: string;
+  /**
+   * Jobs with the same (kind, dedupe_key) exist once: a redelivered webhook cannot queue a second
+   * one. Null for a job queued only together with a row whose own unique key dedupes it (see
+   * InboundJob): null never conflicts.
+   */
+  dedupe_key: string | null;
   payload: unknown;
   run_at?: Date;
 }

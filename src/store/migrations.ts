@@ -209,6 +209,19 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await sql`create index messages_text_trgm_idx on messages using gin (lower(text) gin_trgm_ops)`.execute(db);
       },
     },
+    '0006_partial_message_indexes': {
+      // Every index a message insert touches is a page written at COMMIT. Inbound messages (nearly
+      // all of them) have no client_key and no provider_message_id: they leave these two indexes
+      // alone. Lookups by either (`= ?`) imply NOT NULL, so both databases still use the indexes.
+      async up(db: Kysely<any>) {
+        await db.schema.dropIndex('messages_conversation_client_key_uq').execute();
+        await db.schema.createIndex('messages_conversation_client_key_uq').on('messages').columns(['conversation_id', 'client_key']).unique()
+          .where(sql.ref('client_key'), 'is not', null).execute();
+        await db.schema.dropIndex('messages_provider_message_id_idx').execute();
+        await db.schema.createIndex('messages_provider_message_id_idx').on('messages').column('provider_message_id')
+          .where(sql.ref('provider_message_id'), 'is not', null).execute();
+      },
+    },
   };
 }
 

@@ -86,7 +86,8 @@ export async function expectIngested(db: Kysely<DB>, messageId: string, provider
 
   const ai = (await jobRows(db, 'ai.reply')).filter((job) => job.payload.message_id === messageId);
   expect(ai.map(({ dedupe_key, payload }) => ({ dedupe_key, payload }))).toEqual([
-    { dedupe_key: `${m.conversation_id}:${messageId}`, payload: { conversation_id: m.conversation_id, message_id: messageId } },
+    // Queued only with the message's own insert, whose unique index dedupes it: no key of its own.
+    { dedupe_key: null, payload: { conversation_id: m.conversation_id, message_id: messageId } },
   ]);
 
   const events = await eventRows(db, 'new_message', messageId);
