@@ -4,7 +4,7 @@ import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
 import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
-import { appendInbound, appendJournal, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
+import { appendInbound, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { toJson } from '../store/json.js';
@@ -38,9 +38,7 @@ export function receiveWebhook(
 async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions): Promise<ReceiveResult> {
   const now = new Date();
   const nowIso = now.toISOString();
-  await appendJournal(tx.db, tx.dialect, {
-    provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length,
-  });
+  tx.journal({ provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length });
 
   const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0 };
   const touched = new Map<string, { parts: ConversationParts; last: MessageRow }>();

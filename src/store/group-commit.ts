@@ -12,6 +12,15 @@ export interface PendingEvent {
   payload: unknown;
 }
 
+/** A webhook body as received, kept for replays and audits [IN1]. */
+export interface JournalEntry {
+  provider: string;
+  received_at: string;
+  body: string;
+  message_count: number;
+  status_count: number;
+}
+
 /** What a write unit sees: the batch's transaction and a way to emit event-log rows. */
 export interface WriteTx {
   readonly db: Transaction<DB>;
@@ -19,6 +28,12 @@ export interface WriteTx {
   /** The committer running this unit: one per database, a key for caches of committed rows. */
   readonly owner: object;
   emit(event: PendingEvent): void;
+  /**
+   * Keeps a webhook body in the journal. Like events, the row is written at the end of the batch,
+   * in the same transaction, and only if this unit commits (on PostgreSQL in the same round trip
+   * as the batch's events).
+   */
+  journal(entry: JournalEntry): void;
   /** Runs after the batch has committed (wake a worker, count a metric); never for a rolled-back unit. */
   afterCommit(fn: () => void): void;
 }
@@ -31,8 +46,15 @@ interface QueuedUnit {
   reject(error: unknown): void;
 }
 
+/** What a committed unit leaves for the end of its batch. */
+interface UnitRows {
+  events: PendingEvent[];
+  journal: JournalEntry[];
+  after: (() => void)[];
+}
+
 type Outcome =
-  | { ok: true; value: unknown; events: PendingEvent[]; after: (() => void)[] }
+  | ({ ok: true; value: unknown } & UnitRows)
   | { ok: false; error: unknown };
 
 /** Key of the advisory lock that makes PostgreSQL event ids commit in id order (see runBatch). */
@@ -171,18 +193,18 @@ export class GroupCommitter {
         // A lone unit needs no savepoint: its failure rolls back the whole (one-unit) transaction.
         const savepoints = isolated && batch.length > 1;
         for (const item of batch) {
-          const events: PendingEvent[] = [];
-          const after: (() => void)[] = [];
+          const rows: UnitRows = { events: [], journal: [], after: [] };
           const tx: WriteTx = {
             db: trx,
             dialect: this.store.dialect,
             owner: this,
-            emit: (e) => events.push(e),
-            afterCommit: (fn) => after.push(fn),
+            emit: (e) => rows.events.push(e),
+            journal: (entry) => rows.journal.push(entry),
+            afterCommit: (fn) => rows.after.push(fn),
           };
           if (!savepoints) {
             try {
-              outcomes.push({ ok: true, value: await item.unit(tx), events, after });
+              outcomes.push({ ok: true, value: await item.unit(tx), ...rows });
             } catch (error) {
               outcomes.push({ ok: false, error });
               throw isolated ? error : RETRY_ISOLATED;
@@ -193,7 +215,7 @@ export class GroupCommitter {
           try {
             const value = await item.unit(tx);
             await sql`release savepoint unit`.execute(trx);
-            outcomes.push({ ok: true, value, events, after });
+            outcomes.push({ ok: true, value, ...rows });
           } catch (error) {
             // If the rollback itself fails the transaction is broken: abort the whole batch.
             await sql`rollback to savepoint unit`.execute(trx);
@@ -202,7 +224,8 @@ export class GroupCommitter {
           }
         }
         const events = outcomes.flatMap((o) => (o.ok ? o.events : []));
-        if (events.length > 0) lastEventId = await writeEvents(trx, this.store.dialect, events);
+        const journal = outcomes.flatMap((o) => (o.ok ? o.journal : []));
+        lastEventId = await writeBatchRows(trx, this.store.dialect, events, journal);
       });
     } catch (error) {
       if (error === RETRY_ISOLATED) return 'retry';
@@ -221,41 +244,51 @@ export class GroupCommitter {
 const RETRY_ISOLATED = new Error('a unit of an optimistic batch failed');
 
 /**
- * Appends the batch's events. On PostgreSQL a transaction-scoped advisory lock is taken first and
- * held until COMMIT, so event ids become visible in id order across processes: a reader tailing
- * `id > last` can never see id N+1 committed while id N is still in flight [RT1][RT3].
+ * Appends the batch's journal rows and events; returns the last event id (0 for none). Before any
+ * event, PostgreSQL takes a transaction-scoped advisory lock held until COMMIT, so event ids become
+ * visible in id order across processes: a reader tailing `id > last` can never see id N+1
+ * committed while id N is still in flight [RT1][RT3].
  */
-async function writeEvents(trx: Transaction<DB>, dialect: DialectName, events: PendingEvent[]): Promise<number> {
-  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
+async function writeBatchRows(trx: Transaction<DB>, dialect: DialectName, events: PendingEvent[], journal: JournalEntry[]): Promise<number> {
+  if (events.length === 0 && journal.length === 0) return 0;
   const now = new Date().toISOString();
-  let last = 0;
   if (dialect === 'sqlite') {
     // One prepared statement per row: cheaper in-process than building a many-row insert.
+    for (const j of journal) await journalInsert.run(trx, dialect, [j.provider, j.received_at, j.body, j.message_count, j.status_count]);
+    let last = 0;
     for (const e of events) {
       const row = await eventInsert.first(trx, dialect, [e.type, e.conversation_id, JSON.stringify(e.payload), now]);
       last = Math.max(last, Number(row!.id));
     }
-  } else {
-    // One round trip for the batch's events and the wake-up of every process's event tail.
-    const row = await eventBatchInsertPg.first(trx, dialect, [
-      now, events.map((e) => e.type), events.map((e) => e.conversation_id), events.map((e) => JSON.stringify(e.payload)),
-    ]);
-    last = Number(row!.last);
+    return last;
   }
-  return last;
+  if (events.length > 0) await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
+  // One round trip for the batch's journal rows, its events and the wake-up of every process's event tail.
+  const row = await batchRowsInsertPg.first(trx, dialect, [
+    journal.map((j) => j.provider), journal.map((j) => j.received_at), journal.map((j) => j.body),
+    journal.map((j) => j.message_count), journal.map((j) => j.status_count),
+    now, events.map((e) => e.type), events.map((e) => e.conversation_id), events.map((e) => JSON.stringify(e.payload)),
+  ]);
+  return Number(row?.last ?? 0);
 }
+
+const journalInsert = new PreparedSql('insert into webhook_journal (provider, received_at, body, message_count, status_count) values (?, ?, ?, ?, ?)');
 
 const eventInsert = new PreparedSql<{ id: number }>('insert into events (type, conversation_id, payload, created_at) values (?, ?, ?, ?) returning id');
 
-/** The batch's events as arrays (one text whatever the batch's size); ids are assigned in array order. */
-const eventBatchInsertPg = PreparedSql.postgresOnly<{ last: number }>(`
-  with inserted as (
+/** The batch's rows as arrays (one text whatever the batch's size); event ids are assigned in array order. */
+const batchRowsInsertPg = PreparedSql.postgresOnly<{ last: number | null }>(`
+  with journal as (
+    insert into webhook_journal (provider, received_at, body, message_count, status_count)
+    select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::int[])
+  ),
+  inserted as (
     insert into events (type, conversation_id, payload, created_at)
     select e.type, e.conversation_id, e.payload, ? from unnest(?::text[], ?::text[], ?::text[]) with ordinality as e(type, conversation_id, payload, n)
     order by e.n
     returning id
   )
-  select max(id) as last, pg_notify('switchboard_events', max(id)::text) from inserted`);
+  select max(id) as last, case when max(id) is not null then pg_notify('switchboard_events', max(id)::text) end as notified from inserted`);
 
 function runSafely(fn: () => void): void {
   try {

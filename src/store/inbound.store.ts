@@ -12,23 +12,6 @@ type Db = Kysely<DB> | Transaction<DB>;
  * conversation, a changed name, media) go through the Kysely functions of the other stores.
  */
 
-const journalInsert = new PreparedSql(
-  'insert into webhook_journal (provider, received_at, body, message_count, status_count) values (?, ?, ?, ?, ?)',
-);
-
-export interface JournalEntry {
-  provider: string;
-  received_at: string;
-  body: string;
-  message_count: number;
-  status_count: number;
-}
-
-/** Keeps a webhook's raw body, as received, for replays and audits. */
-export async function appendJournal(db: Db, dialect: DialectName, e: JournalEntry): Promise<void> {
-  await journalInsert.run(db, dialect, [e.provider, e.received_at, e.body, e.message_count, e.status_count]);
-}
-
 const contactByKey = new PreparedSql<ContactRow>('select * from contacts where channel_id = ? and contact_key = ?');
 
 export async function findContactByKey(db: Db, dialect: DialectName, channelId: string, contactKey: string): Promise<ContactRow | undefined> {

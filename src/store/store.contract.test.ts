@@ -201,6 +201,7 @@ for (const factory of contractDatabases()) {
         runs.set(id, (runs.get(id) ?? 0) + 1);
         const r = await appendMessage(tx.db, conv, sampleMessage(id));
         tx.emit({ type: 'new_message', conversation_id: conv, payload: { message_id: id } });
+        tx.journal({ provider: 'gc-retry', received_at: new Date().toISOString(), body: JSON.stringify({ id }), message_count: 1, status_count: 0 });
         tx.afterCommit(() => committed.push(id));
         if (fail) throw new Error(`${id} failed`);
         return r.row.seq;
@@ -218,6 +219,9 @@ for (const factory of contractDatabases()) {
       expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([['a1', 1], ['a2', 2], ['a3', 3], ['b1', 4], ['b3', 5]]);
       const events = await store.reader.selectFrom('events').select('payload').where('conversation_id', '=', conv).orderBy('id').execute();
       expect(events.map((e) => JSON.parse(e.payload).message_id)).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
+      // Journal rows, written with the batch's events, follow the same rule: once per committed unit.
+      const journal = await store.reader.selectFrom('webhook_journal').select('body').where('provider', '=', 'gc-retry').orderBy('id').execute();
+      expect(journal.map((j) => JSON.parse(j.body).id)).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
     });
   });
 }
