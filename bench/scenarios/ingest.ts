@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -67,14 +68,35 @@ async function loadSqlite(ctx: BenchContext, sync: 'full' | 'offloaded'): Promis
   return { load, check: durability(load.acceptedIds, stored) };
 }
 
-async function loadPostgres(ctx: BenchContext): Promise<{ load: IngestLoadResult; check: Durability }> {
+/**
+ * The same server's Unix-domain socket, when it has one (`unix_socket_directories`), as a
+ * DATABASE_URL for `database` (a URL on the TCP address); null when it has none.
+ */
+async function socketUrl(tcpUrl: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: tcpUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ dirs: string }>('show unix_socket_directories');
+    const dir = rows[0]?.dirs.split(',').map((d) => d.trim()).find((d) => d.startsWith('/') && existsSync(join(d, `.s.PGSQL.${new URL(tcpUrl).port || 5432}`)));
+    if (!dir) return null;
+    const u = new URL(tcpUrl);
+    return `postgresql://${encodeURIComponent(decodeURIComponent(u.username))}@${encodeURIComponent(dir)}:${u.port || 5432}${u.pathname}`;
+  } finally {
+    await client.end();
+  }
+}
+
+/** `via`: the TCP address of the bench's URL, or the server's Unix-domain socket (null when it has none). */
+async function loadPostgres(ctx: BenchContext, via: 'tcp' | 'socket'): Promise<{ load: IngestLoadResult; check: Durability } | null> {
   const database = await createPostgresDatabase(ctx.postgresUrl);
   try {
-    const dir = ctx.scratch('ingest-pg');
-    const server = await startSwitchboard({ databaseUrl: database.url, dataDir: dir, profileDir: ctx.profileDir });
+    const databaseUrl = via === 'tcp' ? database.url : await socketUrl(database.url);
+    if (!databaseUrl) return null;
+    const dir = ctx.scratch(`ingest-pg-${via}`);
+    const server = await startSwitchboard({ databaseUrl, dataDir: dir, profileDir: ctx.profileDir });
     let load: IngestLoadResult;
     try {
-      load = await runIngestLoad({ url: server.url, connections: CONNECTIONS, ...windows(ctx), from: sender, idPrefix: 'pg' });
+      load = await runIngestLoad({ url: server.url, connections: CONNECTIONS, ...windows(ctx), from: sender, idPrefix: `pg${via}` });
     } finally {
       await finish(ctx, server);
     }
@@ -119,9 +141,13 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
   ctx.log(`ingest: bare node:http (3/4) (Switchboard SQLite offloaded ${offloaded.load.rate.toFixed(0)}/s)`);
   const bareC = await loadBare(ctx, 'c');
   ctx.log(`ingest: Switchboard on PostgreSQL (bare ${bareC.rate.toFixed(0)}/s)`);
-  const postgres = await loadPostgres(ctx);
-  ctx.log(`ingest: bare node:http (4/4) (Switchboard PostgreSQL ${postgres.load.rate.toFixed(0)}/s)`);
+  const postgres = (await loadPostgres(ctx, 'tcp'))!;
+  ctx.log(`ingest: bare node:http (4/5) (Switchboard PostgreSQL ${postgres.load.rate.toFixed(0)}/s)`);
   const bareD = await loadBare(ctx, 'd');
+  ctx.log(`ingest: Switchboard on PostgreSQL over its Unix-domain socket (bare ${bareD.rate.toFixed(0)}/s)`);
+  const socket = await loadPostgres(ctx, 'socket');
+  const bareE = socket ? await loadBare(ctx, 'e') : null;
+  if (bareE) ctx.log(`ingest: bare node:http (5/5) (Switchboard PostgreSQL socket ${socket!.load.rate.toFixed(0)}/s)`);
   const faster = (x: IngestLoadResult, y: IngestLoadResult) => (x.rate >= y.rate ? x : y);
   const bareSqlite = faster(bareA, bareB);
   const bareOffloaded = faster(bareB, bareC);
@@ -134,11 +160,12 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
       ...rowsFor('SQLite', sqlite.load, bareSqlite, sqlite.check, 0.6),
       ...rowsFor('SQLite, SQLITE_SYNC=offloaded', offloaded.load, bareOffloaded, offloaded.check, 0.6),
       ...rowsFor('PostgreSQL', postgres.load, barePg, postgres.check, 0.3),
+      ...(socket && bareE ? rowsFor('PostgreSQL, Unix socket', socket.load, faster(bareD, bareE), socket.check, 0.3) : []),
     ],
     notes: [
       `Signed Meta text webhooks (one message each, unique wamid, signed per request in autocannon's setupRequest), ${CONNECTIONS} keep-alive connections, `
         + `${warmupS} s warm-up then ${durationS} s measured; senders spread over ${SENDERS} conversations. The bare node:http server reads the same bodies and answers 200; `
-        + `it ran before, between and after the three Switchboard runs (${[bareA, bareB, bareC, bareD].map((b) => `${b.rate.toFixed(0)}/s`).join(', ')}) and each Switchboard run is set `
+        + `it ran before, between and after the Switchboard runs (${[bareA, bareB, bareC, bareD, ...(bareE ? [bareE] : [])].map((b) => `${b.rate.toFixed(0)}/s`).join(', ')}) and each Switchboard run is set `
         + 'beside the faster of the two bare runs around it. Latencies are autocannon\'s (whole milliseconds).',
       'Switchboard runs as `node bin/switchboard.js start` (PostgreSQL: a throwaway database on the local server), LOG_LEVEL=warn, AI responder faq (each message also '
         + 'queues an AI job, as in production). SQLite runs in WAL mode twice: with the default SQLITE_SYNC=full (synchronous=FULL: the WAL fsync inside COMMIT, on the '
@@ -159,6 +186,9 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
       describe('SQLite', sqlite.load, bareSqlite, sqlite.check),
       describe('SQLite, SQLITE_SYNC=offloaded', offloaded.load, bareOffloaded, offloaded.check),
       describe('PostgreSQL', postgres.load, barePg, postgres.check),
+      socket && bareE
+        ? describe('PostgreSQL over its Unix-domain socket', socket.load, faster(bareD, bareE), socket.check)
+        : 'PostgreSQL over its Unix-domain socket: not measured, the server has no socket this user can reach (`show unix_socket_directories`).',
     ],
   };
 }
