@@ -7,6 +7,8 @@ export interface Config {
   readonly databaseUrl: string;
   /** SQLite: `full` fsyncs inside COMMIT (synchronous=FULL); `offloaded` fsyncs the WAL on the thread pool before acknowledging (store/wal-sync.ts). */
   readonly sqliteSync: 'full' | 'offloaded';
+  /** PostgreSQL: the webhook path's statements as named prepared statements (off behind a transaction-mode pooler). */
+  readonly pgPreparedStatements: boolean;
   readonly dataDir: string;
   readonly mediaStore: 'files' | 'database';
   readonly publicUrl: string | null;
@@ -121,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: str('HOST') ?? '0.0.0.0',
     databaseUrl,
     sqliteSync: oneOf('SQLITE_SYNC', ['full', 'offloaded'] as const, 'full'),
+    pgPreparedStatements: oneOf('PG_PREPARED_STATEMENTS', ['on', 'off'] as const, 'on') === 'on',
     dataDir,
     mediaStore: oneOf('MEDIA_STORE', ['files', 'database'] as const, 'files'),
     publicUrl: url('PUBLIC_URL', null),

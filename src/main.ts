@@ -36,7 +36,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 
 /** The composition root: the one place that knows every concrete piece. */
 export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<Running> {
-  const store = await openStore(config.databaseUrl, { sqliteSync: config.sqliteSync });
+  const store = await openStore(config.databaseUrl, { sqliteSync: config.sqliteSync, pgPreparedStatements: config.pgPreparedStatements });
   const committer = new GroupCommitter(store, {
     maxBatch: config.groupCommit.maxBatch,
     // Commits of this process wake the event tail at once; other processes' come by NOTIFY or the poll.

@@ -76,7 +76,7 @@ async function socketUrl(tcpUrl: string): Promise<string | null> {
   const client = new pg.Client({ connectionString: tcpUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ dirs: string }>('show unix_socket_directories');
+    const { rows } = await client.query<{ dirs: string }>("select current_setting('unix_socket_directories') as dirs");
     const dir = rows[0]?.dirs.split(',').map((d) => d.trim()).find((d) => d.startsWith('/') && existsSync(join(d, `.s.PGSQL.${new URL(tcpUrl).port || 5432}`)));
     if (!dir) return null;
     const u = new URL(tcpUrl);
@@ -172,17 +172,34 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
         + 'event loop) and with SQLITE_SYNC=offloaded (synchronous=NORMAL, and src/store/wal-sync.ts fsyncs the WAL on the thread pool before any webhook of the batch gets '
         + 'its 200 and before its events reach an SSE stream; the next batch runs meanwhile). Both acknowledge only what is on disk. After the load the server is SIGKILLed '
         + 'and the database opened: every id answered 200 must be there.',
-      'What limits SQLite ingest (profiled with `npm run bench -- ingest --profile` and a per-statement timer, 2026-11-25): the one server thread\'s CPU, ~0.37 ms per '
-        + 'message against ~0.05 ms for bare node:http. About 40 % of it is SQLite executing statements: per message a contact read, the conversation read with the duplicate '
-        + 'check, one conversation update (~55 µs: it also flushes the FTS5 trigram index of the previous message), the message insert (~33 µs, 4 indexes), the AI job, the '
-        + 'journal row, and two event rows per message; ~9 % is COMMIT writing the WAL; the rest is Fastify, HMAC, zod and JSON, presenting the two events, and the group '
-        + 'committer. 60 % of bare node:http would leave ~0.03 ms per message for all of that: not reachable while the writes run on the thread that also serves HTTP.',
+      'What limits SQLite ingest (2026-12-01: `tsx bench/probe/store-path.ts` runs the storage path alone, in one process, in batches of 50, with a per-statement '
+        + 'timer; and `npm run bench -- ingest --profile`): the one server thread\'s CPU, ~0.37 ms per message against ~0.05 ms for bare node:http, of which the storage '
+        + 'path is ~0.2 ms. Per message, in µs: the conversation update ~34 (about 19 of it FTS5 flushing the trigram index of the previous message, which it does at every '
+        + 'statement savepoint), the message insert ~17, two event rows ~16, the conversation read with the duplicate check ~9, the AI job ~6, the contact ~5, the journal '
+        + 'row ~4; and COMMIT, ~4 ms per batch (~80 µs per message at 50 a batch), nearly all of it the fsync of synchronous=FULL. With 1,000 conversations a batch of 50 '
+        + 'writes ~215 WAL pages (~17 KiB per message), 60 % of them index leaves in random places: events (conversation_id, id), messages (conversation_id, message_id) and '
+        + '(conversation_id, seq), one page each per message (296 pages before migration 0006 made the client_key and provider_message_id indexes partial and the AI job '
+        + 'stopped writing a random dedupe key). The rest is Fastify, HMAC, zod and JSON, presenting the two events, and the group committer. 60 % of bare node:http would '
+        + 'leave ~0.03 ms per message for all of that: not reachable while the writes run on the thread that also serves HTTP.',
       'Fixed from these measurements, each step measured on this machine (full-length runs, msg/s, SQLITE_SYNC=full unless said): group commit started a batch at the first '
         + 'queued unit, so on SQLite every batch held one webhook — batches now start on the next event-loop turn (91–169 → 394–1,284); the per-message statements are '
         + 'prepared SQL (src/store/inbound.store.ts) instead of Kysely-built, the duplicate check rides on the conversation read, one conversation update instead of two, no '
         + 'RETURNING *, and a batch runs without savepoints unless a unit fails (1,848 → ~2,300); WAL checkpoints moved from COMMIT on the event loop to a worker thread '
-        + '(src/store/wal-checkpointer.ts); SQLITE_SYNC=offloaded takes the fsync off the event loop too.',
-      'What limits PostgreSQL ingest (profiled, 2026-11-25): the server thread\'s socket writes to PostgreSQL. Each statement is one write of the extended-protocol messages to a TCP connection on 127.0.0.1, and on this VM such a write costs ~0.17 ms of the server thread (the kernel runs the receiving side and wakes the PostgreSQL backend inside the sender\'s system call): `writev` is 39 % of the thread\'s samples, the pg driver\'s result parsing ~5 %, the thread idles 15 %. Each message is now 3 statements (journal; the contact joined with their conversation, read FOR UPDATE, and the duplicate check; one CTE that updates the conversation, inserts the message and queues the AI job; it was 14), plus ~5 per batch (BEGIN, the event-log advisory lock, events, NOTIFY, COMMIT); batches run 4 at a time and serialise on the event-log lock until COMMIT (so event ids commit in order, [RT1]). The step from 14 to 3 statements moved the rate little (~560 → ~600 msg/s): the write cost per statement varies with how often the backend has to be woken. What would move it: a Unix-domain socket to a local server (this machine\'s PostgreSQL has none), pipelining several units\' statements per write, or fewer statements still (contact and conversation in one read; the journal row inside the CTE).',
+        + '(src/store/wal-checkpointer.ts); SQLITE_SYNC=offloaded takes the fsync off the event loop too. 2026-12-01: migration 0006 (partial client_key and '
+        + 'provider_message_id indexes) and an AI job without a dedupe key of its own (its message\'s unique insert dedupes it) cut the WAL pages per batch of 50 from 296 '
+        + 'to 215 (23.7 → 17.2 KiB per message); the storage path alone went from 2,951 / 2,949 / 2,962 to 3,047 / 3,185 / 3,231 msg/s in alternated probe runs (+3 to +9 %). '
+        + 'PostgreSQL, alternated 8 s runs of the old and the new code: 577 / 560 → 653 / 732 msg/s with named prepared statements, and 486 / 416 → 623 / 534 with the journal '
+        + 'rows moved into the batch\'s last statement as well (+13 to +31 %).',
+      'What limits PostgreSQL ingest (profiled 2026-12-01): the server thread\'s socket writes. Each statement is one write of the extended-protocol messages; on this VM '
+        + 'a write that wakes another process costs ~0.17 ms of the writer\'s thread (`writev` is 37 % of the server thread\'s samples) and two thirds of the machine\'s CPU '
+        + 'time is spent in the kernel during the run. Sampling pg_stat_activity during the load finds the PostgreSQL backends nearly always `idle in transaction` waiting '
+        + 'for the client (ClientRead), rarely on a lock or on the WAL fsync. Each webhook is now 2 statements (the contact joined with their conversation, read FOR UPDATE, '
+        + 'with the duplicate check; one CTE that updates the conversation, inserts the message and queues the AI job), plus 4 per batch (BEGIN, the event-log advisory '
+        + 'lock, one statement writing the batch\'s journal rows and events and the NOTIFY, COMMIT); the per-message statements are named prepared statements, parsed and '
+        + 'planned once per connection. Batches run 4 at a time and serialise on the event-log lock until COMMIT (so event ids commit in order, [RT1]). Over the server\'s '
+        + 'Unix-domain socket (the row below, when the server has one) the rate is the same: the cost is waking the other process, not TCP. What would move it: one statement '
+        + 'per message (the state transition and the window computed in the statement for a known sender), or pipelining several units\' statements per write, which the pg '
+        + 'driver does not do.',
       describe('SQLite', sqlite.load, bareSqlite, sqlite.check),
       describe('SQLite, SQLITE_SYNC=offloaded', offloaded.load, bareOffloaded, offloaded.check),
       describe('PostgreSQL', postgres.load, barePg, postgres.check),

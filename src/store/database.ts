@@ -56,6 +56,12 @@ export interface OpenOptions {
    * and an fsync of the WAL on the thread pool (wal-sync.ts), shared by every commit made before it.
    */
   sqliteSync?: 'full' | 'offloaded';
+  /**
+   * PostgreSQL: run the webhook path's statements as named prepared statements (default true).
+   * Off for a pooler in transaction mode that does not track prepared statements (PgBouncer
+   * before 1.21): there a statement prepared on one server connection is missing on the next.
+   */
+  pgPreparedStatements?: boolean;
 }
 
 /** Opens (and by default migrates) the database named by a URL: sqlite:<path>, sqlite::memory:, postgres://…, pglite: */
@@ -74,7 +80,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 
 async function connect(url: string, options: OpenOptions): Promise<Store> {
   if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSync ?? 'full');
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.poolSize ?? 10);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.poolSize ?? 10, options.pgPreparedStatements ?? true);
   if (url.startsWith('pglite:')) return connectPglite(url.slice('pglite:'.length));
   throw new Error(`unsupported DATABASE_URL ${redact(url)}`);
 }
@@ -135,8 +141,8 @@ function connectSqlite(rawPath: string, sync: 'full' | 'offloaded'): Store {
   };
 }
 
-function connectPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, Client: NamedStatementClient });
+function connectPostgres(url: string, poolSize: number, prepared: boolean): Store {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, Client: prepared ? NamedStatementClient : pg.Client });
   // A dropped connection must not crash the process; the next query reports the failure.
   pool.on('error', () => {});
   // The pool listens only on idle clients: a server shutdown reaching a checked-out client between

@@ -85,3 +85,24 @@ describe.runIf(TEST_POSTGRES_URL)('webhook statements prepared once per PostgreS
     expect(jobs.map((j) => JSON.parse(j.payload).message_id).sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `wamid.PREP.${n}`));
   });
 });
+
+describe.runIf(TEST_POSTGRES_URL)('PG_PREPARED_STATEMENTS=off (behind a transaction-mode pooler)', () => {
+  it('[IN1] the webhook path prepares no named statement and stores as before', async () => {
+    const database = await createPostgresDatabase();
+    const store = await openStore(database.url, { poolSize: 1, pgPreparedStatements: false });
+    try {
+      const committer = new GroupCommitter(store, { maxBatch: 16 });
+      for (const n of [1, 2, 3]) {
+        const raw = JSON.stringify(metaTextPayload(`wamid.UNPREP.${n}`, '16505550199', `text ${n}`));
+        await receiveWebhook(committer, 'meta', raw, parseMetaWebhook(JSON.parse(raw), new Date()), { responder: 'faq' });
+      }
+      const prepared = await store.db.executeQuery<{ n: number }>(CompiledQuery.raw('select count(*)::int as n from pg_prepared_statements'));
+      expect(prepared.rows[0]!.n).toBe(0);
+      const ids = await store.db.selectFrom('messages').select('message_id').orderBy('message_id').execute();
+      expect(ids.map((r) => r.message_id)).toEqual(['wamid.UNPREP.1', 'wamid.UNPREP.2', 'wamid.UNPREP.3']);
+    } finally {
+      await store.close();
+      await database.destroy();
+    }
+  });
+});
