@@ -191,7 +191,7 @@ export async function runIngest(ctx: BenchContext): Promise<Section> {
         + 'PostgreSQL, alternated 8 s runs of the old and the new code: 577 / 560 → 653 / 732 msg/s with named prepared statements, and 486 / 416 → 623 / 534 with the journal '
         + 'rows moved into the batch\'s last statement as well (+13 to +31 %).',
       'What limits PostgreSQL ingest (profiled 2026-12-01): the server thread\'s socket writes. Each statement is one write of the extended-protocol messages; on this VM '
-        + 'a write that wakes another process costs ~0.17 ms of the writer\'s thread (`writev` is 37 % of the server thread\'s samples) and two thirds of the machine\'s CPU '
+        + 'a write that wakes another process cost ~0.17 ms of the writer\'s thread when measured on 2026-11-25 (`writev` is 37 % of the server thread\'s samples now) and two thirds of the machine\'s CPU '
         + 'time is spent in the kernel during the run. Sampling pg_stat_activity during the load finds the PostgreSQL backends nearly always `idle in transaction` waiting '
         + 'for the client (ClientRead), rarely on a lock or on the WAL fsync. Each webhook is now 2 statements (the contact joined with their conversation, read FOR UPDATE, '
         + 'with the duplicate check; one CTE that updates the conversation, inserts the message and queues the AI job), plus 4 per batch (BEGIN, the event-log advisory '
