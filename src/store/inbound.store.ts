@@ -108,7 +108,6 @@ const appendInboundPg = PreparedSql.postgresOnly<ConversationRow & { message_pk:
   job as (
     insert into jobs (${JOB_INSERT_COLUMNS})
     select ?, null, ?, 'queued', 0, ?, null, null, ?, ? from msg where ?::boolean
-    on conflict (kind, dedupe_key) do nothing
   )
   select conv.*, (select id from msg) as message_pk from conv`);
 
