@@ -46,6 +46,31 @@ export interface Config {
     readonly openaiApiKey: string | null;
     readonly model: string | null;
     readonly transcribeModel: string | null;
+    /** [AI1] customer messages within this window get one reply. */
+    readonly debounceMs: number;
+    /** A file with the openai responder's system prompt (the built-in one without it). */
+    readonly systemPromptFile: string | null;
+    /** Whether the model accepts images: photos are sent to it, else it is told a photo was sent [AI2]. */
+    readonly vision: boolean;
+    /** Most messages of history given to the model. */
+    readonly historyLimit: number;
+    /** One generation's time limit. */
+    readonly timeoutMs: number;
+    /** Failed attempts of one reply before the conversation is handed over (`ai_failed`). */
+    readonly maxAttempts: number;
+    /** A JSON file overriding the notices' texts per language [AI6]. */
+    readonly noticesFile: string | null;
+  };
+  /** The outbound sender [OUT1]. */
+  readonly outbox: {
+    /** Attempts of one send before the message is marked failed. */
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    /** One provider call's time limit. */
+    readonly sendTimeoutMs: number;
+    /** Sends running at once per process (one conversation's messages still leave in order). */
+    readonly concurrency: number;
   };
   readonly admin: { readonly email: string | null; readonly password: string | null };
   readonly media: {
@@ -159,6 +184,20 @@ export function loadConfig(env: Env = process.env): Config {
       openaiApiKey: str('OPENAI_API_KEY'),
       model: str('AI_MODEL'),
       transcribeModel: str('AI_TRANSCRIBE_MODEL'),
+      debounceMs: int('AI_DEBOUNCE_MS', 3_000, 0, 600_000),
+      systemPromptFile: str('AI_SYSTEM_PROMPT_FILE'),
+      vision: oneOf('AI_VISION', ['on', 'off'] as const, 'off') === 'on',
+      historyLimit: int('AI_HISTORY_LIMIT', 30, 1, 500),
+      timeoutMs: int('AI_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      maxAttempts: int('AI_MAX_ATTEMPTS', 3, 1, 100),
+      noticesFile: str('AI_NOTICES_FILE'),
+    },
+    outbox: {
+      maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),
+      retryBaseMs: int('OUTBOX_RETRY_BASE_MS', 1_000, 1, 3_600_000),
+      retryMaxMs: int('OUTBOX_RETRY_MAX_MS', 300_000, 1, 86_400_000),
+      sendTimeoutMs: int('OUTBOX_SEND_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      concurrency: int('OUTBOX_CONCURRENCY', 8, 1, 256),
     },
     admin: { email: str('ADMIN_EMAIL'), password: str('ADMIN_PASSWORD') },
     media: {
@@ -181,6 +220,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   // A claim must outlive the work it covers, or a second worker would take a job still running.
   if (config.media.downloadTimeoutMs >= config.jobs.lockMs) problems.push('MEDIA_DOWNLOAD_TIMEOUT_MS must be below JOB_LOCK_MS');
+  if (config.outbox.sendTimeoutMs >= config.jobs.lockMs) problems.push('OUTBOX_SEND_TIMEOUT_MS must be below JOB_LOCK_MS');
+  if (config.ai.timeoutMs >= config.jobs.lockMs) problems.push('AI_TIMEOUT_MS must be below JOB_LOCK_MS');
   const email = config.admin.email;
   if (email !== null && !/^[^@\s]+@[^@\s]+$/.test(email)) problems.push(`ADMIN_EMAIL=${JSON.stringify(email)}: not an email address`);
   if (config.admin.password !== null && config.admin.password.length < 8) problems.push('ADMIN_PASSWORD: must be at least 8 characters');

@@ -2,16 +2,16 @@ import { presentMessage } from '../api/present.js';
 import type { Message } from '../api/types.js';
 import { canSend } from '../chat/conversation-state.js';
 import { DomainError, isDomainError } from '../chat/errors.js';
-import { generateMessageId } from '../chat/message-id.js';
-import type { ConversationState } from '../chat/types.js';
+import type { ConversationState, Provider } from '../chat/types.js';
 import { assertWindowOpen } from '../chat/window.js';
 import { completeParts } from '../store/conversation.store.js';
-import { enqueueJob } from '../store/job.store.js';
-import { appendMessage, findMessageByClientKey } from '../store/message.store.js';
+import { findMessageByClientKey } from '../store/message.store.js';
 import type { MessageRow } from '../store/schema.js';
 import type { AuthenticatedOperator } from './authenticate.js';
 import type { AppContext } from './context.js';
-import { requireConversation, updateAndEmit } from './conversation-view.js';
+import { appendOutbound } from './append-outbound.js';
+import { requireConversation } from './conversation-view.js';
+
 
 export interface OperatorMessageInput {
   text: string;
@@ -23,12 +23,6 @@ export interface SentMessage {
   message: Message;
   /** false when the idempotency key named a message stored earlier: that message is returned. */
   created: boolean;
-}
-
-/** What the `outbox.send` job carries: the sender loads the message by these. */
-export interface OutboxSendPayload {
-  conversation_id: string;
-  message_id: string;
 }
 
 function replay(existing: MessageRow, text: string): SentMessage {
@@ -60,27 +54,10 @@ export async function sendOperatorMessage(
       canSend({ state: row.state as ConversationState, operator_id: row.operator_id }, actor);
       assertWindowOpen(row.last_inbound_at ? new Date(row.last_inbound_at) : null, now);
       const { channel } = await completeParts(tx.db, row);
-      const messageId = generateMessageId(now);
-      const { row: message } = await appendMessage(tx.db, row.id, {
-        message_id: messageId,
-        role: 'operator',
-        type: 'text',
-        text: input.text,
-        media: null,
-        status: 'pending',
-        error: null,
-        operator_id: actor.id,
-        operator_name: actor.name,
-        reply_to: null,
-        timestamp: now.toISOString(),
-        metadata: JSON.stringify({ message_id: messageId, provider: channel.provider }),
-        provider_message_id: null,
-        client_key: key,
-      }, { regenerateId: () => generateMessageId(now) });
-      const payload: OutboxSendPayload = { conversation_id: row.id, message_id: message.message_id };
-      await enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: `${row.id}:${message.message_id}`, payload });
-      tx.emit({ type: 'new_message', conversation_id: row.id, payload: presentMessage(message) });
-      await updateAndEmit(tx, row.id, { last_activity_at: now.toISOString() }, now);
+      const message = await appendOutbound(tx, row.id, channel.provider as Provider, {
+        role: 'operator', type: 'text', text: input.text, media: null, operator: { id: actor.id, name: actor.name },
+        reply_to: null, metadata: {}, client_key: key,
+      }, now);
       return { message: presentMessage(message), created: true };
     });
   } catch (err) {

@@ -5,7 +5,7 @@ import type { DB, JobRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-export type JobKind = 'media.download' | 'ai.reply' | 'outbox.send';
+export type JobKind = 'media.download' | 'media.transcribe' | 'ai.reply' | 'outbox.send';
 
 export interface NewJob {
   kind: JobKind;

@@ -222,6 +222,31 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('provider_message_id'), 'is not', null).execute();
       },
     },
+    '0007_knowledge': {
+      // The faq responder's Q&A entries [AI7]. AI_KNOWLEDGE_FILE only seeds them (`seed_key` keeps a
+      // re-seed idempotent); edits made through /api/knowledge live here, so they survive restarts and
+      // every process reads the same entries. Deleted entries keep their row (`deleted_at`) so an
+      // AI message's metadata.knowledge_id always names something.
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('knowledge')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('question', 'text', (c) => c.notNull())
+          .addColumn('answer', 'text', (c) => c.notNull())
+          .addColumn('language', 'text')
+          .addColumn('alternates', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('seed_key', 'text')
+          .addColumn('created_by', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema.createIndex('knowledge_seed_key_uq').on('knowledge').column('seed_key').unique()
+          .where(sql.ref('seed_key'), 'is not', null).execute();
+        await db.schema.createIndex('knowledge_updated_at_idx').on('knowledge').column('updated_at').execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,7 @@ export interface DB {
   operators: OperatorTable;
   sessions: SessionTable;
   login_attempts: LoginAttemptTable;
+  knowledge: KnowledgeTable;
 }
 
 export interface ChannelTable {
@@ -159,6 +160,23 @@ export interface LoginAttemptTable {
   at: string;
 }
 
+/** A faq Q&A entry [AI7]; `alternates` and `tags` are JSON arrays of strings. */
+export interface KnowledgeTable {
+  id: string;
+  question: string;
+  answer: string;
+  language: string | null;
+  alternates: string;
+  tags: string;
+  /** `file` (seeded from AI_KNOWLEDGE_FILE), `dashboard` or `api`. */
+  source: string;
+  seed_key: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
 export type ConversationRow = Selectable<ConversationTable>;
 export type MessageRow = Selectable<MessageTable>;
 export type NewMessageRow = Insertable<MessageTable>;
@@ -167,3 +185,4 @@ export type ChannelRow = Selectable<ChannelTable>;
 export type JobRow = Selectable<JobTable>;
 export type OperatorRow = Selectable<OperatorTable>;
 export type MediaRow = Selectable<MediaTable>;
+export type KnowledgeRow = Selectable<KnowledgeTable>;
