@@ -25,13 +25,16 @@ export interface ImportReport {
  * Idempotent: conversations are found by (channel, contact) and messages by their [ID8] id, so a
  * second import of the same file creates nothing and changes nothing.
  */
-export async function importLegacy(store: Store, conversations: LegacyConversation[], target: ImportTarget): Promise<ImportReport> {
+export async function importLegacy(
+  store: Store, conversations: LegacyConversation[], target: ImportTarget, onProgress: (done: number, total: number) => void = () => {},
+): Promise<ImportReport> {
   const report: ImportReport = { conversations: conversations.length, conversationsCreated: 0, messages: 0, messagesCreated: 0 };
   await store.db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
     const channel = await upsertChannel(trx, { provider: target.provider, external_id: target.channelExternalId, name: null }, now);
     // One conversation per (channel, contact): a contact's several legacy conversations become one
     // thread, appended oldest first.
+    let done = 0;
     for (const legacy of sortByFirstMessage(conversations)) {
       const contact = await upsertContact(trx, {
         channel_id: channel.id, contact_key: legacy.contact.key, wa_id: legacy.contact.phone, user_id: null, name: legacy.contact.name,
@@ -79,6 +82,7 @@ export async function importLegacy(store: Store, conversations: LegacyConversati
         }
       }
       report.messagesCreated += added;
+      onProgress(++done, conversations.length);
       if (created) {
         const updatedAt = legacy.updated_at?.toISOString();
         await updateConversation(trx, conversation.id, {

@@ -7,8 +7,8 @@ import { ensureConversation, upsertChannel, upsertContact, type ConversationPart
 import { appendInbound, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
-import { toJson } from '../store/json.js';
-import { findByProviderMessageId, updateMessageIfStatus } from '../store/message.store.js';
+import { parseJson, toJson } from '../store/json.js';
+import { findByProviderMessageId, findMessage, updateMessage, updateMessageIfStatus } from '../store/message.store.js';
 import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
@@ -17,11 +17,20 @@ export interface ReceiveResult {
   statusesApplied: number;
   /** Messages not stored because an id or key is too long to index (kept in the journal). */
   unstorable: number;
+  /** Replay only: stored messages whose parsed content changed and was written again. */
+  refreshed: number;
 }
 
 export interface ReceiveOptions {
   /** The responder decides where a new (or reopened) conversation starts: `none` → waiting. */
   responder: 'faq' | 'openai' | 'none';
+  /**
+   * A replay of a journaled webhook (`switchboard replay`): the body is not journaled again, a
+   * stored message whose parsed content differs is rewritten in place (same row, same seq) with a
+   * `message_updated` event, and a message stored for the first time changes no conversation state
+   * and queues no AI reply (it is history, not a customer waiting).
+   */
+  replay?: boolean;
 }
 
 /**
@@ -38,9 +47,11 @@ export function receiveWebhook(
 async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions): Promise<ReceiveResult> {
   const now = new Date();
   const nowIso = now.toISOString();
-  tx.journal({ provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length });
+  if (!options.replay) {
+    tx.journal({ provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length });
+  }
 
-  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0 };
+  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0, refreshed: 0 };
   const touched = new Map<string, { parts: ConversationParts; last: MessageRow }>();
   for (const parsed of batch.messages) {
     if (!hasIndexableKeys(parsed)) {
@@ -49,6 +60,10 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
     }
     const message = storable(parsed);
     const outcome = await receiveMessage(tx, message, now, options);
+    if (outcome === 'refreshed') {
+      result.refreshed++;
+      continue;
+    }
     if (!outcome) {
       result.duplicates++;
       continue;
@@ -115,12 +130,13 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   // The thread read with the contact stays valid: a contact found by its key keeps its id.
   const thread = known?.thread && known.contact.id === contact.id ? known.thread : undefined;
   const { conversation, hasMessage } = thread ?? await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso);
-  if (hasMessage) return null;
+  if (hasMessage) return options.replay && await refreshMessage(tx, conversation.id, m) ? 'refreshed' : null;
 
   // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
   const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
   const lastInbound = conversation.last_inbound_at ? Math.max(Date.parse(conversation.last_inbound_at), sentAt) : sentAt;
-  const state = transition(conversation.state as ConversationState, 'customer_message', { responder: options.responder });
+  const current = conversation.state as ConversationState;
+  const state = options.replay ? current : transition(current, 'customer_message', { responder: options.responder });
 
   const mediaId = m.media ? `md_${randomBytes(10).toString('hex')}` : null;
   const media: Media | null = m.media && mediaId ? {
@@ -147,7 +163,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     client_key: null,
     created_at: nowIso,
     updated_at: nowIso,
-  }, state === 'ai' ? {
+  }, state === 'ai' && !options.replay ? {
     kind: 'ai.reply', payload: { conversation_id: conversation.id, message_id: messageId },
   } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
@@ -168,6 +184,24 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     ? await tx.db.selectFrom('operators').select(['id', 'name']).where('id', '=', updated.operator_id).executeTakeFirst() ?? null
     : null;
   return { parts: { conversation: updated, contact, channel, operator }, last: message };
+}
+
+/**
+ * Replay: writes the parsed content of an already stored message again when it differs (a parser
+ * fix). Type, text, reply context, error and the parsed metadata change; the id, seq, status, media
+ * and everything added since (transcripts, edits of the row by workers) stay. Returns whether it changed.
+ */
+async function refreshMessage(tx: WriteTx, conversationId: string, m: InboundMessage): Promise<boolean> {
+  const stored = await findMessage(tx.db, conversationId, m.provider_message_id);
+  if (!stored) return false;
+  const before = parseJson<Record<string, unknown>>(stored.metadata) ?? {};
+  const metadata = JSON.stringify({ ...before, ...m.metadata, provider: m.provider, message_id: stored.message_id, source_message_id: stored.message_id });
+  const patch = { type: m.type, text: m.text, reply_to: m.reply_to, error: toJson(m.error), metadata };
+  if (stored.type === patch.type && stored.text === patch.text && stored.reply_to === patch.reply_to
+    && stored.error === patch.error && stored.metadata === patch.metadata) return false;
+  const updated = await updateMessage(tx.db, stored.id, patch);
+  tx.emit({ type: 'message_updated', conversation_id: conversationId, payload: presentMessage(updated) });
+  return true;
 }
 
 /**

@@ -1,68 +1,109 @@
-import { ConfigError, loadConfig } from '../config.js';
-import { createLogger, startServer } from '../main.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Config } from '../config.js';
+import { processIo, type CliIo } from './io.js';
+import { loadCliConfig, UsageError } from './load-config.js';
+import { CommandFailed } from './with-database.js';
 
-const USAGE = `usage: switchboard <command>
+export type { CliIo } from './io.js';
 
-commands:
-  start                      start the server (PORT, DATABASE_URL … from the environment)
-  import <file.json>         import conversations exported from the original system's Firestore
-  user add <email> <name> [--admin] [--password <pw>]
-  user list
-  user disable <email>
-`;
-
-/** Runs one CLI command; returns the process exit code. */
-export async function runCli(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'start':
-      return start();
-    case 'import': {
-      const { importCommand } = await import('./import.command.js');
-      return importCommand(rest);
-    }
-    case 'user': {
-      const { userCommand } = await import('./user.command.js');
-      return userCommand(rest);
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
-  }
+export interface CliOptions {
+  /** The environment the configuration is read from (default: the process's). */
+  env?: Record<string, string | undefined>;
+  io?: CliIo;
 }
 
-async function start(): Promise<number> {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config);
-  const running = await startServer(config, logger);
-  logger.info({ url: running.url, database: running.ctx.store.label }, 'switchboard listening');
-  process.stdout.write(`Switchboard is running: dashboard at ${running.url}\n`);
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    running.close().then(() => process.exit(0), (err) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
+/** Exit codes: 0 done; 1 the command failed (refused input, not found …; nothing changed); 2 wrong usage or configuration. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,6}$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number from 1');
+  return n;
+}
+
+/**
+ * Runs one CLI command (`switchboard <command> …`, argv without the program name) and resolves to
+ * its exit code. Commands load only what they use: `user list` opens the database, not the server.
+ */
+export async function runCli(argv: string[], options: CliOptions = {}): Promise<number> {
+  const io = options.io ?? processIo;
+  const env = options.env ?? process.env;
+  let code = 0;
+  const config = (): Config => loadCliConfig(env);
+  // Each action sets the exit code; errors are mapped once, below. Subcommands inherit the
+  // program's exitOverride and output settings.
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => {
+    code = await fn(...args);
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  return new Promise<number>(() => {});
-}
 
-/** Loads the configuration or exits with every problem named. */
-export function loadConfigOrExit() {
+  const program = new Command('switchboard')
+    .description('Switchboard: a WhatsApp live-chat server (configuration from the environment, see README)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(add --help for usage)')
+    .allowExcessArguments(false);
+
+  program.command('start').description('start the server: webhooks, API, dashboard and workers (PORT, DATABASE_URL …)')
+    .action(act(async () => (await import('./start.command.js')).startCommand(config(), io)));
+
+  program.command('migrate').description('bring the database schema up to date and name each migration applied')
+    .action(act(async () => (await import('./migrate.command.js')).migrate(config(), io)));
+
+  program.command('import').description('import conversations exported from the original system\'s Firestore (all or nothing)')
+    .argument('<file>', 'the export, JSON')
+    .option('--channel <provider:number>', 'the channel the conversations belong to, e.g. meta:106540352242922')
+    .option('--progress', 'draw a progress bar even when not on a terminal')
+    .action(act(async (file: string, opts: { channel?: string; progress?: boolean }) => (await import('./import.command.js')).importCommand(config(), io, file, opts)));
+
+  program.command('replay').description('parse journaled webhooks again (after a parser fix) and update the stored messages; idempotent')
+    .option('--provider <provider>', 'only this provider\'s webhooks (meta, montymobile, qiscus)')
+    .option('--since <time>', 'only webhooks received at or after this time (ISO 8601)')
+    .option('--until <time>', 'only webhooks received before this time (ISO 8601)')
+    .option('--progress', 'draw a progress bar even when not on a terminal')
+    .action(act(async (opts: { provider?: string; since?: string; until?: string; progress?: boolean }) => (await import('./replay.command.js')).replayCommand(config(), io, opts)));
+
+  const user = program.command('user').description('operators: add, list, disable, reset-password');
+  user.command('add').description('add an operator (a password is generated and printed once unless --password is given)')
+    .argument('<email>').argument('<name>')
+    .option('--admin', 'an admin (may edit the knowledge base, manage operators)')
+    .option('--password <password>', 'the password (at least 8 characters)')
+    .action(act(async (email: string, name: string, opts: { admin?: boolean; password?: string }) => (await import('./user.command.js')).userAdd(config(), io, email, name, opts)));
+  user.command('list').description('every operator: email, name, role, status, active or disabled')
+    .action(act(async () => (await import('./user.command.js')).userList(config(), io)));
+  user.command('disable').description('disable an operator: no more logins, every session and token ends').argument('<email>')
+    .action(act(async (email: string) => (await import('./user.command.js')).userDisable(config(), io, email)));
+  user.command('reset-password').description('set a new password (generated and printed once unless --password is given); sessions end')
+    .argument('<email>').option('--password <password>', 'the new password (at least 8 characters)')
+    .action(act(async (email: string, opts: { password?: string }) => (await import('./user.command.js')).userResetPassword(config(), io, email, opts)));
+
+  const token = program.command('token').description('API tokens (Authorization: Bearer …): create, list, revoke');
+  token.command('create').description('create an API token for an operator; the token is printed once').argument('<email>')
+    .requiredOption('--name <name>', 'what the token is for, e.g. "crm sync"')
+    .addOption(new Option('--expires-days <days>', 'expire after this many days (default: never)').argParser(positiveInt))
+    .action(act(async (email: string, opts: { name: string; expiresDays?: number }) => (await import('./token.command.js')).tokenCreate(config(), io, email, opts)));
+  token.command('list').description('API tokens: id, name, operator, created, expires, last used (never the secret)')
+    .option('--email <email>', 'only this operator\'s tokens')
+    .action(act(async (opts: { email?: string }) => (await import('./token.command.js')).tokenList(config(), io, opts)));
+  token.command('revoke').description('revoke a token by its id as `token list` shows it (or a unique prefix of 8+ characters)').argument('<id>')
+    .action(act(async (id: string) => (await import('./token.command.js')).tokenRevoke(config(), io, id)));
+
   try {
-    return loadConfig();
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`switchboard: ${err.message}\n`);
-      process.exit(2);
+    if (err instanceof CommanderError) {
+      // --help is not a failure; anything else commander refuses (unknown command or option, a
+      // missing argument, a command group without its subcommand) is wrong usage.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof UsageError) {
+      io.err(`switchboard: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof CommandFailed) {
+      io.err(`switchboard: ${err.message}\n`);
+      return EXIT_FAILED;
     }
     throw err;
   }

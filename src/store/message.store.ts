@@ -94,7 +94,7 @@ export async function updateMessageIfStatus(
 }
 
 export async function updateMessage(
-  db: Db, pk: number, patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id'>>,
+  db: Db, pk: number, patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id' | 'type' | 'reply_to'>>,
 ): Promise<MessageRow> {
   return db.updateTable('messages')
     .set({ ...patch, updated_at: new Date().toISOString() })

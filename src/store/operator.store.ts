@@ -79,6 +79,40 @@ export async function deleteSessionsOf(db: Db, operatorId: string): Promise<void
   await db.deleteFrom('sessions').where('operator_id', '=', operatorId).execute();
 }
 
+export async function deleteSessionsOfKind(db: Db, operatorId: string, kind: 'session' | 'api_token'): Promise<void> {
+  await db.deleteFrom('sessions').where('operator_id', '=', operatorId).where('kind', '=', kind).execute();
+}
+
+export interface ApiTokenListing {
+  id: string;
+  name: string | null;
+  operator_email: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** API tokens (hashed ids only), oldest first; of one operator when `operatorId` is given. */
+export async function listApiTokens(db: Db, operatorId?: string): Promise<ApiTokenListing[]> {
+  let q = db.selectFrom('sessions').innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .select(['sessions.id', 'sessions.name', 'operators.email as operator_email', 'sessions.created_at', 'sessions.expires_at', 'sessions.last_used_at'])
+    .where('sessions.kind', '=', 'api_token');
+  if (operatorId) q = q.where('sessions.operator_id', '=', operatorId);
+  return q.orderBy('sessions.created_at').orderBy('sessions.id').execute();
+}
+
+/** Deletes the API tokens whose hashed id starts with `prefix` (hex); returns the ids deleted. */
+export async function deleteApiTokensByPrefix(db: Db, prefix: string): Promise<string[]> {
+  const rows = await db.deleteFrom('sessions').where('kind', '=', 'api_token').where('id', 'like', `${prefix}%`).returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+export async function countApiTokensByPrefix(db: Db, prefix: string): Promise<number> {
+  const r = await db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n'))
+    .where('kind', '=', 'api_token').where('id', 'like', `${prefix}%`).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** Removes sessions and tokens whose expiry has passed. */
 export async function deleteExpiredSessions(db: Db, now: string): Promise<void> {
   await db.deleteFrom('sessions').where('expires_at', 'is not', null).where('expires_at', '<=', now).execute();
