@@ -22,6 +22,18 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,5}$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return n;
+}
+
+function factor(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('expected a number above 0 and at most 100');
+  return n;
+}
+
 /**
  * Runs one CLI command (`switchboard <command> …`, argv without the program name) and resolves to
  * its exit code. Commands load only what they use: `user list` opens the database, not the server.
@@ -62,6 +74,24 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
     .option('--until <time>', 'only webhooks received before this time (ISO 8601)')
     .option('--progress', 'draw a progress bar even when not on a terminal')
     .action(act(async (opts: { provider?: string; since?: string; until?: string; progress?: boolean }) => (await import('./replay.command.js')).replayCommand(config(), io, opts)));
+
+  program.command('simulate').description('a simulated WhatsApp (the providers\' side) for a Switchboard running elsewhere')
+    .option('--url <url>', 'the Switchboard to post webhooks to', 'http://localhost:3000')
+    .addOption(new Option('--port <port>', 'port of the simulated provider APIs').default(3001).argParser(port))
+    .addOption(new Option('--pace <factor>', 'time factor of the script: 1 realistic, 0.2 five times faster').default(1).argParser(factor))
+    .option('--interactive', 'type as a customer on stdin and see the replies arrive')
+    .option('--no-scenario', 'do not play the scripted customers')
+    .addOption(new Option('--duration <seconds>', 'stop after this many seconds').argParser(positiveInt))
+    .action(act(async (opts: { url: string; port: number; pace: number; interactive?: boolean; scenario: boolean; duration?: number }) => (await import('./simulate.command.js')).simulateCommand(config(), io, opts)));
+
+  program.command('demo').description('Switchboard and the WhatsApp simulator together, no configuration (npm run demo)')
+    .addOption(new Option('--port <port>', 'the dashboard\'s port').default(3000).argParser(port))
+    .option('--data-dir <dir>', 'where the demo keeps its SQLite database and media', './data/demo')
+    .option('--fresh', 'start from an empty database')
+    .addOption(new Option('--pace <factor>', 'time factor of the script: 1 realistic, 0.2 five times faster').default(1).argParser(factor))
+    .option('--interactive', 'type as a customer on stdin and see the replies arrive')
+    .addOption(new Option('--duration <seconds>', 'stop after this many seconds').argParser(positiveInt))
+    .action(act(async (opts: { port: number; dataDir: string; fresh?: boolean; pace: number; interactive?: boolean; duration?: number }) => (await import('./demo.command.js')).demoCommand(env, io, opts)));
 
   const user = program.command('user').description('operators: add, list, disable, reset-password');
   user.command('add').description('add an operator (a password is generated and printed once unless --password is given)')
