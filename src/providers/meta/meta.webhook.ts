@@ -40,6 +40,21 @@ export function verifyMetaSignature(raw: Buffer, header: string | undefined, app
   return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
 }
 
+/**
+ * The same check as verifyMetaSignature, made while the body arrives: null when the header is
+ * missing or malformed (refuse before reading), else a hasher to feed the bytes and ask at the end.
+ */
+export function startMetaSignatureCheck(header: string | undefined, appSecret: string): { update(chunk: Buffer): void; matches(): boolean } | null {
+  if (typeof header !== 'string' || appSecret === '') return null;
+  const hex = SIGNATURE_HEADER.exec(header.trim())?.[1];
+  if (hex === undefined) return null;
+  const hmac = createHmac('sha256', appSecret);
+  return {
+    update: (chunk) => void hmac.update(chunk),
+    matches: () => timingSafeEqual(Buffer.from(hex, 'hex'), hmac.digest()),
+  };
+}
+
 /*
  * Wire schemas (REFERENCE §1.5–1.8). Only the envelope is strict; below it every field is read
  * leniently, so one odd field degrades one item (to `unsupported` or `ignored`), never the batch.
