@@ -128,6 +128,8 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
 export interface MediaSettings {
   meta: { graphUrl: string; accessToken: string | null; phoneNumberId: string | null };
   montymobile: { apiUrl: string; tenant: string | null; apiKey: string | null };
+  /** Hosts exempt from the internal-address check on media URLs (MEDIA_FETCH_ALLOW_HOSTS). */
+  media: { fetchAllowHosts: readonly string[] };
 }
 
 /**
@@ -135,9 +137,10 @@ export interface MediaSettings {
  * credentials are missing fails its downloads with `not_configured` rather than leaving them pending.
  */
 export function mediaFetchers(settings: MediaSettings): Record<Provider, MediaFetcher> {
+  const policy = { allowHosts: settings.media.fetchAllowHosts };
   return {
-    meta: metaMediaFetcher(settings.meta),
-    montymobile: montyMediaFetcher(settings.montymobile),
-    qiscus: qiscusMediaFetcher(),
+    meta: metaMediaFetcher({ ...settings.meta, policy }),
+    montymobile: montyMediaFetcher({ ...settings.montymobile, policy }),
+    qiscus: qiscusMediaFetcher(policy),
   };
 }

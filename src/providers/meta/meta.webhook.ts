@@ -1,3 +1,4 @@
+import { wellFormedMimeType } from '../../chat/mime-type.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type {
@@ -493,7 +494,8 @@ function readMedia(media: z.infer<typeof metaMediaSchema>, caption: string | nul
   if (ref === null) return null;
   return {
     ...ref,
-    mime_type: nonBlank(media.mime_type),
+    // A malformed type (CR/LF …) is dropped at ingest: it would become a Content-Type header.
+    mime_type: wellFormedMimeType(media.mime_type),
     sha256: nonBlank(media.sha256),
     filename: nonBlank(media.filename),
     caption,
