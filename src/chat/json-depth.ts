@@ -23,10 +23,10 @@ function cut(value: unknown, depth: number, maxDepth: number): unknown {
 }
 
 /**
- * The path (`$.a[0].b`) of the first object or array nested deeper than `maxDepth`, or null when
- * there is none. Never recurses deeper than `maxDepth`.
+ * The path (`a[0].b`, `[2].c`; '' for the value itself) of the first object or array nested deeper
+ * than `maxDepth`, or null when there is none. Never recurses deeper than `maxDepth`.
  */
-export function pathTooDeep(value: unknown, maxDepth: number, path = '$', depth = 0): string | null {
+export function pathTooDeep(value: unknown, maxDepth: number, path = '', depth = 0): string | null {
   if (value === null || typeof value !== 'object') return null;
   if (depth >= maxDepth) return path;
   if (Array.isArray(value)) {
@@ -37,7 +37,8 @@ export function pathTooDeep(value: unknown, maxDepth: number, path = '$', depth 
     return null;
   }
   for (const [key, item] of Object.entries(value)) {
-    const found = pathTooDeep(item, maxDepth, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, depth + 1);
+    const member = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path === '' ? '' : '.'}${key}` : `[${JSON.stringify(key)}]`;
+    const found = pathTooDeep(item, maxDepth, `${path}${member}`, depth + 1);
     if (found !== null) return found;
   }
   return null;

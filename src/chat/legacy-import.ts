@@ -76,7 +76,7 @@ export const MAX_IMPORT_DEPTH = 64;
  */
 export function parseLegacyExport(json: unknown): LegacyConversation[] {
   const deep = pathTooDeep(json, MAX_IMPORT_DEPTH);
-  if (deep !== null) throw new ImportError(deep, `nested deeper than ${MAX_IMPORT_DEPTH} levels`);
+  if (deep !== null) throw new ImportError(deep || ROOT, `nested deeper than ${MAX_IMPORT_DEPTH} levels`);
   const seenIds = new Map<string, string>();
   if (Array.isArray(json)) return json.map((document, index) => parseArrayConversation(document, index, seenIds));
   if (isRecord(json) && Object.hasOwn(json, 'users')) return parseUsers(json.users, seenIds);

@@ -7,6 +7,7 @@ import { receiveWebhook } from '../../app/receive-webhook.js';
 import { WebhookRejected } from '../../providers/provider-error.js';
 import { webhookAdapters, type BodyCheck, type WebhookAdapter } from '../../providers/registry.js';
 import { boundDepth } from '../../chat/json-depth.js';
+import { limitInboundBatch } from '../../chat/text-limits.js';
 import { BODY_LIMIT } from '../server.js';
 import { recordWebhook } from '../metrics.js';
 
@@ -194,7 +195,7 @@ async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: 
   }
   let batch;
   try {
-    batch = adapter.parse(body, new Date());
+    batch = limitInboundBatch(adapter.parse(body, new Date()));
   } catch (err) {
     if (err instanceof WebhookRejected) return reject(reply, err);
     // A parser bug must not become a 500 loop of provider retries: reject the shape, log loudly.
