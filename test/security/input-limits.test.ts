@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { startServer, type Running } from '../../src/main.js';
 import { openStore } from '../../src/store/database.js';
 import { loginAdmin, type ApiClient } from '../api/api-client.js';
-import { MetaGraphFake } from '../fakes/meta-graph.fake.ts';
+import { MetaGraphFake } from '../fakes/meta-graph.fake.js';
 import { metaImagePayload, sampleBytes, sha256Base64, waitFor } from '../media/support.js';
 import { metaMessagesPayload, postMeta, TEST_SECRETS } from '../support/app.js';
 import { montyTextPayload, sendWebhook } from '../support/webhook-senders.js';
