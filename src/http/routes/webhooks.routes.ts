@@ -12,9 +12,11 @@ import { BODY_LIMIT } from '../server.js';
 import { recordWebhook } from '../metrics.js';
 
 /**
- * Provider webhooks (SPEC §4). Order: authenticate the raw bytes → parse JSON → parse the provider
- * shape → commit → 200 [IN1]. Nothing is stored for a rejected request; a failure to commit is a
- * 503 so the provider retries; no input produces a 500.
+ * Provider webhooks (SPEC §4). Order: check the credential the headers carry (before any byte of the
+ * body is read) → read the body, authenticating it as it arrives → parse JSON, cut below
+ * MAX_WEBHOOK_DEPTH → parse the provider shape, cap stored sizes → commit → 200 [IN1]. Nothing is
+ * stored for a rejected request; a failure to commit is a 503 so the provider retries; no input
+ * produces a 500. Bodies only a signature can authenticate are read a bounded number at a time.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const adapters = webhookAdapters(ctx.config);
