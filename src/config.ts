@@ -18,6 +18,19 @@ export interface Config {
   readonly sseSessionCheckMs: number;
   /** SSE `: ping` comment interval (SPEC §8: 15 s; shorter in tests). */
   readonly ssePingIntervalMs: number;
+  /** Limits of the HTTP server against slow or numerous clients (docs/SECURITY.md). */
+  readonly http: {
+    /** A request's headers and body must have arrived within this; a slower one gets 408 and is closed. */
+    readonly requestTimeoutMs: number;
+    /** The headers alone must have arrived within this (at most requestTimeoutMs). */
+    readonly headersTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    readonly keepAliveTimeoutMs: number;
+    /** Open connections at most (SSE streams included); further ones are refused at accept. */
+    readonly maxConnections: number;
+    /** Webhook bodies read at once before their signature could be checked; more get 503 unread. */
+    readonly maxUnverifiedBodies: number;
+  };
   readonly meta: {
     readonly appSecret: string | null;
     readonly verifyToken: string | null;
@@ -84,6 +97,11 @@ export interface Config {
     /** Backoff between attempts: base × 2^(attempt−1), capped, with jitter. */
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
+    /**
+     * Host names or IP addresses media may be fetched from although they are (or resolve to) a
+     * loopback, private, link-local or otherwise internal address; empty: none.
+     */
+    readonly fetchAllowHosts: readonly string[];
   };
   /** Background job runners: how often they look for due jobs, and how long a claim holds. */
   readonly jobs: { readonly pollMs: number; readonly lockMs: number };
@@ -156,6 +174,13 @@ export function loadConfig(env: Env = process.env): Config {
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 7, 1, 3650),
     ssePingIntervalMs: int('SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
     sseSessionCheckMs: int('SSE_SESSION_CHECK_MS', 30_000, 50, 3_600_000),
+    http: {
+      requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      headersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+      keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+      maxConnections: int('HTTP_MAX_CONNECTIONS', 4_096, 1, 1_000_000),
+      maxUnverifiedBodies: int('WEBHOOK_MAX_UNVERIFIED_BODIES', 32, 1, 10_000),
+    },
     meta: {
       appSecret: str('META_APP_SECRET'),
       verifyToken: str('META_VERIFY_TOKEN'),
@@ -207,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
       downloadTimeoutMs: int('MEDIA_DOWNLOAD_TIMEOUT_MS', 120_000, 100, 3_600_000),
       retryBaseMs: int('MEDIA_RETRY_BASE_MS', 2_000, 1, 3_600_000),
       retryMaxMs: int('MEDIA_RETRY_MAX_MS', 300_000, 1, 86_400_000),
+      fetchAllowHosts: (str('MEDIA_FETCH_ALLOW_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
     },
     jobs: {
       pollMs: int('JOB_POLL_MS', 1_000, 5, 60_000),
@@ -221,6 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
   // A claim must outlive the work it covers, or a second worker would take a job still running.
   if (config.media.downloadTimeoutMs >= config.jobs.lockMs) problems.push('MEDIA_DOWNLOAD_TIMEOUT_MS must be below JOB_LOCK_MS');
   if (config.outbox.sendTimeoutMs >= config.jobs.lockMs) problems.push('OUTBOX_SEND_TIMEOUT_MS must be below JOB_LOCK_MS');
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS');
   if (config.ai.timeoutMs >= config.jobs.lockMs) problems.push('AI_TIMEOUT_MS must be below JOB_LOCK_MS');
   const email = config.admin.email;
   if (email !== null && !/^[^@\s]+@[^@\s]+$/.test(email)) problems.push(`ADMIN_EMAIL=${JSON.stringify(email)}: not an email address`);

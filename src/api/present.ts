@@ -1,9 +1,10 @@
+import { cutText, PREVIEW_TEXT_LENGTH } from '../chat/text-limits.js';
 import type { Media } from '../chat/types.js';
 import { windowExpiresAt } from '../chat/window.js';
 import type { ConversationParts } from '../store/conversation.store.js';
 import { parseJson } from '../store/json.js';
 import type { MessageRow, OperatorRow } from '../store/schema.js';
-import type { Conversation, Message, Operator } from './types.js';
+import type { Conversation, Message, MessagePreview, Operator } from './types.js';
 
 /** The one Message shape (SPEC §3), for REST and SSE alike. */
 export function presentMessage(row: MessageRow): Message {
@@ -25,7 +26,21 @@ export function presentMessage(row: MessageRow): Message {
   };
 }
 
-/** The one Conversation shape (SPEC §3). */
+/** Metadata kept in a preview only when its JSON is this small. */
+const PREVIEW_METADATA_LENGTH = 2048;
+
+/** The list variant of presentMessage: bounded text and metadata (MessagePreview). */
+export function presentMessagePreview(row: MessageRow): MessagePreview {
+  const message: MessagePreview = presentMessage(row);
+  if (message.text !== null && message.text.length > PREVIEW_TEXT_LENGTH) {
+    message.text = cutText(message.text, PREVIEW_TEXT_LENGTH);
+    message.text_truncated = true;
+  }
+  if ((row.metadata?.length ?? 0) > PREVIEW_METADATA_LENGTH) message.metadata = {};
+  return message;
+}
+
+/** The one Conversation shape (SPEC §3); its last message as a bounded preview. */
 export function presentConversation(parts: ConversationParts, lastMessage: MessageRow | null): Conversation {
   const { conversation: c, contact, channel, operator } = parts;
   const expires = windowExpiresAt(c.last_inbound_at ? new Date(c.last_inbound_at) : null);
@@ -37,7 +52,7 @@ export function presentConversation(parts: ConversationParts, lastMessage: Messa
     operator: operator ? { id: operator.id, name: operator.name } : null,
     handover: parseJson(c.handover),
     unread_count: c.unread_count,
-    last_message: lastMessage ? presentMessage(lastMessage) : null,
+    last_message: lastMessage ? presentMessagePreview(lastMessage) : null,
     window_expires_at: expires ? expires.toISOString() : null,
     created_at: c.created_at,
     updated_at: c.updated_at,

@@ -19,6 +19,15 @@ export interface Message {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * A Message as a list shows it (a conversation's `last_message`): the text cut to 500 characters
+ * (`text_truncated: true` when it was), metadata left out unless small; media as in Message. The
+ * whole message is read from the conversation's messages.
+ */
+export interface MessagePreview extends Message {
+  text_truncated?: true;
+}
+
 export interface Conversation {
   conversation_id: string;
   channel: { id: string; provider: Provider; name: string | null };
@@ -27,7 +36,7 @@ export interface Conversation {
   operator: { id: string; name: string } | null;
   handover: Handover | null;
   unread_count: number;
-  last_message: Message | null;
+  last_message: MessagePreview | null;
   window_expires_at: string | null;
   created_at: string;
   updated_at: string;

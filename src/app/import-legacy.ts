@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { LegacyConversation } from '../chat/legacy-import.js';
+import { cutText, MAX_NAME_LENGTH, MAX_TEXT_LENGTH } from '../chat/text-limits.js';
 import type { Media, Provider } from '../chat/types.js';
 import type { Store } from '../store/database.js';
 import { ensureConversation, updateConversation, upsertChannel, upsertContact } from '../store/conversation.store.js';
@@ -37,7 +38,8 @@ export async function importLegacy(
     let done = 0;
     for (const legacy of sortByFirstMessage(conversations)) {
       const contact = await upsertContact(trx, {
-        channel_id: channel.id, contact_key: legacy.contact.key, wa_id: legacy.contact.phone, user_id: null, name: legacy.contact.name,
+        channel_id: channel.id, contact_key: legacy.contact.key, wa_id: legacy.contact.phone, user_id: null,
+        name: legacy.contact.name === null ? null : cutText(legacy.contact.name, MAX_NAME_LENGTH),
       }, now);
       const { row: conversation, created } = await ensureConversation(trx, channel.id, contact.id, legacy.state, now);
       if (created) report.conversationsCreated++;
@@ -56,7 +58,7 @@ export async function importLegacy(
           message_id: m.message_id,
           role: m.role,
           type: m.type,
-          text: m.text,
+          text: m.text === null ? null : cutText(m.text, MAX_TEXT_LENGTH),
           media: toJson(media),
           status: m.role === 'user' ? 'received' : 'sent',
           error: null,

@@ -1,7 +1,7 @@
 import { DomainError } from '../chat/errors.js';
 import {
-  clearLoginFailures, countLoginFailuresSince, deleteExpiredSessions, deleteSession, findOperatorByEmail, insertSession,
-  pruneLoginFailures, recordLoginFailure,
+  clearLoginFailures, countLoginFailuresSince, deleteExpiredSessions, deleteLoginAttempts, deleteSession, findOperatorByEmail,
+  insertSession, lockLoginAttempts, oldestLoginFailureSince, pruneLoginFailures, recordLoginFailure,
 } from '../store/operator.store.js';
 import type { OperatorRow } from '../store/schema.js';
 import { newToken, tokenId } from './authenticate.js';
@@ -12,7 +12,11 @@ import { dummyHash, verifyPassword } from './password.js';
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
 /** At most this many failed logins per (email, client address) within LOGIN_WINDOW_MS … */
 export const LOGIN_MAX_FAILURES = 5;
-/** … after which login answers `rate_limited` until the oldest failure is this old. */
+/** … per email from any address (a distributed guess at one account) … */
+export const LOGIN_MAX_FAILURES_PER_ACCOUNT = 10;
+/** … and per client address for any email (one client trying many accounts) … */
+export const LOGIN_MAX_FAILURES_PER_ADDRESS = 30;
+/** … after which login answers `rate_limited` until enough failures are this old. */
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 
 export interface LoginResult {
@@ -27,33 +31,48 @@ export function normaliseEmail(email: string): string {
 }
 
 /**
- * Checks the credentials and opens a session. Failures are counted per (email, client address) in
- * the database, so the limit holds across restarts and processes; the 6th attempt within the
- * window is refused before the password is even checked. An unknown email costs as much as a
- * wrong password. A disabled operator is refused only after a correct password, so the answer
- * tells an attacker nothing.
+ * Checks the credentials and opens a session. Every attempt is first recorded as a failure in the
+ * same transaction that counts the earlier ones (serialised on PostgreSQL, see lockLoginAttempts),
+ * so parallel guesses cannot all pass the check before any is counted; a correct password then
+ * forgets its own record. Three counters apply: per (email, address), per email, per address. An
+ * attempt over any limit is refused before the password is even checked, with `retry_after_s`.
+ * The answers do not depend on whether the email exists (an unknown email costs as much as a wrong
+ * password and is counted the same). A disabled operator is refused only after a correct password.
  */
 export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input: { email: string; password: string; clientAddress: string }, now = new Date()): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
-  const key = `${email}|${input.clientAddress}`;
+  const limits: [key: string, max: number][] = [
+    [`${email}|${input.clientAddress}`, LOGIN_MAX_FAILURES],
+    [`account:${email}`, LOGIN_MAX_FAILURES_PER_ACCOUNT],
+    [`address:${input.clientAddress}`, LOGIN_MAX_FAILURES_PER_ADDRESS],
+  ];
   const windowStart = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
-  if (await countLoginFailuresSince(ctx.store.reader, key, windowStart) >= LOGIN_MAX_FAILURES) {
-    throw new DomainError('rate_limited', 'too many failed logins; try again later');
+  const reserved = await ctx.committer.run(async (tx) => {
+    await lockLoginAttempts(tx.db, tx.dialect);
+    await pruneLoginFailures(tx.db, windowStart);
+    for (const [key, max] of limits) {
+      if (await countLoginFailuresSince(tx.db, key, windowStart) >= max) {
+        const oldest = await oldestLoginFailureSince(tx.db, key, windowStart);
+        const freeAt = (oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
+        return { limited: true as const, retryAfterSeconds: Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000)) };
+      }
+    }
+    const ids: number[] = [];
+    for (const [key] of limits) ids.push(await recordLoginFailure(tx.db, key, now.toISOString()));
+    return { limited: false as const, ids };
+  });
+  if (reserved.limited) {
+    throw new DomainError('rate_limited', 'too many failed logins; try again later', { retry_after_s: reserved.retryAfterSeconds });
   }
   const operator = await findOperatorByEmail(ctx.store.reader, email);
   const ok = await verifyPassword(input.password, operator?.password_hash ?? await dummyHash());
-  if (!operator || !ok) {
-    await ctx.committer.run(async (tx) => {
-      await pruneLoginFailures(tx.db, windowStart);
-      await recordLoginFailure(tx.db, key, now.toISOString());
-    });
-    throw new DomainError('invalid_credentials', 'wrong email or password');
-  }
+  if (!operator || !ok) throw new DomainError('invalid_credentials', 'wrong email or password');
   if (operator.disabled_at !== null) throw new DomainError('operator_disabled', 'this operator is disabled');
   const token = newToken();
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await ctx.committer.run(async (tx) => {
-    await clearLoginFailures(tx.db, key);
+    await deleteLoginAttempts(tx.db, reserved.ids);
+    await clearLoginFailures(tx.db, limits[0]![0]);
     await deleteExpiredSessions(tx.db, now.toISOString());
     await insertSession(tx.db, { id: tokenId(token), operator_id: operator.id, kind: 'session', name: null, expires_at: expiresAt.toISOString() }, now.toISOString());
   });

@@ -1,3 +1,4 @@
+import { pathTooDeep } from './json-depth.js';
 import { MESSAGE_TYPES } from './types.js';
 import type { ConversationState, MessageType, Role } from './types.js';
 
@@ -64,6 +65,9 @@ export class ImportError extends Error {
   }
 }
 
+/** Deepest nesting of an export accepted (the real ones stay below 10); deeper is refused with its path. */
+export const MAX_IMPORT_DEPTH = 64;
+
 /**
  * Parses a Firestore export of the original system: `{ users: { <phone>: { conversations: { <id>: … } } } }`
  * or a plain array of conversation documents. Pure and deterministic: the same input always gives the
@@ -71,6 +75,8 @@ export class ImportError extends Error {
  * Other top-level keys of the nested form (other collections) are ignored. The input is not mutated.
  */
 export function parseLegacyExport(json: unknown): LegacyConversation[] {
+  const deep = pathTooDeep(json, MAX_IMPORT_DEPTH);
+  if (deep !== null) throw new ImportError(deep || ROOT, `nested deeper than ${MAX_IMPORT_DEPTH} levels`);
   const seenIds = new Map<string, string>();
   if (Array.isArray(json)) return json.map((document, index) => parseArrayConversation(document, index, seenIds));
   if (isRecord(json) && Object.hasOwn(json, 'users')) return parseUsers(json.users, seenIds);

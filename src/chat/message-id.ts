@@ -73,25 +73,34 @@ export function contentHashMessageId(provider: string, parts: unknown): string {
   return `${prefix}_${digest.slice(0, 32)}`;
 }
 
-/** JSON with object keys sorted at every depth; `undefined` members dropped as JSON.stringify does. */
+/** Deepest nesting canonicalJson walks; the edges cut input far above this (webhooks at 64 levels). */
+export const CANONICAL_JSON_MAX_DEPTH = 256;
+
+/**
+ * JSON with object keys sorted at every depth; `undefined` members dropped as JSON.stringify does.
+ * Throws `validation_failed` for nesting deeper than CANONICAL_JSON_MAX_DEPTH (never a stack overflow).
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value, new Set()));
+  return JSON.stringify(sortKeys(value, new Set(), 0));
 }
 
-function sortKeys(value: unknown, ancestors: Set<object>): unknown {
+function sortKeys(value: unknown, ancestors: Set<object>, depth: number): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
+  if (depth >= CANONICAL_JSON_MAX_DEPTH) {
+    throw new DomainError('validation_failed', `nested deeper than ${CANONICAL_JSON_MAX_DEPTH} levels`, { max_depth: CANONICAL_JSON_MAX_DEPTH });
+  }
   const withJson = value as { toJSON?: () => unknown };
-  if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON(), ancestors);
+  if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON(), ancestors, depth + 1);
   if (ancestors.has(value)) throw new TypeError('canonicalJson: circular structure');
   ancestors.add(value);
   let out: unknown;
   if (Array.isArray(value)) {
-    out = value.map((item) => sortKeys(item, ancestors));
+    out = value.map((item) => sortKeys(item, ancestors, depth + 1));
   } else {
     const sorted: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
-      sorted[key] = sortKeys((value as Record<string, unknown>)[key], ancestors);
+      sorted[key] = sortKeys((value as Record<string, unknown>)[key], ancestors, depth + 1);
     }
     out = sorted;
   }

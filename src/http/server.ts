@@ -22,6 +22,9 @@ declare module 'fastify' {
 /** Largest request body accepted anywhere (Meta's documented webhook maximum) [SPEC §4]. */
 export const BODY_LIMIT = 3 * 1024 * 1024;
 
+/** The API, operations and webhook paths: answers there are never cached by a browser or proxy. */
+const NO_STORE_PATHS = /^\/(api|webhooks|metrics|healthz|readyz|openapi)(\/|\?|\.|$)/;
+
 /** Builds the HTTP server with every route; listening is the caller's business. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -31,6 +34,24 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Slow clients (a body at a byte a second, headers never finished) are cut off: 408 and close.
+    requestTimeout: ctx.config.http.requestTimeoutMs,
+    keepAliveTimeout: ctx.config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: ctx.config.http.headersTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(ctx.config.http.headersTimeoutMs / 4))),
+    },
+  });
+  app.server.maxConnections = ctx.config.http.maxConnections;
+
+  // Outside the dashboard (which sets its own, with a CSP): never sniffed, never cached unless a
+  // route says so (media does), HSTS when served over https.
+  const hsts = ctx.config.publicUrl?.startsWith('https:') ?? false;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
   });
 
   // Keep the raw bytes of every JSON body; parse errors become 400 `validation_failed`.
@@ -51,6 +72,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isDomainError(error)) {
+      const retryAfter = error.details?.retry_after_s;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
       return reply.status(STATUS_BY_CODE[error.code] ?? 500).send({ error: { code: error.code, message: error.message } });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -1,6 +1,6 @@
 import type { InboundBatch, Provider } from '../chat/types.js';
 import { WebhookRejected } from './provider-error.js';
-import { parseMetaWebhook, verifyMetaSignature } from './meta/meta.webhook.js';
+import { parseMetaWebhook, startMetaSignatureCheck, verifyMetaSignature } from './meta/meta.webhook.js';
 import { parseMontyWebhook, verifyMontyToken } from './montymobile/montymobile.webhook.js';
 import { parseQiscusWebhook } from './qiscus/qiscus.webhook.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -19,11 +19,26 @@ export interface WebhookRequest {
   pathSecret?: string;
 }
 
+/** The body's half of authentication, fed while the bytes arrive. */
+export interface BodyCheck {
+  update(chunk: Buffer): void;
+  /** Throws WebhookRejected(401) when the bytes read are not the provider's. */
+  finish(): void;
+}
+
 /** The receiving half of a provider: is this request authentic, and what does it carry. */
 export interface WebhookAdapter {
   readonly provider: Provider;
   /** Throws WebhookRejected(401) when the request is not from the provider. */
   verify(request: WebhookRequest): void;
+  /**
+   * What can be checked before any byte of the body is read (a signature header's presence and
+   * shape, a token, the path secret); returns the check the body must still pass. Throws
+   * WebhookRejected(401). `verify` on the whole body is the same decision.
+   */
+  begin(request: Omit<WebhookRequest, 'rawBody'>): BodyCheck;
+  /** True when the headers cannot authenticate alone: until `finish`, the body is a stranger's. */
+  readonly bodyAuthenticates: boolean;
   /** Throws WebhookRejected(400) for JSON of an unknown shape. */
   parse(body: unknown, now: Date): InboundBatch;
 }
@@ -34,7 +49,10 @@ export interface ProviderSecrets {
   qiscus: { webhookSecret: string | null; botEmail: string | null; appCode: string | null };
 }
 
-function header(req: WebhookRequest, name: string): string | undefined {
+/** The body check of a request its headers (or path) already authenticated. */
+const AUTHENTICATED: BodyCheck = { update: () => {}, finish: () => {} };
+
+function header(req: Pick<WebhookRequest, 'headers'>, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -59,6 +77,17 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
       verify: (req) => {
         if (!verifyMetaSignature(req.rawBody, header(req, 'x-hub-signature-256'), appSecret)) throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
       },
+      begin: (req) => {
+        const check = startMetaSignatureCheck(header(req, 'x-hub-signature-256'), appSecret);
+        if (!check) throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
+        return {
+          update: (chunk) => check.update(chunk),
+          finish: () => {
+            if (!check.matches()) throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
+          },
+        };
+      },
+      bodyAuthenticates: true,
       parse: (body, now) => parseMetaWebhook(body, now),
     };
   }
@@ -69,6 +98,11 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
       verify: (req) => {
         if (!verifyMontyToken(header(req, 'x-webhook-token'), webhookToken)) throw new WebhookRejected(401, 'bad x-webhook-token');
       },
+      begin: (req) => {
+        if (!verifyMontyToken(header(req, 'x-webhook-token'), webhookToken)) throw new WebhookRejected(401, 'bad x-webhook-token');
+        return AUTHENTICATED;
+      },
+      bodyAuthenticates: false,
       parse: (body, now) => parseMontyWebhook(body, { sourceNumber }, now),
     };
   }
@@ -80,6 +114,11 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
       verify: (req) => {
         if (!sameSecret(req.pathSecret, webhookSecret)) throw new WebhookRejected(401, 'bad webhook secret');
       },
+      begin: (req) => {
+        if (!sameSecret(req.pathSecret, webhookSecret)) throw new WebhookRejected(401, 'bad webhook secret');
+        return AUTHENTICATED;
+      },
+      bodyAuthenticates: false,
       parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails }, now),
     };
   }
@@ -89,6 +128,8 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
 export interface MediaSettings {
   meta: { graphUrl: string; accessToken: string | null; phoneNumberId: string | null };
   montymobile: { apiUrl: string; tenant: string | null; apiKey: string | null };
+  /** Hosts exempt from the internal-address check on media URLs (MEDIA_FETCH_ALLOW_HOSTS). */
+  media: { fetchAllowHosts: readonly string[] };
 }
 
 /**
@@ -96,9 +137,10 @@ export interface MediaSettings {
  * credentials are missing fails its downloads with `not_configured` rather than leaving them pending.
  */
 export function mediaFetchers(settings: MediaSettings): Record<Provider, MediaFetcher> {
+  const policy = { allowHosts: settings.media.fetchAllowHosts };
   return {
-    meta: metaMediaFetcher(settings.meta),
-    montymobile: montyMediaFetcher(settings.montymobile),
-    qiscus: qiscusMediaFetcher(),
+    meta: metaMediaFetcher({ ...settings.meta, policy }),
+    montymobile: montyMediaFetcher({ ...settings.montymobile, policy }),
+    qiscus: qiscusMediaFetcher(policy),
   };
 }

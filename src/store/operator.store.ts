@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, OperatorRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -118,14 +118,38 @@ export async function deleteExpiredSessions(db: Db, now: string): Promise<void> 
   await db.deleteFrom('sessions').where('expires_at', 'is not', null).where('expires_at', '<=', now).execute();
 }
 
-export async function recordLoginFailure(db: Db, key: string, at: string): Promise<void> {
-  await db.insertInto('login_attempts').values({ key, at }).execute();
+/** Records one login attempt under `key`; returns its row id (to forget it again after a success). */
+export async function recordLoginFailure(db: Db, key: string, at: string): Promise<number> {
+  const row = await db.insertInto('login_attempts').values({ key, at }).returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
 }
 
 export async function countLoginFailuresSince(db: Db, key: string, since: string): Promise<number> {
   const r = await db.selectFrom('login_attempts').select((eb) => eb.fn.countAll().as('n'))
     .where('key', '=', key).where('at', '>', since).executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** The time of the oldest attempt under `key` after `since`, or null when there is none. */
+export async function oldestLoginFailureSince(db: Db, key: string, since: string): Promise<string | null> {
+  const r = await db.selectFrom('login_attempts').select((eb) => eb.fn.min('at').as('at'))
+    .where('key', '=', key).where('at', '>', since).executeTakeFirst();
+  return (r?.at as string | null | undefined) ?? null;
+}
+
+/**
+ * PostgreSQL: serialises login accounting across transactions and processes until the caller's
+ * transaction ends (READ COMMITTED would let two transactions count the same rows and both insert).
+ * SQLite needs nothing: it has one writer.
+ */
+export async function lockLoginAttempts(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${LOGIN_ATTEMPTS_LOCK})`.execute(db);
+}
+
+const LOGIN_ATTEMPTS_LOCK = 7_270_002;
+
+export async function deleteLoginAttempts(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length > 0) await db.deleteFrom('login_attempts').where('id', 'in', ids).execute();
 }
 
 export async function clearLoginFailures(db: Db, key: string): Promise<void> {

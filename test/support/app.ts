@@ -35,6 +35,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATA_DIR: dataDir,
     DATABASE_URL: `sqlite:${join(dataDir, 'switchboard.db')}`,
     LOG_LEVEL: 'silent',
+    // The provider fakes listen on 127.0.0.1, an internal address media URLs may not point at otherwise.
+    MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1,localhost',
     ...env,
   });
   return startServer(config, pino({ level: config.logLevel }));

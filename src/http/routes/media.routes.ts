@@ -1,3 +1,4 @@
+import { mimeTypeOrDefault } from '../../chat/mime-type.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
@@ -20,10 +21,12 @@ export async function registerMediaRoutes(app: FastifyInstance, ctx: AppContext)
   app.get('/api/media/:media_id', async (request, reply) => {
     const { media_id } = parseInput(Params, request.params);
     const content = await readMedia(ctx, media_id);
-    const baseType = content.mimeType.split(';')[0]!.trim();
+    // Stored before ingest validated types, a type with CR/LF must not break the header (→ 500).
+    const mimeType = mimeTypeOrDefault(content.mimeType);
+    const baseType = mimeType.split(';')[0]!.trim();
     const disposition = INLINE_TYPES.test(baseType) ? 'inline' : 'attachment';
     reply
-      .header('content-type', content.mimeType)
+      .header('content-type', mimeType)
       .header('cache-control', 'private, max-age=31536000, immutable')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'; sandbox")

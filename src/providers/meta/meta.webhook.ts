@@ -1,3 +1,4 @@
+import { wellFormedMimeType } from '../../chat/mime-type.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type {
@@ -38,6 +39,21 @@ export function verifyMetaSignature(raw: Buffer, header: string | undefined, app
   if (hex === undefined) return false;
   const expected = createHmac('sha256', appSecret).update(raw).digest();
   return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
+}
+
+/**
+ * The same check as verifyMetaSignature, made while the body arrives: null when the header is
+ * missing or malformed (refuse before reading), else a hasher to feed the bytes and ask at the end.
+ */
+export function startMetaSignatureCheck(header: string | undefined, appSecret: string): { update(chunk: Buffer): void; matches(): boolean } | null {
+  if (typeof header !== 'string' || appSecret === '') return null;
+  const hex = SIGNATURE_HEADER.exec(header.trim())?.[1];
+  if (hex === undefined) return null;
+  const hmac = createHmac('sha256', appSecret);
+  return {
+    update: (chunk) => void hmac.update(chunk),
+    matches: () => timingSafeEqual(Buffer.from(hex, 'hex'), hmac.digest()),
+  };
 }
 
 /*
@@ -478,7 +494,8 @@ function readMedia(media: z.infer<typeof metaMediaSchema>, caption: string | nul
   if (ref === null) return null;
   return {
     ...ref,
-    mime_type: nonBlank(media.mime_type),
+    // A malformed type (CR/LF …) is dropped at ingest: it would become a Content-Type header.
+    mime_type: wellFormedMimeType(media.mime_type),
     sha256: nonBlank(media.sha256),
     filename: nonBlank(media.filename),
     caption,

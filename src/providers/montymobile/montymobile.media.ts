@@ -1,6 +1,6 @@
 import {
   MediaFetchError, bodyOf, bytesOf, checkDeclaredSize, contentLength, discard, fetchPlainUrl, httpFailure, readLimited, request,
-  usefulMimeType, type FetchOptions, type FetchedMedia, type MediaFetcher,
+  usefulMimeType, OPEN_POLICY, type FetchOptions, type FetchPolicy, type FetchedMedia, type MediaFetcher,
 } from '../media-fetch.js';
 
 export interface MontyMediaSettings {
@@ -8,6 +8,8 @@ export interface MontyMediaSettings {
   apiUrl: string;
   tenant: string | null;
   apiKey: string | null;
+  /** Where media links may point (checked on every redirect). */
+  policy?: FetchPolicy;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface MontyMediaSettings {
 export function montyMediaFetcher(settings: MontyMediaSettings): MediaFetcher {
   return {
     async open(ref, options) {
-      if (ref.kind === 'url') return fetchPlainUrl(ref.ref, options);
+      if (ref.kind === 'url') return fetchPlainUrl(ref.ref, options, settings.policy ?? OPEN_POLICY);
       const { tenant, apiKey } = settings;
       if (!tenant || !apiKey) throw new MediaFetchError('not_configured', 'MONTYMOBILE_TENANT and MONTYMOBILE_API_KEY are needed for media', false);
       const url = new URL(`${settings.apiUrl}/api/v2/WhatsappApi/get-media`);
@@ -32,7 +34,7 @@ export function montyMediaFetcher(settings: MontyMediaSettings): MediaFetcher {
         throw httpFailure(response.status, what, response.headers.get('retry-after'));
       }
       const type = response.headers.get('content-type') ?? '';
-      if (/json/i.test(type)) return fromJson(response, options, what);
+      if (/json/i.test(type)) return fromJson(response, options, what, settings.policy ?? OPEN_POLICY);
       const size = contentLength(response);
       try {
         checkDeclaredSize(size, options.maxBytes);
@@ -45,7 +47,7 @@ export function montyMediaFetcher(settings: MontyMediaSettings): MediaFetcher {
   };
 }
 
-async function fromJson(response: Response, options: FetchOptions, what: string): Promise<FetchedMedia> {
+async function fromJson(response: Response, options: FetchOptions, what: string, policy: FetchPolicy): Promise<FetchedMedia> {
   // base64 is 4/3 of the bytes; the margin covers the JSON around it.
   const raw = await readLimited(response, Math.ceil((options.maxBytes * 4) / 3) + 64 * 1024, what);
   let json: unknown;
@@ -64,7 +66,7 @@ async function fromJson(response: Response, options: FetchOptions, what: string)
     return { body: bytesOf(bytes), mimeType: usefulMimeType(typeof mime === 'string' ? mime : null), declaredSize: bytes.length, sha256: null };
   }
   const link = field(json, 'url') ?? field(data, 'url');
-  if (typeof link === 'string' && link.length > 0) return fetchPlainUrl(link, options);
+  if (typeof link === 'string' && link.length > 0) return fetchPlainUrl(link, options, policy);
   throw new MediaFetchError('bad_response', `${what} answered JSON without data or url`, true);
 }
 

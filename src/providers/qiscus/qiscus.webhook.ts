@@ -1,3 +1,4 @@
+import { wellFormedMimeType } from '../../chat/mime-type.js';
 import { z } from 'zod';
 import type { InboundBatch, InboundMessage, MediaRef, MessageType } from '../../chat/types.js';
 import { parseMetaValue, type MetaDialect } from '../meta/meta.webhook.js';
@@ -260,7 +261,7 @@ function readContent(message: z.infer<typeof qiscusMessageSchema>, raw: Record<s
         media: {
           ref: url,
           kind: 'url',
-          mime_type: nonBlank(mime_type) ?? mimeFromExtension(extensionOf(url)),
+          mime_type: wellFormedMimeType(mime_type) ?? mimeFromExtension(extensionOf(url)),
           sha256: null,
           filename: nonBlank(file_name) ?? filenameOf(url),
           caption: captionText,
