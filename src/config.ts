@@ -58,6 +58,13 @@ export interface Config {
     readonly timeoutMs: number;
     /** Failed attempts of one reply before the conversation is handed over (`ai_failed`). */
     readonly maxAttempts: number;
+    /** Backoff between failed attempts of one reply: base × 2^(attempt−1), capped, with jitter. */
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    /** How long a reply waits for a voice note's transcript (or a photo's download for a vision model) before answering without it [AI2]. */
+    readonly mediaWaitMs: number;
+    /** Replies generated at once per process. */
+    readonly concurrency: number;
     /** A JSON file overriding the notices' texts per language [AI6]. */
     readonly noticesFile: string | null;
   };
@@ -190,6 +197,10 @@ export function loadConfig(env: Env = process.env): Config {
       historyLimit: int('AI_HISTORY_LIMIT', 30, 1, 500),
       timeoutMs: int('AI_TIMEOUT_MS', 60_000, 100, 3_600_000),
       maxAttempts: int('AI_MAX_ATTEMPTS', 3, 1, 100),
+      retryBaseMs: int('AI_RETRY_BASE_MS', 2_000, 1, 3_600_000),
+      retryMaxMs: int('AI_RETRY_MAX_MS', 60_000, 1, 86_400_000),
+      mediaWaitMs: int('AI_MEDIA_WAIT_MS', 120_000, 0, 3_600_000),
+      concurrency: int('AI_CONCURRENCY', 4, 1, 256),
       noticesFile: str('AI_NOTICES_FILE'),
     },
     outbox: {

@@ -22,6 +22,8 @@ export interface ReceiveResult {
 export interface ReceiveOptions {
   /** The responder decides where a new (or reopened) conversation starts: `none` → waiting. */
   responder: 'faq' | 'openai' | 'none';
+  /** [AI1] the AI job of a message is due this long after it arrived, so a burst of messages gets one reply. Default 0. */
+  aiDebounceMs?: number;
 }
 
 /**
@@ -149,6 +151,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     updated_at: nowIso,
   }, state === 'ai' ? {
     kind: 'ai.reply', payload: { conversation_id: conversation.id, message_id: messageId },
+    run_at: options.aiDebounceMs ? new Date(now.getTime() + options.aiDebounceMs).toISOString() : undefined,
   } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
   if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
