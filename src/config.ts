@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseNoticeOverrides, type NoticeOverrides } from './chat/notices.js';
 
 /** The whole runtime configuration, parsed once from the environment (SPEC §12). Nothing else reads process.env. */
 export interface Config {
@@ -67,6 +69,8 @@ export interface Config {
     readonly concurrency: number;
     /** A JSON file overriding the notices' texts per language [AI6]. */
     readonly noticesFile: string | null;
+    /** The notices file's texts, read and checked once at start (null without a file). */
+    readonly noticeOverrides: NoticeOverrides | null;
   };
   /** The outbound sender [OUT1]. */
   readonly outbox: {
@@ -104,6 +108,17 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Reads and checks AI_NOTICES_FILE [AI6]; a missing, unreadable or invalid file is a configuration problem naming it. */
+function noticeOverridesFile(path: string | null, problems: string[]): NoticeOverrides | null {
+  if (path === null) return null;
+  try {
+    return parseNoticeOverrides(JSON.parse(readFileSync(path, 'utf8')) as unknown);
+  } catch (err) {
+    problems.push(`AI_NOTICES_FILE=${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
 
 /** Parses the environment; collects every problem and throws one ConfigError naming each variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -202,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
       mediaWaitMs: int('AI_MEDIA_WAIT_MS', 120_000, 0, 3_600_000),
       concurrency: int('AI_CONCURRENCY', 4, 1, 256),
       noticesFile: str('AI_NOTICES_FILE'),
+      noticeOverrides: noticeOverridesFile(str('AI_NOTICES_FILE'), problems),
     },
     outbox: {
       maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),

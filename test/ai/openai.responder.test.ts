@@ -122,7 +122,7 @@ describe('openai responder (issue 10) against the fake OpenAI API', () => {
     fake.push({ kind: 'error', status: 500 }, { kind: 'error', status: 429, retryAfterSeconds: 7 }, { kind: 'text', content: '   ' });
     const r = responder();
     await expect(r.respond(input([item('user', 'a')]))).rejects.toMatchObject({ status: 500 });
-    const limited = await r.respond(input([item('user', 'b')])).catch((e: unknown) => e as { status: number; headers: Headers });
+    const limited = (await r.respond(input([item('user', 'b')])).then(() => null, (e: unknown) => e)) as { status: number; headers: Headers };
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
     await expect(r.respond(input([item('user', 'c')]))).rejects.toThrow(/empty/);
