@@ -58,7 +58,7 @@ for (const database of DATABASES) {
       dataDir = mkdtempSync(join(tmpdir(), 'sb-ai-crash-'));
       return {
         DATA_DIR: dataDir, DATABASE_URL: db.url, AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model',
-        JOB_POLL_MS: '50', JOB_LOCK_MS: '3000', AI_TIMEOUT_MS: '2000', META_GRAPH_URL: 'http://127.0.0.1:9', ...extra,
+        JOB_POLL_MS: '50', JOB_LOCK_MS: '3000', AI_TIMEOUT_MS: '2000', MEDIA_DOWNLOAD_TIMEOUT_MS: '2000', OUTBOX_SEND_TIMEOUT_MS: '2000', META_GRAPH_URL: 'http://127.0.0.1:9', ...extra,
       };
     }
 
