@@ -118,3 +118,7 @@ export async function knowledgeVersion(db: Db): Promise<string> {
     .executeTakeFirstOrThrow();
   return `${Number(r.n)}|${r.latest ?? ''}`;
 }
+
+export async function findKnowledgeBySeedKey(db: Db, seedKey: string): Promise<KnowledgeRow | undefined> {
+  return db.selectFrom('knowledge').selectAll().where('seed_key', '=', seedKey).executeTakeFirst();
+}
