@@ -154,13 +154,15 @@ const AZ_NOT: Slot = ['ma', 'mish', 'msh', 'mesh', 'mush', 'mu'];
 
 interface RequestRule {
   readonly pattern: string;
+  /** Global, for `matchAll`: a negated match does not hide a later one in the same clause. */
   readonly regex: RegExp;
+  readonly isWholeMessage: boolean;
   /** false for rules that contain their own negation ("I don't want a bot"). */
   readonly isNegatable: boolean;
 }
 
 function rule(pattern: string, regex: RegExp, isNegatable = true): RequestRule {
-  return { pattern, regex, isNegatable };
+  return { pattern, regex: new RegExp(regex.source, 'gu'), isWholeMessage: regex.source.startsWith('^'), isNegatable };
 }
 
 const REQUEST_RULES: readonly RequestRule[] = [
@@ -224,12 +226,11 @@ function isNegated(padded: string, matchIndex: number): boolean {
 export function detectHumanRequest(text: string): { pattern: string; matched: string } | null {
   // Clause by clause, so that a negation in one ("no thanks, I want a human") does not reach the next.
   const clauses = [text, ...text.split(CLAUSE_BREAK)].map((clause) => ` ${normalizeText(clause)} `);
-  for (const { pattern, regex, isNegatable } of REQUEST_RULES) {
-    const global = new RegExp(regex.source, 'gu');
+  for (const { pattern, regex, isWholeMessage, isNegatable } of REQUEST_RULES) {
     for (const [index, padded] of clauses.entries()) {
       // Whole-message rules look at the whole text only; the others at each clause.
-      if ((index === 0) !== regex.source.startsWith('^')) continue;
-      for (const match of padded.matchAll(global)) {
+      if ((index === 0) !== isWholeMessage) continue;
+      for (const match of padded.matchAll(regex)) {
         if (isNegatable && isNegated(padded, match.index)) continue;
         return { pattern, matched: match[0].trim() };
       }
@@ -310,7 +311,7 @@ const SENTIMENT_RULES: readonly SentimentRule[] = [
       'my lawyer', 'my lawyers', 'get a lawyer', 'my attorney', 'legal action', 'take you to court',
       'consumer protection', 'porter plainte', 'mon avocat', 'mes avocats', 'prendre un avocat', 'voir un avocat',
       'contacter un avocat', 'au tribunal', 'association de consommateurs', 'repression des fraudes',
-      'رح وكل محامي', 'بوكل محامي', 'ساوكل محامي', 'رح جيب محامي', 'محامي تبعي', 'محاميي', 'عن طريق المحامي',
+      'رح وكل محامي', 'بوكل محامي', 'ساوكل محامي', 'رح جيب محامي', 'محامي تبعي', 'عن طريق المحامي',
       'توكيل محامي', 'ارفع دعوى', 'ارفع قضيه', 'رح ارفع', 'دعوى قضائيه', 'حمايه المستهلك', 'ra7 erfa3 da3wa',
       'ra7 jib mu7ame', 'bjib mu7ame', 'mu7ame tab3e', 'bwakel mu7ame', 'ra7 wakel mu7ame',
     ],
