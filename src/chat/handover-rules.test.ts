@@ -18,6 +18,9 @@ const REQUESTS: Record<'en' | 'ar' | 'fr' | 'arabizi', string[]> = {
     'HUMAN PLEASE',
     'let me speak to customer service',
     'transfer me to one of your staff',
+    'is there a human here?',
+    'can someone from your team call me',
+    'I need someone',
   ],
   ar: [
     'بدي احكي مع حدا',
@@ -35,6 +38,8 @@ const REQUESTS: Record<'en' | 'ar' | 'fr' | 'arabizi', string[]> = {
     'موظف لو سمحت',
     'ما بدي احكي مع روبوت',
     'لا، بدي احكي مع موظف',
+    'ممكن تحولني لموظف',
+    'بدي حدا',
   ],
   fr: [
     "je veux parler à quelqu'un",
@@ -61,6 +66,7 @@ const REQUESTS: Record<'en' | 'ar' | 'fr' | 'arabizi', string[]> = {
     'ma bade e7ke ma3 robot',
     'baddddi e7ke ma3 7adaaa',
     'hi, bade e7ki ma3 insan 7a2i2e',
+    'bade 7ada',
   ],
 };
 
@@ -91,6 +97,9 @@ const ORDINARY: string[] = [
   'Are you a real clinic or an online shop?',
   'What is the worst side effect of the laser?',
   'My sister is a lawyer, can she book with me?',
+  'Is there an agent for my insurance?',
+  "I'm not angry, just asking about the price",
+  'Can I speak to the doctor before booking?',
   // French
   "c'est un peu cher",
   'Bonjour, je voudrais prendre rendez-vous pour une épilation laser',
@@ -117,6 +126,8 @@ const ORDINARY: string[] = [
   'عايزة احجز جلسة ليزر',
   'لا إله إلا الله، الحمدلله النتيجة حلوة',
   'بدي احكي مع الدكتورة عن النتيجة',
+  'الله يلعن الشيطان، نسيت الموعد',
+  'بدي حدا يساعدني اختار بين العروض',
   // Arabizi
   'kifak, adde se3r el laser?',
   'bade e7jez maw3ed bokra',

@@ -78,13 +78,13 @@ const EN_BOT: Slot = ['bot', 'robot', 'chatbot', 'machine', 'ai', 'computer', 'a
 const FR_SPEAK: Slot = ['parler', 'discuter', 'echanger', 'communiquer', 'm adresser', 'etre en contact'];
 const FR_WITH: Slot = ['a', 'avec', 'aupres d'];
 const FR_STRONG_TARGET: Slot = [
-  'un humain', 'un etre humain', 'une vraie personne', 'une personne reelle', 'un vrai humain', 'une personne',
+  'un humain', 'un etre humain', 'une vraie personne', 'une personne reelle', 'un vrai humain',
   'un conseiller', 'une conseillere', 'un vrai conseiller', 'un agent', 'un operateur', 'une operatrice',
   'un responsable', 'une responsable', 'le responsable', 'la responsable', 'un employe', 'une employee',
   'un membre de l equipe', 'un membre de votre equipe', 'votre equipe', 'l equipe', 'le service client',
   'votre service client', 'un gerant', 'le gerant', 'la direction', 'le directeur', 'la directrice',
 ];
-const FR_TARGET: Slot = [...FR_STRONG_TARGET, 'quelqu un', 'quelqu un de l equipe', 'quelqu un de chez vous', 'au service client', 'au responsable', 'au gerant'];
+const FR_TARGET: Slot = [...FR_STRONG_TARGET, 'une personne', 'quelqu un', 'quelqu un de l equipe', 'quelqu un de chez vous', 'au service client', 'au responsable', 'au gerant'];
 const FR_WANT: Slot = [
   'je veux', 'je voudrais', 'j aimerais', 'je souhaite', 'je souhaiterais', 'je demande', 'puis je avoir',
   'je peux avoir', 'est ce que je peux avoir', 'pouvez vous me passer', 'vous pouvez me passer', 'passez moi',
@@ -117,7 +117,7 @@ const AR_SOMEONE_SPEAKS: Slot = [
   'يحكي معي', 'يحكيني', 'يحاكيني', 'يحكي معي', 'يكلمني', 'يتكلم معي', 'يتواصل معي', 'يتصل فيني', 'يتصل بي',
   'يحكي معنا', 'يرد علي', 'يتحدث معي', 'يساعدني شخصيا',
 ];
-const AR_TRANSFER: Slot = ['حولني', 'حوليني', 'حولوني', 'وصلني', 'وصلوني', 'وصليني', 'اعطيني', 'عطيني', 'اديني', 'ابعتلي', 'ابعثلي', 'جيبلي', 'جبلي'];
+const AR_TRANSFER: Slot = ['تحولني', 'تحوليني', 'توصلني', 'توصليني', 'حولني', 'حوليني', 'حولوني', 'وصلني', 'وصلوني', 'وصليني', 'اعطيني', 'عطيني', 'اديني', 'ابعتلي', 'ابعثلي', 'جيبلي', 'جبلي'];
 // Not آلة / آلي: normalised they read اله / الي, which are also "god" and "who" (لا إله إلا الله).
 const AR_BOT: Slot = arabicNoun(['روبوت', 'بوت', 'ماكينه', 'ذكاء اصطناعي', 'كمبيوتر', 'رد تلقائي', 'رد الي', 'برنامج']);
 
@@ -170,9 +170,13 @@ const REQUEST_RULES: readonly RequestRule[] = [
   rule('en.someone_to_talk_to', phrase(['someone', 'somebody', 'anyone', 'anybody', 'a human', 'a person', 'a real person'], ['i can', 'i could', 'we can', 'to'], EN_SPEAK, EN_WITH)),
   rule('en.want_human', phrase(EN_WANT, ['', 'to talk to', 'to speak to', 'to speak with', 'to talk with', 'to chat with'], EN_DETERMINER, EN_ADJECTIVE, EN_STRONG_TARGET)),
   rule('en.transfer', phrase(['connect', 'transfer', 'put', 'pass', 'forward', 'redirect', 'escalate', 'switch'], ['me', 'this', 'us'], ['to', 'with', 'through to', 'over to'], EN_DETERMINER, EN_ADJECTIVE, EN_TARGET)),
+  rule('en.is_there_a_human', phrase(['is there', 'are there', 'is there any'], ['', 'a', 'an', 'any'], ['human', 'humans', 'real person', 'live agent', 'human agent', 'live operator', 'person i can talk to'])),
+  rule('en.call_me', phrase(['someone', 'somebody', 'a person', 'a human', 'an agent', 'your team', 'someone from your team', 'someone from the clinic', 'one of your staff', 'the manager', 'a manager'], ['', 'to', 'can', 'could', 'please'], ['call', 'phone', 'ring', 'contact'], ['me', 'us'])),
+  rule('en.call_back', phrase(['call me back', 'give me a call', 'have a call with', 'a phone call with', 'talk on the phone', 'speak on the phone'])),
   rule('en.real_person', phrase(['real', 'actual', 'live'], ['person', 'human', 'agent', 'operator'])),
   rule('en.human_agent', phrase(['human'], ['agent', 'operator', 'support', 'assistance', 'please'])),
   rule('en.no_bot', phrase(['don t', 'dont', 'do not'], ['want', 'wanna'], ['', 'to talk to', 'to speak to', 'to chat with', 'to talk with'], ['', 'a', 'the', 'this', 'your', 'an'], EN_BOT), false),
+  rule('en.want_someone', wholeMessage(EN_WANT, ['someone', 'somebody', 'a person', 'a human', 'a real person'])),
   rule('en.only', wholeMessage(['', 'a', 'an', 'the'], ['human', 'agent', 'operator', 'representative', 'person', 'real person', 'live agent', 'human agent', 'staff', 'manager', 'customer service', 'support', 'human please'])),
 
   rule('fr.talk_to_human', phrase(FR_SPEAK, FR_WITH, FR_TARGET)),
@@ -188,6 +192,7 @@ const REQUEST_RULES: readonly RequestRule[] = [
   rule('ar.someone_talks_to_me', phrase(AR_SOMEONE, AR_SOMEONE_SPEAKS)),
   rule('ar.transfer', phrase(AR_TRANSFER, ['', 'مع', 'على', 'الى', 'ل'], AR_TARGET)),
   rule('ar.no_bot', phrase(['ما', 'مش', 'مو', 'لا', 'ماني'], ['بدي', 'اريد', 'عايز', 'عاوز', 'ابغي', 'ابي', 'حابب', 'ارغب في'], ['', 'احكي', 'اتكلم', 'اتحدث', 'اكلم', 'التحدث'], ['', 'مع'], AR_BOT), false),
+  rule('ar.want_someone', wholeMessage(AR_WANT, AR_SOMEONE)),
   rule('ar.only', wholeMessage(AR_STRONG_TARGET)),
 
   rule('arabizi.talk_to_human', phrase(AZ_SPEAK, AZ_WITH, ['', 'shi'], AZ_TARGET)),
@@ -196,6 +201,7 @@ const REQUEST_RULES: readonly RequestRule[] = [
   rule('arabizi.someone_talks_to_me', phrase(AZ_SOMEONE, AZ_SOMEONE_SPEAKS)),
   rule('arabizi.transfer', phrase(AZ_TRANSFER, ['', 'ma3', '3a', '3ala', 'la'], AZ_TARGET)),
   rule('arabizi.no_bot', phrase(AZ_NOT, ['bade', 'badi', 'bdi', 'biddi', '3ayez', '3awez', 'abga', 'abi'], ['', ...AZ_SPEAK.filter((word) => word !== '')], ['', 'ma3', 'ma3a', 'm3', 'ma'], ['', 'el', 'l'], AZ_BOT), false),
+  rule('arabizi.want_someone', wholeMessage(AZ_WANT, AZ_SOMEONE)),
   rule('arabizi.only', wholeMessage(AZ_STRONG_TARGET)),
 ];
 
@@ -384,11 +390,11 @@ const SENTIMENT_RULES: readonly SentimentRule[] = [
   }),
   sentiment('dissatisfaction', 'fed_up', {
     3: [
-      'sick and tired', 'furious', 'pissed off', 'so angry', 'very angry', 'i hate you', 'i hate this clinic', 'ras le bol',
+      'sick and tired', 'furious', 'pissed off', 'i hate you', 'i hate this clinic', 'ras le bol',
       'furieux', 'furieuse', 'je vous deteste', 'طفح الكيل', 'بكرهكم', 'tafa7 el kayl', 'tfa7 el kel', 'bekrahkon',
     ],
     2: [
-      'fed up', 'sick of', 'angry', 'pissed', 'j en ai marre', 'marre', 'en colere', 'enerve*', 'زهقت', 'زهقتوني',
+      'fed up', 'sick of', 'angry', 'so angry', 'very angry', 'pissed', 'j en ai marre', 'marre', 'en colere', 'enerve*', 'زهقت', 'زهقتوني',
       'قرفتوني', 'قرفت', 'قرف', 'تعبتوني', 'هلكتوني', 'مستفز', 'معصب', 'معصبه', 'عصبتوني', 'نرفزتوني', 'متنرفز', 'zhe2t',
       'zhe2na', 'zehe2t', 'zhi2t', '2rift', '2refet', 'erfet', '2arraftoune', 'ta3abtoune', 'ta3abtouni', 'm3assab',
       'm3asab', 'm3asbe', '3asabtoune', '3assabtoune', 'metnarfez', 'tfa2a3t',
@@ -415,6 +421,15 @@ const SENTIMENT_RULES: readonly SentimentRule[] = [
     1: ['disappointed', 'not happy', 'terrible', 'horrible', 'awful', 'decu*', 'مش مبسوط', 'زعلان', 'msh mabsout', 'mish mabsout'],
   }),
 ];
+
+/**
+ * Everyday phrases that contain a scored word but are not aimed at anyone: "الله يلعن الشيطان"
+ * ("God curse the devil", said about one's own slip), "not angry". They are removed before scoring.
+ */
+const NOT_ANGER = new RegExp(
+  ` (?:${['الله يلعن الشيطان', 'يلعن الشيطان', 'لعنه الله علي الشيطان', 'yel3an el shetan', 'yel3an el shaytan', 'yil3an el shaytan', 'yl3n el shetan', 'not angry', 'not mad', 'pas en colere', 'مش معصب', 'مو معصب', 'msh m3assab'].map(alternative).join('|')}) `,
+  'gu',
+);
 
 const ANGRY_EMOJI: ReadonlyArray<{ emoji: string; weight: number }> = [
   { emoji: '🤬', weight: 3 },
@@ -449,7 +464,7 @@ export function scoreSentiment(texts: string[]): { score: number; isAngry: boole
   let typography = 0;
   const signals = new Set<string>();
   for (const text of texts) {
-    const padded = ` ${normalizeText(text)} `;
+    const padded = ` ${normalizeText(text)} `.replace(NOT_ANGER, '  ');
     for (const rule of SENTIMENT_RULES) {
       const level = rule.levels.find(({ regex }) => regex.test(padded));
       if (level === undefined) continue;
