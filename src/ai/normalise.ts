@@ -137,17 +137,20 @@ const STOP_WORD_LISTS: Record<KnowledgeLanguage, Set<string>> = {
     + 'what which who whom how whats hows please pls plz tell know want wanted like would im ive id youre theyre get got any some '
     + 'just also really very many ok okay hey hi hello dear thanks thank one need wondering question ask asking wanna gonna '
     + 'they them their he she him her his have has had not no yes there theres kind sort thing things something anything someone possible '
-    + 'make come coming go going still quite let lets send actually exactly currently right now too when').split(/\s+/)),
+    + 'make come coming go going still quite let lets send actually exactly currently right now too when '
+    // The place itself: every customer writes to it, so "your clinic" says nothing about the question.
+    + 'clinic clinics center centre salon place').split(/\s+/)),
   fr: new Set(('le la les un une des du de d l au aux ce cet cette ces c est sont suis es etre et ou mais donc or ni car que qu qui quoi quel quelle quels quelles '
     + 'je j me m moi tu te t toi il elle on nous vous ils elles leur leurs mon ma mes ton ta tes son sa ses notre nos votre vos '
     + 'en y a ai as avez avons ont avoir fait faire peut peux pouvez pouvoir veux voudrais voulez vouloir souhaite aimerais '
     + 'dans sur sous pour par avec sans chez se s ne pas plus tres bien alors aussi comment combien svp stp merci bonjour bonsoir salut '
     + 'est-ce ca cela ceci si oui non quand ou-est tout tous toute toutes savoir dire question chose quelque '
-    + 'peuvent venir viens vient aller vais envoyer envoyez dois doit faut possible exactement actuellement').split(/\s+/)),
+    + 'peuvent venir viens vient aller vais envoyer envoyez dois doit faut possible exactement actuellement clinique centre institut').split(/\s+/)),
   ar: new Set(('في من على عن الى الي ان انه انها او و ثم هل ما ماذا شو ايش ايه اي هو هي هم انا انت انتي انتو نحن هذا هذه هذي هيدا هيدي هاد هاي '
     + 'هال ذلك تلك هناك هنا كان كانت يكون مع كل بعض عند عندي عندكم عندك عندكن لو اذا يا بدي ابي ابغى عايز عايزه اريد اود ممكن لكم لك لي '
     + 'الله شكرا مرحبا السلام عليكم اهلا لا مش ما مو بس كمان منكم عنكم فيه فيها فيكم يعني طيب تمام اسال سوال استفسر بخصوص حول لو سمحت ال '
-    + 'لازم اعمل عمل نعمل بعمل سوي فيني فيي فينا بقدر اقدر نقدر بينفع ينفع معي معك سمحتي سمحتو بدك حابب حابه بحب كيف ليش انو انه شي حدا').split(/\s+/)),
+    + 'لازم اعمل عمل نعمل بعمل سوي فيني فيي فينا بقدر اقدر نقدر بينفع ينفع معي معك سمحتي سمحتو بدك حابب حابه بحب كيف ليش انو انه شي حدا '
+    + 'العياده عياده عيادتكم المركز مركز مركزكم').split(/\s+/)),
 };
 
 /**
