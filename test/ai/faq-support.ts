@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { ResponderInput } from '../../src/ai/responder.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Store } from '../../src/store/database.js';
@@ -11,7 +11,7 @@ import { GroupCommitter } from '../../src/store/group-commit.js';
 export interface FaqContext {
   store: Store;
   committer: GroupCommitter;
-  logger: ReturnType<typeof pino>;
+  logger: Logger;
   config: Config;
 }
 
