@@ -10,6 +10,8 @@ import { bootstrapAdmin } from './app/bootstrap-admin.js';
 import { startMediaDownloads } from './app/download-media.js';
 import { startAiWorker } from './app/reply-with-ai.js';
 import { startTranscriptions } from './app/transcribe-media.js';
+import { createFaqResponder } from './ai/faq.responder.js';
+import { seedKnowledge } from './ai/knowledge-seed.js';
 import { chooseResponder, createTranscriber } from './ai/responders.js';
 import type { JobRunner } from './app/job-runner.js';
 import { mediaFetchers } from './providers/registry.js';
@@ -65,6 +67,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await realtime.start();
   const ctx: AppContext = { config, store, committer, logger, metrics, realtime };
   const admin = await bootstrapAdmin(ctx);
+  await seedKnowledge(ctx);
   if (admin.generatedPassword !== null) {
     // Printed once, to stdout only: never logged (SPEC §10).
     process.stdout.write(`First admin created: ${admin.createdEmail} with password ${admin.generatedPassword} (shown only now)\n`);
@@ -74,9 +77,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
   const transcriber = createTranscriber(config);
-  // The faq responder (issue 10, the knowledge helper) is wired here once src/ai/faq.responder.ts lands.
-  const responder = chooseResponder(config, { faq: null, knowledge: null });
-  if (!responder && config.ai.responder !== 'none') logger.warn({ responder: config.ai.responder }, 'the configured responder is not available; AI replies are off');
+  // The knowledge base answers for `faq` and is the `openai` responder's context [AI7].
+  const faq = createFaqResponder(ctx);
+  const responder = chooseResponder(config, { faq, knowledge: faq });
   const jobs = {
     media: startMediaDownloads(ctx, mediaFetchers(config)),
     ai: responder ? startAiWorker(ctx, { responder }) : null,

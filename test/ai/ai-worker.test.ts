@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noticeText } from '../../src/chat/notices.js';
+import { loadConfig } from '../../src/config.js';
 import { OpenAiFake } from '../fakes/openai.fake.js';
 import { sleep, waitFor } from '../media/support.js';
 import {
@@ -214,5 +218,54 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
       noticeText('operator_joined', 'en', { operator_name: (await operator.get('/api/auth/me')).body.operator.name }),
     ]);
     expect((await operator.get(`/api/conversations/${conversationId}`)).body.contact.language).toBe('en');
+  });
+});
+
+describe.each(AI_DATABASES)('AI worker with the faq responder on %s', (kind) => {
+  const h = new AiHarness(kind, () => ({ AI_RESPONDER: 'faq', AI_DEBOUNCE_MS: '0' }));
+  beforeAll(() => h.setUp());
+  afterEach(() => h.closeServers());
+  afterAll(() => h.tearDown());
+
+  it('[AI7] answers from the seeded knowledge base; the reply names the entry, its score and handled_by faq', async () => {
+    const server = await h.start();
+    const from = h.unique();
+    await sendText(server, from, `wamid.FAQ${from}`, 'how much does laser hair removal cost for full legs?');
+    const conversationId = await conversationIdOf(server, from);
+    const [reply] = await replies(server, conversationId);
+    expectGeneratedId(reply!.message_id);
+    expect(reply!.meta).toMatchObject({ handled_by: 'faq', knowledge_id: expect.any(String), knowledge_question: 'How much does laser hair removal cost?', answers: [`wamid.FAQ${from}`] });
+    expect(reply!.meta.score).toEqual(expect.any(Number));
+    expect(reply!.text).toContain('full legs $180');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_ai_replies_total\{responder="faq"\} 1/);
+    expect(metrics).toMatch(/switchboard_ai_reply_duration_seconds_count\{responder="faq"\} 1/);
+  });
+
+  it('[AI6] AI_NOTICES_FILE overrides a notice\'s text for its language', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-notices-'));
+    const file = join(dir, 'notices.json');
+    writeFileSync(file, JSON.stringify({ en: { handover_requested: 'Hold on, a human from Lumière is coming.' } }));
+    const server = await h.start({ AI_NOTICES_FILE: file });
+    const from = h.unique();
+    await sendText(server, from, `wamid.NOT${from}`, 'please let me talk to a human');
+    const conversationId = await conversationIdOf(server, from);
+    await waitState(server, conversationId, 'waiting');
+    const notices = (await messagesOf(server, conversationId)).filter((m) => m.meta.notice);
+    expect(notices.map((m) => m.text)).toEqual(['Hold on, a human from Lumière is coming.']);
+  });
+});
+
+describe('AI settings (issue 10)', () => {
+  it('[AI6] a bad AI_NOTICES_FILE stops the start with a message naming it and the bad key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-notices-bad-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ en: { handover_requestd: 'typo' } }));
+    expect(() => loadConfig({ AI_NOTICES_FILE: bad })).toThrow(/AI_NOTICES_FILE=.*handover_requestd/);
+    const notJson = join(dir, 'not.json');
+    writeFileSync(notJson, '{ nope');
+    expect(() => loadConfig({ AI_NOTICES_FILE: notJson })).toThrow(/AI_NOTICES_FILE=/);
+    expect(() => loadConfig({ AI_NOTICES_FILE: join(dir, 'missing.json') })).toThrow(/AI_NOTICES_FILE=.*ENOENT/);
+    expect(() => loadConfig({ AI_RETRY_BASE_MS: '0', AI_CONCURRENCY: 'many' })).toThrow(/AI_RETRY_BASE_MS[\s\S]*AI_CONCURRENCY/);
   });
 });
