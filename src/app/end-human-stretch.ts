@@ -9,8 +9,8 @@ import { appendSystemEvent, isOwnedByOther, requireConversation, updateAndEmit }
 
 /**
  * Ends an operator's stretch in one unit: state change, no owner, and a system `event` message
- * (`metadata.event`) marking it; a resolve also tells the customer the conversation ended, in their
- * language [AI6]. Only the owner or an admin may end another's stretch (`owned_by_other`).
+ * (`metadata.event`) marking it, and a notice to the customer in their language [AI6]: the
+ * conversation ended (resolve) or is back with the assistant (release). Only the owner or an admin may end another's stretch (`owned_by_other`).
  */
 async function endHumanStretch(
   ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now: Date,
@@ -23,7 +23,7 @@ async function endHumanStretch(
     }
     const next = transition(row.state as ConversationState, action);
     await appendSystemEvent(tx, row.id, event, text, actor, now);
-    if (action === 'resolve') await appendNotice(tx, ctx.config, row, 'conversation_ended', {}, now);
+    await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
     return updateAndEmit(tx, row.id, { state: next, operator_id: null, last_activity_at: now.toISOString() }, now);
   });
 }

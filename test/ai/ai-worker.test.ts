@@ -180,6 +180,8 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     expect(sent.some((m) => m.role === 'assistant' && String(m.content).includes('[written by a human operator') && String(m.content).includes('Dr. Karam'))).toBe(true);
     expect(sent.some((m) => m.role === 'system' && String(m.content).startsWith('[event: released]'))).toBe(true);
     expect(sent.at(-1)).toEqual({ role: 'user', content: 'thanks, and the price?' });
+    const notices = (await messagesOf(server, conversationId)).filter((m) => m.meta.notice).map((m) => m.meta.notice);
+    expect(notices).toEqual(['handover_requested', 'operator_joined', 'handed_back']);
   });
 
   it('[AI6] notices come in Arabic for an Arabic-writing customer (hand-over, "<operator> joined", ended) and the contact\'s language is stored', async () => {
