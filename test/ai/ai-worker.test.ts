@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noticeText } from '../../src/chat/notices.js';
+import { createOpenAiResponder } from '../../src/ai/openai.responder.js';
+import { startAiWorker } from '../../src/app/reply-with-ai.js';
 import { loadConfig } from '../../src/config.js';
+import { enqueueJob } from '../../src/store/job.store.js';
 import { OpenAiFake } from '../fakes/openai.fake.js';
 import { sleep, waitFor } from '../media/support.js';
 import {
@@ -269,5 +272,53 @@ describe('AI settings (issue 10)', () => {
     expect(() => loadConfig({ AI_NOTICES_FILE: notJson })).toThrow(/AI_NOTICES_FILE=/);
     expect(() => loadConfig({ AI_NOTICES_FILE: join(dir, 'missing.json') })).toThrow(/AI_NOTICES_FILE=.*ENOENT/);
     expect(() => loadConfig({ AI_RETRY_BASE_MS: '0', AI_CONCURRENCY: 'many' })).toThrow(/AI_RETRY_BASE_MS[\s\S]*AI_CONCURRENCY/);
+  });
+});
+
+describe('AI worker hooks and bad jobs (issue 10)', () => {
+  const h = new AiHarness('sqlite', () => ({ AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', AI_DEBOUNCE_MS: '0' }));
+  afterEach(() => h.closeServers());
+
+  it('onGenerating is told the conversation and the latest customer message when a generation starts; a failing hook does not stop the reply', async () => {
+    const server = await h.start({ AI_DEBOUNCE_MS: '500' });
+    // The server's own worker is stopped; this one carries the hook (as the integrator wires the typing indicator).
+    await server.jobs.ai!.stop();
+    const calls: [string, string][] = [];
+    const responder = createOpenAiResponder({ baseUrl: fake.baseUrl, apiKey: null, model: 'fake-model', systemPrompt: null, vision: false, timeoutMs: 5_000 });
+    const worker = startAiWorker(server.ctx, {
+      responder,
+      onGenerating: (conversationId, messageId) => {
+        calls.push([conversationId, messageId]);
+        throw new Error('typing indicator failed');
+      },
+    });
+    try {
+      const from = h.unique();
+      await sendText(server, from, `wamid.HOOK${from}0`, 'hello');
+      await sendText(server, from, `wamid.HOOK${from}1`, 'are you open today?');
+      worker.wake();
+      const conversationId = await conversationIdOf(server, from);
+      const [reply] = await replies(server, conversationId);
+      expect(calls).toEqual([[conversationId, `wamid.HOOK${from}1`]]);
+      expect(reply!.meta.answers).toEqual([`wamid.HOOK${from}0`, `wamid.HOOK${from}1`]);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('an ai.reply job without its ids fails for good as bad_payload and stores nothing', async () => {
+    const server = await h.start();
+    const messagesBefore = await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    await server.ctx.committer.run((tx) => enqueueJob(tx.db, tx.dialect, { kind: 'ai.reply', dedupe_key: 'bad-payload-test', payload: { conversation_id: 42 } }));
+    server.jobs.ai!.wake();
+    const job = await waitFor(async () => {
+      const row = await server.ctx.store.reader.selectFrom('jobs').selectAll().where('dedupe_key', '=', 'bad-payload-test').executeTakeFirstOrThrow();
+      return row.status === 'failed' && row;
+    }, 'the bad job to fail');
+    expect(job.last_error).toMatch(/^bad_payload/);
+    expect(job.attempts).toBe(1);
+    const messagesAfter = await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    expect(Number(messagesAfter.n)).toBe(Number(messagesBefore.n));
+    expect(fake.chats).toEqual([]);
   });
 });
