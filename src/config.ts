@@ -44,6 +44,8 @@ export interface Config {
   readonly ai: {
     readonly responder: 'faq' | 'openai' | 'none';
     readonly knowledgeFile: string | null;
+    /** The faq responder's answer rule: the best entry's confidence (0–1) and its lead over the second. */
+    readonly faq: { readonly minScore: number; readonly margin: number };
     readonly openaiBaseUrl: string | null;
     readonly openaiApiKey: string | null;
     readonly model: string | null;
@@ -137,6 +139,16 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return n;
   };
+  const fraction = (name: string, fallback: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a number from 0 to 1`);
+      return fallback;
+    }
+    return n;
+  };
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const raw = str(name);
     if (raw === null) return fallback;
@@ -202,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     ai: {
       responder: oneOf('AI_RESPONDER', ['faq', 'openai', 'none'] as const, 'faq'),
       knowledgeFile: str('AI_KNOWLEDGE_FILE'),
+      faq: { minScore: fraction('AI_FAQ_MIN_SCORE', 0.35), margin: fraction('AI_FAQ_MARGIN', 0.05) },
       openaiBaseUrl: url('OPENAI_BASE_URL', null),
       openaiApiKey: str('OPENAI_API_KEY'),
       model: str('AI_MODEL'),

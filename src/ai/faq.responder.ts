@@ -25,6 +25,7 @@ export interface FaqSettings {
   readonly missesBeforeHandover: number;
 }
 
+/** Defaults (AI_FAQ_MIN_SCORE and AI_FAQ_MARGIN override the first two), tuned on bench/scenarios/faq-eval.ts. */
 export const DEFAULT_FAQ_SETTINGS: FaqSettings = { minScore: 0.35, margin: 0.05, missesBeforeHandover: 1 };
 
 export type FaqDecision =
@@ -99,7 +100,8 @@ const GUESS_FLOOR = 0.3;
  *   rebuilds the index when any process changed an entry, so the next reply uses the change.
  */
 export function createFaqResponder(
-  ctx: Pick<AppContext, 'store' | 'logger' | 'config'>, settings: FaqSettings = DEFAULT_FAQ_SETTINGS,
+  ctx: Pick<AppContext, 'store' | 'logger' | 'config'>,
+  settings: FaqSettings = { ...DEFAULT_FAQ_SETTINGS, minScore: ctx.config.ai.faq.minScore, margin: ctx.config.ai.faq.margin },
 ): FaqResponder {
   let index: KnowledgeIndex | null = null;
   let version: string | null = null;

@@ -28,8 +28,20 @@ function toRow(entry: NewKnowledge, now: string) {
   };
 }
 
+/**
+ * The `updated_at` of a write: `now`, or 1 ms after the newest stamp in the table when that is not
+ * earlier. Stamps only move forward, so two writes within one millisecond still change the table's
+ * fingerprint (`knowledgeVersion`) for a reader that looked between them.
+ */
+async function nextStamp(db: Db, now: string): Promise<string> {
+  const r = await db.selectFrom('knowledge').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();
+  const latest = r?.latest ? Date.parse(r.latest) : Number.NEGATIVE_INFINITY;
+  return Date.parse(now) > latest ? now : new Date(latest + 1).toISOString();
+}
+
 export async function insertKnowledge(db: Db, entry: NewKnowledge, now: string): Promise<KnowledgeRow> {
-  return db.insertInto('knowledge').values(toRow(entry, now)).returningAll().executeTakeFirstOrThrow();
+  const stamp = await nextStamp(db, now);
+  return db.insertInto('knowledge').values({ ...toRow(entry, stamp), created_at: now }).returningAll().executeTakeFirstOrThrow();
 }
 
 /**
@@ -88,12 +100,13 @@ export interface KnowledgePatch {
 /** Changes a live entry in place; undefined when there is none (unknown or deleted). */
 export async function updateKnowledge(db: Db, id: string, patch: KnowledgePatch, now: string): Promise<KnowledgeRow | undefined> {
   const { alternates, tags, ...plain } = patch;
+  const stamp = await nextStamp(db, now);
   return db.updateTable('knowledge')
     .set({
       ...plain,
       ...(alternates !== undefined ? { alternates: JSON.stringify(alternates) } : {}),
       ...(tags !== undefined ? { tags: JSON.stringify(tags) } : {}),
-      updated_at: now,
+      updated_at: stamp,
     })
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
@@ -103,14 +116,15 @@ export async function updateKnowledge(db: Db, id: string, patch: KnowledgePatch,
 
 /** Marks a live entry deleted (the row stays, so AI messages naming it still resolve); undefined when there is none. */
 export async function softDeleteKnowledge(db: Db, id: string, now: string): Promise<KnowledgeRow | undefined> {
-  return db.updateTable('knowledge').set({ deleted_at: now, updated_at: now })
+  const stamp = await nextStamp(db, now);
+  return db.updateTable('knowledge').set({ deleted_at: now, updated_at: stamp })
     .where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
 }
 
 /**
- * A cheap fingerprint of the table: every insert adds a row and every edit or delete moves
- * `updated_at` forward, so a changed fingerprint means the index must be rebuilt. Reads the
- * updated_at index only.
+ * A cheap fingerprint of the table: every insert adds a row and every edit or delete moves the
+ * newest `updated_at` forward (`nextStamp`), so a changed fingerprint means the index must be
+ * rebuilt. Reads the updated_at index only.
  */
 export async function knowledgeVersion(db: Db): Promise<string> {
   const r = await db.selectFrom('knowledge')

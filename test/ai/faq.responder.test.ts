@@ -7,6 +7,7 @@ import { KnowledgeFileError, parseKnowledgeFile } from '../../src/ai/knowledge-f
 import { SAMPLE_KNOWLEDGE_FILE, seedKnowledge } from '../../src/ai/knowledge-seed.js';
 import { addKnowledge, correctKnowledge, deleteKnowledge } from '../../src/app/manage-knowledge.js';
 import type { AuthenticatedOperator } from '../../src/app/authenticate.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/store/database.js';
 import { findKnowledgeBySeedKey, listLiveKnowledge, updateKnowledge } from '../../src/store/knowledge.store.js';
 import { sharedDatabases, type TestDatabase } from '../support/databases.js';
@@ -50,6 +51,15 @@ describe('knowledge file parsing', () => {
     expect(() => parseKnowledgeFile('{"question":"a"}', 'k.json')).toThrow(/expected a JSON array/);
     expect(() => parseKnowledgeFile('[{"question":"a","answer":"b","colour":"red"}]', 'k.json')).toThrow(/entry 1 \("a"\)/);
     expect(() => parseKnowledgeFile('[nope', 'k.json')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('faq settings', () => {
+  it('AI_FAQ_MIN_SCORE and AI_FAQ_MARGIN: 0.35 and 0.05 by default; outside 0–1 stops the start naming them', () => {
+    expect(loadConfig({}).ai.faq).toEqual({ minScore: 0.35, margin: 0.05 });
+    expect(loadConfig({ AI_FAQ_MIN_SCORE: '0.6', AI_FAQ_MARGIN: '0' }).ai.faq).toEqual({ minScore: 0.6, margin: 0 });
+    expect(() => loadConfig({ AI_FAQ_MIN_SCORE: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig({ AI_FAQ_MARGIN: 'wide' })).toThrow(/AI_FAQ_MARGIN="wide": expected a number from 0 to 1/);
   });
 });
 
@@ -151,6 +161,25 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
     // A confident answer after a miss is still an answer, not a hand-over.
     const answered = await faq.respond(customerInput(['Quels sont vos horaires ?'], { misses: 1 }));
     expect(answered).toMatchObject({ kind: 'reply', origin: { knowledge_id: await idOf('hours.fr') } });
+  });
+
+  it('AI_FAQ_MIN_SCORE raises the bar: the same question gets a clarifying question instead', async () => {
+    const strict = createFaqResponder(faqContext(store, { AI_FAQ_MIN_SCORE: '0.99' }));
+    const question = "I'm pregnant, is laser safe for me?";
+    const normal = await faq.respond(customerInput([question]));
+    expect(normal.origin.knowledge_id).toBe(await idOf('pregnancy.en'));
+    expect(normal.origin.score).toBeLessThan(0.99);
+    expect(await strict.respond(customerInput([question]))).toMatchObject({ kind: 'reply', origin: { clarifying: true } });
+  });
+
+  it('[AI7] an edit in the same millisecond as the last write still reaches the next reply', async () => {
+    const at = new Date(Date.now() + 60_000);
+    const entry = await addKnowledge(ctx, admin, 'api', { question: 'Do you do dermaplaning?', answer: 'Yes, $60.', language: 'en', alternates: [], tags: [], from: null }, at);
+    expect(await faq.respond(customerInput(['dermaplaning, do you do it?']))).toMatchObject({ kind: 'reply', text: 'Yes, $60.' });
+    await correctKnowledge(ctx, entry.id, { answer: 'Yes, $55 this week.' }, at);
+    expect(await faq.respond(customerInput(['dermaplaning, do you do it?']))).toMatchObject({ kind: 'reply', text: 'Yes, $55 this week.' });
+    await deleteKnowledge(ctx, entry.id, at);
+    expect((await faq.respond(customerInput(['dermaplaning, do you do it?']))).origin.knowledge_id).not.toBe(entry.id);
   });
 
   it('search gives the best matches with scores in [0, 1], best first, for the openai responder\'s context', async () => {
