@@ -1,3 +1,4 @@
+import { KnowledgeFileError } from '../ai/knowledge-file.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger, startServer } from '../main.js';
 
@@ -40,7 +41,17 @@ export async function runCli(argv: string[]): Promise<number> {
 async function start(): Promise<number> {
   const config = loadConfigOrExit();
   const logger = createLogger(config);
-  const running = await startServer(config, logger);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    // A knowledge file that cannot be seeded is a configuration problem: name it, no stack trace.
+    if (err instanceof KnowledgeFileError) {
+      process.stderr.write(`switchboard: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   logger.info({ url: running.url, database: running.ctx.store.label }, 'switchboard listening');
   process.stdout.write(`Switchboard is running: dashboard at ${running.url}\n`);
   const stop = (signal: string) => {
