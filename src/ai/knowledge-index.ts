@@ -22,7 +22,7 @@ export interface KnowledgeMatch {
 
 interface Prepared {
   entry: IndexedEntry;
-  language: KnowledgeLanguage | null;
+  language: KnowledgeLanguage;
   /** Terms of the question, alternates and tags (full credit) and of the answer (half credit). */
   questionTerms: Set<string>;
   answerTerms: Set<string>;
@@ -93,15 +93,15 @@ export class KnowledgeIndex {
     });
     const docs = [];
     for (const entry of entries) {
-      const language = asLanguage(entry.language);
-      const hint = language ?? undefined;
-      const question = [entry.question, ...entry.alternates].map((t) => analyse(t, hint ?? analyse(entry.question).language));
-      const tags = analyse(entry.tags.join(' '), hint);
-      const answer = analyse(entry.answer, hint ?? question[0]!.language);
+      // An entry without a (known) language is analysed as the language its question reads as.
+      const language = asLanguage(entry.language) ?? analyse(entry.question).language;
+      const question = [entry.question, ...entry.alternates].map((t) => analyse(t, language));
+      const tags = analyse(entry.tags.join(' '), language);
+      const answer = analyse(entry.answer, language);
       const questionTerms = new Set([...question.flatMap((a) => a.terms), ...tags.terms]);
       const answerTerms = new Set(answer.terms);
-      this.prepared.set(entry.id, { entry, language: language ?? question[0]!.language, questionTerms, answerTerms });
-      this.languages.add(language ?? question[0]!.language);
+      this.prepared.set(entry.id, { entry, language, questionTerms, answerTerms });
+      this.languages.add(language);
       for (const term of new Set([...questionTerms, ...answerTerms])) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
       docs.push({
         id: entry.id,

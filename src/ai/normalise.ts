@@ -81,10 +81,10 @@ const ARABIZI_WORDS: Record<string, string> = {
   ghame2: 'غامق', ghame2a: 'غامقه', asmar: 'اسمر', samra: 'سمرا', lon: 'لون', loun: 'لون', jled: 'جلد', jild: 'جلد', bachrti: 'بشرتي', bashrti: 'بشرتي', bechrti: 'بشرتي',
   sha3r: 'شعر', sha3er: 'شعر', cha3r: 'شعر', izalet: 'ازاله', izale: 'ازاله', ezalet: 'ازاله',
   tajaid: 'تجاعيد', tja3id: 'تجاعيد', taja3id: 'تجاعيد', shfaf: 'شفاف', shfef: 'شفاف', shiffe: 'شفه', shfefe: 'شفاف', tabi3i: 'طبيعي', natije: 'نتيجه', nateje: 'نتيجه', btdoum: 'بتدوم', btdum: 'بتدوم', bitdoum: 'بتدوم',
-  kam_jalse: 'جلسات', marra: 'مره', mara: 'مره', mrra: 'مره', adah: 'قديش', tawil: 'طويل', wa2t: 'وقت', wa2et: 'وقت', mudde: 'مده', moudde: 'مده',
+  marra: 'مره', mara: 'مره', mrra: 'مره', adah: 'قديش', tawil: 'طويل', wa2t: 'وقت', wa2et: 'وقت', mudde: 'مده', moudde: 'مده',
   dactour: 'دكتور', doctor: 'دكتور', doktor: 'دكتور', daktor: 'دكتور', tabib: 'طبيب', '7akim': 'حكيم',
   khasm: 'خصم', '5asm': 'خصم', '7asm': 'حسم', '3ard': 'عرض', '3roud': 'عروض', '3urud': 'عروض', offer: 'عرض', offers: 'عروض',
-  yom: 'يوم', youm: 'يوم', sabt: 'سبت', jom3a: 'جمعه', jum3a: 'جمعه', a7ad: 'احد', l2a7ad: 'الاحد', ba3d_edohr: 'بعد',
+  yom: 'يوم', youm: 'يوم', sabt: 'سبت', jom3a: 'جمعه', jum3a: 'جمعه', a7ad: 'احد', l2a7ad: 'الاحد',
   marhaba: 'مرحبا', mar7aba: 'مرحبا', mar7ba: 'مرحبا', salam: 'سلام', salamo: 'سلام', alaykom: 'عليكم', '3alaykom': 'عليكم', '3aleikum': 'عليكم', ahla: 'اهلا', ahlan: 'اهلا', hi: 'هاي', hello: 'هلو',
   shukran: 'شكرا', shokran: 'شكرا', choukran: 'شكرا', merci: 'ميرسي', mersi: 'ميرسي', yislamo: 'يسلمو', yeslamo: 'يسلمو', tislam: 'تسلم',
 };
@@ -159,7 +159,7 @@ const STOP_WORD_LISTS: Record<KnowledgeLanguage, Set<string>> = {
  */
 const CONCEPT_WORDS: Record<KnowledgeLanguage, Record<string, string>> = {
   en: {
-    pric: 'price', price: 'price', cost: 'price', charg: 'price', fee: 'price', rate: 'price', expens: 'price', cheap: 'price', pay_for: 'price',
+    pric: 'price', price: 'price', cost: 'price', charg: 'price', fee: 'price', rate: 'price', expens: 'price', cheap: 'price',
     book: 'appointment', appointment: 'appointment', reserv: 'appointment', schedul: 'appointment', slot: 'appointment', visit: 'appointment',
     cancel: 'cancel', reschedul: 'cancel', postpon: 'cancel', mov: 'cancel', chang: 'cancel',
     open: 'hours', clos: 'hours', hour: 'hours', weekend: 'hours', saturday: 'hours', sunday: 'hours', friday: 'hours',
@@ -179,7 +179,7 @@ const CONCEPT_WORDS: Record<KnowledgeLanguage, Record<string, string>> = {
     consult: 'consultation', consultation: 'consultation', assess: 'consultation', free: 'free',
     pregnan: 'pregnant', pregnant: 'pregnant', breastfeed: 'pregnant', expect: 'pregnant', nurs: 'pregnant',
     gift: 'gift', voucher: 'gift', present: 'gift', birthday: 'gift',
-    doctor: 'doctor', dermatologist: 'doctor', nurs_: 'doctor', staff: 'doctor', qualifi: 'doctor', certifi: 'doctor',
+    doctor: 'doctor', dermatologist: 'doctor', staff: 'doctor', qualifi: 'doctor', certifi: 'doctor',
     discount: 'offer', offer: 'offer', promot: 'offer', deal: 'offer', packag: 'offer', promo: 'offer',
     last: 'duration', long: 'duration', durat: 'duration', much: 'price',
   },
@@ -190,7 +190,7 @@ const CONCEPT_WORDS: Record<KnowledgeLanguage, Record<string, string>> = {
     ouvert: 'hours', ouvr: 'hours', horair: 'hours', ferm: 'hours', heur: 'hours', samedi: 'hours', dimanch: 'hours',
     adress: 'location', trouv: 'location', situ: 'location', loc: 'location', ou: 'location', plan: 'location',
     park: 'parking', parking: 'parking', stationn: 'parking', garer: 'parking', gar: 'parking', voitur: 'parking',
-    mal: 'pain', douleur: 'pain', douloureu: 'pain', douloureus: 'pain', fait_mal: 'pain', pique: 'pain', pic: 'pain',
+    mal: 'pain', douleur: 'pain', douloureu: 'pain', douloureus: 'pain', pique: 'pain', pic: 'pain',
     fonc: 'skintype', mat: 'skintype', noir: 'skintype', bronz: 'skintype', phototyp: 'skintype', typ: 'skintype',
     seanc: 'session', sceanc: 'session', traitement: 'session',
     apres: 'aftercare', soleil: 'aftercare', sport: 'aftercare', douch: 'aftercare', plage: 'aftercare', piscin: 'aftercare',
@@ -201,12 +201,12 @@ const CONCEPT_WORDS: Record<KnowledgeLanguage, Record<string, string>> = {
     injection: 'filler', acid: 'filler', hyaluroniqu: 'filler', levr: 'filler', pommet: 'filler',
     facial: 'facial', nettoyag: 'facial', visag: 'facial', pore: 'facial', acne: 'facial', hydrafacial: 'facial',
     pai: 'payment', pay: 'payment', paiement: 'payment', regl: 'payment', cart: 'payment', espec: 'payment', plusieur: 'payment', foi: 'payment',
-    consult: 'consultation', consultation: 'consultation', bilan: 'consultation', gratuit: 'free', gratuit_: 'free',
+    consult: 'consultation', consultation: 'consultation', bilan: 'consultation', gratuit: 'free',
     enceint: 'pregnant', grossess: 'pregnant', allait: 'pregnant',
     cade: 'gift', cadeau: 'gift', bon: 'gift', offrir: 'gift', anniversair: 'gift',
     medecin: 'doctor', docteur: 'doctor', dermatolog: 'doctor', qualifi: 'doctor', personnel: 'doctor',
     promot: 'offer', promo: 'offer', reduct: 'offer', remis: 'offer', forfait: 'offer', offr: 'offer',
-    dur: 'duration', combien_de_temp: 'duration', temp: 'duration',
+    dur: 'duration', temp: 'duration',
   },
   ar: {
     سعر: 'price', اسعار: 'price', تكلف: 'price', كلف: 'price', قديش: 'price', بكام: 'price', تسعير: 'price', حق: 'price', ثمن: 'price', شقد: 'price', غالي: 'price', سعار: 'price',
@@ -216,7 +216,7 @@ const CONCEPT_WORDS: Record<KnowledgeLanguage, Record<string, string>> = {
     وين: 'location', فين: 'location', عنوان: 'location', موقع: 'location', مكان: 'location', موجودين: 'location', لوكيشن: 'location',
     باركينغ: 'parking', موقف: 'parking', اصف: 'parking', يصف: 'parking', صفه: 'parking', مواقف: 'parking', صف: 'parking', سيار: 'parking', اركن: 'parking', باركنج: 'parking',
     وجع: 'pain', بتوجع: 'pain', بيوجع: 'pain', الم: 'pain', مولم: 'pain', يولم: 'pain', توجع: 'pain', يوجع: 'pain',
-    غامق: 'skintype', اسمر: 'skintype', سمرا: 'skintype', سمراء: 'skintype', بشر: 'skintype_', لون: 'skintype', داكن: 'skintype',
+    غامق: 'skintype', اسمر: 'skintype', سمرا: 'skintype', سمراء: 'skintype', لون: 'skintype', داكن: 'skintype',
     جلس: 'session', جلسات: 'session',
     عناي: 'aftercare', شمس: 'aftercare', بعد: 'aftercare', رياض: 'aftercare', حمام: 'aftercare',
     بوتوكس: 'botox', بوتكس: 'botox', تجاعيد: 'botox', جبين: 'botox', خطوط: 'botox',
@@ -279,7 +279,7 @@ const mapLanguages = <T, U>(table: Record<KnowledgeLanguage, T>, f: (value: T) =
 const STOP_WORDS = mapLanguages(STOP_WORD_LISTS, (set) => new Set([...set].map(foldText)));
 const CONCEPTS = mapLanguages(CONCEPT_WORDS, (words) => {
   const map: Record<string, string> = {};
-  for (const [word, concept] of Object.entries(words)) map[stemOf(foldText(word.replace(/_+$/, '')))] = concept;
+  for (const [word, concept] of Object.entries(words)) map[stemOf(foldText(word))] = concept;
   return map;
 });
 const ARABIZI = Object.fromEntries(Object.entries(ARABIZI_WORDS).map(([k, v]) => [k, foldText(v)]));
