@@ -322,3 +322,24 @@ describe('AI worker hooks and bad jobs (issue 10)', () => {
     expect(fake.chats).toEqual([]);
   });
 });
+
+describe.each(AI_DATABASES)('AI_RESPONDER=none on %s', (kind) => {
+  const h = new AiHarness(kind, () => ({ AI_RESPONDER: 'none' }));
+  beforeAll(() => h.setUp());
+  afterEach(() => h.closeServers());
+  afterAll(() => h.tearDown());
+
+  it('[AI6] without an AI worker the takeover notice is still in the customer\'s language, detected then and stored', async () => {
+    const server = await h.start();
+    expect(server.jobs.ai).toBeNull();
+    const from = h.unique();
+    await sendText(server, from, `wamid.NONE${from}`, 'مرحبا، بدي موعد لجلسة ليزر بكرا');
+    const conversationId = await conversationIdOf(server, from);
+    expect((await conversationRow(server, conversationId)).state).toBe('waiting');
+    const operator = await admin(server);
+    expect((await operator.post(`/api/conversations/${conversationId}/takeover`, {})).status).toBe(200);
+    const notices = (await messagesOf(server, conversationId)).filter((m) => m.meta.notice);
+    expect(notices.map((m) => m.text)).toEqual([noticeText('operator_joined', 'ar', { operator_name: 'Administrator' })]);
+    expect((await operator.get(`/api/conversations/${conversationId}`)).body.contact.language).toBe('ar');
+  });
+});
