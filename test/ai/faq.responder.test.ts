@@ -93,6 +93,22 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
     expect(rows.every((r) => r.source === 'file' && r.seed_key?.startsWith('id:'))).toBe(true);
   });
 
+  it('two processes seeding one fresh database at once store each entry once', async () => {
+    const fresh = await factory.create();
+    const [a, b] = [await fresh.open(), await fresh.open()];
+    try {
+      const [ra, rb] = await Promise.all([seedKnowledge(faqContext(a)), seedKnowledge(faqContext(b))]);
+      const rows = await listLiveKnowledge(a.reader);
+      expect(ra.inserted + rb.inserted).toBe(rows.length);
+      expect(ra.inserted + ra.kept).toBe(rows.length);
+      expect(new Set(rows.map((r) => r.seed_key)).size).toBe(rows.length);
+    } finally {
+      await a.close();
+      await b.close();
+      await fresh.destroy();
+    }
+  });
+
   it('a re-seed neither overwrites an edited entry nor brings back a deleted one', async () => {
     const hours = await idOf('hours.en');
     await updateKnowledge(store.db, hours, { answer: 'Edited in the dashboard.' }, new Date().toISOString());
