@@ -7,6 +7,7 @@ import { createBenchContext, type BenchContext } from './lib/bench-context.js';
 import { markdownTable, met, textTable, type Section } from './lib/report.js';
 import { runBusyConversation } from './scenarios/busy.js';
 import { runCapacity } from './scenarios/capacity.js';
+import { runFaqEval } from './scenarios/faq-eval.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runColdStart, runHistory } from './scenarios/history.js';
 import { runIngest } from './scenarios/ingest.js';
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   capacity: runCapacity,
   history: runHistory,
   coldstart: runColdStart,
+  faq: runFaqEval,
 };
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));

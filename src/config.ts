@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseNoticeOverrides, type NoticeOverrides } from './chat/notices.js';
 
 /** The whole runtime configuration, parsed once from the environment (SPEC §12). Nothing else reads process.env. */
 export interface Config {
@@ -55,6 +57,8 @@ export interface Config {
   readonly ai: {
     readonly responder: 'faq' | 'openai' | 'none';
     readonly knowledgeFile: string | null;
+    /** The faq responder's answer rule: the best entry's confidence (0–1) and its lead over the second. */
+    readonly faq: { readonly minScore: number; readonly margin: number };
     readonly openaiBaseUrl: string | null;
     readonly openaiApiKey: string | null;
     readonly model: string | null;
@@ -71,8 +75,17 @@ export interface Config {
     readonly timeoutMs: number;
     /** Failed attempts of one reply before the conversation is handed over (`ai_failed`). */
     readonly maxAttempts: number;
+    /** Backoff between failed attempts of one reply: base × 2^(attempt−1), capped, with jitter. */
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    /** How long a reply waits for a voice note's transcript (or a photo's download for a vision model) before answering without it [AI2]. */
+    readonly mediaWaitMs: number;
+    /** Replies generated at once per process. */
+    readonly concurrency: number;
     /** A JSON file overriding the notices' texts per language [AI6]. */
     readonly noticesFile: string | null;
+    /** The notices file's texts, read and checked once at start (null without a file). */
+    readonly noticeOverrides: NoticeOverrides | null;
   };
   /** The outbound sender [OUT1]. */
   readonly outbox: {
@@ -116,6 +129,17 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** Reads and checks AI_NOTICES_FILE [AI6]; a missing, unreadable or invalid file is a configuration problem naming it. */
+function noticeOverridesFile(path: string | null, problems: string[]): NoticeOverrides | null {
+  if (path === null) return null;
+  try {
+    return parseNoticeOverrides(JSON.parse(readFileSync(path, 'utf8')) as unknown);
+  } catch (err) {
+    problems.push(`AI_NOTICES_FILE=${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
+
 /** Parses the environment; collects every problem and throws one ConfigError naming each variable. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -129,6 +153,16 @@ export function loadConfig(env: Env = process.env): Config {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const fraction = (name: string, fallback: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a number from 0 to 1`);
       return fallback;
     }
     return n;
@@ -205,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     ai: {
       responder: oneOf('AI_RESPONDER', ['faq', 'openai', 'none'] as const, 'faq'),
       knowledgeFile: str('AI_KNOWLEDGE_FILE'),
+      faq: { minScore: fraction('AI_FAQ_MIN_SCORE', 0.35), margin: fraction('AI_FAQ_MARGIN', 0.05) },
       openaiBaseUrl: url('OPENAI_BASE_URL', null),
       openaiApiKey: str('OPENAI_API_KEY'),
       model: str('AI_MODEL'),
@@ -215,7 +250,12 @@ export function loadConfig(env: Env = process.env): Config {
       historyLimit: int('AI_HISTORY_LIMIT', 30, 1, 500),
       timeoutMs: int('AI_TIMEOUT_MS', 60_000, 100, 3_600_000),
       maxAttempts: int('AI_MAX_ATTEMPTS', 3, 1, 100),
+      retryBaseMs: int('AI_RETRY_BASE_MS', 2_000, 1, 3_600_000),
+      retryMaxMs: int('AI_RETRY_MAX_MS', 60_000, 1, 86_400_000),
+      mediaWaitMs: int('AI_MEDIA_WAIT_MS', 120_000, 0, 3_600_000),
+      concurrency: int('AI_CONCURRENCY', 4, 1, 256),
       noticesFile: str('AI_NOTICES_FILE'),
+      noticeOverrides: noticeOverridesFile(str('AI_NOTICES_FILE'), problems),
     },
     outbox: {
       maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 10, 1, 1000),

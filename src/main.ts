@@ -8,6 +8,11 @@ import { buildServer } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { bootstrapAdmin } from './app/bootstrap-admin.js';
 import { startMediaDownloads } from './app/download-media.js';
+import { startAiWorker } from './app/reply-with-ai.js';
+import { startTranscriptions } from './app/transcribe-media.js';
+import { createFaqResponder } from './ai/faq.responder.js';
+import { seedKnowledge } from './ai/knowledge-seed.js';
+import { chooseResponder, createTranscriber } from './ai/responders.js';
 import type { JobRunner } from './app/job-runner.js';
 import { mediaFetchers } from './providers/registry.js';
 import { Realtime } from './realtime/realtime.js';
@@ -17,8 +22,11 @@ export interface Running {
   readonly ctx: AppContext;
   /** The base URL the server listens on (with the real port when PORT=0). */
   readonly url: string;
-  /** Background job runners of this process (tests wait on them with idle()). */
-  readonly jobs: { readonly media: JobRunner };
+  /**
+   * Background job runners of this process (tests wait on them with idle()): media downloads, the
+   * AI worker (null with AI_RESPONDER=none) and voice transcription (null without AI_TRANSCRIBE_MODEL).
+   */
+  readonly jobs: { readonly media: JobRunner; readonly ai: JobRunner | null; readonly transcribe: JobRunner | null };
   /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
   close(): Promise<void>;
 }
@@ -59,6 +67,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await realtime.start();
   const ctx: AppContext = { config, store, committer, logger, metrics, realtime };
   const admin = await bootstrapAdmin(ctx);
+  await seedKnowledge(ctx);
   if (admin.generatedPassword !== null) {
     // Printed once, to stdout only: never logged (SPEC §10).
     process.stdout.write(`First admin created: ${admin.createdEmail} with password ${admin.generatedPassword} (shown only now)\n`);
@@ -67,8 +76,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   }
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
-  const jobs = { media: startMediaDownloads(ctx, mediaFetchers(config)) };
-  wakeJobs = () => Object.values(jobs).forEach((runner) => runner.wake());
+  const transcriber = createTranscriber(config);
+  // The knowledge base answers for `faq` and is the `openai` responder's context [AI7].
+  const faq = createFaqResponder(ctx);
+  const responder = chooseResponder(config, { faq, knowledge: faq });
+  const jobs = {
+    media: startMediaDownloads(ctx, mediaFetchers(config)),
+    ai: responder ? startAiWorker(ctx, { responder }) : null,
+    transcribe: transcriber ? startTranscriptions(ctx, transcriber) : null,
+  };
+  const runners = Object.values(jobs).filter((runner): runner is JobRunner => runner !== null);
+  wakeJobs = () => runners.forEach((runner) => runner.wake());
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -81,7 +99,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     close: () => (closing ??= (async () => {
       await app.close();
       await realtime.stop();
-      await Promise.all(Object.values(jobs).map((runner) => runner.stop()));
+      await Promise.all(runners.map((runner) => runner.stop()));
       await committer.idle();
       await store.close();
     })()),

@@ -16,6 +16,10 @@ export interface HistoryItem {
   timestamp: string;
   /** Media the responder may look at: photos for a vision model. Loaded lazily, only when asked for. */
   media: { media_id: string; mime_type: string | null; kind: MessageType } | null;
+  /** For operator messages: who wrote it. */
+  operator_name?: string | null;
+  /** For voice and audio: why there is no transcript (`failed`, `unavailable`), when there is none [AI2]. */
+  transcript_status?: string | null;
 }
 
 export interface ResponderInput {

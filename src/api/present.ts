@@ -3,8 +3,8 @@ import type { Media } from '../chat/types.js';
 import { windowExpiresAt } from '../chat/window.js';
 import type { ConversationParts } from '../store/conversation.store.js';
 import { parseJson } from '../store/json.js';
-import type { MessageRow, OperatorRow } from '../store/schema.js';
-import type { Conversation, Message, MessagePreview, Operator } from './types.js';
+import type { KnowledgeRow, MessageRow, OperatorRow } from '../store/schema.js';
+import type { Conversation, KnowledgeEntry, Message, MessagePreview, Operator } from './types.js';
 
 /** The one Message shape (SPEC §3), for REST and SSE alike. */
 export function presentMessage(row: MessageRow): Message {
@@ -67,5 +67,23 @@ export function presentOperator(row: OperatorRow): Operator {
     role: row.role as Operator['role'],
     status: row.status as Operator['status'],
     disabled: row.disabled_at !== null,
+  };
+}
+
+/** The one KnowledgeEntry shape [AI7]. */
+export function presentKnowledge(row: KnowledgeRow): KnowledgeEntry {
+  return {
+    id: row.id,
+    question: row.question,
+    answer: row.answer,
+    language: row.language,
+    alternates: parseJson<string[]>(row.alternates) ?? [],
+    tags: parseJson<string[]>(row.tags) ?? [],
+    source: row.source as KnowledgeEntry['source'],
+    created_by: row.created_by,
+    from: row.from_conversation_id && row.from_message_id ? { conversation_id: row.from_conversation_id, message_id: row.from_message_id } : null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    deleted_at: row.deleted_at,
   };
 }

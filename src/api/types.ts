@@ -54,3 +54,20 @@ export interface Operator {
 export interface ApiError {
   error: { code: string; message: string };
 }
+
+/** A faq knowledge entry [AI7]. `deleted_at` is set on a deleted entry (still readable by id). */
+export interface KnowledgeEntry {
+  id: string;
+  question: string;
+  answer: string;
+  language: string | null;
+  alternates: string[];
+  tags: string[];
+  source: 'file' | 'dashboard' | 'api';
+  created_by: string | null;
+  /** The AI reply it was saved from, when it was. */
+  from: { conversation_id: string; message_id: string } | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}

@@ -5,13 +5,16 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import type { Provider } from '../chat/types.js';
+import { isTranscriberConfigured } from '../ai/responders.js';
+import type { Media, Provider } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { presentMessage } from '../api/present.js';
 import { MediaFetchError, type FetchedMedia, type MediaFetcher } from '../providers/media-fetch.js';
 import type { Store } from '../store/database.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { getMedia, markMediaFailed, markMediaReady, patchMessageMedia, putMediaBlob } from '../store/media.store.js';
+import { enqueueJob } from '../store/job.store.js';
+import { getMessageByPk } from '../store/message.store.js';
 import type { MediaRow } from '../store/schema.js';
 import type { AppContext } from './context.js';
 import { JobFailure, startJobRunner, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
@@ -27,6 +30,11 @@ export interface DownloadMediaDeps {
   committer: GroupCommitter;
   fetchers: Partial<Record<Provider, MediaFetcher>>;
   logger?: Logger;
+  /**
+   * Whether a transcriber is configured [AI2]: a ready voice note or audio then gets
+   * `transcript_status: pending` and a `media.transcribe` job (in the same unit), else `unavailable`.
+   */
+  transcribe?: boolean;
 }
 
 /** Where a file-stored media object lives, relative to DATA_DIR: media/<yyyy>/<mm>/<media_id> (month of arrival). */
@@ -73,7 +81,9 @@ export function startMediaDownloads(ctx: AppContext, fetchers: Partial<Record<Pr
   return startJobRunner({
     committer: ctx.committer,
     kinds: ['media.download'],
-    handler: mediaDownloadHandler({ config, store: ctx.store, committer: ctx.committer, fetchers, logger: ctx.logger }),
+    handler: mediaDownloadHandler({
+      config, store: ctx.store, committer: ctx.committer, fetchers, logger: ctx.logger, transcribe: isTranscriberConfigured(config),
+    }),
     concurrency: config.media.downloadConcurrency,
     pollMs: config.jobs.pollMs,
     lockMs: config.jobs.lockMs,
@@ -132,7 +142,13 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
     await deps.committer.run(async (tx) => {
       if (await markMediaReady(tx.db, mediaId, { storage_path: storagePath, size, mime_type: mimeType })) {
         if (bytes) await putMediaBlob(tx.db, mediaId, bytes);
-        await emitMediaChange(tx, media, { status: 'ready', size, mime_type: mimeType, error: null });
+        const message = await getMessageByPk(tx.db, media.message_pk);
+        const isAudio = message?.type === 'voice' || message?.type === 'audio';
+        const transcript: Partial<Media> = isAudio ? { transcript_status: deps.transcribe ? 'pending' : 'unavailable' } : {};
+        await emitMediaChange(tx, media, { status: 'ready', size, mime_type: mimeType, error: null, ...transcript });
+        if (isAudio && deps.transcribe) {
+          await enqueueJob(tx.db, tx.dialect, { kind: 'media.transcribe', dedupe_key: mediaId, payload: { media_id: mediaId } });
+        }
       }
       await run.complete(tx);
     });

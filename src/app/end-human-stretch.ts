@@ -3,15 +3,17 @@ import { transition } from '../chat/conversation-state.js';
 import { DomainError } from '../chat/errors.js';
 import type { ConversationState } from '../chat/types.js';
 import type { AuthenticatedOperator } from './authenticate.js';
+import { appendNotice } from './append-notice.js';
 import type { AppContext } from './context.js';
 import { appendSystemEvent, isOwnedByOther, requireConversation, updateAndEmit } from './conversation-view.js';
 
 /**
  * Ends an operator's stretch in one unit: state change, no owner, and a system `event` message
- * (`metadata.event`) marking it. Only the owner or an admin may end another's stretch (`owned_by_other`).
+ * (`metadata.event`) marking it, and a notice to the customer in their language [AI6]: the
+ * conversation ended (resolve) or is back with the assistant (release). Only the owner or an admin may end another's stretch (`owned_by_other`).
  */
 async function endHumanStretch(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator, conversationId: string, now: Date,
+  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now: Date,
   action: 'release' | 'resolve', event: string, text: string,
 ): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
@@ -21,20 +23,21 @@ async function endHumanStretch(
     }
     const next = transition(row.state as ConversationState, action);
     await appendSystemEvent(tx, row.id, event, text, actor, now);
+    await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
     return updateAndEmit(tx, row.id, { state: next, operator_id: null, last_activity_at: now.toISOString() }, now);
   });
 }
 
 /** Hands the conversation back to the AI [AI5]: state `ai`; the event message (`released`) enters the AI's context. */
 export function releaseConversation(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
 ): Promise<Conversation> {
   return endHumanStretch(ctx, actor, conversationId, now, 'release', 'released', `${actor.name} handed the conversation back to the AI`);
 }
 
 /** Ends the conversation: state `resolved` (`resolved` event); the customer's next message reopens it. */
 export function resolveConversation(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
 ): Promise<Conversation> {
   return endHumanStretch(ctx, actor, conversationId, now, 'resolve', 'resolved', `${actor.name} resolved the conversation`);
 }

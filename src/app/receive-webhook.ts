@@ -31,6 +31,8 @@ export interface ReceiveOptions {
    * and queues no AI reply (it is history, not a customer waiting).
    */
   replay?: boolean;
+  /** [AI1] the AI job of a message is due this long after it arrived, so a burst of messages gets one reply. Default 0. */
+  aiDebounceMs?: number;
 }
 
 /**
@@ -165,6 +167,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     updated_at: nowIso,
   }, state === 'ai' && !options.replay ? {
     kind: 'ai.reply', payload: { conversation_id: conversation.id, message_id: messageId },
+    run_at: options.aiDebounceMs ? new Date(now.getTime() + options.aiDebounceMs).toISOString() : undefined,
   } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
   if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);

@@ -38,7 +38,16 @@ export interface Media {
   size: number | null;
   /** Why the download failed (`too_large`, `unreachable`, `sha256_mismatch` …); only when status is failed. */
   error?: string | null;
+  /**
+   * Voice and audio only [AI2]: `pending` while the transcriber works, `done` with `transcript`,
+   * `failed` (with `transcript_error`) when it gave up, `unavailable` when no transcriber is configured.
+   * Absent before the download is ready.
+   */
+  transcript_status?: TranscriptStatus;
+  transcript_error?: string | null;
 }
+
+export type TranscriptStatus = 'pending' | 'done' | 'failed' | 'unavailable';
 
 export interface ProviderError {
   code: string;

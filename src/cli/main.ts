@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { KnowledgeFileError } from '../ai/knowledge-file.js';
 import type { Config } from '../config.js';
 import { processIo, type CliIo } from './io.js';
 import { loadCliConfig, UsageError } from './load-config.js';
@@ -127,7 +128,8 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
       // missing argument, a command group without its subcommand) is wrong usage.
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EXIT_USAGE;
     }
-    if (err instanceof UsageError) {
+    // A knowledge file that cannot be seeded (start, demo) is a configuration problem too.
+    if (err instanceof UsageError || err instanceof KnowledgeFileError) {
       io.err(`switchboard: ${err.message}\n`);
       return EXIT_USAGE;
     }

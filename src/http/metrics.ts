@@ -9,6 +9,8 @@ import { countJobs } from '../store/job.store.js';
  * - SSE: `sseClients.inc()` on connect and `.dec()` on close; `sseEventsDelivered.inc(n)` per written event.
  * - Workers: `jobFailures.inc({ kind })` for every failed job attempt.
  * - Webhooks: `recordWebhook` (webhooks.routes.ts).
+ * - The AI worker (src/app/reply-with-ai.ts): `aiReplies` and `aiReplySeconds` per stored reply,
+ *   `handovers` per hand-over, `responderErrors` per failed generation; `transcriptions` per outcome.
  * `outbox_depth` is read from the jobs table on every scrape.
  */
 export interface Metrics {
@@ -19,6 +21,11 @@ export interface Metrics {
   readonly sseEventsDelivered: Counter;
   readonly jobFailures: Counter<'kind'>;
   readonly outboxDepth: Gauge;
+  readonly aiReplies: Counter<'responder'>;
+  readonly aiReplySeconds: Histogram<'responder'>;
+  readonly handovers: Counter<'reason'>;
+  readonly responderErrors: Counter<'responder'>;
+  readonly transcriptions: Counter<'outcome'>;
 }
 
 export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
@@ -58,6 +65,37 @@ export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
         ]);
         this.set(queued + running);
       },
+    }),
+    aiReplies: new Counter({
+      name: 'switchboard_ai_replies_total',
+      help: 'AI replies stored, by responder (faq, openai).',
+      labelNames: ['responder'] as const,
+      registers,
+    }),
+    aiReplySeconds: new Histogram({
+      name: 'switchboard_ai_reply_duration_seconds',
+      help: "Time a responder took to produce a stored reply (the generation alone, not the debounce).",
+      labelNames: ['responder'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+      registers,
+    }),
+    handovers: new Counter({
+      name: 'switchboard_handovers_total',
+      help: 'Conversations handed to an operator by the AI worker, by reason (user_requested, ai_requested, sentiment, ai_failed).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    responderErrors: new Counter({
+      name: 'switchboard_ai_responder_errors_total',
+      help: 'Failed generations (network, timeout, unusable answer), by responder; each is retried until AI_MAX_ATTEMPTS.',
+      labelNames: ['responder'] as const,
+      registers,
+    }),
+    transcriptions: new Counter({
+      name: 'switchboard_transcriptions_total',
+      help: 'Voice-note transcriptions by outcome (done, retried, failed).',
+      labelNames: ['outcome'] as const,
+      registers,
     }),
   };
 }

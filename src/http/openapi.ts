@@ -37,6 +37,17 @@ const MessageSchema: Json = {
   },
 };
 
+const KnowledgeEntrySchema: Json = {
+  type: 'object',
+  required: ['id', 'question', 'answer', 'language', 'alternates', 'tags', 'source', 'created_by', 'from', 'created_at', 'updated_at', 'deleted_at'],
+  properties: {
+    id: str, question: str, answer: str, language: nullable(str), alternates: { type: 'array', items: str }, tags: { type: 'array', items: str },
+    source: { enum: ['file', 'dashboard', 'api'] }, created_by: nullable(str),
+    from: nullable({ type: 'object', required: ['conversation_id', 'message_id'], properties: { conversation_id: str, message_id: str } }),
+    created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' }, deleted_at: nullable({ type: 'string', format: 'date-time' }),
+  },
+};
+
 const ConversationSchema: Json = {
   type: 'object',
   required: ['conversation_id', 'channel', 'contact', 'state', 'operator', 'handover', 'unread_count', 'last_message', 'window_expires_at', 'created_at', 'updated_at'],
@@ -181,9 +192,46 @@ export const OPENAPI_DOCUMENT: Json = {
       get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409) } },
     },
     '/api/knowledge': {
-      get: { summary: "The faq responder's Q&A entries", responses: { 200: json({ type: 'object' }), ...errors(401) } },
-      post: { summary: 'Add a Q&A entry', responses: { 201: json({ type: 'object' }, 'Created'), ...errors(400, 401) } },
-      put: { summary: 'Correct a Q&A entry', responses: { 200: json({ type: 'object' }), ...errors(400, 401, 404) } },
+      get: {
+        summary: "The faq responder's live Q&A entries, oldest first [AI7]",
+        parameters: [
+          queryParam('q', str, 'only entries whose question, answer or alternates contain this (case-insensitive)'),
+          queryParam('cursor', str, 'next_cursor of the previous page'),
+          queryParam('limit', { type: 'integer', minimum: 1, maximum: 100 }, 'page size (default 50)'),
+        ],
+        responses: {
+          200: json({ type: 'object', required: ['entries', 'next_cursor'], properties: { entries: { type: 'array', items: ref('KnowledgeEntry') }, next_cursor: nullable(str) } }),
+          ...errors(400, 401),
+        },
+      },
+      post: {
+        summary: 'Add a Q&A entry (operators and admins), e.g. an AI reply saved with from_message_id + conversation_id [AI7]',
+        requestBody: body({
+          type: 'object', required: ['question', 'answer'], additionalProperties: false,
+          properties: {
+            question: str, answer: str, language: nullable(str), alternates: { type: 'array', items: str }, tags: { type: 'array', items: str },
+            conversation_id: str, from_message_id: str,
+          },
+        }),
+        responses: { 201: json(ref('KnowledgeEntry'), 'Created'), ...errors(400, 401, 404) },
+      },
+    },
+    '/api/knowledge/{id}': {
+      get: { summary: 'One Q&A entry (a deleted one too, with deleted_at)', parameters: [pathId('id', 'knowledge entry id')], responses: { 200: json(ref('KnowledgeEntry')), ...errors(401, 404) } },
+      put: {
+        summary: 'Correct a Q&A entry in place (admins); the next faq reply uses it [AI7]',
+        parameters: [pathId('id', 'knowledge entry id')],
+        requestBody: body({
+          type: 'object', minProperties: 1, additionalProperties: false,
+          properties: { question: str, answer: str, language: nullable(str), alternates: { type: 'array', items: str }, tags: { type: 'array', items: str } },
+        }),
+        responses: { 200: json(ref('KnowledgeEntry')), ...errors(400, 401, 403, 404) },
+      },
+      delete: {
+        summary: 'Delete a Q&A entry (admins): it stops answering; the row stays for the messages naming it',
+        parameters: [pathId('id', 'knowledge entry id')],
+        responses: { 200: json(ref('KnowledgeEntry')), ...errors(401, 403, 404) },
+      },
     },
     '/api/openapi.json': { get: { summary: 'This document', responses: { 200: json({ type: 'object' }), ...errors(401) } } },
   },
@@ -196,6 +244,7 @@ export const OPENAPI_DOCUMENT: Json = {
       Message: MessageSchema,
       Conversation: ConversationSchema,
       Operator: OperatorSchema,
+      KnowledgeEntry: KnowledgeEntrySchema,
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str } } } },
     },
     responses: Object.fromEntries(Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => [

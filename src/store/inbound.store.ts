@@ -123,6 +123,8 @@ export type InboundMessageRow = Omit<MessageRow, 'id' | 'conversation_id' | 'seq
 export interface InboundJob {
   kind: 'ai.reply';
   payload: unknown;
+  /** When the job becomes due (ISO-8601); the AI's debounce window [AI1]. Default: now. */
+  run_at?: string;
 }
 
 /**
@@ -144,7 +146,7 @@ export async function appendInbound(
   if (dialect === 'postgres') {
     const row = await appendInboundPg.first(db, dialect, [
       ...conversationParams, ...messageParams,
-      job?.kind ?? null, job ? JSON.stringify(job.payload) : null, change.now, change.now, change.now, job !== null,
+      job?.kind ?? null, job ? JSON.stringify(job.payload) : null, job?.run_at ?? change.now, change.now, change.now, job !== null,
     ]);
     if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
     const { message_pk: pk, ...conversation } = row;
@@ -154,6 +156,6 @@ export async function appendInbound(
   if (!conversation) throw new Error(`conversation ${conversationId} vanished during a webhook`);
   const inserted = await messageInsert.first(db, dialect, [conversationId, m.message_id, conversation.last_seq, ...messageParams.slice(1)]);
   if (!inserted) return undefined;
-  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: null, payload: job.payload });
+  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: null, payload: job.payload, run_at: job.run_at ? new Date(job.run_at) : undefined });
   return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
 }

@@ -238,6 +238,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('source', 'text', (c) => c.notNull())
           .addColumn('seed_key', 'text')
           .addColumn('created_by', 'text')
+          .addColumn('from_conversation_id', 'text')
+          .addColumn('from_message_id', 'text')
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addColumn('deleted_at', 'text')

@@ -171,7 +171,11 @@ export interface KnowledgeTable {
   /** `file` (seeded from AI_KNOWLEDGE_FILE), `dashboard` or `api`. */
   source: string;
   seed_key: string | null;
+  /** The operator who added the entry (null for seeded ones). */
   created_by: string | null;
+  /** The AI reply the entry was saved from [AI7], when it was. */
+  from_conversation_id: string | null;
+  from_message_id: string | null;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;

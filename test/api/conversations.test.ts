@@ -229,7 +229,13 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(forced.body.operator.name).toBe('Administrator');
 
       const updates = (await eventsOf(id)).filter((e) => e.type === 'conversation_updated').map((e) => JSON.parse(e.payload));
-      expect(updates.map((u) => u.operator?.name ?? null)).toEqual([null, 'Olga', 'Administrator']);
+      // A takeover's notice [AI6] moves the conversation's activity too: one more update each, same owner.
+      const owners = updates.map((u) => u.operator?.name ?? null).filter((name, i, all) => i === 0 || name !== all[i - 1]);
+      expect(owners).toEqual([null, 'Olga', 'Administrator']);
+      const notices = (await admin.get(`/api/conversations/${id}`)).body.messages.filter((m: any) => m.metadata.notice);
+      expect(notices.map((m: any) => [m.role, m.status, m.metadata.notice])).toEqual([['system', 'pending', 'operator_joined'], ['system', 'pending', 'operator_joined']]);
+      expect(notices[0].text).toContain('Olga');
+      expect(notices[1].text).toContain('Administrator');
     });
 
     it('[AI5] release hands back to the AI and writes a system event message marking the end of the human stretch', async () => {
@@ -240,11 +246,13 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(released.status).toBe(200);
       expect(released.body).toMatchObject({ state: 'ai', operator: null });
       const details = await admin.get(`/api/conversations/${id}`);
-      const marker = details.body.messages.at(-1);
-      expect(marker).toMatchObject({ role: 'system', type: 'event', seq: 2, status: 'received', metadata: { event: 'released' }, operator: { id: olga.id } });
+      // seq 2 is the "Olga joined" notice; the marker is followed by the "back with the assistant" notice [AI6].
+      const [marker, notice] = details.body.messages.slice(-2);
+      expect(marker).toMatchObject({ role: 'system', type: 'event', seq: 3, status: 'received', metadata: { event: 'released' }, operator: { id: olga.id } });
       expect(marker.message_id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
       expect(marker.metadata.message_id).toBe(marker.message_id);
-      expect(released.body.last_message.message_id).toBe(marker.message_id);
+      expect(notice).toMatchObject({ role: 'system', type: 'text', seq: 4, status: 'pending', metadata: { notice: 'handed_back' } });
+      expect(released.body.last_message.message_id).toBe(notice.message_id);
       const events = await eventsOf(id);
       expect(events.filter((e) => e.type === 'new_message').map((e) => JSON.parse(e.payload).message_id)).toContain(marker.message_id);
       expect(JSON.parse(events.at(-1)!.payload)).toMatchObject({ state: 'ai', operator: null });
@@ -258,7 +266,9 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect((await omar.client.post(`/api/conversations/${id}/resolve`)).status).toBe(409);
       const resolved = await olga.client.post(`/api/conversations/${id}/resolve`);
       expect(resolved.status).toBe(200);
-      expect(resolved.body).toMatchObject({ state: 'resolved', operator: null, last_message: { type: 'event', metadata: { event: 'resolved' } } });
+      expect(resolved.body).toMatchObject({ state: 'resolved', operator: null, last_message: { role: 'system', metadata: { notice: 'conversation_ended' } } });
+      const [marker] = (await admin.get(`/api/conversations/${id}`)).body.messages.slice(-2);
+      expect(marker).toMatchObject({ type: 'event', metadata: { event: 'resolved' } });
       expect((await omar.client.post(`/api/conversations/${id}/takeover`)).body.error.code).toBe('invalid_transition');
     });
 
@@ -294,7 +304,7 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       const sent = await olga.client.post(`/api/conversations/${id}/messages`, { text: 'Hello, Olga here' });
       expect(sent.status).toBe(201);
       expect(sent.body).toMatchObject({
-        conversation_id: id, seq: 2, role: 'operator', type: 'text', text: 'Hello, Olga here', status: 'pending',
+        conversation_id: id, seq: 3, role: 'operator', type: 'text', text: 'Hello, Olga here', status: 'pending',
         operator: { id: olga.id, name: 'Olga' },
       });
       expect(sent.body.message_id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
@@ -329,7 +339,8 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(reused.status).toBe(409);
       expect(reused.body.error.code).toBe('conflict');
       expect(await countJobs(server.ctx.store.reader, 'outbox.send')).toBe(jobsBefore + 3);
-      expect(await messageCount(id)).toBe(4);
+      // The customer's message, the "Olga joined" notice and the three operator messages.
+      expect(await messageCount(id)).toBe(5);
     });
 
     it('[§3 window] outside the 24 h window the send is refused with window_closed and nothing is stored', async () => {
@@ -363,8 +374,9 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
         expect(res.body.error.code).toBe('validation_failed');
       }
       expect((await olga.client.post(`/api/conversations/${id}/messages`, { text: 'ok' }, { 'idempotency-key': 'k'.repeat(201) })).status).toBe(400);
-      expect(await messageCount(id)).toBe(1);
-      expect(await countJobs(server.ctx.store.reader, 'outbox.send')).toBe(jobsBefore);
+      // Only the customer's message and the takeover's "Olga joined" notice (with its outbox job) [AI6].
+      expect(await messageCount(id)).toBe(2);
+      expect(await countJobs(server.ctx.store.reader, 'outbox.send')).toBe(jobsBefore + 1);
       expect((await olga.client.post('/api/conversations/c_missing/messages', { text: 'hi' })).status).toBe(404);
     });
   });

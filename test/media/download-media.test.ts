@@ -377,6 +377,9 @@ describe('a worker that dies mid-download', () => {
       JOB_POLL_MS: '20',
       JOB_LOCK_MS: '2000',
       MEDIA_DOWNLOAD_TIMEOUT_MS: '1500',
+      // Every job's time limit must stay below the claim (config refuses it otherwise).
+      OUTBOX_SEND_TIMEOUT_MS: '1500',
+      AI_TIMEOUT_MS: '1500',
     };
     const bytes = sampleBytes(40_000, 'killed');
     const mediaId = unique('1348');

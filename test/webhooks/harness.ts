@@ -11,11 +11,14 @@ import { sharedDatabases, type DatabaseFactory, type TestDatabase } from '../sup
 import { eventRows, jobRows, storedMessage, type StoredMessage } from '../support/webhook-senders.js';
 
 /**
- * Server settings for the webhook suites: every provider API points at a closed local port, and
- * the job runners poll rarely (they are stopped anyway, see parkBackgroundJobs).
+ * Server settings for the webhook suites: every provider API points at a closed local port, the
+ * job runners poll rarely (they are stopped anyway, see parkBackgroundJobs), and AI jobs come due
+ * only after the test (crash-safety runs child servers whose runners are not parked: their AI
+ * replies would add messages and events these suites count).
  */
 export const WEBHOOK_TEST_ENV: Record<string, string> = {
   JOB_POLL_MS: '60000',
+  AI_DEBOUNCE_MS: '600000',
   META_GRAPH_URL: 'http://127.0.0.1:9',
   MONTYMOBILE_API_URL: 'http://127.0.0.1:9',
   QISCUS_API_URL: 'http://127.0.0.1:9',
@@ -44,7 +47,7 @@ export interface WebhookServer {
  * The jobs stay queued, as a crashed worker would leave them; other suites prove the runners.
  */
 export async function parkBackgroundJobs(running: Running): Promise<Running> {
-  await Promise.all(Object.values(running.jobs).map((runner) => runner.stop()));
+  await Promise.all(Object.values(running.jobs).map((runner) => runner?.stop()));
   return running;
 }
 
