@@ -66,8 +66,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   });
   await realtime.start();
   const ctx: AppContext = { config, store, committer, logger, metrics, realtime };
-  const admin = await bootstrapAdmin(ctx);
-  await seedKnowledge(ctx);
+  let admin: Awaited<ReturnType<typeof bootstrapAdmin>>;
+  try {
+    admin = await bootstrapAdmin(ctx);
+    await seedKnowledge(ctx);
+  } catch (err) {
+    // A start that cannot finish (a bad knowledge file …) leaves nothing open behind it.
+    await realtime.stop();
+    await committer.idle();
+    await store.close();
+    throw err;
+  }
   if (admin.generatedPassword !== null) {
     // Printed once, to stdout only: never logged (SPEC §10).
     process.stdout.write(`First admin created: ${admin.createdEmail} with password ${admin.generatedPassword} (shown only now)\n`);
