@@ -9,7 +9,8 @@ import { createMetrics } from './http/metrics.js';
 import { bootstrapAdmin } from './app/bootstrap-admin.js';
 import { startMediaDownloads } from './app/download-media.js';
 import type { JobRunner } from './app/job-runner.js';
-import { mediaFetchers } from './providers/registry.js';
+import { startOutbox } from './app/deliver-outbox.js';
+import { mediaFetchers, messageSenders } from './providers/registry.js';
 import { Realtime } from './realtime/realtime.js';
 
 export interface Running {
@@ -18,7 +19,7 @@ export interface Running {
   /** The base URL the server listens on (with the real port when PORT=0). */
   readonly url: string;
   /** Background job runners of this process (tests wait on them with idle()). */
-  readonly jobs: { readonly media: JobRunner };
+  readonly jobs: { readonly media: JobRunner; readonly outbox: JobRunner };
   /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
   close(): Promise<void>;
 }
@@ -67,7 +68,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   }
   const app = await buildServer(ctx);
   await app.listen({ port: config.port, host: config.host });
-  const jobs = { media: startMediaDownloads(ctx, mediaFetchers(config)) };
+  const jobs = { media: startMediaDownloads(ctx, mediaFetchers(config)), outbox: startOutbox(ctx, messageSenders(config)) };
   wakeJobs = () => Object.values(jobs).forEach((runner) => runner.wake());
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

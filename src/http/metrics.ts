@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../store/database.js';
-import { countJobs } from '../store/job.store.js';
+import { countJobs, oldestOpenJobAt } from '../store/job.store.js';
 
 /**
  * The process's Prometheus metrics, on their own Registry (never prom-client's global one, so
@@ -9,7 +9,9 @@ import { countJobs } from '../store/job.store.js';
  * - SSE: `sseClients.inc()` on connect and `.dec()` on close; `sseEventsDelivered.inc(n)` per written event.
  * - Workers: `jobFailures.inc({ kind })` for every failed job attempt.
  * - Webhooks: `recordWebhook` (webhooks.routes.ts).
- * `outbox_depth` is read from the jobs table on every scrape.
+ * - Outbox: `outboxSends.inc({ provider, outcome })` and `outboxSendSeconds.observe({ provider }, s)` per
+ *   provider call, `outboxFailures.inc({ code })` per message failed for good (src/app/deliver-outbox.ts).
+ * `outbox_depth` and `outbox_oldest_pending_seconds` are read from the jobs table on every scrape.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -19,6 +21,10 @@ export interface Metrics {
   readonly sseEventsDelivered: Counter;
   readonly jobFailures: Counter<'kind'>;
   readonly outboxDepth: Gauge;
+  readonly outboxOldestSeconds: Gauge;
+  readonly outboxSends: Counter<'provider' | 'outcome'>;
+  readonly outboxSendSeconds: Histogram<'provider'>;
+  readonly outboxFailures: Counter<'code'>;
 }
 
 export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
@@ -58,6 +64,34 @@ export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
         ]);
         this.set(queued + running);
       },
+    }),
+    outboxOldestSeconds: new Gauge({
+      name: 'switchboard_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest outbound message still in the outbox (0 when empty).',
+      registers,
+      async collect() {
+        const at = await oldestOpenJobAt(store.reader, 'outbox.send');
+        this.set(at ? Math.max(0, (Date.now() - Date.parse(at)) / 1000) : 0);
+      },
+    }),
+    outboxSends: new Counter({
+      name: 'switchboard_outbox_sends_total',
+      help: 'Provider send calls by provider and outcome (accepted, retryable, permanent).',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    }),
+    outboxSendSeconds: new Histogram({
+      name: 'switchboard_outbox_send_duration_seconds',
+      help: 'Time of one provider send call (media upload excluded).',
+      labelNames: ['provider'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    outboxFailures: new Counter({
+      name: 'switchboard_outbox_failures_total',
+      help: 'Outbound messages failed for good, by error code (provider code, window_closed, send_unconfirmed …).',
+      labelNames: ['code'] as const,
+      registers,
     }),
   };
 }

@@ -1,0 +1,33 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { DB, MessageRow } from './schema.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+/*
+ * Reads of the outbound sender. Our messages are the ones not written by the customer (role
+ * other than `user`); `pending` ones are still in the outbox. Each walks the (conversation_id, seq)
+ * index of one conversation.
+ */
+
+/** The first of our messages before `seq` in the conversation that is still pending, if any. */
+export async function earlierPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return db.selectFrom('messages').select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId).where('seq', '<', seq)
+    .where('status', '=', 'pending').where('role', '!=', 'user')
+    .orderBy('seq', 'asc').limit(1).executeTakeFirst();
+}
+
+/** The next of our pending messages after `seq` in the conversation: the one a finished send unblocks. */
+export async function nextPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return db.selectFrom('messages').select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId).where('seq', '>', seq)
+    .where('status', '=', 'pending').where('role', '!=', 'user')
+    .orderBy('seq', 'asc').limit(1).executeTakeFirst();
+}
+
+/** The customer's latest message in the conversation (its provider id and metadata), if any. */
+export async function latestInbound(db: Db, conversationId: string): Promise<Pick<MessageRow, 'message_id' | 'seq' | 'metadata'> | undefined> {
+  return db.selectFrom('messages').select(['message_id', 'seq', 'metadata'])
+    .where('conversation_id', '=', conversationId).where('role', '=', 'user')
+    .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
