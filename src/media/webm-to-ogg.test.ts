@@ -140,7 +140,7 @@ describe('Ogg pages', () => {
     const writer = new OggPageWriter(1);
     writer.writePacket(Buffer.from('hello'), 0n);
     const ogg = writer.finish();
-    ogg[ogg.length - 1] ^= 0xff;
+    ogg[ogg.length - 1] = ogg[ogg.length - 1]! ^ 0xff;
     expect(() => readOggPages(ogg)).toThrow(/CRC/);
   });
 });
