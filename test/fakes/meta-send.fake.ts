@@ -74,6 +74,11 @@ export class MetaSendFake {
     this.scripts.set(to, [...(this.scripts.get(to) ?? []), ...answers]);
   }
 
+  /** Drops the answers still scripted for `to`. */
+  clearScript(to: string): void {
+    this.scripts.delete(to);
+  }
+
   /** Message sends (not mark-as-read), in arrival order. */
   sends(): RecordedGraphRequest[] {
     return this.requests.filter((r) => r.path.endsWith('/messages') && r.json && r.json.status === undefined);
