@@ -283,3 +283,68 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
     });
   });
 });
+
+describe('operator media: MEDIA_MAX_BYTES and malformed forms (SQLite)', () => {
+  let server: Running;
+  let olga: ApiClient;
+  let conversationId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ MEDIA_MAX_BYTES: String(64 * 1024) });
+    const admin = await loginAdmin(server.url);
+    olga = (await createOperator(admin, 'olga@example.test', 'Olga')).client;
+    expect((await postMeta(server.url, metaTextPayload('wamid.limits.1', '9613000009', 'hello'))).status).toBe(200);
+    conversationId = (await admin.get('/api/conversations?q=9613000009')).body.conversations[0].conversation_id;
+    expect((await olga.post(`/api/conversations/${conversationId}/takeover`)).status).toBe(200);
+  });
+  afterAll(() => server.close());
+
+  const stored = async () => ({
+    messages: Number((await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    media: Number((await server.ctx.store.reader.selectFrom('media').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    files: mediaFiles(server.ctx.config.dataDir),
+  });
+
+  it('refuses a document over MEDIA_MAX_BYTES, declared or not, and stores nothing', async () => {
+    const before = await stored();
+    const big = Buffer.concat([PDF, Buffer.alloc(200 * 1024, 0x20)]);
+    for (const type of ['application/pdf', 'application/octet-stream']) {
+      const res = await postForm(olga, conversationId, { file: { bytes: big, type, name: 'big.pdf' } });
+      expect(res.status).toBe(413);
+      expect(res.body.error.code).toBe('payload_too_large');
+    }
+    // A body far over the limit is cut off while it arrives (the answer comes, the connection closes).
+    const huge = await postForm(olga, conversationId, { file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * 1024 * 1024)]), type: 'application/pdf', name: 'huge.pdf' } });
+    expect(huge.status).toBe(413);
+    expect(await stored()).toEqual(before);
+    // Within the limit the same kind of file is accepted.
+    const ok = await postForm(olga, conversationId, { file: { bytes: PDF, type: 'application/pdf', name: 'small.pdf' } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('refuses two files in one message, a file in another part, and a body that is not a complete form', async () => {
+    const before = await stored();
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'a.png');
+    form.append('file', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'b.png');
+    const headers = { cookie: olga.credentials.cookie!, 'x-requested-with': 'dashboard' };
+    const url = `${server.url}/api/conversations/${conversationId}/messages`;
+    const two = await fetch(url, { method: 'POST', body: form, headers });
+    expect(two.status).toBe(400);
+    expect((await two.json() as any).error.message).toMatch(/one file/);
+
+    const elsewhere = new FormData();
+    elsewhere.append('photo', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'a.png');
+    const wrongPart = await fetch(url, { method: 'POST', body: elsewhere, headers });
+    expect(wrongPart.status).toBe(400);
+    expect((await wrongPart.json() as any).error.message).toMatch(/`file` part/);
+
+    const cut = await fetch(url, {
+      method: 'POST', headers: { ...headers, 'content-type': 'multipart/form-data; boundary=XYZ' },
+      body: '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG',
+    });
+    expect(cut.status).toBe(400);
+    expect((await cut.json() as any).error.code).toBe('validation_failed');
+    expect(await stored()).toEqual(before);
+  });
+});

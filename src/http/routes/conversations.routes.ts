@@ -95,7 +95,15 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
       });
       return reply.status(result.created ? 201 : 200).send(result.message);
     }
-    const form = await readMediaForm(request, join(ctx.config.dataDir, 'media', 'tmp'), ctx.config.media.maxBytes);
+    let form;
+    try {
+      form = await readMediaForm(request, join(ctx.config.dataDir, 'media', 'tmp'), ctx.config.media.maxBytes);
+    } catch (err) {
+      // The rest of a refused body is not read: the connection closes after the answer, so neither
+      // side waits for bytes nobody will consume.
+      reply.header('connection', 'close');
+      throw err;
+    }
     let result;
     try {
       result = await sendOperatorMessage(ctx, actor, id, {
