@@ -10,6 +10,7 @@ import { runCapacity } from './scenarios/capacity.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runColdStart, runHistory } from './scenarios/history.js';
 import { runIngest } from './scenarios/ingest.js';
+import { runOutbound } from './scenarios/outbound.js';
 
 /*
  * `npm run bench [-- <scenario>…] [--quick] [--profile] [--out <file>] [--keep]`
@@ -28,6 +29,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   capacity: runCapacity,
   history: runHistory,
   coldstart: runColdStart,
+  outbound: runOutbound,
 };
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));

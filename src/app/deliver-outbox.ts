@@ -160,7 +160,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
   const outbound: OutboundMessage = {
     messageId: row.message_id,
-    to: await recipientOf(ctx, conversation, channel.external_id, contact),
+    to: await recipientOf(ctx, conversation, channel, contact),
     type: row.type as MessageType,
     text: row.text,
     media,
@@ -258,8 +258,11 @@ function metadataOf(row: MessageRow): SendMetadata {
   return parseJson<SendMetadata>(row.metadata) ?? {};
 }
 
-async function recipientOf(ctx: AppContext, conversation: ConversationRow, channelExternalId: string, contact: { wa_id: string | null; user_id: string | null }): Promise<Recipient> {
+/** Who receives the conversation's messages. Only Qiscus needs the room, read from the customer's latest webhook. */
+async function recipientOf(ctx: AppContext, conversation: ConversationRow, channel: { provider: string; external_id: string }, contact: { wa_id: string | null; user_id: string | null }): Promise<Recipient> {
+  const channelExternalId = channel.external_id;
   let roomId: string | null = null;
+  if (channel.provider !== 'qiscus') return { waId: contact.wa_id, userId: contact.user_id, channelExternalId, roomId };
   const latest = await latestInbound(ctx.store.reader, conversation.id);
   const room = parseJson<{ qiscus?: { room_id?: unknown } }>(latest?.metadata ?? null)?.qiscus?.room_id;
   if (typeof room === 'string' || typeof room === 'number') roomId = String(room);
@@ -306,7 +309,7 @@ async function readTarget(ctx: AppContext, senders: MessageSenders, conversation
   const { channel, contact } = await completeParts(ctx.store.reader, conversation);
   const sender = senders[channel.provider as Provider];
   if (!sender?.markRead) return null;
-  return { sender, to: await recipientOf(ctx, conversation, channel.external_id, contact) };
+  return { sender, to: await recipientOf(ctx, conversation, channel, contact) };
 }
 
 /**

@@ -89,8 +89,12 @@ export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | n
   return (r?.at as string | null | undefined) ?? null;
 }
 
-/** Makes a queued job of (kind, dedupe_key) due now (a held message whose predecessor just finished). */
+/**
+ * Makes a queued job of (kind, dedupe_key) due now (a held message whose predecessor just
+ * finished). Only ever earlier: a job already due keeps its place in the run_at order.
+ */
 export async function runJobNow(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<void> {
-  await db.updateTable('jobs').set({ run_at: now.toISOString(), updated_at: now.toISOString() })
-    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', '=', 'queued').execute();
+  const nowIso = now.toISOString();
+  await db.updateTable('jobs').set({ run_at: nowIso, updated_at: nowIso })
+    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso).execute();
 }

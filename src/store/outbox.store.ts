@@ -1,27 +1,35 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, MessageRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
 /*
  * Reads of the outbound sender. Our messages are the ones not written by the customer (role
- * other than `user`); `pending` ones are still in the outbox. Each walks the (conversation_id, seq)
- * index of one conversation.
+ * other than `user`); `pending` ones are still in the outbox. The pending ones are found through
+ * the partial index messages_pending_seq_idx (migration 0008): the status is a literal so that
+ * both databases match the index's predicate.
  */
+
+const PENDING = sql.lit('pending');
 
 /** The first of our messages before `seq` in the conversation that is still pending, if any. */
 export async function earlierPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return earlierPendingQuery(db, conversationId, seq).executeTakeFirst();
+}
+
+/** The query behind earlierPendingOutbound (exported so a test can read its plan). */
+export function earlierPendingQuery(db: Db, conversationId: string, seq: number) {
   return db.selectFrom('messages').select(['message_id', 'seq'])
     .where('conversation_id', '=', conversationId).where('seq', '<', seq)
-    .where('status', '=', 'pending').where('role', '!=', 'user')
-    .orderBy('seq', 'asc').limit(1).executeTakeFirst();
+    .where('status', '=', PENDING).where('role', '!=', 'user')
+    .orderBy('seq', 'asc').limit(1);
 }
 
 /** The next of our pending messages after `seq` in the conversation: the one a finished send unblocks. */
 export async function nextPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
   return db.selectFrom('messages').select(['message_id', 'seq'])
     .where('conversation_id', '=', conversationId).where('seq', '>', seq)
-    .where('status', '=', 'pending').where('role', '!=', 'user')
+    .where('status', '=', PENDING).where('role', '!=', 'user')
     .orderBy('seq', 'asc').limit(1).executeTakeFirst();
 }
 
