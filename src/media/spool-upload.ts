@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError } from '../chat/errors.js';
+import { describeSize } from './upload-rules.js';
 
 /** Bytes kept from the start of an upload, to identify it by its magic numbers. */
 const HEAD_BYTES = 64;
@@ -37,7 +38,7 @@ export async function spoolUpload(body: Readable, tempDir: string, maxBytes: num
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
       if (size > maxBytes) {
-        return callback(new DomainError('payload_too_large', `the file is over the ${maxBytes}-byte limit for its type`));
+        return callback(new DomainError('payload_too_large', `the file is over the ${describeSize(maxBytes)} limit for its type`));
       }
       if (headLength < HEAD_BYTES) {
         head.push(chunk.subarray(0, HEAD_BYTES - headLength));

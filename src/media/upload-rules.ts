@@ -116,7 +116,11 @@ function defaultKind(type: string): UploadKind {
   return 'document';
 }
 
-const megabytes = (n: number) => `${(n / MB).toFixed(n % MB === 0 ? 0 : 1)} MB`;
+/** A byte count for people: `5 MB`, `64 KB`, `1.5 MB`. */
+export function describeSize(n: number): string {
+  if (n >= MB) return `${(n / MB).toFixed(n % MB === 0 ? 0 : 1)} MB`;
+  return `${Math.ceil(n / 1024)} KB`;
+}
 
 /** The most bytes worth receiving for a file declared as `declared` (sent as `kind` when known). */
 export function receiveLimit(declared: string | null, kind: UploadKind | null, mediaMaxBytes: number): number {
@@ -162,7 +166,7 @@ export function checkUpload(input: UploadCheck): AcceptedUpload {
   }
   const limit = Math.min(KIND_MAX_BYTES[kind], input.mediaMaxBytes);
   if (input.size > limit) {
-    throw new DomainError('payload_too_large', `${kind === 'audio' || kind === 'voice' ? `${kind === 'voice' ? 'voice notes' : 'audio files'}` : `${kind}s`} are limited to ${megabytes(limit)}; this file has ${input.size} bytes`);
+    throw new DomainError('payload_too_large', `${kind === 'audio' || kind === 'voice' ? `${kind === 'voice' ? 'voice notes' : 'audio files'}` : `${kind}s`} are limited to ${describeSize(limit)}; this file has ${input.size} bytes`);
   }
   return { kind, type };
 }

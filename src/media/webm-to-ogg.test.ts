@@ -10,6 +10,8 @@ import { parseWebm, remuxWebmToOgg, WebmFormatError } from './webm-to-ogg.js';
 
 /** Recorded by Chromium's MediaRecorder (see test/fixtures/media/README.md). */
 const CHROMIUM_WEBM = readFileSync(new URL('../../test/fixtures/media/voice-chromium.webm', import.meta.url));
+/** Written by opusenc (libopusenc), another muxer than ours (see the same README). */
+const OPUSENC_OGG = readFileSync(new URL('../../test/fixtures/media/voice-opusenc.ogg', import.meta.url));
 
 /** Ogg's CRC computed bit by bit, straight from its definition, to check the table-driven one. */
 function referenceCrc(bytes: Uint8Array): number {
@@ -264,6 +266,23 @@ describe('WebM/Opus → Ogg/Opus remux', () => {
     expect(() => remuxWebmToOgg(webm({ clusters: [] }))).toThrow(/holds no audio/);
     const cut = CHROMIUM_WEBM.subarray(0, CHROMIUM_WEBM.length - 7);
     expect(() => remuxWebmToOgg(cut)).toThrow(/runs past the end/);
+  });
+
+  it('reads an Ogg/Opus file of another muxer (opusenc): OpusHead, OpusTags, audio, and refuses it damaged', () => {
+    const head = checkOggOpus(OPUSENC_OGG);
+    expect(head).toMatchObject({ channels: 1, preSkip: 312, mappingFamily: 0 });
+    const pages = readOggPages(OPUSENC_OGG);
+    expect(pages[0]!.flags & OGG_BOS).toBe(OGG_BOS);
+    expect(pages.at(-1)!.flags & OGG_EOS).toBe(OGG_EOS);
+    const packets = oggPackets(pages);
+    expect(packets[1]!.packet.toString('latin1')).toContain('title=fixture');
+    // 2 s of audio: the final granule is pre-skip + 96 000 samples (opusenc trims the end exactly).
+    expect(pages.at(-1)!.granule).toBe(312n + 96_000n);
+    expect(packets.slice(2).every((p) => opusPacketSamples(p.packet) !== null)).toBe(true);
+    expect(prepareOpusAudio(OPUSENC_OGG, 'audio/ogg').bytes).toBe(OPUSENC_OGG);
+    const damaged = Buffer.from(OPUSENC_OGG);
+    damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x55;
+    expect(() => prepareOpusAudio(damaged, 'audio/ogg')).toThrow(/not usable Opus audio.*CRC/);
   });
 
   it('accepts mono Opus only, and checks Ogg uploads without changing them', () => {

@@ -33,6 +33,8 @@ if (TEST_POSTGRES_URL) {
 }
 
 const WEBM = readFileSync(new URL('../fixtures/media/voice-chromium.webm', import.meta.url));
+/** Ogg/Opus as another muxer writes it (opusenc; Firefox records Ogg/Opus too). */
+const OGG = readFileSync(new URL('../fixtures/media/voice-opusenc.ogg', import.meta.url));
 /** A real 1×1 PNG. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
@@ -154,11 +156,12 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
   });
 
   it('keeps an Ogg/Opus voice note (Firefox) byte for byte; the type is inferred when not given', async () => {
-    const ogg = remuxWebmToOgg(WEBM).ogg;
-    const res = await postForm(olga, conversationId, { file: { bytes: ogg, type: 'audio/ogg', name: 'note.ogg' } });
-    expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ type: 'voice', media: { filename: 'note.ogg' } });
-    await expectStored(res.body, ogg, 'audio/ogg; codecs=opus');
+    for (const ogg of [OGG, remuxWebmToOgg(WEBM).ogg]) {
+      const res = await postForm(olga, conversationId, { file: { bytes: ogg, type: 'audio/ogg', name: 'note.opus' } });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ type: 'voice', media: { filename: 'note.ogg' } });
+      await expectStored(res.body, ogg, 'audio/ogg; codecs=opus');
+    }
   });
 
   it('[OUT2] an Idempotency-Key repeated, also concurrently, gives one message, one media object and one file', async () => {
