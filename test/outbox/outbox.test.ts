@@ -159,3 +159,46 @@ for (const database of sharedDatabases()) {
     });
   });
 }
+
+/*
+ * A call cut short with no recorded outcome. Here the runner itself cuts it: the claim's deadline
+ * (0.9 × JOB_LOCK_MS) comes before the call's own timeout, as a process stopping mid-call would.
+ * The next run finds the attempt open (`send_open`) and follows OUTBOX_UNCONFIRMED.
+ */
+const CUT_SHORT_ENV = {
+  JOB_LOCK_MS: '1000', OUTBOX_SEND_TIMEOUT_MS: '990', MEDIA_DOWNLOAD_TIMEOUT_MS: '500', AI_TIMEOUT_MS: '500',
+};
+
+for (const database of sharedDatabases()) {
+  describe(`an attempt with no recorded outcome, on ${database.kind}`, () => {
+    let server: OutboxServer;
+    afterEach(async () => {
+      await server.destroy();
+    });
+
+    it('[OUT1] OUTBOX_UNCONFIRMED=fail (default): failed send_unconfirmed, never sent again', async () => {
+      server = await startOutboxServer(database, CUT_SHORT_ENV);
+      const id = await openConversation(server.url, server.admin, '96171000010');
+      server.meta.script('+96171000010', { hang: true });
+      const message = await operatorSends(server.admin, id, 'cut short');
+      const failed = await settled(server, message.message_id);
+      expect(failed.error!.code).toBe('send_unconfirmed');
+      expect(failed.metadata.send_attempts).toBe(1);
+      await server.running.jobs.outbox.idle();
+      expect(server.meta.sends().filter((r) => r.json!.to === '+96171000010')).toHaveLength(1);
+    });
+
+    it('[OUT1] OUTBOX_UNCONFIRMED=resend: sent once more, and only once', async () => {
+      server = await startOutboxServer(database, { ...CUT_SHORT_ENV, OUTBOX_UNCONFIRMED: 'resend' });
+      const id = await openConversation(server.url, server.admin, '96171000011');
+      server.meta.script('+96171000011', { hang: true });
+      const message = await operatorSends(server.admin, id, 'cut short, then resent');
+      const sent = await settled(server, message.message_id);
+      expect(sent.status).toBe('sent');
+      expect(sent.metadata.unconfirmed_resent).toBe(true);
+      expect(sent.metadata.send_attempts).toBe(2);
+      expect(server.meta.sends().filter((r) => r.json!.to === '+96171000011')).toHaveLength(2);
+      expect(server.meta.accepted.filter((a) => a.json.to === '+96171000011')).toHaveLength(1);
+    });
+  });
+}
