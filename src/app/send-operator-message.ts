@@ -72,6 +72,19 @@ async function checkSendable(db: Db, actor: AuthenticatedOperator, conversationI
   return row;
 }
 
+/**
+ * The checks of `sendOperatorMessage` that need no input beyond the URL and the actor: the
+ * conversation exists, the actor owns it, its window is open. The HTTP layer runs them before it
+ * receives an upload, so a refused send does not first transfer megabytes. A key naming a stored
+ * message passes (its repeat is answered with that message).
+ */
+export async function checkOperatorCanSend(
+  ctx: Pick<AppContext, 'store'>, actor: AuthenticatedOperator, conversationId: string, idempotencyKey: string | null, now = new Date(),
+): Promise<void> {
+  if (idempotencyKey !== null && await findMessageByClientKey(ctx.store.reader, conversationId, idempotencyKey)) return;
+  await checkSendable(ctx.store.reader, actor, conversationId, null, now);
+}
+
 /** A file name safe to show and to put in a Content-Disposition: no path, no control characters. */
 function safeFilename(name: string | null, kind: UploadKind, remuxed: boolean): string | null {
   // eslint-disable-next-line no-control-regex

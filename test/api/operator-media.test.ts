@@ -271,6 +271,10 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
       const res = await postForm(omar, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'a.png' } });
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('not_owner');
+      // Refused before the body is read: a large upload gets the same answer (and is not spooled).
+      const large = await postForm(omar, conversationId, { file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * MB)]), type: 'application/pdf', name: 'big.pdf' } });
+      expect(large.status).toBe(403);
+      expect(large.body.error.code).toBe('not_owner');
       expect(await counts()).toEqual(before);
     });
 

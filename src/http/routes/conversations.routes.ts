@@ -8,7 +8,7 @@ import type { AppContext } from '../../app/context.js';
 import { markRead } from '../../app/mark-read.js';
 import { getConversationDetails, getMessagePage, listConversations, MAX_PAGE_SIZE } from '../../app/read-conversations.js';
 import { releaseConversation, resolveConversation } from '../../app/end-human-stretch.js';
-import { sendOperatorMessage, type OperatorUpload } from '../../app/send-operator-message.js';
+import { checkOperatorCanSend, sendOperatorMessage, type OperatorUpload } from '../../app/send-operator-message.js';
 import { takeOver } from '../../app/take-over.js';
 import { spoolUpload } from '../../media/spool-upload.js';
 import { receiveLimit, UPLOAD_KINDS } from '../../media/upload-rules.js';
@@ -97,6 +97,8 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
     }
     let form;
     try {
+      // Ownership and the window first, so a send that will be refused does not upload megabytes.
+      await checkOperatorCanSend(ctx, actor, id, header ?? null);
       form = await readMediaForm(request, join(ctx.config.dataDir, 'media', 'tmp'), ctx.config.media.maxBytes);
     } catch (err) {
       // The rest of a refused body is not read: the connection closes after the answer, so neither
