@@ -4,13 +4,12 @@ import { isDomainError } from '../chat/errors.js';
 import type { Media, MessageType, Provider, ProviderError } from '../chat/types.js';
 import { isWindowOpen } from '../chat/window.js';
 import type { MessageSender, OutboundMedia, OutboundMessage, Recipient, SendOutcome } from '../providers/send.js';
-import { completeParts, getConversationRow } from '../store/conversation.store.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { runJobNow } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
-import { earlierPendingOutbound, latestInbound, nextPendingOutbound } from '../store/outbox.store.js';
-import type { ConversationRow, MessageRow } from '../store/schema.js';
+import { earlierPendingOutbound, latestInbound, nextPendingOutbound, sendTarget, type SendTarget } from '../store/outbox.store.js';
+import type { MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AppContext } from './context.js';
 import { backoffDelay, JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
@@ -133,10 +132,10 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   const earlier = await earlierPendingOutbound(store.reader, conversationId, row.seq);
   if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: HOLD_MS });
 
-  const conversation = await getConversationRow(store.reader, conversationId);
-  if (!conversation) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
+  const target = await sendTarget(store.reader, conversationId);
+  if (!target) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
   const now = new Date();
-  if (!isWindowOpen(conversation.last_inbound_at ? new Date(conversation.last_inbound_at) : null, now)) {
+  if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
     return finish(ctx, run, row, { kind: 'permanent', error: { code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' } });
   }
   const attempts = meta.send_attempts ?? 0;
@@ -144,8 +143,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     return finish(ctx, run, row, { kind: 'permanent', error: meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' } });
   }
 
-  const { channel, contact } = await completeParts(store.reader, conversation);
-  const provider = (meta.provider ?? channel.provider) as Provider;
+  const provider = (meta.provider ?? target.provider) as Provider;
   const sender = senders[provider];
   if (!sender) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'not_configured', title: `no sender for ${provider}` } });
 
@@ -160,7 +158,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
   const outbound: OutboundMessage = {
     messageId: row.message_id,
-    to: await recipientOf(ctx, conversation, channel, contact),
+    to: await recipientOf(ctx, conversationId, target),
     type: row.type as MessageType,
     text: row.text,
     media,
@@ -259,14 +257,14 @@ function metadataOf(row: MessageRow): SendMetadata {
 }
 
 /** Who receives the conversation's messages. Only Qiscus needs the room, read from the customer's latest webhook. */
-async function recipientOf(ctx: AppContext, conversation: ConversationRow, channel: { provider: string; external_id: string }, contact: { wa_id: string | null; user_id: string | null }): Promise<Recipient> {
-  const channelExternalId = channel.external_id;
+async function recipientOf(ctx: AppContext, conversationId: string, target: SendTarget): Promise<Recipient> {
+  const channelExternalId = target.channel_external_id;
   let roomId: string | null = null;
-  if (channel.provider !== 'qiscus') return { waId: contact.wa_id, userId: contact.user_id, channelExternalId, roomId };
-  const latest = await latestInbound(ctx.store.reader, conversation.id);
+  if (target.provider !== 'qiscus') return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
+  const latest = await latestInbound(ctx.store.reader, conversationId);
   const room = parseJson<{ qiscus?: { room_id?: unknown } }>(latest?.metadata ?? null)?.qiscus?.room_id;
   if (typeof room === 'string' || typeof room === 'number') roomId = String(room);
-  return { waId: contact.wa_id, userId: contact.user_id, channelExternalId, roomId };
+  return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
 }
 
 /** The provider's id of a quoted message: a customer's message by its own id [ID1], ours by the id the provider gave it. */
@@ -304,12 +302,11 @@ async function markReadAtProvider(ctx: AppContext, senders: MessageSenders, run:
 }
 
 async function readTarget(ctx: AppContext, senders: MessageSenders, conversationId: string): Promise<{ sender: MessageSender; to: Recipient } | null> {
-  const conversation = await getConversationRow(ctx.store.reader, conversationId);
-  if (!conversation) return null;
-  const { channel, contact } = await completeParts(ctx.store.reader, conversation);
-  const sender = senders[channel.provider as Provider];
+  const target = await sendTarget(ctx.store.reader, conversationId);
+  if (!target) return null;
+  const sender = senders[target.provider as Provider];
   if (!sender?.markRead) return null;
-  return { sender, to: await recipientOf(ctx, conversation, channel, contact) };
+  return { sender, to: await recipientOf(ctx, conversationId, target) };
 }
 
 /**

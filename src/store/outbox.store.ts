@@ -39,3 +39,21 @@ export async function latestInbound(db: Db, conversationId: string): Promise<Pic
     .where('conversation_id', '=', conversationId).where('role', '=', 'user')
     .orderBy('seq', 'desc').limit(1).executeTakeFirst();
 }
+
+/** What a send needs to know of its conversation, in one read: the window, the channel and the contact. */
+export interface SendTarget {
+  last_inbound_at: string | null;
+  provider: string;
+  channel_external_id: string;
+  wa_id: string | null;
+  user_id: string | null;
+}
+
+export async function sendTarget(db: Db, conversationId: string): Promise<SendTarget | undefined> {
+  return db.selectFrom('conversations')
+    .innerJoin('channels', 'channels.id', 'conversations.channel_id')
+    .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+    .select(['conversations.last_inbound_at', 'channels.provider', 'channels.external_id as channel_external_id', 'contacts.wa_id', 'contacts.user_id'])
+    .where('conversations.id', '=', conversationId)
+    .executeTakeFirst();
+}

@@ -23,9 +23,9 @@ export interface RecordedGraphRequest {
   at: number;
 }
 
-/** What the fake answers to one request. `hang`: never answer (the client times out). */
+/** What the fake answers to one request (after `delayMs`, when given). `hang`: never answer (the client times out). */
 export type ScriptedAnswer =
-  | { status: number; body: unknown; headers?: Record<string, string> }
+  | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number }
   | { hang: true }
   | { delayMs: number };
 
@@ -156,7 +156,7 @@ export class MetaSendFake {
     const to = String(record.json.to ?? record.json.recipient ?? '');
     const answer = this.nextAnswer(to);
     if (answer && 'hang' in answer) return; // never answered; the connection closes with the server
-    if (answer && 'delayMs' in answer) await new Promise((r) => setTimeout(r, answer.delayMs));
+    if (answer && 'delayMs' in answer && answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     if (answer && 'status' in answer) {
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       return void res.end(JSON.stringify(answer.body));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { updateConversation } from '../../src/store/conversation.store.js';
-import { graphError } from '../fakes/meta-send.fake.js';
+import { graphError, type ScriptedAnswer } from '../fakes/meta-send.fake.js';
 import { sharedDatabases } from '../support/databases.js';
 import { metaStatusPayload, sendWebhook, storedMessage } from '../support/webhook-senders.js';
 import { openConversation, operatorSends, settled, startOutboxServer, updates, waitFor, type OutboxServer } from './support.js';
@@ -94,10 +94,12 @@ for (const database of sharedDatabases()) {
     it('[OUT1] order: three messages while the provider fails the first twice arrive in seq order; another conversation is not held up', async () => {
       const a = await openConversation(server.url, server.admin, '96171000003');
       const b = await openConversation(server.url, server.admin, '96171000004');
-      server.meta.script('+96171000003', graphError(131000, 'Something went wrong', 500), graphError(131000, 'Something went wrong', 500));
+      // The first failure is also slow: it holds one send slot while B's message is written and sent.
+      server.meta.script('+96171000003', { ...graphError(131000, 'Something went wrong', 500), delayMs: 1500 } as ScriptedAnswer, graphError(131000, 'Something went wrong', 500));
       const first = await operatorSends(server.admin, a, 'one');
       const second = await operatorSends(server.admin, a, 'two');
       const third = await operatorSends(server.admin, a, 'three');
+      await waitFor('the slow first attempt', async () => sendsTo('+96171000003').length >= 1);
       const other = await operatorSends(server.admin, b, 'elsewhere');
       for (const m of [first, second, third, other]) expect((await settled(server, m.message_id)).status).toBe('sent');
 
