@@ -7,6 +7,7 @@ import { canSend } from '../chat/conversation-state.js';
 import { DomainError, isDomainError } from '../chat/errors.js';
 import type { ConversationState, Media, MessageType, Provider } from '../chat/types.js';
 import { assertWindowOpen } from '../chat/window.js';
+import { Mp4FormatError, whatsAppMp4Problem } from '../media/mp4-codecs.js';
 import { placeFile, type SpooledUpload } from '../media/spool-upload.js';
 import { checkUpload, VOICE_MIME_TYPE, type UploadKind } from '../media/upload-rules.js';
 import { prepareOpusAudio } from '../media/voice-note.js';
@@ -120,6 +121,19 @@ async function prepareUpload(ctx: Pick<AppContext, 'config'>, upload: OperatorUp
     remuxed = opus.remuxed;
     if (remuxed) bytes = opus.bytes;
     mimeType = VOICE_MIME_TYPE;
+  }
+  if (accepted.type === 'video/mp4' || accepted.type === 'video/3gpp' || accepted.type === 'audio/mp4') {
+    // Bounded at 16 MB like voice notes; the sample descriptions may sit at the end of the file.
+    const whole = await readFile(upload.file.path);
+    let problem: string | null;
+    try {
+      problem = whatsAppMp4Problem(whole, accepted.kind === 'video' ? 'video' : 'audio');
+    } catch (err) {
+      if (!(err instanceof Mp4FormatError)) throw err;
+      problem = `the file is damaged (${err.message})`;
+    }
+    if (problem) throw new DomainError('validation_failed', `${accepted.type} cannot be sent: ${problem}`, { field: 'file' });
+    if (ctx.config.mediaStore === 'database') bytes = whole;
   }
   if (!bytes && ctx.config.mediaStore === 'database') bytes = await readFile(upload.file.path);
   return {

@@ -177,8 +177,8 @@ export const OPENAPI_DOCUMENT: Json = {
                   file: {
                     type: 'string', format: 'binary',
                     description: 'one file, checked by its bytes as well as its declared type. photo: image/jpeg, image/png ≤ 5 MB; '
-                      + 'audio: audio/aac, audio/amr, audio/mpeg, audio/mp4, audio/ogg (Opus) ≤ 16 MB; voice: audio/ogg or audio/webm, mono Opus ≤ 16 MB, '
-                      + 'stored as audio/ogg; codecs=opus (WebM is remuxed); video: video/mp4, video/3gpp ≤ 16 MB; '
+                      + 'audio: audio/aac, audio/amr, audio/mpeg, audio/mp4 (AAC), audio/ogg (Opus) ≤ 16 MB; voice: audio/ogg or audio/webm, mono Opus ≤ 16 MB, '
+                      + 'stored as audio/ogg; codecs=opus (WebM is remuxed); video: video/mp4, video/3gpp with H.264 video and AAC sound ≤ 16 MB; '
                       + 'document: PDF, plain text, Word, Excel, PowerPoint ≤ 100 MB. Every limit is also bounded by MEDIA_MAX_BYTES.',
                   },
                   type: { enum: ['photo', 'document', 'voice', 'audio', 'video'], description: 'what the file is sent as; default from its type (Ogg and WebM audio: voice)' },

@@ -40,6 +40,9 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const JPEG_HEAD = Buffer.concat([Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex'), Buffer.alloc(200, 7)]);
 const MB = 1024 * 1024;
+/** Chromium MediaRecorder MP4s: H.264 alone, and H.264 with Opus sound (see test/fixtures/media/README.md). */
+const MP4 = readFileSync(new URL('../fixtures/media/video-chromium.mp4', import.meta.url));
+const MP4_OPUS = readFileSync(new URL('../fixtures/media/video-opus-chromium.mp4', import.meta.url));
 
 interface FilePart { bytes: Buffer; type: string; name: string }
 
@@ -143,6 +146,13 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
     await expectStored(res.body, PDF, 'application/pdf');
   });
 
+  it('sends an H.264 video', async () => {
+    const res = await postForm(olga, conversationId, { file: { bytes: MP4, type: 'video/mp4', name: 'clip.mp4' }, fields: { text: 'watch' } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ type: 'video', text: 'watch', media: { filename: 'clip.mp4' } });
+    await expectStored(res.body, MP4, 'video/mp4');
+  });
+
   it('stores a Chromium WebM/Opus voice note as Ogg/Opus (audio/ogg; codecs=opus) carrying the same packets', async () => {
     const res = await postForm(olga, conversationId, { file: { bytes: WEBM, type: 'audio/webm;codecs=opus', name: 'recording.webm' }, fields: { type: 'voice' } });
     expect(res.status).toBe(201);
@@ -225,6 +235,10 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
       {
         name: 'a PDF name on an executable', status: 400, code: 'validation_failed', message: /bytes are not application\/pdf/,
         send: () => postForm(olga, conversationId, { file: { bytes: Buffer.from('\x7fELF\x02\x01\x01\x00rest', 'latin1'), type: 'application/pdf', name: 'invoice.pdf' } }),
+      },
+      {
+        name: 'a video whose sound is not AAC (H.264 + Opus)', status: 400, code: 'validation_failed', message: /video\/mp4 cannot be sent: its audio is Opus; WhatsApp takes AAC/,
+        send: () => postForm(olga, conversationId, { file: { bytes: MP4_OPUS, type: 'video/mp4', name: 'clip.mp4' } }),
       },
       {
         name: 'an MP3 sent as a voice note', status: 400, code: 'validation_failed', message: /voice note must be Ogg\/Opus or WebM\/Opus/,
