@@ -220,8 +220,8 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
         `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
           + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
           + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
-          + 'Each message costs the server two committed units beside the HTTP call (the attempt\'s start marker, then `sent` with the provider id, the job\'s completion and a `message_updated` event), '
-          + 'on SQLite with synchronous=FULL, so every message is durable at each step.',
+          + 'Each message costs the server three committed units beside the HTTP call (the runner\'s claim of the job; the attempt\'s start marker; `sent` with the provider id, '
+          + 'the job\'s completion and a `message_updated` event), on SQLite with synchronous=FULL, so every step is durable before the next.',
         'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',
         `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the `
           + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window, commits the start marker and calls.',
