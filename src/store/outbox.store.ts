@@ -57,3 +57,13 @@ export async function sendTarget(db: Db, conversationId: string): Promise<SendTa
     .where('conversations.id', '=', conversationId)
     .executeTakeFirst();
 }
+
+/**
+ * Our messages with this `message_id` that have no provider id yet: a status webhook naming it in
+ * Meta's `biz_opaque_callback_data` (the send's acceptance not recorded yet, or lost in a crash).
+ */
+export async function unmatchedOutbound(db: Db, messageId: string): Promise<MessageRow[]> {
+  return db.selectFrom('messages').selectAll()
+    .where('message_id', '=', messageId).where('provider_message_id', 'is', null).where('role', '!=', 'user')
+    .execute();
+}

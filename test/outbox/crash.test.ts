@@ -71,15 +71,18 @@ for (const database of databases) {
       const retrying = await openConversation(server.url, admin, '96175000002');
 
       meta.script('+96175000001', { hang: true });
-      meta.script('+96175000002', ...Array.from({ length: 500 }, () => graphError(131000, 'Something went wrong', 500)));
+      // Retry-After keeps each failed attempt 2 s from the next, so the kill lands between two calls, not in one.
+      meta.script('+96175000002', ...Array.from({ length: 500 }, () => ({ ...graphError(131000, 'Something went wrong', 500), headers: { 'retry-after': '2' } })));
       const cut = await operatorSends(admin, hanging, 'cut short');
       const queued = [await operatorSends(admin, hanging, 'queued one'), await operatorSends(admin, hanging, 'queued two')];
       const retried = await operatorSends(admin, retrying, 'retried');
 
-      await waitFor('the call in flight and two failed attempts', async () => {
+      await waitFor('the call in flight and two failed attempts, the second one recorded', async () => {
         const inFlight = meta.sends().some((r) => r.json!.text.body === 'cut short');
         const attempts = meta.sends().filter((r) => r.json!.text.body === 'retried').length;
-        return inFlight && attempts >= 2;
+        if (!inFlight || attempts < 2) return false;
+        const row = await storedMessage(store.db, retried.message_id);
+        return row.metadata.send_attempts >= 2 && row.metadata.send_open === false;
       });
       expect((await storedMessage(store.db, cut.message_id)).metadata.send_open).toBe(true);
       await server.kill();
@@ -125,7 +128,7 @@ describe.skipIf(!TEST_POSTGRES_URL)('[OUT2] two server processes on PostgreSQL',
 
     // And messages written on both processes, each delivered once by whichever process claims it.
     const others = await openConversation(b.server.url, b.admin, '96175000004');
-    const sent = [];
+    const sent: any[] = [];
     for (let i = 0; i < 10; i++) sent.push(await operatorSends((i % 2 ? a : b).admin, others, `message ${i}`));
     await waitFor('all sent', async () => {
       const rows = await Promise.all([repeats[0], ...sent].map((m) => storedMessage(store.db, m.message_id)));

@@ -190,6 +190,29 @@ for (const database of sharedDatabases()) {
       expect(server.meta.sends().filter((r) => r.json!.to === '+96171000010')).toHaveLength(1);
     });
 
+    it('[ID9][ST1] a status webhook naming the message in biz_opaque_callback_data proves an unconfirmed send: delivered, error gone, provider id recorded', async () => {
+      server = await startOutboxServer(database, CUT_SHORT_ENV);
+      const id = await openConversation(server.url, server.admin, '96171000012');
+      server.meta.script('+96171000012', { hang: true });
+      const message = await operatorSends(server.admin, id, 'did it arrive?');
+      expect((await settled(server, message.message_id)).error!.code).toBe('send_unconfirmed');
+      const payload = metaStatusPayload('wamid.LATE.ACCEPTED', 'delivered') as any;
+      payload.entry[0].changes[0].value.statuses[0].biz_opaque_callback_data = message.message_id;
+      expect((await sendWebhook(server.url, 'meta', payload)).status).toBe(200);
+      const proven = await storedMessage(server.running.ctx.store.db, message.message_id);
+      expect(proven).toMatchObject({ status: 'delivered', error: null, provider_message_id: 'wamid.LATE.ACCEPTED' });
+      expect(proven.metadata.provider_message_id).toBe('wamid.LATE.ACCEPTED');
+      // Later statuses match by the recorded id as usual.
+      expect((await sendWebhook(server.url, 'meta', metaStatusPayload('wamid.LATE.ACCEPTED', 'read'))).status).toBe(200);
+      expect((await storedMessage(server.running.ctx.store.db, message.message_id)).status).toBe('read');
+      expect((await updates(server, message.message_id)).map((m) => m.status)).toEqual(['failed', 'delivered', 'read']);
+      // A callback naming something that is not one of our ids, or already matched, changes nothing.
+      const stray = metaStatusPayload('wamid.OTHER', 'delivered') as any;
+      stray.entry[0].changes[0].value.statuses[0].biz_opaque_callback_data = message.message_id;
+      expect((await sendWebhook(server.url, 'meta', stray)).status).toBe(200);
+      expect((await storedMessage(server.running.ctx.store.db, message.message_id)).provider_message_id).toBe('wamid.LATE.ACCEPTED');
+    });
+
     it('[OUT1] OUTBOX_UNCONFIRMED=resend: sent once more, and only once', async () => {
       server = await startOutboxServer(database, { ...CUT_SHORT_ENV, OUTBOX_UNCONFIRMED: 'resend' });
       const id = await openConversation(server.url, server.admin, '96171000011');
