@@ -60,6 +60,7 @@ const RUNNER_MAX_CLAIMS = 100_000;
 const READ_MAX_ATTEMPTS = 3;
 /** Meta's pair rate limit (131056): wait 4^X seconds, X = earlier hits (REFERENCE §1.10). */
 const PAIR_LIMIT_CODE = '131056';
+const PAIR_LIMIT_MAX_MS = 3_600_000;
 
 export const SEND_UNCONFIRMED: ProviderError = {
   code: 'send_unconfirmed',
@@ -199,7 +200,8 @@ async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, ro
   await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(closed) }));
   const delay = outcome.retryAfterMs
     ?? (outcome.error.code === PAIR_LIMIT_CODE
-      ? Math.min(config.outbox.retryMaxMs, 1000 * 4 ** (pairHits - 1))
+      // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
+      ? Math.min(PAIR_LIMIT_MAX_MS, 1000 * 4 ** (pairHits - 1))
       : backoffDelay(attempt, { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs }));
   throw new JobFailure(outcome.error.code, outcome.error.title, { retryAfterMs: delay });
 }

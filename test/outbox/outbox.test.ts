@@ -31,6 +31,9 @@ for (const database of sharedDatabases()) {
       expect(message.status).toBe('pending');
       // The refused connection is recorded as a finished attempt; then the provider comes back failing.
       await waitFor('a refused attempt', async () => (await storedMessage(server.running.ctx.store.db, message.message_id)).metadata.send_attempts >= 1);
+      const waiting = await (await fetch(`${server.url}/metrics`)).text();
+      expect(waiting).toMatch(/switchboard_outbox_depth 1\n/);
+      expect(Number(/switchboard_outbox_oldest_pending_seconds ([\d.e-]+)/.exec(waiting)![1])).toBeGreaterThan(0);
       server.meta.script('+96171000001',
         { status: 500, body: { error: { message: 'An unknown error has occurred.', type: 'OAuthException', code: 1 } } },
         graphError(130429, 'Rate limit hit', 429, 'Cloud API message throughput has been reached.'));
@@ -148,6 +151,22 @@ for (const database of sharedDatabases()) {
       const count = await server.running.ctx.store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
         .where('conversation_id', '=', id).where('role', '=', 'operator').executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(1);
+    });
+
+    it('[OUT1] 131056 (pair rate limit): that recipient waits 4^X seconds; another recipient is served meanwhile', async () => {
+      const paced = await openConversation(server.url, server.admin, '96171000009');
+      const other = await openConversation(server.url, server.admin, '96171000013');
+      server.meta.script('+96171000009', graphError(131056, '(Business Account, Consumer Account) pair rate limit hit'));
+      const first = await operatorSends(server.admin, paced, 'paced');
+      await waitFor('the 131056 answer', async () => sendsTo('+96171000009').length >= 1);
+      const meanwhile = await operatorSends(server.admin, other, 'not paced');
+      expect((await settled(server, meanwhile.message_id)).status).toBe('sent');
+      const sent = await settled(server, first.message_id);
+      expect(sent.status).toBe('sent');
+      expect(sent.metadata.pair_limit_hits).toBe(1);
+      const [hit, retry] = sendsTo('+96171000009');
+      expect(retry!.at - hit!.at).toBeGreaterThanOrEqual(950);
+      expect(sendsTo('+96171000013')[0]!.at).toBeLessThan(retry!.at);
     });
 
     it('[OUT1] HTTP 429 with Retry-After: the next attempt waits as long as the provider asked', async () => {
