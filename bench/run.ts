@@ -11,6 +11,7 @@ import { runFaqEval } from './scenarios/faq-eval.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runColdStart, runHistory } from './scenarios/history.js';
 import { runIngest } from './scenarios/ingest.js';
+import { runOutbound } from './scenarios/outbound.js';
 
 /*
  * `npm run bench [-- <scenario>…] [--quick] [--profile] [--out <file>] [--keep]`
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   history: runHistory,
   coldstart: runColdStart,
   faq: runFaqEval,
+  outbound: runOutbound,
 };
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));

@@ -46,6 +46,8 @@ export interface Config {
     readonly apiKey: string | null;
     readonly sourceNumber: string | null;
     readonly apiUrl: string;
+    /** How voice notes and audio are sent (REFERENCE §2.3: "AUDIO type doesn't deliver"): as DOCUMENT (default) or AUDIO. */
+    readonly audioAs: 'document' | 'audio';
   };
   readonly qiscus: {
     readonly appCode: string | null;
@@ -53,6 +55,8 @@ export interface Config {
     readonly webhookSecret: string | null;
     readonly apiUrl: string;
     readonly botEmail: string | null;
+    /** The bot API's attachment body, unknown (REFERENCE §3.9): `payload` ({url, caption}) or `top_level` (attachment_url). */
+    readonly attachmentForm: 'payload' | 'top_level';
   };
   readonly ai: {
     readonly responder: 'faq' | 'openai' | 'none';
@@ -97,6 +101,12 @@ export interface Config {
     readonly sendTimeoutMs: number;
     /** Sends running at once per process (one conversation's messages still leave in order). */
     readonly concurrency: number;
+    /**
+     * An attempt that started and has no recorded outcome (the process died during the provider
+     * call): `fail` marks the message failed with `send_unconfirmed` (never a duplicate; the
+     * default), `resend` sends it once more (never lost; may duplicate — Meta has no idempotency key).
+     */
+    readonly unconfirmed: 'fail' | 'resend';
   };
   readonly admin: { readonly email: string | null; readonly password: string | null };
   readonly media: {
@@ -228,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: str('MONTYMOBILE_API_KEY'),
       sourceNumber: str('MONTYMOBILE_SOURCE_NUMBER'),
       apiUrl: url('MONTYMOBILE_API_URL', 'https://whatsapp-notification.montymobile.com')!,
+      audioAs: oneOf('MONTYMOBILE_AUDIO_AS', ['document', 'audio'] as const, 'document'),
     },
     qiscus: {
       appCode: str('QISCUS_APP_CODE'),
@@ -235,6 +246,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookSecret: str('QISCUS_WEBHOOK_SECRET'),
       apiUrl: url('QISCUS_API_URL', 'https://omnichannel.qiscus.com')!,
       botEmail: str('QISCUS_BOT_EMAIL'),
+      attachmentForm: oneOf('QISCUS_ATTACHMENT_FORM', ['payload', 'top_level'] as const, 'payload'),
     },
     ai: {
       responder: oneOf('AI_RESPONDER', ['faq', 'openai', 'none'] as const, 'faq'),
@@ -263,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxMs: int('OUTBOX_RETRY_MAX_MS', 300_000, 1, 86_400_000),
       sendTimeoutMs: int('OUTBOX_SEND_TIMEOUT_MS', 30_000, 100, 3_600_000),
       concurrency: int('OUTBOX_CONCURRENCY', 8, 1, 256),
+      unconfirmed: oneOf('OUTBOX_UNCONFIRMED', ['fail', 'resend'] as const, 'fail'),
     },
     admin: { email: str('ADMIN_EMAIL'), password: str('ADMIN_PASSWORD') },
     media: {

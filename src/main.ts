@@ -14,7 +14,8 @@ import { createFaqResponder } from './ai/faq.responder.js';
 import { seedKnowledge } from './ai/knowledge-seed.js';
 import { chooseResponder, createTranscriber } from './ai/responders.js';
 import type { JobRunner } from './app/job-runner.js';
-import { mediaFetchers } from './providers/registry.js';
+import { showTyping, startOutbox } from './app/deliver-outbox.js';
+import { mediaFetchers, messageSenders } from './providers/registry.js';
 import { Realtime } from './realtime/realtime.js';
 
 export interface Running {
@@ -24,9 +25,10 @@ export interface Running {
   readonly url: string;
   /**
    * Background job runners of this process (tests wait on them with idle()): media downloads, the
-   * AI worker (null with AI_RESPONDER=none) and voice transcription (null without AI_TRANSCRIBE_MODEL).
+   * outbox, the AI worker (null with AI_RESPONDER=none) and voice transcription (null without
+   * AI_TRANSCRIBE_MODEL).
    */
-  readonly jobs: { readonly media: JobRunner; readonly ai: JobRunner | null; readonly transcribe: JobRunner | null };
+  readonly jobs: { readonly media: JobRunner; readonly outbox: JobRunner; readonly ai: JobRunner | null; readonly transcribe: JobRunner | null };
   /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
   close(): Promise<void>;
 }
@@ -89,9 +91,16 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // The knowledge base answers for `faq` and is the `openai` responder's context [AI7].
   const faq = createFaqResponder(ctx);
   const responder = chooseResponder(config, { faq, knowledge: faq });
+  const senders = messageSenders(config);
   const jobs = {
     media: startMediaDownloads(ctx, mediaFetchers(config)),
-    ai: responder ? startAiWorker(ctx, { responder }) : null,
+    outbox: startOutbox(ctx, senders),
+    // While the AI prepares a reply, the customer sees WhatsApp's typing indicator where the provider
+    // has one; best effort, never delaying the reply (showTyping logs its own failures).
+    ai: responder ? startAiWorker(ctx, {
+      responder,
+      onGenerating: (conversationId, messageId) => void showTyping(ctx, senders, conversationId, messageId),
+    }) : null,
     transcribe: transcriber ? startTranscriptions(ctx, transcriber) : null,
   };
   const runners = Object.values(jobs).filter((runner): runner is JobRunner => runner !== null);

@@ -9,6 +9,7 @@ import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { parseJson, toJson } from '../store/json.js';
 import { findByProviderMessageId, findMessage, updateMessage, updateMessageIfStatus } from '../store/message.store.js';
+import { unmatchedOutbound } from '../store/outbox.store.js';
 import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
@@ -249,10 +250,31 @@ async function channelFor(tx: WriteTx, m: InboundMessage, nowIso: string): Promi
   return channel;
 }
 
-/** Applies one delivery status to our outbound message(s) with that provider id, forward only [ST1]. */
+/**
+ * Applies one delivery status to our outbound message(s) with that provider id, forward only [ST1].
+ * A status for a provider id we have not recorded, naming one of our ids as Meta's callback data,
+ * is matched by that: the send's acceptance was not committed yet, or was lost in a crash (the
+ * message then shows `send_unconfirmed`, and this status proves the customer has it). The
+ * provider id is recorded on it at the same time [ID9].
+ */
 async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> {
   let applied = false;
-  for (let row of await findByProviderMessageId(tx.db, status.provider_message_id)) {
+  let rows = await findByProviderMessageId(tx.db, status.provider_message_id);
+  if (rows.length === 0 && status.callback_data && /^msg_\d{14}_[0-9a-f]{8}$/.test(status.callback_data)) {
+    rows = [];
+    for (const row of await unmatchedOutbound(tx.db, status.callback_data)) {
+      const metadata = { ...(JSON.parse(row.metadata) as Record<string, unknown>), provider_message_id: status.provider_message_id, send_open: false };
+      const recorded = await updateMessageIfStatus(tx.db, row.id, row.status, { provider_message_id: status.provider_message_id, metadata: JSON.stringify(metadata) });
+      if (!recorded) continue;
+      // A status that moves nothing still told us the provider id: show it.
+      if (nextStatus(recorded.status as MessageStatus, status.status) === null) {
+        tx.emit({ type: 'message_updated', conversation_id: recorded.conversation_id, payload: presentMessage(recorded) });
+        applied = true;
+      }
+      rows.push(recorded);
+    }
+  }
+  for (let row of rows) {
     for (let attempt = 0; attempt < 5; attempt++) {
       const next = nextStatus(row.status as MessageStatus, status.status);
       if (next === null) break;

@@ -104,6 +104,8 @@ export interface StatusUpdate {
   timestamp: Date;
   error: ProviderError | null;
   recipient: string | null;
+  /** Meta's `biz_opaque_callback_data`: the `message_id` we sent with the message, when present. */
+  callback_data?: string;
 }
 
 /** Everything one webhook POST carries, after parsing. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../store/database.js';
-import { countJobs } from '../store/job.store.js';
+import { countJobs, oldestOpenJobAt } from '../store/job.store.js';
 
 /**
  * The process's Prometheus metrics, on their own Registry (never prom-client's global one, so
@@ -11,7 +11,9 @@ import { countJobs } from '../store/job.store.js';
  * - Webhooks: `recordWebhook` (webhooks.routes.ts).
  * - The AI worker (src/app/reply-with-ai.ts): `aiReplies` and `aiReplySeconds` per stored reply,
  *   `handovers` per hand-over, `responderErrors` per failed generation; `transcriptions` per outcome.
- * `outbox_depth` is read from the jobs table on every scrape.
+ * - Outbox: `outboxSends.inc({ provider, outcome })` and `outboxSendSeconds.observe({ provider }, s)` per
+ *   provider call, `outboxFailures.inc({ code })` per message failed for good (src/app/deliver-outbox.ts).
+ * `outbox_depth` and `outbox_oldest_pending_seconds` are read from the jobs table on every scrape.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -26,6 +28,10 @@ export interface Metrics {
   readonly handovers: Counter<'reason'>;
   readonly responderErrors: Counter<'responder'>;
   readonly transcriptions: Counter<'outcome'>;
+  readonly outboxOldestSeconds: Gauge;
+  readonly outboxSends: Counter<'provider' | 'outcome'>;
+  readonly outboxSendSeconds: Histogram<'provider'>;
+  readonly outboxFailures: Counter<'code'>;
 }
 
 export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
@@ -95,6 +101,34 @@ export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
       name: 'switchboard_transcriptions_total',
       help: 'Voice-note transcriptions by outcome (done, retried, failed).',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    outboxOldestSeconds: new Gauge({
+      name: 'switchboard_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest outbound message still in the outbox (0 when empty).',
+      registers,
+      async collect() {
+        const at = await oldestOpenJobAt(store.reader, 'outbox.send');
+        this.set(at ? Math.max(0, (Date.now() - Date.parse(at)) / 1000) : 0);
+      },
+    }),
+    outboxSends: new Counter({
+      name: 'switchboard_outbox_sends_total',
+      help: 'Provider send calls by provider and outcome (accepted, retryable, permanent).',
+      labelNames: ['provider', 'outcome'] as const,
+      registers,
+    }),
+    outboxSendSeconds: new Histogram({
+      name: 'switchboard_outbox_send_duration_seconds',
+      help: 'Time of one provider send call (media upload excluded).',
+      labelNames: ['provider'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    outboxFailures: new Counter({
+      name: 'switchboard_outbox_failures_total',
+      help: 'Outbound messages failed for good, by error code (provider code, window_closed, send_unconfirmed …).',
+      labelNames: ['code'] as const,
       registers,
     }),
   };

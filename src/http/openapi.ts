@@ -76,7 +76,7 @@ const OperatorSchema: Json = {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed', 401: 'unauthorized / invalid_credentials', 403: 'forbidden / not_owner / operator_disabled',
   404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated',
-  422: 'window_closed', 429: 'rate_limited',
+  413: 'payload_too_large', 422: 'window_closed', 429: 'rate_limited',
 };
 
 /**
@@ -166,10 +166,43 @@ export const OPENAPI_DOCUMENT: Json = {
         responses: { 200: json({ type: 'object', properties: { messages: { type: 'array', items: ref('Message') }, has_more: { type: 'boolean' } } }), ...errors(400, 401, 404) },
       },
       post: {
-        summary: 'Send an operator message (owning operator, open 24 h window); stored pending with its outbox entry',
+        summary: 'Send an operator message — text (JSON) or a photo, document, voice note, audio or video (multipart) — as the owning operator inside the 24 h window; stored pending with its outbox entry',
         parameters: [conversationId, { name: 'Idempotency-Key', in: 'header', required: false, schema: str, description: 'the same key returns the same message, never a second send' }],
-        requestBody: body({ type: 'object', required: ['text'], properties: { text: str, client_message_id: str } }),
-        responses: { 201: json(ref('Message'), 'Created'), 200: json(ref('Message'), 'A repeat of an earlier key: the stored message'), ...errors(400, 401, 403, 404, 409, 422) },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object', required: ['text'], additionalProperties: false,
+                properties: {
+                  text: { type: 'string', maxLength: 4096 },
+                  reply_to: { type: 'string', description: 'message_id of a message of this conversation to quote' },
+                  client_message_id: { type: 'string', description: 'idempotency key when no Idempotency-Key header is sent' },
+                },
+              },
+            },
+            'multipart/form-data': {
+              schema: {
+                type: 'object', required: ['file'], additionalProperties: false,
+                properties: {
+                  file: {
+                    type: 'string', format: 'binary',
+                    description: 'one file, checked by its bytes as well as its declared type. photo: image/jpeg, image/png ≤ 5 MB; '
+                      + 'audio: audio/aac, audio/amr, audio/mpeg, audio/mp4 (AAC), audio/ogg (Opus) ≤ 16 MB; voice: audio/ogg or audio/webm, mono Opus ≤ 16 MB, '
+                      + 'stored as audio/ogg; codecs=opus (WebM is remuxed); video: video/mp4, video/3gpp with H.264 video and AAC sound ≤ 16 MB; '
+                      + 'document: PDF, plain text, Word, Excel, PowerPoint ≤ 100 MB. Every limit is also bounded by MEDIA_MAX_BYTES.',
+                  },
+                  type: { enum: ['photo', 'document', 'voice', 'audio', 'video'], description: 'what the file is sent as; default from its type (Ogg and WebM audio: voice)' },
+                  text: { type: 'string', maxLength: 1024, description: 'caption (photo, video, document only)' },
+                  reply_to: { type: 'string', description: 'message_id of a message of this conversation to quote' },
+                  client_message_id: { type: 'string', description: 'idempotency key when no Idempotency-Key header is sent' },
+                },
+              },
+              encoding: { file: { contentType: 'image/jpeg, image/png, audio/*, video/mp4, video/3gpp, application/pdf, text/plain, application/*' } },
+            },
+          },
+        },
+        responses: { 201: json(ref('Message'), 'Created'), 200: json(ref('Message'), 'A repeat of an earlier key: the stored message'), ...errors(400, 401, 403, 404, 409, 413, 422) },
       },
     },
     '/api/conversations/{id}/takeover': stateChange('Take the conversation over (`force`: admins only, from another operator)', {

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isDomainError } from '../chat/errors.js';
 import type { AppContext } from '../app/context.js';
@@ -98,6 +99,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     const ok = await isReachable(ctx.store);
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable' });
   });
+
+  // multipart/form-data for operator media (POST /api/conversations/{id}/messages); parts are read
+  // by the route itself, which sets the per-request limits (one file, MEDIA_MAX_BYTES).
+  await app.register(multipart, { limits: { fileSize: ctx.config.media.maxBytes + 1, files: 1 } });
 
   // Auth first: it installs the hook that guards every /api/* route registered after it.
   await registerAuthRoutes(app, ctx);

@@ -8,8 +8,13 @@ import type { MediaFetcher } from './media-fetch.js';
 import { metaMediaFetcher } from './meta/meta.media.js';
 import { montyMediaFetcher } from './montymobile/montymobile.media.js';
 import { qiscusMediaFetcher } from './qiscus/qiscus.media.js';
+import type { MessageSender } from './send.js';
+import { metaMessageSender } from './meta/meta.send.js';
+import { montyMessageSender } from './montymobile/montymobile.send.js';
+import { qiscusMessageSender } from './qiscus/qiscus.send.js';
 
 export type { MediaFetcher } from './media-fetch.js';
+export type { MessageSender } from './send.js';
 
 /** What a webhook request looks like to an adapter: no framework types. */
 export interface WebhookRequest {
@@ -142,5 +147,27 @@ export function mediaFetchers(settings: MediaSettings): Record<Provider, MediaFe
     meta: metaMediaFetcher({ ...settings.meta, policy }),
     montymobile: montyMediaFetcher({ ...settings.montymobile, policy }),
     qiscus: qiscusMediaFetcher(policy),
+  };
+}
+
+export interface SendSettings {
+  meta: { graphUrl: string; accessToken: string | null; phoneNumberId: string | null };
+  montymobile: { apiUrl: string; tenant: string | null; apiKey: string | null; sourceNumber: string | null; audioAs: 'document' | 'audio' };
+  qiscus: { apiUrl: string; appCode: string | null; secretKey: string | null; botEmail: string | null; attachmentForm: 'payload' | 'top_level' };
+  outbox: { sendTimeoutMs: number };
+}
+
+/**
+ * The explicit list of message senders, one per provider. A sender whose credentials are missing
+ * fails its messages as `not_configured` rather than leaving them pending. MontyMobile and Qiscus
+ * take media by public link only, which Switchboard does not offer yet: their media messages fail
+ * as `media_not_supported`.
+ */
+export function messageSenders(settings: SendSettings): Record<Provider, MessageSender> {
+  const timeoutMs = settings.outbox.sendTimeoutMs;
+  return {
+    meta: metaMessageSender({ ...settings.meta, timeoutMs }),
+    montymobile: montyMessageSender({ ...settings.montymobile, mediaLink: null, timeoutMs }),
+    qiscus: qiscusMessageSender({ ...settings.qiscus, mediaLink: null, timeoutMs }),
   };
 }

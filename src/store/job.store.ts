@@ -5,7 +5,7 @@ import type { DB, JobRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
-export type JobKind = 'media.download' | 'media.transcribe' | 'ai.reply' | 'outbox.send';
+export type JobKind = 'media.download' | 'media.transcribe' | 'ai.reply' | 'outbox.send' | 'outbox.read';
 
 export interface NewJob {
   kind: JobKind;
@@ -80,4 +80,21 @@ export async function countJobs(db: Db, kind: JobKind, status?: string): Promise
   if (status) q = q.where('status', '=', status);
   const r = await q.executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** Creation time of the oldest job of `kind` not yet done (queued or running), or null. */
+export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | null> {
+  const r = await db.selectFrom('jobs').select((eb) => eb.fn.min('created_at').as('at'))
+    .where('status', 'in', ['queued', 'running']).where('kind', '=', kind).executeTakeFirst();
+  return (r?.at as string | null | undefined) ?? null;
+}
+
+/**
+ * Makes a queued job of (kind, dedupe_key) due now (a held message whose predecessor just
+ * finished). Only ever earlier: a job already due keeps its place in the run_at order.
+ */
+export async function runJobNow(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<void> {
+  const nowIso = now.toISOString();
+  await db.updateTable('jobs').set({ run_at: nowIso, updated_at: nowIso })
+    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso).execute();
 }

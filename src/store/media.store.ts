@@ -1,6 +1,6 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { Media } from '../chat/types.js';
-import type { DB, MediaRow, MessageRow } from './schema.js';
+import type { DB, MediaRow, MediaTable, MessageRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -71,4 +71,9 @@ export async function patchMessageMedia(db: Db, messagePk: number, patch: Partia
     if (updated) return updated;
   }
   throw new Error(`message ${messagePk}: media changed underneath 8 times in a row`);
+}
+
+/** Inserts a media row (an operator's upload, stored `ready` in the same unit as its message). */
+export async function insertMedia(db: Db, row: Insertable<MediaTable>): Promise<void> {
+  await db.insertInto('media').values(row).execute();
 }

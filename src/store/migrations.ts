@@ -249,6 +249,17 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('knowledge_updated_at_idx').on('knowledge').column('updated_at').execute();
       },
     },
+    '0008_outbox_pending_index': {
+      // The outbox keeps one conversation's messages in seq order: before each send it asks for an
+      // earlier pending message. Only messages in the outbox are in this index (inbound ones are
+      // `received`), so the webhook path never writes it and the question costs one index probe
+      // however long the conversation. Queries name the status as a literal so both databases can
+      // match the partial index.
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('messages_pending_seq_idx').on('messages').columns(['conversation_id', 'seq'])
+          .where(sql.ref('status'), '=', sql.lit('pending')).execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,11 @@ export interface FakeMontyMedia {
  */
 export class MontyMobileFake {
   readonly failures = new FailureScript();
+  /** Session sends received (`POST /api/v2/WhatsappApi/send-session`), with headers and JSON body. */
+  readonly sends: { headers: Record<string, string | string[] | undefined>; json: Record<string, any> }[] = [];
+  /** Answers for the next sends, in order: an HTTP status, or `rejected` (200 with `success: false`). */
+  readonly sendFailures: (number | 'rejected')[] = [];
+  private sent = 0;
   private readonly media = new Map<string, FakeMontyMedia>();
   private readonly files = new Map<string, { bytes: Buffer; mimeType: string }>();
 
@@ -31,6 +36,7 @@ export class MontyMobileFake {
         if (!file) return sendJson(res, 404, { message: 'not found' });
         return sendBytes(res, file.bytes, file.mimeType);
       }
+      if (url.pathname === '/api/v2/WhatsappApi/send-session' && req.method === 'POST') return fake.sendSession(req, res);
       if (url.pathname !== '/api/v2/WhatsappApi/get-media') return sendJson(res, 404, { message: 'nginx 404' });
       if (req.headers.tenant !== fake.tenant || req.headers['api-key'] !== fake.apiKey) {
         return sendJson(res, 401, { success: false, message: 'Unauthorized' });
@@ -55,6 +61,25 @@ export class MontyMobileFake {
     });
     self = new MontyMobileFake(http, tenant, apiKey);
     return self;
+  }
+
+  /** REFERENCE §2.3: Tenant + api-key headers; success `{success: true, data: {messageId: <uuid>}}`. */
+  private async sendSession(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.headers.tenant !== this.tenant || req.headers['api-key'] !== this.apiKey) return sendJson(res, 401, { success: false, message: 'Unauthorized' });
+    let json: Record<string, any>;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return sendJson(res, 400, { success: false, message: 'Invalid body' });
+    }
+    this.sends.push({ headers: req.headers, json });
+    const failure = this.sendFailures.shift();
+    if (failure === 'rejected') return sendJson(res, 200, { success: false, message: 'Recipient is not a valid WhatsApp user' });
+    if (failure !== undefined) return sendJson(res, failure, { success: false, message: `scripted ${failure}` });
+    this.sent++;
+    return sendJson(res, 200, { success: true, data: { messageId: `25b24c9a-aa68-4ea9-9494-${String(this.sent).padStart(12, '0')}` }, message: 'Message sent successfully' });
   }
 
   get apiUrl(): string {

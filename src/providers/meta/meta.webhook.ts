@@ -150,6 +150,7 @@ export const metaStatusSchema = z.looseObject({
   timestamp: z.unknown().optional(),
   recipient_id: optionalId,
   recipient_user_id: optionalText,
+  biz_opaque_callback_data: optionalText,
   errors: z.array(z.unknown()).optional().catch(undefined),
 });
 
@@ -514,7 +515,7 @@ const STATUSES: ReadonlyMap<string, StatusUpdate['status']> = new Map([
 function readStatus(raw: unknown, context: ValueContext): StatusUpdate | string {
   const parsed = metaStatusSchema.safeParse(raw);
   if (!parsed.success) return 'status without id or status';
-  const { id, status, timestamp, recipient_id, recipient_user_id, errors } = parsed.data;
+  const { id, status, timestamp, recipient_id, recipient_user_id, errors, biz_opaque_callback_data: callback } = parsed.data;
   const mapped = STATUSES.get(status);
   if (mapped === undefined) return `status ${id}: unknown status ${JSON.stringify(status.slice(0, 32))}`;
   return {
@@ -524,6 +525,7 @@ function readStatus(raw: unknown, context: ValueContext): StatusUpdate | string 
     timestamp: dateFromUnixSeconds(timestamp) ?? context.now,
     error: readError(errors?.[0]),
     recipient: phone(recipient_id) ?? nonBlank(recipient_user_id),
+    ...(nonBlank(callback) ? { callback_data: nonBlank(callback)! } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ function batchSchema(provider: Provider) {
     timestamp: validDate,
     error: providerErrorSchema,
     recipient: z.string().nullable(),
+    /** Meta's biz_opaque_callback_data, only when the status carries one. */
+    callback_data: nonEmpty.optional(),
   });
   return z.strictObject({
     messages: z.array(message),

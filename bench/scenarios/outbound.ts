@@ -1,0 +1,233 @@
+import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { appendOutbound } from '../../src/app/append-outbound.js';
+import { openStore } from '../../src/store/database.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import { loginAdmin } from '../../test/api/api-client.js';
+import { metaTextPayload, postMeta, TEST_SECRETS } from '../../test/support/app.js';
+import type { BenchContext } from '../lib/bench-context.js';
+import { startSwitchboard, sleep } from '../lib/processes.js';
+import type { Row, Section } from '../lib/report.js';
+import { summarize } from '../lib/stats.js';
+
+/*
+ * Outbound (issue 11): how fast the outbox delivers durable messages to a provider, beside a bare
+ * loop making the same HTTP calls, and how long an operator's message takes from the POST to the
+ * provider's request on an idle server.
+ */
+
+/** Same-run fake of Meta's send endpoint: answers every POST like Graph does, and notes when each text arrived. */
+class FakeGraph {
+  readonly arrivals = new Map<string, number>();
+  count = 0;
+  first = 0;
+  last = 0;
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async start(): Promise<FakeGraph> {
+    let fake: FakeGraph | null = null;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const now = performance.now();
+        const f = fake!;
+        f.count++;
+        if (f.count === 1) f.first = now;
+        f.last = now;
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text?: { body?: string } };
+          if (body.text?.body) f.arrivals.set(body.text.body, now);
+        } catch {
+          // counted anyway
+        }
+        const text = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '+1', wa_id: '1' }], messages: [{ id: `wamid.BENCH${f.count}` }] });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake = new FakeGraph(server, (server.address() as AddressInfo).port);
+    return fake;
+  }
+
+  get graphUrl(): string {
+    return `http://127.0.0.1:${this.port}/v25.0`;
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.first = 0;
+    this.last = 0;
+    this.arrivals.clear();
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** The bare loop: `workers` concurrent callers POSTing the same JSON bodies to the same fake, keep-alive. */
+async function bareLoop(fake: FakeGraph, total: number, workers: number): Promise<{ rate: number; p50Ms: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: workers });
+  const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '+96170000000', biz_opaque_callback_data: 'msg_20261203000000_00000000', type: 'text', text: { preview_url: false, body: 'bare' } });
+  const latencies: number[] = [];
+  let next = 0;
+  const one = () => new Promise<void>((resolve, reject) => {
+    const t0 = performance.now();
+    const req = httpRequest({
+      host: '127.0.0.1', port: fake.port, path: `/v25.0/${TEST_SECRETS.META_PHONE_NUMBER_ID}/messages`, method: 'POST', agent,
+      headers: { authorization: `Bearer ${TEST_SECRETS.META_ACCESS_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        latencies.push(performance.now() - t0);
+        resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const started = performance.now();
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < total) {
+      next++;
+      await one();
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { rate: total / seconds, p50Ms: summarize(latencies).p50 };
+}
+
+function sizes(ctx: BenchContext) {
+  return ctx.quick ? { conversations: 50, messages: 500, latencySamples: 50 } : { conversations: 200, messages: 2_000, latencySamples: 200 };
+}
+
+/** OUTBOX_CONCURRENCY values measured: the default, and a setting for a busy number. */
+const CONCURRENCIES = [8, 32];
+
+/** Writes `messages` outbound messages through appendOutbound, round-robin over the conversations, while no server runs. */
+async function fillOutbox(databaseUrl: string, messages: number, tag: string): Promise<void> {
+  const store = await openStore(databaseUrl);
+  const committer = new GroupCommitter(store, { maxBatch: 256 });
+  const ids = (await store.db.selectFrom('conversations').select('id').orderBy('id').execute()).map((r) => r.id);
+  const now = new Date();
+  for (let at = 0; at < messages; at += 100) {
+    await committer.run(async (tx) => {
+      for (let n = at; n < Math.min(messages, at + 100); n++) {
+        await appendOutbound(tx, ids[n % ids.length]!, 'meta', {
+          role: 'assistant', type: 'text', text: `outbound ${tag} ${n}`, media: null, operator: null, reply_to: null, metadata: {}, client_key: null,
+        }, now);
+      }
+    });
+  }
+  await committer.idle();
+  await store.close();
+}
+
+export async function runOutbound(ctx: BenchContext): Promise<Section> {
+  const { conversations, messages, latencySamples } = sizes(ctx);
+  const dir = ctx.scratch('outbound');
+  const dbPath = join(dir, 'switchboard.db');
+  const databaseUrl = `sqlite:${dbPath}`;
+  const fake = await FakeGraph.start();
+  const env = { META_GRAPH_URL: fake.graphUrl };
+  try {
+    // 1. Conversations opened by real signed webhooks (so the 24 h window is open), then the server stops.
+    ctx.log(`outbound: ${conversations} conversations`);
+    let server = await startSwitchboard({ databaseUrl, dataDir: dir, env });
+    for (let i = 0; i < conversations; i += 20) {
+      await Promise.all(Array.from({ length: Math.min(20, conversations - i) }, (_, k) =>
+        postMeta(server.url, metaTextPayload(`wamid.OUTB.${i + k}`, String(96170000000 + i + k), 'hello')).then((r) => r.arrayBuffer())));
+    }
+    await server.stop();
+
+    // 2–3. For each concurrency: the outbox filled while no server runs, then drained by a fresh server (first provider request to the last).
+    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; bare: number }[] = [];
+    for (const concurrency of CONCURRENCIES) {
+      ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency})`);
+      await fillOutbox(databaseUrl, messages, `c${concurrency}`);
+      fake.reset();
+      const drainer = await startSwitchboard({ databaseUrl, dataDir: dir, env: { ...env, OUTBOX_CONCURRENCY: String(concurrency) }, profileDir: ctx.profileDir });
+      try {
+        const deadline = Date.now() + 120_000;
+        while (fake.count < messages && Date.now() < deadline) await sleep(20);
+        if (fake.count < messages) throw new Error(`only ${fake.count} of ${messages} sends reached the provider`);
+      } finally {
+        await drainer.stop();
+      }
+      const seconds = (fake.last - fake.first) / 1000;
+      const db = new Database(dbPath, { readonly: true });
+      const sentRows = db.prepare(`select count(*) from messages where status = 'sent' and text like ?`).pluck().get(`outbound c${concurrency} %`) as number;
+      db.close();
+      fake.reset();
+      const bare = await bareLoop(fake, messages, concurrency);
+      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, bare: bare.rate });
+      ctx.log(`outbound: concurrency ${concurrency}: Switchboard ${((messages - 1) / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`);
+    }
+
+    // 4. Latency on an idle server: one operator message at a time, POST → the provider's request.
+    fake.reset();
+    server = await startSwitchboard({ databaseUrl, dataDir: dir, env });
+    let p50Ms = 0;
+    let p99Ms = 0;
+    let bareOne = 0;
+    try {
+      await sleep(500);
+      const admin = await loginAdmin(server.url);
+      const list = await admin.get('/api/conversations?limit=1');
+      const conversationId = list.body.conversations[0].conversation_id as string;
+      await admin.post(`/api/conversations/${conversationId}/takeover`);
+      const latencies: number[] = [];
+      for (let i = 0; i < latencySamples; i++) {
+        const text = `latency ${i}`;
+        const t0 = performance.now();
+        const res = await admin.post(`/api/conversations/${conversationId}/messages`, { text });
+        if (res.status !== 201) throw new Error(`operator send answered ${res.status}`);
+        const until = Date.now() + 10_000;
+        while (!fake.arrivals.has(text) && Date.now() < until) await sleep(1);
+        const arrived = fake.arrivals.get(text);
+        if (arrived === undefined) throw new Error(`${text} never reached the provider`);
+        latencies.push(arrived - t0);
+        await sleep(20);
+      }
+      const s = summarize(latencies);
+      p50Ms = s.p50;
+      p99Ms = s.p99;
+      bareOne = (await bareLoop(fake, latencySamples, 1)).p50Ms;
+      ctx.log(`outbound: POST → provider p50 ${p50Ms.toFixed(1)} ms, p99 ${p99Ms.toFixed(1)} ms`);
+    } finally {
+      await server.stop();
+    }
+
+    const rows: Row[] = [
+      ...drains.map((d): Row => ({
+        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, OUTBOX_CONCURRENCY=${d.concurrency}`,
+        value: d.rate, unit: 'msg/s', baseline: d.bare, baselineName: `bare HTTP loop, ${d.concurrency} callers`, target: { on: 'ratio', op: '>=', limit: 0.6 },
+      })),
+      { scenario: 'outbound', figure: 'operator POST → provider request, p50 (idle server)', value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
+      { scenario: 'outbound', figure: 'operator POST → provider request, p99 (idle server)', value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
+    ];
+    return {
+      name: 'outbound',
+      title: 'Outbound: the outbox against a local fake provider',
+      rows,
+      notes: [
+        `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
+          + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
+          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
+          + 'Each message costs the server three committed units beside the HTTP call (the runner\'s claim of the job; the attempt\'s start marker; `sent` with the provider id, '
+          + 'the job\'s completion and a `message_updated` event), on SQLite with synchronous=FULL, so every step is durable before the next.',
+        'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',
+        `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the `
+          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window, commits the start marker and calls.',
+      ],
+    };
+  } finally {
+    await fake.close();
+  }
+}

@@ -1,0 +1,330 @@
+import type { Readable } from 'node:stream';
+import { presentMessage } from '../api/present.js';
+import { isDomainError } from '../chat/errors.js';
+import type { Media, MessageType, Provider, ProviderError } from '../chat/types.js';
+import { isWindowOpen } from '../chat/window.js';
+import type { MessageSender, OutboundMedia, OutboundMessage, Recipient, SendOutcome } from '../providers/send.js';
+import type { WriteTx } from '../store/group-commit.js';
+import { runJobNow } from '../store/job.store.js';
+import { parseJson } from '../store/json.js';
+import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
+import { earlierPendingOutbound, latestInbound, nextPendingOutbound, sendTarget, type SendTarget } from '../store/outbox.store.js';
+import type { MessageRow } from '../store/schema.js';
+import type { OutboxSendPayload } from './append-outbound.js';
+import type { AppContext } from './context.js';
+import { backoffDelay, JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
+import { readMedia } from './read-media.js';
+
+/** The payload of an `outbox.read` job (queued by markRead): the customer's latest message, to be marked read at the provider. */
+export interface OutboxReadPayload {
+  conversation_id: string;
+  message_id: string;
+}
+
+export type MessageSenders = Partial<Record<Provider, MessageSender>>;
+
+/**
+ * What the sender keeps in `messages.metadata` (beside the message's own keys):
+ * - `send_attempts`: provider calls started; `send_started_at`: when the latest started;
+ * - `send_open`: true from the committed start of a call until its outcome is committed. Found true
+ *   by a later run, it means the process died during the call: the outcome is unknown;
+ * - `last_send_error`: the latest retryable error; `pair_limit_hits`: Meta 131056 answers so far;
+ * - `provider_message_id` [ID9] and `sent_at` once accepted; `unconfirmed_resent` when an unknown
+ *   outcome was resent (OUTBOX_UNCONFIRMED=resend).
+ */
+interface SendMetadata {
+  provider?: Provider;
+  send_attempts?: number;
+  send_started_at?: string;
+  send_open?: boolean;
+  last_send_error?: ProviderError;
+  pair_limit_hits?: number;
+  provider_message_id?: string | null;
+  sent_at?: string;
+  unconfirmed_resent?: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * A message waits while an earlier one of its conversation is pending. The predecessor's outcome
+ * makes the held job due at once (`runJobNow`); this poll only covers a job that was running its
+ * check at that very moment.
+ */
+const HOLD_MS = 2_000;
+/**
+ * Claims of one job before the runner gives it up. Holds count as claims, so this is no limit on
+ * sends: the sender counts provider calls itself (`send_attempts` against OUTBOX_MAX_ATTEMPTS).
+ */
+const RUNNER_MAX_CLAIMS = 100_000;
+/** Attempts of a best-effort mark-as-read before it is dropped. */
+const READ_MAX_ATTEMPTS = 3;
+/** Meta's pair rate limit (131056): wait 4^X seconds, X = earlier hits (REFERENCE §1.10). */
+const PAIR_LIMIT_CODE = '131056';
+const PAIR_LIMIT_MAX_MS = 3_600_000;
+
+export const SEND_UNCONFIRMED: ProviderError = {
+  code: 'send_unconfirmed',
+  title: 'The server stopped while sending; the provider may or may not have the message. Check with the customer before sending it again.',
+};
+
+/**
+ * Starts this process's outbox [OUT1]: delivers `outbox.send` jobs through the provider's sender
+ * and marks customers' messages read (`outbox.read`). Config: OUTBOX_* and JOB_*.
+ */
+export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner {
+  const { config } = ctx;
+  return startJobRunner({
+    committer: ctx.committer,
+    kinds: ['outbox.send', 'outbox.read'],
+    handler: outboxHandler(ctx, senders),
+    concurrency: config.outbox.concurrency,
+    pollMs: config.jobs.pollMs,
+    lockMs: config.jobs.lockMs,
+    maxAttempts: RUNNER_MAX_CLAIMS,
+    backoff: { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs },
+    logger: ctx.logger,
+  });
+}
+
+/**
+ * The outbox's job handler. For one `outbox.send` job, in order:
+ * 1. the message is gone or no longer `pending` → done (an earlier run finished it);
+ * 2. an attempt was started and never recorded (`send_open`) → `send_unconfirmed` (or one resend);
+ * 3. an earlier message of the conversation is pending → held, nothing sent;
+ * 4. the 24 h window is closed → `failed` `window_closed`, no provider call;
+ * 5. media is read and uploaded (`prepare`, repeatable), the start of the attempt is committed,
+ *    then the one `send` call; its outcome is committed: `sent` with the provider's id [ID9],
+ *    a retry after backoff (Retry-After and Meta's pair pacing honoured), or `failed` with
+ *    `{code, title}` and `message_updated`. A message's outcome makes the next one due.
+ */
+export function outboxHandler(ctx: AppContext, senders: MessageSenders): JobHandler<OutboxSendPayload | OutboxReadPayload> {
+  return {
+    run: (run) => (run.job.kind === 'outbox.read'
+      ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
+      : deliver(ctx, senders, run as JobRun<OutboxSendPayload>)),
+    giveUp: async (job, failure, tx) => {
+      if (job.kind !== 'outbox.send') return;
+      const payload = (job as Job<OutboxSendPayload>).payload;
+      if (!payload || typeof payload.message_id !== 'string') return;
+      const row = await findMessage(tx.db, payload.conversation_id, payload.message_id);
+      if (row) await markFailed(ctx, tx, row, { code: failure.reason, title: failure.message });
+    },
+  };
+}
+
+async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<OutboxSendPayload>): Promise<void> {
+  const { config, store, committer } = ctx;
+  const { conversation_id: conversationId, message_id: messageId } = run.job.payload ?? ({} as OutboxSendPayload);
+  if (typeof conversationId !== 'string' || typeof messageId !== 'string') {
+    throw new JobFailure('bad_payload', 'outbox.send job without conversation_id and message_id', { permanent: true });
+  }
+  const row = await findMessage(store.reader, conversationId, messageId);
+  if (!row || row.status !== 'pending') return;
+  let meta = metadataOf(row);
+
+  if (meta.send_open === true) {
+    if (config.outbox.unconfirmed === 'fail' || meta.unconfirmed_resent === true) {
+      ctx.logger.warn({ conversationId, messageId }, 'an attempt started and left no outcome; marking the message send_unconfirmed');
+      return finish(ctx, run, row, { kind: 'permanent', error: SEND_UNCONFIRMED });
+    }
+    meta = { ...meta, unconfirmed_resent: true };
+  }
+
+  const earlier = await earlierPendingOutbound(store.reader, conversationId, row.seq);
+  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: HOLD_MS });
+
+  const target = await sendTarget(store.reader, conversationId);
+  if (!target) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
+  const now = new Date();
+  if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
+    return finish(ctx, run, row, { kind: 'permanent', error: { code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' } });
+  }
+  const attempts = meta.send_attempts ?? 0;
+  if (attempts >= config.outbox.maxAttempts) {
+    return finish(ctx, run, row, { kind: 'permanent', error: meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' } });
+  }
+
+  const provider = (meta.provider ?? target.provider) as Provider;
+  const sender = senders[provider];
+  if (!sender) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'not_configured', title: `no sender for ${provider}` } });
+
+  const timeout = AbortSignal.timeout(config.outbox.sendTimeoutMs);
+  const signal = AbortSignal.any([run.signal, timeout]);
+  let media: OutboundMedia | null;
+  try {
+    media = await mediaOf(ctx, row);
+  } catch (err) {
+    if (isDomainError(err) && err.code === 'media_not_found') return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
+    throw err;
+  }
+  const outbound: OutboundMessage = {
+    messageId: row.message_id,
+    to: await recipientOf(ctx, conversationId, target),
+    type: row.type as MessageType,
+    text: row.text,
+    media,
+    replyTo: row.reply_to ? await quotedProviderId(ctx, conversationId, row.reply_to) : null,
+  };
+
+  const prepared = await sender.prepare(outbound, { signal });
+  if ('failed' in prepared) {
+    // Nothing reached the customer: the attempt counts, without a start marker.
+    return recordOutcome(ctx, run, row, meta, attempts + 1, prepared.failed);
+  }
+
+  const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
+  const started = await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) }));
+  if (!started) return;
+
+  const t0 = process.hrtime.bigint();
+  let outcome: SendOutcome;
+  try {
+    outcome = await sender.send(prepared.prepared, { signal });
+  } catch (err) {
+    // Stopping mid-call: the outcome is unknown and the attempt stays open for the next run to judge.
+    if (run.signal.aborted) throw err;
+    outcome = { kind: 'retryable', error: { code: 'error', title: err instanceof Error ? err.message : String(err) }, retryAfterMs: null };
+  }
+  ctx.metrics.outboxSendSeconds.observe({ provider }, Number(process.hrtime.bigint() - t0) / 1e9);
+  ctx.metrics.outboxSends.inc({ provider, outcome: outcome.kind });
+  return recordOutcome(ctx, run, started, startedMeta, attempts + 1, outcome);
+}
+
+/** Commits what one attempt came to, or throws the JobFailure that schedules the next attempt. */
+async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, row: MessageRow, meta: SendMetadata, attempt: number, outcome: SendOutcome): Promise<void> {
+  if (outcome.kind !== 'retryable') return finish(ctx, run, row, outcome);
+  const { config, committer } = ctx;
+  if (attempt >= config.outbox.maxAttempts) return finish(ctx, run, row, { kind: 'permanent', error: outcome.error });
+  const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
+  const closed: SendMetadata = { ...meta, send_attempts: attempt, send_open: false, last_send_error: outcome.error, pair_limit_hits: pairHits };
+  await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(closed) }));
+  const delay = outcome.retryAfterMs
+    ?? (outcome.error.code === PAIR_LIMIT_CODE
+      // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
+      ? Math.min(PAIR_LIMIT_MAX_MS, 1000 * 4 ** (pairHits - 1))
+      : backoffDelay(attempt, { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs }));
+  throw new JobFailure(outcome.error.code, outcome.error.title, { retryAfterMs: delay });
+}
+
+/**
+ * The final outcome of a message, in one unit with the job's completion: accepted → `sent`
+ * (forward only: a status webhook that got there first is kept) with the provider's id in the
+ * column and `metadata.provider_message_id`; refused → `failed` with `{code, title}`. Either
+ * emits `message_updated` and makes the conversation's next pending message due.
+ */
+async function finish(ctx: AppContext, run: JobRun<OutboxSendPayload>, row: MessageRow, outcome: Exclude<SendOutcome, { kind: 'retryable' }>): Promise<void> {
+  await ctx.committer.run(async (tx) => {
+    if (outcome.kind === 'accepted') await markSent(tx, row, outcome.providerMessageId);
+    else await markFailed(ctx, tx, row, outcome.error);
+    await run.complete(tx);
+  });
+}
+
+async function markSent(tx: WriteTx, row: MessageRow, providerMessageId: string | null): Promise<void> {
+  let current: MessageRow | undefined = row;
+  for (let attempt = 0; attempt < 5 && current; attempt++) {
+    const meta: SendMetadata = { ...metadataOf(current), send_open: false, provider_message_id: providerMessageId, sent_at: new Date().toISOString() };
+    const updated = await updateMessageIfStatus(tx.db, current.id, current.status, {
+      status: current.status === 'pending' ? 'sent' : current.status,
+      provider_message_id: providerMessageId,
+      metadata: JSON.stringify(meta),
+    });
+    if (updated) {
+      tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
+      await unblockNext(tx, updated);
+      return;
+    }
+    current = await getMessageByPk(tx.db, current.id);
+  }
+}
+
+async function markFailed(ctx: AppContext, tx: WriteTx, row: MessageRow, error: ProviderError): Promise<void> {
+  const current = await getMessageByPk(tx.db, row.id);
+  if (!current || current.status !== 'pending') return;
+  const meta: SendMetadata = { ...metadataOf(current), send_open: false };
+  const updated = await updateMessageIfStatus(tx.db, current.id, 'pending', { status: 'failed', error: JSON.stringify(error), metadata: JSON.stringify(meta) });
+  if (!updated) return;
+  tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
+  tx.afterCommit(() => ctx.metrics.outboxFailures.inc({ code: error.code }));
+  await unblockNext(tx, updated);
+}
+
+async function unblockNext(tx: WriteTx, row: MessageRow): Promise<void> {
+  const next = await nextPendingOutbound(tx.db, row.conversation_id, row.seq);
+  if (next) await runJobNow(tx.db, 'outbox.send', `${row.conversation_id}:${next.message_id}`);
+}
+
+function metadataOf(row: MessageRow): SendMetadata {
+  return parseJson<SendMetadata>(row.metadata) ?? {};
+}
+
+/** Who receives the conversation's messages. Only Qiscus needs the room, read from the customer's latest webhook. */
+async function recipientOf(ctx: AppContext, conversationId: string, target: SendTarget): Promise<Recipient> {
+  const channelExternalId = target.channel_external_id;
+  let roomId: string | null = null;
+  if (target.provider !== 'qiscus') return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
+  const latest = await latestInbound(ctx.store.reader, conversationId);
+  const room = parseJson<{ qiscus?: { room_id?: unknown } }>(latest?.metadata ?? null)?.qiscus?.room_id;
+  if (typeof room === 'string' || typeof room === 'number') roomId = String(room);
+  return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
+}
+
+/** The provider's id of a quoted message: a customer's message by its own id [ID1], ours by the id the provider gave it. */
+async function quotedProviderId(ctx: AppContext, conversationId: string, replyTo: string): Promise<string | null> {
+  const quoted = await findMessage(ctx.store.reader, conversationId, replyTo);
+  if (!quoted) return null;
+  return quoted.role === 'user' ? quoted.message_id : quoted.provider_message_id;
+}
+
+async function mediaOf(ctx: AppContext, row: MessageRow): Promise<OutboundMedia | null> {
+  const media = parseJson<Media>(row.media);
+  if (!media) return null;
+  const content = await readMedia(ctx, media.media_id);
+  const bytes = content.size > 0 ? await readAll(content.open(0, content.size - 1)) : Buffer.alloc(0);
+  return { mediaId: media.media_id, bytes, mimeType: media.mime_type ?? content.mimeType, filename: media.filename ?? content.filename };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/** `outbox.read`: best effort; an error is retried a few times, then dropped (the customer only misses blue ticks). */
+async function markReadAtProvider(ctx: AppContext, senders: MessageSenders, run: JobRun<OutboxReadPayload>): Promise<void> {
+  const { conversation_id: conversationId, message_id: messageId } = run.job.payload ?? ({} as OutboxReadPayload);
+  if (typeof conversationId !== 'string' || typeof messageId !== 'string') return;
+  const target = await readTarget(ctx, senders, conversationId);
+  if (!target) return;
+  const outcome = await target.sender.markRead!(target.to, messageId, false, { signal: AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]) });
+  if (outcome.kind === 'retryable' && run.job.attempt < READ_MAX_ATTEMPTS) {
+    throw new JobFailure(outcome.error.code, outcome.error.title, { retryAfterMs: outcome.retryAfterMs ?? backoffDelay(run.job.attempt, { baseMs: ctx.config.outbox.retryBaseMs, maxMs: ctx.config.outbox.retryMaxMs }) });
+  }
+  if (outcome.kind !== 'accepted') ctx.logger.info({ conversationId, messageId, error: outcome.error }, 'marking a message read at the provider failed; dropped');
+}
+
+async function readTarget(ctx: AppContext, senders: MessageSenders, conversationId: string): Promise<{ sender: MessageSender; to: Recipient } | null> {
+  const target = await sendTarget(ctx.store.reader, conversationId);
+  if (!target) return null;
+  const sender = senders[target.provider as Provider];
+  if (!sender?.markRead) return null;
+  return { sender, to: await recipientOf(ctx, conversationId, target) };
+}
+
+/**
+ * Shows the provider's typing indicator to the customer while a reply is prepared (Meta: the
+ * customer's message marked read with `typing_indicator`, dismissed by the reply or after 25 s).
+ * Best effort, not durable (a typing indicator is worth nothing later): resolves false when the
+ * provider has none or the call failed, and never throws. For the AI worker.
+ */
+export async function showTyping(ctx: AppContext, senders: MessageSenders, conversationId: string, inboundMessageId: string): Promise<boolean> {
+  try {
+    const target = await readTarget(ctx, senders, conversationId);
+    if (!target) return false;
+    const outcome = await target.sender.markRead!(target.to, inboundMessageId, true, { signal: AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs) });
+    return outcome.kind === 'accepted';
+  } catch (err) {
+    ctx.logger.info({ err, conversationId }, 'typing indicator failed');
+    return false;
+  }
+}

@@ -1,0 +1,69 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, MessageRow } from './schema.js';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+/*
+ * Reads of the outbound sender. Our messages are the ones not written by the customer (role
+ * other than `user`); `pending` ones are still in the outbox. The pending ones are found through
+ * the partial index messages_pending_seq_idx (migration 0008): the status is a literal so that
+ * both databases match the index's predicate.
+ */
+
+const PENDING = sql.lit('pending');
+
+/** The first of our messages before `seq` in the conversation that is still pending, if any. */
+export async function earlierPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return earlierPendingQuery(db, conversationId, seq).executeTakeFirst();
+}
+
+/** The query behind earlierPendingOutbound (exported so a test can read its plan). */
+export function earlierPendingQuery(db: Db, conversationId: string, seq: number) {
+  return db.selectFrom('messages').select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId).where('seq', '<', seq)
+    .where('status', '=', PENDING).where('role', '!=', 'user')
+    .orderBy('seq', 'asc').limit(1);
+}
+
+/** The next of our pending messages after `seq` in the conversation: the one a finished send unblocks. */
+export async function nextPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return db.selectFrom('messages').select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId).where('seq', '>', seq)
+    .where('status', '=', PENDING).where('role', '!=', 'user')
+    .orderBy('seq', 'asc').limit(1).executeTakeFirst();
+}
+
+/** The customer's latest message in the conversation (its provider id and metadata), if any. */
+export async function latestInbound(db: Db, conversationId: string): Promise<Pick<MessageRow, 'message_id' | 'seq' | 'metadata'> | undefined> {
+  return db.selectFrom('messages').select(['message_id', 'seq', 'metadata'])
+    .where('conversation_id', '=', conversationId).where('role', '=', 'user')
+    .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+/** What a send needs to know of its conversation, in one read: the window, the channel and the contact. */
+export interface SendTarget {
+  last_inbound_at: string | null;
+  provider: string;
+  channel_external_id: string;
+  wa_id: string | null;
+  user_id: string | null;
+}
+
+export async function sendTarget(db: Db, conversationId: string): Promise<SendTarget | undefined> {
+  return db.selectFrom('conversations')
+    .innerJoin('channels', 'channels.id', 'conversations.channel_id')
+    .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+    .select(['conversations.last_inbound_at', 'channels.provider', 'channels.external_id as channel_external_id', 'contacts.wa_id', 'contacts.user_id'])
+    .where('conversations.id', '=', conversationId)
+    .executeTakeFirst();
+}
+
+/**
+ * Our messages with this `message_id` that have no provider id yet: a status webhook naming it in
+ * Meta's `biz_opaque_callback_data` (the send's acceptance not recorded yet, or lost in a crash).
+ */
+export async function unmatchedOutbound(db: Db, messageId: string): Promise<MessageRow[]> {
+  return db.selectFrom('messages').selectAll()
+    .where('message_id', '=', messageId).where('provider_message_id', 'is', null).where('role', '!=', 'user')
+    .execute();
+}
