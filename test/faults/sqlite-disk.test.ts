@@ -1,3 +1,4 @@
+import { cutText, MAX_TEXT_LENGTH } from '../../src/chat/text-limits.js';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,8 @@ describe('fault: SQLite data dir full', () => {
       const payload = metaTextPayload(ids[0]!, SENDER, textFor(ids[0]!, size));
       const value = payload.entry[0]!.changes[0]!.value;
       value.messages = ids.map((id) => ({ ...value.messages[0]!, id, text: { body: textFor(id, size) } }));
-      for (const id of ids) expected.set(id, textFor(id, size));
+      // As stored: texts are capped at MAX_TEXT_LENGTH (the journal keeps the whole body).
+      for (const id of ids) expected.set(id, cutText(textFor(id, size), MAX_TEXT_LENGTH));
       return { ids, body: JSON.stringify(payload) };
     };
     const isSmall = (d: Delivery) => d.item.body.length < 10_000;

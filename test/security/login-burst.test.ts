@@ -44,12 +44,17 @@ for (const factory of sharedDatabases()) {
         expect(retryAfter).toBeGreaterThan(0);
         expect(retryAfter).toBeLessThanOrEqual(15 * 60);
       }
-      // The right password placed among them logs in only if it came before the limit was reached.
-      if (answers[150]!.statusCode === 200) expect(count(401)).toBeLessThan(LOGIN_MAX_FAILURES);
-      // Once the limit is hit, the right password does not log in from this address.
-      const after = await login(server, email, TEST_SECRETS.ADMIN_PASSWORD, '203.0.113.7');
-      expect(after.statusCode).toBe(429);
-      expect(after.headers['retry-after']).toBeDefined();
+      // The right password placed among them logs in only if it came before the limit was reached
+      // (then its success forgets this address's failures, as a sequential login would).
+      if (answers[150]!.statusCode === 200) {
+        expect(count(401)).toBeLessThan(LOGIN_MAX_FAILURES);
+      } else {
+        expect(answers[150]!.statusCode).toBe(429);
+        // Once the limit is hit, the right password does not log in from this address.
+        const after = await login(server, email, TEST_SECRETS.ADMIN_PASSWORD, '203.0.113.7');
+        expect(after.statusCode).toBe(429);
+        expect(after.headers['retry-after']).toBeDefined();
+      }
     });
 
     it('[§10 rate limit] per account across addresses: guesses from many addresses stop at the account limit', async () => {

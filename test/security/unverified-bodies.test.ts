@@ -133,4 +133,21 @@ describe('unauthenticated webhook bodies', () => {
       expect(answer).toContain('"code":"unauthorized"');
     }
   }, 30_000);
+
+  it('[§4 limits] connections over HTTP_MAX_CONNECTIONS are closed at once; the server serves again when they go', async () => {
+    server = await startServer({ HTTP_MAX_CONNECTIONS: '20' });
+    const opened = await Promise.all(Array.from({ length: 40 }, () => new Promise<Socket>((resolve) => {
+      const s = connect(server!.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => {});
+    })));
+    sockets.push(...opened);
+    await sleep(500);
+    const open = opened.filter((s) => !s.destroyed && !s.readableEnded);
+    console.log(`[figure] ${open.length} of 40 idle connections stayed open with HTTP_MAX_CONNECTIONS=20`);
+    expect(open.length).toBeLessThanOrEqual(20);
+    expect(open.length).toBeGreaterThan(0);
+    sockets.splice(0).forEach((s) => s.destroy());
+    await sleep(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  }, 30_000);
 });
