@@ -109,6 +109,9 @@ function query(params: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
+/** The server's MAX_PAGE_SIZE for message pages. */
+const OLDER_PAGE = 100;
+
 const conversationPath = (id: string) => `/api/conversations/${encodeURIComponent(id)}`;
 
 export const api = {
@@ -121,8 +124,9 @@ export const api = {
   listConversations: (params: { state?: string; q?: string; cursor?: string; limit?: number }) =>
     request<ConversationPage>('GET', `/api/conversations${query(params)}`),
   getConversation: (id: string) => request<ConversationDetails>('GET', conversationPath(id)),
+  /** The page before `beforeSeq`, at the server's largest page size (fewer round trips in long threads). */
   olderMessages: (id: string, beforeSeq: number) =>
-    request<MessagePage>('GET', `${conversationPath(id)}/messages${query({ before_seq: beforeSeq })}`),
+    request<MessagePage>('GET', `${conversationPath(id)}/messages${query({ before_seq: beforeSeq, limit: OLDER_PAGE })}`),
 
   takeOver: (id: string, force = false) => request<Conversation>('POST', `${conversationPath(id)}/takeover`, force ? { force } : {}),
   release: (id: string) => request<Conversation>('POST', `${conversationPath(id)}/release`),

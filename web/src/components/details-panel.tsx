@@ -8,8 +8,8 @@ function windowText(expiresAt: string | null, now: number): { isOpen: boolean; t
   if (!expiresAt) return { isOpen: false, text: 'not open (the customer has not written)' };
   const left = Date.parse(expiresAt) - now;
   if (left <= 0) return { isOpen: false, text: `closed ${formatElapsed(expiresAt, now)} ago` };
-  // formatElapsed counts from a past instant: the time left is the same span counted back from now.
-  return { isOpen: true, text: `open, ${formatElapsed(new Date(now - left).toISOString(), now)} left` };
+  const minutes = Math.floor(left / 60_000);
+  return { isOpen: true, text: `open, ${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min left` };
 }
 
 /** Who the customer is and where the conversation stands. */

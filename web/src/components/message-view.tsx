@@ -111,10 +111,11 @@ function MessageButtons({ message: m, actions }: { message: Message; actions: Me
       {actions.canReply && m.status !== 'failed' && (
         <button type="button" className="link small" onClick={() => actions.onReply(m)} aria-label={`Reply to this message from ${formatTime(m.timestamp)}`}>Reply</button>
       )}
-      {producer?.kind === 'ai' && (
+      {/* A model's reply, or a FAQ reply that matched no entry (a clarifying question): nothing to correct, so save it. */}
+      {(producer?.kind === 'ai' || (producer?.kind === 'faq' && !producer.knowledgeId)) && (
         <button type="button" className="link small" onClick={() => actions.onTeach(m, 'save')}>Save as Q&amp;A</button>
       )}
-      {producer?.kind === 'faq' && (
+      {producer?.kind === 'faq' && producer.knowledgeId && (
         <button type="button" className="link small" onClick={() => actions.onTeach(m, 'correct')}>Correct the answer</button>
       )}
     </span>

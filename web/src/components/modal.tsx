@@ -13,7 +13,10 @@ export function Modal({ label, className, onClose, children }: { label: string; 
     if (!dialog) return;
     const opener = document.activeElement as HTMLElement | null;
     if (!dialog.open) dialog.showModal();
-    const closed = () => onCloseRef.current();
+    // A close queued by an earlier cleanup (React's development remount) finds the dialog open again: not ours.
+    const closed = () => {
+      if (!dialog.open) onCloseRef.current();
+    };
     dialog.addEventListener('close', closed);
     return () => {
       dialog.removeEventListener('close', closed);

@@ -71,7 +71,7 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
   const title = mode === 'save' ? 'Save as Q&A' : 'Correct the answer';
   return (
     <Modal label={title} className="teach-dialog" onClose={onClose}>
-      <form onSubmit={submit} className="teach-form">
+      <form onSubmit={submit} className="teach-form" noValidate>
         <h2>{title}</h2>
         {mode === 'correct' && faq && (
           <p className="small muted" data-field="faq-match">

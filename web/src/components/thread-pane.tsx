@@ -24,7 +24,7 @@ interface Props {
 /** Near the top by this much, the previous page is fetched; near the bottom, new messages keep it pinned. */
 const EDGE_PX = 80;
 /** A first guess of a row's height; every row is measured once rendered. */
-const ESTIMATED_ROW_PX = 64;
+const ESTIMATED_ROW_PX = 56;
 /** Rows rendered beyond the visible ones on each side: the DOM holds about a screen plus this. */
 const OVERSCAN = 8;
 
@@ -36,6 +36,9 @@ const OVERSCAN = 8;
 export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOver, onRelease, onResolve, onSend, onRetry }: Props) {
   const messages = useMemo(() => orderedMessages(thread), [thread]);
   const scroller = useRef<HTMLDivElement>(null);
+  const rows = useRef<HTMLDivElement>(null);
+  /** Where the rows start inside the scroller (below the "load older" button): item offsets are from there. */
+  const rowsTop = () => rows.current?.offsetTop ?? 0;
   const seen = useRef<{ firstSeq: number | null; lastSeq: number | null; isAtBottom: boolean; anchor: { id: string; offset: number } | null }>(
     { firstSeq: null, lastSeq: null, isAtBottom: true, anchor: null },
   );
@@ -57,6 +60,10 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
     overscan: OVERSCAN,
     getItemKey: (index) => messages[index]!.message_id,
   });
+  // The place is kept here (the anchor below), not by the virtualizer: its own correction skips
+  // rows measured while scrolling up and writes from a scroll offset that lags our writes.
+  // An instance property in react-virtual 3, not an option.
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = () => false;
   const items = virtualizer.getVirtualItems();
   const totalSize = virtualizer.getTotalSize();
 
@@ -72,34 +79,39 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   /** The first row in view and how far below the top it starts: restored after a page is prepended. */
   const remember = (el: HTMLDivElement) => {
     seen.current.isAtBottom = el.scrollHeight - el.scrollTop - el.clientHeight < EDGE_PX;
-    const top = virtualizer.getVirtualItems().find((item) => item.end > el.scrollTop);
-    seen.current.anchor = top ? { id: String(top.key), offset: top.start - el.scrollTop } : null;
+    // From the measurements (every row, estimated until rendered), not the rendered rows: those can
+    // still be the ones of the previous scroll position.
+    const view = el.scrollTop - rowsTop();
+    const cache = virtualizer.measurementsCache;
+    let lo = 0;
+    let hi = cache.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cache[mid]!.end > view) hi = mid;
+      else lo = mid + 1;
+    }
+    const top = cache[lo];
+    seen.current.anchor = top ? { id: String(top.key), offset: top.start - view } : null;
   };
 
-  // Keep the reader's place: first page → bottom; older page prepended → the same row at the same
-  // height; new message at the end → follow it only if the reader was at the bottom.
+  // Keep the reader's place whenever rows are added or measured: first page → bottom; at the bottom
+  // → stay there (new messages are followed); elsewhere → the row at the top of the view stays at
+  // the same height (an older page prepended, rows above measured taller or shorter than estimated).
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el || firstSeq === null || lastSeq === null) return;
     const before = seen.current;
-    if (before.firstSeq === null) {
+    if (before.firstSeq === null || before.isAtBottom) {
       el.scrollTop = el.scrollHeight;
-    } else if (firstSeq < before.firstSeq && before.anchor) {
+    } else if (before.anchor) {
       const index = messages.findIndex((m) => m.message_id === before.anchor!.id);
       const item = index >= 0 ? virtualizer.measurementsCache[index] : undefined;
-      if (item) el.scrollTop = item.start - before.anchor.offset;
-    } else if (lastSeq > (before.lastSeq ?? -1) && before.isAtBottom) {
-      el.scrollTop = el.scrollHeight;
+      const target = item ? rowsTop() + item.start - before.anchor.offset : null;
+      if (target !== null && Math.abs(el.scrollTop - target) >= 1) el.scrollTop = target;
     }
     seen.current = { ...seen.current, firstSeq, lastSeq };
     remember(el);
-  }, [firstSeq, lastSeq, messages.length]);
-
-  // Rows measured taller or shorter than estimated change the total height: stay pinned to the end.
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (el && seen.current.isAtBottom) el.scrollTop = el.scrollHeight;
-  }, [totalSize]);
+  }, [firstSeq, lastSeq, messages.length, totalSize]);
 
   // A first page too short to scroll could never trigger the scroll-up load: fetch more right away.
   useLayoutEffect(() => {
@@ -182,7 +194,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
         {thread.status === 'loading' && messages.length === 0 && <p className="muted center">Loading…</p>}
         {thread.status === 'ready' && messages.length === 0 && <p className="muted center">No messages yet.</p>}
         <MessageActionsContext.Provider value={actions}>
-          <div className="message-rows" style={{ height: totalSize }}>
+          <div className="message-rows" ref={rows} style={{ height: totalSize }}>
             {items.map((item) => {
               const m = messages[item.index]!;
               return (
