@@ -178,7 +178,7 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
       {replyTo && !isDisabled && (
         <div className="composer-reply small" data-replying-to={replyTo.message_id}>
           <span className="muted">Replying to</span> <q>{quoteOf(replyTo)}</q>
-          <button type="button" className="icon" aria-label="Cancel reply" onClick={onCancelReply}>×</button>
+          <button type="button" className="icon" aria-label="Stop quoting" title="Stop quoting this message" onClick={onCancelReply}>×</button>
         </div>
       )}
       {attachment && !isDisabled && (

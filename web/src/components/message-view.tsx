@@ -109,7 +109,7 @@ function MessageButtons({ message: m, actions }: { message: Message; actions: Me
         </button>
       )}
       {actions.canReply && m.status !== 'failed' && (
-        <button type="button" className="link small" onClick={() => actions.onReply(m)} aria-label={`Reply to this message from ${formatTime(m.timestamp)}`}>Reply</button>
+        <button type="button" className="link small" onClick={() => actions.onReply(m)} title="Answer quoting this message">Reply</button>
       )}
       {/* A model's reply, or a FAQ reply that matched no entry (a clarifying question): nothing to correct, so save it. */}
       {(producer?.kind === 'ai' || (producer?.kind === 'faq' && !producer.knowledgeId)) && (
