@@ -3,6 +3,7 @@ import { ApiError, type Conversation, type Message, type Operator, type Outgoing
 import { formatBytes, formatFullTime } from '../format.js';
 import { quoteOf } from '../message-meta.js';
 import { useNow } from '../use-now.js';
+import { MicIcon, PaperclipIcon, PhotoIcon } from './icons.js';
 
 /** WhatsApp's limit for a text body (the server refuses longer ones). */
 const MAX_TEXT_LENGTH = 4096;
@@ -200,10 +201,10 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
       )}
       <div className="composer-row">
         <div className="composer-tools">
-          <button type="button" className="icon" aria-label="Attach a photo" title="Attach a photo" disabled={isDisabled || !!recording} onClick={() => photoInput.current?.click()}>🖼</button>
-          <button type="button" className="icon" aria-label="Attach a document" title="Attach a document" disabled={isDisabled || !!recording} onClick={() => documentInput.current?.click()}>📎</button>
+          <button type="button" className="icon" aria-label="Attach a photo" title="Attach a photo" disabled={isDisabled || !!recording} onClick={() => photoInput.current?.click()}><PhotoIcon /></button>
+          <button type="button" className="icon" aria-label="Attach a document" title="Attach a document" disabled={isDisabled || !!recording} onClick={() => documentInput.current?.click()}><PaperclipIcon /></button>
           <button type="button" className="icon" aria-label="Record a voice note" title={`Record a voice note (up to ${VOICE_LIMIT_S / 60} min)`}
-            disabled={isDisabled || !!recording || !!attachment} onClick={() => void startRecording()}>🎙</button>
+            disabled={isDisabled || !!recording || !!attachment} onClick={() => void startRecording()}><MicIcon /></button>
           <input ref={photoInput} type="file" accept="image/jpeg,image/png,image/webp" hidden aria-label="Photo file"
             onChange={(e) => { pick('photo', e.target.files?.[0]); e.target.value = ''; }} />
           <input ref={documentInput} type="file" hidden aria-label="Document file"
