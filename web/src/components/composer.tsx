@@ -213,6 +213,7 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
         <textarea
           ref={textArea}
           aria-label="Reply"
+          dir="auto"
           placeholder={block ? '' : attachment ? 'Add a caption (optional)' : 'Write a reply (Enter sends, Shift+Enter new line)'}
           rows={2}
           maxLength={MAX_TEXT_LENGTH}

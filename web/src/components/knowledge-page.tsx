@@ -80,8 +80,8 @@ function EntryView({ entry: e, isAdmin, onEdit, onDelete }: { entry: KnowledgeEn
   const [isConfirming, setConfirming] = useState(false);
   return (
     <>
-      <h2 className="question">{e.question}</h2>
-      <p className="answer">{e.answer}</p>
+      <h2 className="question" dir="auto">{e.question}</h2>
+      <p className="answer" dir="auto">{e.answer}</p>
       {e.alternates.length > 0 && <p className="small muted">Also asked as: {e.alternates.join(' · ')}</p>}
       <p className="small muted">
         {e.language ?? 'any language'} · {e.source ?? 'manual'} · updated {formatFullTime(e.updated_at)}
@@ -129,8 +129,8 @@ function EntryEditor({ entry, onSaved, onCancel }: { entry: KnowledgeEntry; onSa
 
   return (
     <form className="entry-editor" onSubmit={submit}>
-      <label>Question<textarea rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} /></label>
-      <label>Answer<textarea rows={4} value={answer} onChange={(e) => setAnswer(e.target.value)} /></label>
+      <label>Question<textarea dir="auto" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} /></label>
+      <label>Answer<textarea dir="auto" rows={4} value={answer} onChange={(e) => setAnswer(e.target.value)} /></label>
       <label>Language<input value={language} onChange={(e) => setLanguage(e.target.value)} placeholder="e.g. en, ar (empty: any)" /></label>
       {error && <p className="form-error small" role="alert">{error}</p>}
       <div className="actions">

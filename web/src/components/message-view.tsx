@@ -59,7 +59,7 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
           </blockquote>
         )}
         {m.media && <MediaView message={m} />}
-        {isAudio ? <Transcript message={m} /> : m.text !== null && <p className="text">{m.text}</p>}
+        {isAudio ? <Transcript message={m} /> : m.text !== null && <p className="text" dir="auto">{m.text}</p>}
         {!m.media && m.text === null && <p className="text muted">[{m.type}]</p>}
         {m.error && (
           <div className="error-badge" role="note" title={`provider error ${m.error.code}`}>
@@ -129,7 +129,7 @@ function Transcript({ message: m }: { message: Message }) {
   if (state === 'unavailable') return <p className="transcript-state muted small" data-transcript="unavailable">No transcript (transcription not configured)</p>;
   const shown = text ?? m.text;
   if (!shown) return null;
-  return <p className="transcript" data-transcript="done"><span className="muted small">Transcript: </span>{shown}</p>;
+  return <p className="transcript" data-transcript="done" dir="auto"><span className="muted small">Transcript: </span>{shown}</p>;
 }
 
 function MediaView({ message: m }: { message: Message }) {

@@ -81,11 +81,11 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
         {mode === 'save' && <p className="small muted">The AI answers the next customer who asks this from the knowledge base.</p>}
         <label>
           Question
-          <textarea rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} required />
+          <textarea dir="auto" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} required />
         </label>
         <label>
           Answer
-          <textarea rows={5} value={answer} onChange={(e) => setAnswer(e.target.value)} required />
+          <textarea dir="auto" rows={5} value={answer} onChange={(e) => setAnswer(e.target.value)} required />
         </label>
         {error && <p className="form-error small" role="alert">{error}</p>}
         {saved && <p className="ok small" role="status">{saved}</p>}

@@ -113,6 +113,18 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
     remember(el);
   }, [firstSeq, lastSeq, messages.length, totalSize]);
 
+  // The view shrinking or growing (the composer's quote, attachment or recorder bar, the window)
+  // keeps the end in view when the reader was there.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (seen.current.isAtBottom) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
   // A first page too short to scroll could never trigger the scroll-up load: fetch more right away.
   useLayoutEffect(() => {
     const el = scroller.current;
