@@ -39,9 +39,12 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   const rows = useRef<HTMLDivElement>(null);
   /** Where the rows start inside the scroller (below the "load older" button): item offsets are from there. */
   const rowsTop = () => rows.current?.offsetTop ?? 0;
-  const seen = useRef<{ firstSeq: number | null; lastSeq: number | null; isAtBottom: boolean; anchor: { id: string; offset: number } | null }>(
-    { firstSeq: null, lastSeq: null, isAtBottom: true, anchor: null },
-  );
+  const seen = useRef<{
+    firstSeq: number | null; lastSeq: number | null; isAtBottom: boolean;
+    anchor: { id: string; offset: number } | null;
+    /** scrollTop when the anchor was taken: another value means the reader moved since. */
+    scrollTop: number;
+  }>({ firstSeq: null, lastSeq: null, isAtBottom: true, anchor: null, scrollTop: 0 });
   const [isLoadingOlder, setLoadingOlder] = useState(false);
   // After a failed page, only the button retries: no automatic retry loop.
   const [hasOlderFailed, setOlderFailed] = useState(false);
@@ -78,6 +81,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
 
   /** The first row in view and how far below the top it starts: restored after a page is prepended. */
   const remember = (el: HTMLDivElement) => {
+    seen.current.scrollTop = el.scrollTop;
     seen.current.isAtBottom = el.scrollHeight - el.scrollTop - el.clientHeight < EDGE_PX;
     // From the measurements (every row, estimated until rendered), not the rendered rows: those can
     // still be the ones of the previous scroll position.
@@ -100,6 +104,8 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el || firstSeq === null || lastSeq === null) return;
+    // The reader scrolled and this render came before the scroll handler: their new place is the anchor.
+    if (seen.current.firstSeq !== null && Math.abs(el.scrollTop - seen.current.scrollTop) > 1) remember(el);
     const before = seen.current;
     if (before.firstSeq === null || before.isAtBottom) {
       el.scrollTop = el.scrollHeight;
