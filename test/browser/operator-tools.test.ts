@@ -185,7 +185,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
         metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', latency_ms: 1240 }) },
       { message_id: 'msg_20260301121002_0000bb03', role: 'assistant', text: 'Could you tell me which product you mean?', status: 'sent',
         metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', clarifying: true }) },
-      { message_id: 'msg_20260301121003_0000bb04', role: 'assistant', text: 'An operator will be with you shortly.', status: 'delivered',
+      { message_id: 'msg_20260301121003_0000bb04', role: 'system', text: 'An operator will be with you shortly.', status: 'delivered',
         metadata: JSON.stringify({ notice: 'handover_requested' }) },
       voice('wamid.K5', 'pending', null),
       voice('wamid.K6', 'failed', null),
@@ -201,7 +201,10 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(await messageNode('msg_20260301121000_0000bb01').locator('[data-producer="faq"]').textContent()).toBe(' · FAQ match 87%: “Do you deliver outside Beirut?”');
     expect(await messageNode('msg_20260301121001_0000bb02').locator('[data-producer="ai"]').textContent()).toBe(' · gpt-4o-mini · 1.2 s');
     expect(await messageNode('msg_20260301121002_0000bb03').locator('[data-producer="ai"]').textContent()).toContain('clarifying question');
+    // A notice is a system message sent to the customer: a bubble with its ticks, labelled automatic.
     expect(await messageNode('msg_20260301121003_0000bb04').locator('[data-producer="notice"]').textContent()).toBe(' · automatic notice: hand-over requested');
+    expect(await messageNode('msg_20260301121003_0000bb04').locator('.tick').getAttribute('aria-label')).toBe('delivered');
+    expect(await messageNode('msg_20260301121003_0000bb04').getByRole('button', { name: /Save as Q&A|Correct the answer/ }).count()).toBe(0);
     expect(await messageNode('wamid.K5').locator('[data-transcript]').textContent()).toBe('Transcribing…');
     expect(await messageNode('wamid.K6').locator('[data-transcript]').textContent()).toBe('Transcript failed');
     expect(await messageNode('wamid.K7').locator('[data-transcript="done"]').textContent()).toBe('Transcript: I would like two of them');

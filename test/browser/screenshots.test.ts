@@ -81,7 +81,7 @@ describe.runIf(hasChromium && process.env.SCREENSHOTS === '1')('dashboard screen
     await insertMessages(server, rana, [
       { message_id: 'wamid.r4', type: 'voice', text: 'Can someone call me about the replacement? I would rather talk to a person.',
         media: JSON.stringify({ media_id: 'md_voice_r4', mime_type: 'audio/ogg', status: 'ready', caption: null, transcript: 'Can someone call me about the replacement? I would rather talk to a person.', filename: null, size: 18_432, transcript_status: 'done' }) },
-      { message_id: 'msg_20261203090002_0000cc03', role: 'assistant', text: 'An operator will be with you shortly.', status: 'delivered', metadata: JSON.stringify({ notice: 'handover_requested' }) },
+      { message_id: 'msg_20261203090002_0000cc03', role: 'system', text: 'An operator will be with you shortly.', status: 'delivered', metadata: JSON.stringify({ notice: 'handover_requested' }) },
     ]);
     await page.reload();
     await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });

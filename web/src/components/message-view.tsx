@@ -31,7 +31,10 @@ export const MessageActionsContext = createContext<MessageActions | null>(null);
 /** One message. Text is rendered as text, never as HTML (SPEC §10). `quoted`: the message it replies to, when loaded. */
 export const MessageView = memo(function MessageView({ message: m, quoted }: { message: Message; quoted?: Message | undefined }) {
   const actions = useContext(MessageActionsContext);
-  if (m.role === 'system' || m.type === 'event') {
+  const producer = producerOf(m);
+  // An automatic notice is a system message sent to the customer: a bubble with ticks, not a marker.
+  const isNotice = producer?.kind === 'notice';
+  if (m.type === 'event' || (m.role === 'system' && !isNotice)) {
     const { event, label } = eventOf(m);
     return (
       <div className={`message system${event ? ` event-${event}` : ''}`} data-message-id={m.message_id} data-event={event ?? undefined} role="note">
@@ -40,16 +43,15 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
       </div>
     );
   }
-  const isOutbound = m.role === 'assistant' || m.role === 'operator';
+  const isOutbound = m.role === 'assistant' || m.role === 'operator' || isNotice;
   const isAudio = m.type === 'voice' || m.type === 'audio';
   const tick = TICKS[m.status];
-  const producer = producerOf(m);
   return (
     <div className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`} data-message-id={m.message_id} data-status={m.status}>
       <div className="bubble">
         {isOutbound && (
           <div className="author small">
-            {m.role === 'operator' ? m.operator?.name || ROLE_LABELS.operator : ROLE_LABELS.assistant}
+            {m.role === 'operator' ? m.operator?.name || ROLE_LABELS.operator : isNotice ? 'Switchboard' : ROLE_LABELS.assistant}
             {producer && <ProducerLabel producer={producer} />}
           </div>
         )}
@@ -102,7 +104,7 @@ function MessageButtons({ message: m, actions }: { message: Message; actions: Me
   const producer = producerOf(m);
   return (
     <span className="message-actions">
-      {m.status === 'failed' && (m.role === 'operator' || m.role === 'assistant') && (
+      {m.status === 'failed' && (m.role === 'operator' || m.role === 'assistant' || producer?.kind === 'notice') && (
         <button type="button" className="small danger" disabled={isRetrying}
           onClick={() => { setRetrying(true); void actions.onRetry(m).finally(() => setRetrying(false)); }}>
           {isRetrying ? 'Retrying…' : 'Retry'}
