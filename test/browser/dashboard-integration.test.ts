@@ -228,7 +228,11 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await entry.getByRole('button', { name: 'Delete “Do you deliver to Tripoli?”' }).click();
     await entry.getByRole('button', { name: 'Delete for good' }).click();
     await entry.waitFor({ state: 'detached', timeout: WAIT_MS });
-    expect((await page.request.get(`${server.url}/api/knowledge/${id}`)).status()).toBe(404);
+    // Gone from what the responder and the search use (whether the server keeps a soft-deleted row or not).
+    const left = await (await page.request.get(`${server.url}/api/knowledge?q=tripoli`)).json() as { entries: { id: string }[] };
+    expect(left.entries.map((e) => e.id)).not.toContain(id);
+    await page.getByLabel('Search the knowledge base').fill('tripoli ');
+    await page.getByText('No entry matches.').waitFor({ timeout: WAIT_MS });
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Conversations' }).click();
   });
 
