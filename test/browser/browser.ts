@@ -29,15 +29,18 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium with a throwaway profile (flags per TOOLCHAIN.md). */
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium's fake microphone and camera, granted without a prompt: for recording voice notes. */
+export const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+/** Headless Chromium with a throwaway profile (flags per TOOLCHAIN.md), plus `extraArgs`. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   if (!hasChromium) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: the browser suite is required in CI (install it with apt-get install -y chromium)`);
   }
   const profileDir = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
     viewport: { width: 1400, height: 860 },
   });
   return {

@@ -1,17 +1,22 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { api, ApiError, type Conversation, type Operator } from './api.js';
+import { alertWaiting, areAlertsOn, primeAlerts, setAlertsOn } from './alerts.js';
+import { api, ApiError, type Conversation, type Message, type Operator, type OutgoingMessage } from './api.js';
+import { contactLabel, HANDOVER_REASON_LABELS } from './format.js';
 import { initialState, reduce, type ListFilter } from './state.js';
 import { useServerEvents, type ServerEvent } from './use-server-events.js';
 import { ConnectionBadge } from './components/connection-badge.js';
 import { ConversationList } from './components/conversation-list.js';
 import { DetailsPanel } from './components/details-panel.js';
 import { HandoverQueues } from './components/handover-queues.js';
+import { KnowledgePage } from './components/knowledge-page.js';
 import { StatusSelector } from './components/status-selector.js';
 import { ThreadPane } from './components/thread-pane.js';
 
 const WAITING_PAGE = 100;
 
-/** Client routes: `/` and `/c/<conversation_id>` (the server answers both with index.html). */
+const KNOWLEDGE_PATH = '/knowledge';
+
+/** Client routes: `/`, `/c/<conversation_id>` and `/knowledge` (the server answers all with index.html). */
 function conversationIdFromPath(pathname: string): string | null {
   const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
   if (!match) return null;
@@ -32,6 +37,8 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const [selectedId, setSelectedId] = useState<string | null>(() => conversationIdFromPath(window.location.pathname));
   const [notice, setNotice] = useState<string | null>(null);
   const [isPageVisible, setPageVisible] = useState(() => !document.hidden);
+  const [view, setView] = useState<'conversations' | 'knowledge'>(() => (window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations'));
+  const [isAlerting, setAlerting] = useState(areAlertsOn);
   const latest = useRef({ state, selectedId });
   const hasLoaded = useRef(false);
   const olderInFlight = useRef(new Set<string>());
@@ -83,9 +90,18 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   }, [loadList, loadWaiting, loadThread]);
 
   const onEvent = useCallback((event: ServerEvent) => {
-    if (event.type === 'conversation_updated') dispatch({ type: 'conversation_updated', conversation: event.data });
-    else dispatch({ type: 'message_seen', message: event.data });
+    if (event.type === 'conversation_updated') {
+      const c = event.data;
+      const before = latest.current.state.conversations[c.conversation_id];
+      // Entering `waiting` (also a new conversation that starts there); a stale copy is no change.
+      if (c.state === 'waiting' && before?.state !== 'waiting' && (!before || c.updated_at >= before.updated_at)) {
+        const reason = c.handover ? HANDOVER_REASON_LABELS[c.handover.reason] ?? c.handover.reason : 'new conversation';
+        alertWaiting(c.conversation_id, `${contactLabel(c.contact)} is waiting`, reason, () => selectRef.current(c.conversation_id));
+      }
+      dispatch({ type: 'conversation_updated', conversation: c });
+    } else dispatch({ type: 'message_seen', message: event.data });
   }, []);
+  const selectRef = useRef<(id: string) => void>(() => {});
 
   const connection = useServerEvents({
     onEvent,
@@ -105,7 +121,10 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   }, [selectedId, loadThread]);
 
   useEffect(() => {
-    const onPop = () => setSelectedId(conversationIdFromPath(window.location.pathname));
+    const onPop = () => {
+      setSelectedId(conversationIdFromPath(window.location.pathname));
+      setView(window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations');
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
@@ -113,9 +132,44 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const select = useCallback((id: string) => {
     setNotice(null);
     setSelectedId(id);
+    setView('conversations');
     const path = `/c/${encodeURIComponent(id)}`;
     if (window.location.pathname !== path) window.history.pushState(null, '', path);
   }, []);
+  selectRef.current = select;
+
+  const showView = (next: 'conversations' | 'knowledge') => {
+    setView(next);
+    const path = next === 'knowledge' ? KNOWLEDGE_PATH : selectedId ? `/c/${encodeURIComponent(selectedId)}` : '/';
+    if (window.location.pathname !== path) window.history.pushState(null, '', path);
+  };
+
+  // The waiting count in the tab title: seen from another tab.
+  const waitingCount = Object.values(state.conversations).filter((c) => c.state === 'waiting').length;
+  useEffect(() => {
+    document.title = waitingCount > 0 ? `(${waitingCount}) Switchboard` : 'Switchboard';
+  }, [waitingCount]);
+  useEffect(() => () => { document.title = 'Switchboard'; }, []);
+
+  // Audio and the notification permission need a user gesture: the first one on the page.
+  useEffect(() => {
+    const onGesture = () => {
+      if (areAlertsOn()) primeAlerts();
+    };
+    document.addEventListener('pointerdown', onGesture, { once: true });
+    document.addEventListener('keydown', onGesture, { once: true });
+    return () => {
+      document.removeEventListener('pointerdown', onGesture);
+      document.removeEventListener('keydown', onGesture);
+    };
+  }, []);
+
+  const toggleAlerts = () => {
+    const next = !isAlerting;
+    setAlertsOn(next);
+    setAlerting(next);
+    if (next) primeAlerts();
+  };
 
   const selected = selectedId ? state.conversations[selectedId] : undefined;
   const thread = selectedId ? state.threads[selectedId] : undefined;
@@ -166,17 +220,34 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
 
   const takeOver = useCallback((id: string, force = false) => act(() => api.takeOver(id, force)), [act]);
 
-  const send = useCallback(async (id: string, text: string, idempotencyKey: string) => {
-    const message = await api.sendText(id, text, idempotencyKey);
+  const send = useCallback(async (id: string, outgoing: OutgoingMessage, idempotencyKey: string) => {
+    const message = await api.sendMessage(id, outgoing, idempotencyKey);
     dispatch({ type: 'message_seen', message });
   }, []);
+
+  const retry = useCallback(async (m: Message) => {
+    setNotice(null);
+    try {
+      dispatch({ type: 'message_retried', message: await api.retryMessage(m.conversation_id, m.message_id) });
+    } catch (err) {
+      showError(err);
+    }
+  }, [showError]);
 
   return (
     <div className="dashboard">
       <header className="topbar">
         <span className="brand">Switchboard</span>
+        <nav className="nav" aria-label="Pages">
+          <button type="button" className="link" aria-current={view === 'conversations' ? 'page' : undefined} onClick={() => showView('conversations')}>Conversations</button>
+          <button type="button" className="link" aria-current={view === 'knowledge' ? 'page' : undefined} onClick={() => showView('knowledge')}>Knowledge</button>
+        </nav>
         <ConnectionBadge state={connection} />
         <span className="spacer" />
+        <button type="button" className="link small" aria-pressed={isAlerting} onClick={toggleAlerts}
+          title="A sound and a notification when a customer starts waiting">
+          {isAlerting ? 'Alerts on' : 'Alerts off'}
+        </button>
         <StatusSelector />
         <span className="me" title={me.email}>{me.name}</span>
         <button type="button" className="link" onClick={onLogOut}>Log out</button>
@@ -192,7 +263,8 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
           onLoadMore={() => state.list.nextCursor && void loadList(state.list.filter, state.list.nextCursor)}
         />
       </aside>
-      <main className="main">
+      {view === 'knowledge' && <main className="main knowledge-main"><KnowledgePage me={me} /></main>}
+      <main className="main" hidden={view === 'knowledge'}>
         {notice && (
           <div className="notice" role="alert">
             <span>{notice}</span>
@@ -209,7 +281,8 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
             onTakeOver={(force) => takeOver(selected.conversation_id, force)}
             onRelease={() => act(() => api.release(selected.conversation_id))}
             onResolve={() => act(() => api.resolve(selected.conversation_id))}
-            onSend={(text, key) => send(selected.conversation_id, text, key)}
+            onSend={(outgoing, key) => send(selected.conversation_id, outgoing, key)}
+            onRetry={retry}
           />
         ) : (
           <div className="empty">
@@ -217,7 +290,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
           </div>
         )}
       </main>
-      {selected && <DetailsPanel conversation={selected} thread={thread} />}
+      {selected && view === 'conversations' && <DetailsPanel conversation={selected} thread={thread} />}
     </div>
   );
 }

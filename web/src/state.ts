@@ -36,6 +36,8 @@ export type Action =
   | { type: 'thread_failed'; conversationId: string }
   | { type: 'older_loaded'; conversationId: string; page: MessagePage }
   | { type: 'message_seen'; message: Message }
+  /** The answer to a retry of a failed message: it replaces the failed copy (a new attempt). */
+  | { type: 'message_retried'; message: Message }
   | { type: 'thread_closed'; conversationId: string }
   | { type: 'reset' };
 
@@ -166,6 +168,13 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
         next = { ...next, conversations: { ...next.conversations, [m.conversation_id]: { ...conversation, last_message: mergeMessage(conversation.last_message, m) } } };
       }
       return next;
+    }
+    case 'message_retried': {
+      const m = action.message;
+      const thread = state.threads[m.conversation_id];
+      if (!thread) return state;
+      const messages = { ...thread.messages, [m.message_id]: m };
+      return { ...state, threads: { ...state.threads, [m.conversation_id]: { ...thread, messages } } };
     }
     case 'thread_closed': {
       if (!state.threads[action.conversationId]) return state;

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type KeyboardEvent } from 'react';
 import type { Conversation } from '../api.js';
 import { contactLabel, formatTime, messagePreview, STATE_LABELS } from '../format.js';
 import type { DashboardState, ListFilter } from '../state.js';
@@ -12,6 +12,22 @@ interface Props {
   onSelect(id: string): void;
   onFilter(filter: ListFilter): void;
   onLoadMore(): void;
+}
+
+/** Arrow keys, Home and End move between conversations; Enter (a button's own key) opens one. */
+function moveFocus(e: KeyboardEvent<HTMLUListElement>): void {
+  const buttons = Array.from(e.currentTarget.querySelectorAll<HTMLButtonElement>('.conversation-item'));
+  const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  let next: number | null = null;
+  if (e.key === 'ArrowDown') next = at < 0 ? 0 : Math.min(at + 1, buttons.length - 1);
+  else if (e.key === 'ArrowUp') next = at < 0 ? 0 : Math.max(at - 1, 0);
+  else if (e.key === 'Home') next = 0;
+  else if (e.key === 'End') next = buttons.length - 1;
+  const target = next === null ? undefined : buttons[next];
+  if (!target) return;
+  e.preventDefault();
+  target.focus();
+  target.scrollIntoView({ block: 'nearest' });
 }
 
 /** All conversations, newest activity first, live; search and state filter are the server's (SPEC §7). */
@@ -38,7 +54,7 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
           <option value="resolved">resolved</option>
         </select>
       </div>
-      <ul className="conversation-list">
+      <ul className="conversation-list" aria-label="Conversation list (arrow keys move, Enter opens)" onKeyDown={moveFocus}>
         {list.ids.map((id) => {
           const c = conversations[id];
           if (!c) return null;
@@ -48,6 +64,7 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
                 type="button"
                 data-conversation-id={id}
                 className={`conversation-item${id === selectedId ? ' selected' : ''}${c.unread_count > 0 ? ' unread' : ''}`}
+                aria-current={id === selectedId ? 'true' : undefined}
                 onClick={() => onSelect(id)}
               >
                 <span className="row">

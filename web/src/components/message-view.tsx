@@ -1,6 +1,7 @@
-import { memo } from 'react';
+import { createContext, memo, useContext, useState } from 'react';
 import type { Message } from '../api.js';
 import { formatBytes, formatFullTime, formatTime } from '../format.js';
+import { eventOf, formatScore, noticeLabel, producerOf, quoteOf, transcriptOf } from '../message-meta.js';
 
 const TICKS: Record<Message['status'], { mark: string; label: string }> = {
   received: { mark: '', label: 'received' },
@@ -13,26 +14,54 @@ const TICKS: Record<Message['status'], { mark: string; label: string }> = {
 
 const ROLE_LABELS: Record<Message['role'], string> = { user: 'Customer', assistant: 'AI', operator: 'Operator', system: 'System' };
 
-/** One message. Text is rendered as text, never as HTML (SPEC §10). */
-export const MessageView = memo(function MessageView({ message: m }: { message: Message }) {
-  if (m.role === 'system' || m.type === 'event') {
+export type TeachMode = 'save' | 'correct';
+
+/** What a message offers the operator; given once by the thread (so rows stay memoised). */
+export interface MessageActions {
+  /** The owner may reply to a specific message. */
+  canReply: boolean;
+  onReply(m: Message): void;
+  onRetry(m: Message): Promise<void>;
+  onTeach(m: Message, mode: TeachMode): void;
+  onOpenPhoto(m: Message): void;
+}
+
+export const MessageActionsContext = createContext<MessageActions | null>(null);
+
+/** One message. Text is rendered as text, never as HTML (SPEC §10). `quoted`: the message it replies to, when loaded. */
+export const MessageView = memo(function MessageView({ message: m, quoted }: { message: Message; quoted?: Message | undefined }) {
+  const actions = useContext(MessageActionsContext);
+  const producer = producerOf(m);
+  // An automatic notice is a system message sent to the customer: a bubble with ticks, not a marker.
+  const isNotice = producer?.kind === 'notice';
+  if (m.type === 'event' || (m.role === 'system' && !isNotice)) {
+    const { event, label } = eventOf(m);
     return (
-      <div className="message system" data-message-id={m.message_id}>
-        <span>{m.text ?? m.type}</span>
+      <div className={`message system${event ? ` event-${event}` : ''}`} data-message-id={m.message_id} data-event={event ?? undefined} role="note">
+        <span>{label}</span>
         <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
       </div>
     );
   }
-  const isOutbound = m.role === 'assistant' || m.role === 'operator';
+  const isOutbound = m.role === 'assistant' || m.role === 'operator' || isNotice;
   const isAudio = m.type === 'voice' || m.type === 'audio';
   const tick = TICKS[m.status];
   return (
     <div className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`} data-message-id={m.message_id} data-status={m.status}>
       <div className="bubble">
-        {isOutbound && <div className="author small">{m.role === 'operator' ? m.operator?.name || ROLE_LABELS.operator : ROLE_LABELS.assistant}</div>}
-        {m.reply_to && <div className="reply-to small muted">↪ reply</div>}
+        {isOutbound && (
+          <div className="author small">
+            {m.role === 'operator' ? m.operator?.name || ROLE_LABELS.operator : isNotice ? 'Switchboard' : ROLE_LABELS.assistant}
+            {producer && <ProducerLabel producer={producer} />}
+          </div>
+        )}
+        {m.reply_to && (
+          <blockquote className="quote small" data-reply-to={m.reply_to}>
+            {quoted ? quoteOf(quoted) : 'earlier message'}
+          </blockquote>
+        )}
         {m.media && <MediaView message={m} />}
-        {isAudio ? <Transcript message={m} /> : m.text !== null && <p className="text">{m.text}</p>}
+        {isAudio ? <Transcript message={m} /> : m.text !== null && <p className="text" dir="auto">{m.text}</p>}
         {!m.media && m.text === null && <p className="text muted">[{m.type}]</p>}
         {m.error && (
           <div className="error-badge" role="note" title={`provider error ${m.error.code}`}>
@@ -40,9 +69,11 @@ export const MessageView = memo(function MessageView({ message: m }: { message: 
           </div>
         )}
         <div className="meta small">
+          {actions && <MessageButtons message={m} actions={actions} />}
+          <span className="spacer" />
           <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
           {isOutbound && tick.mark && (
-            <span className={`tick tick-${m.status}`} aria-label={tick.label} title={tick.label}>{tick.mark}</span>
+            <span className={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>{tick.mark}</span>
           )}
         </div>
       </div>
@@ -50,13 +81,61 @@ export const MessageView = memo(function MessageView({ message: m }: { message: 
   );
 });
 
+function ProducerLabel({ producer: p }: { producer: NonNullable<ReturnType<typeof producerOf>> }) {
+  if (p.kind === 'notice') return <span className="producer notice-label" data-producer="notice"> · automatic notice: {noticeLabel(p.notice)}</span>;
+  if (p.kind === 'faq') {
+    return (
+      <span className="producer" data-producer="faq" title={p.question ? `matched: ${p.question}` : undefined}>
+        {' '}· FAQ match{p.score !== null ? ` ${formatScore(p.score)}` : ''}
+        {p.question && <span className="faq-question">: “{p.question}”</span>}
+      </span>
+    );
+  }
+  return (
+    <span className="producer" data-producer="ai">
+      {' '}· {p.model ?? 'AI model'}{p.isClarifying ? ' · clarifying question' : ''}
+      {p.latencyMs !== null ? <span className="muted"> · {(p.latencyMs / 1000).toFixed(1)} s</span> : null}
+    </span>
+  );
+}
+
+function MessageButtons({ message: m, actions }: { message: Message; actions: MessageActions }) {
+  const [isRetrying, setRetrying] = useState(false);
+  const producer = producerOf(m);
+  return (
+    <span className="message-actions">
+      {m.status === 'failed' && (m.role === 'operator' || m.role === 'assistant' || producer?.kind === 'notice') && (
+        <button type="button" className="small danger" disabled={isRetrying}
+          onClick={() => { setRetrying(true); void actions.onRetry(m).finally(() => setRetrying(false)); }}>
+          {isRetrying ? 'Retrying…' : 'Retry'}
+        </button>
+      )}
+      {actions.canReply && m.status !== 'failed' && (
+        <button type="button" className="link small" onClick={() => actions.onReply(m)} title="Answer quoting this message">Reply</button>
+      )}
+      {/* A model's reply, or a FAQ reply that matched no entry (a clarifying question): nothing to correct, so save it. */}
+      {(producer?.kind === 'ai' || (producer?.kind === 'faq' && !producer.knowledgeId)) && (
+        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'save')}>Save as Q&amp;A</button>
+      )}
+      {producer?.kind === 'faq' && producer.knowledgeId && (
+        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'correct')}>Correct the answer</button>
+      )}
+    </span>
+  );
+}
+
 function Transcript({ message: m }: { message: Message }) {
-  const transcript = m.media?.transcript ?? m.text;
-  if (!transcript) return null;
-  return <p className="transcript"><span className="muted small">Transcript: </span>{transcript}</p>;
+  const { state, text } = transcriptOf(m);
+  if (state === 'pending') return <p className="transcript-state muted small" data-transcript="pending">Transcribing…</p>;
+  if (state === 'failed') return <p className="transcript-state failed small" data-transcript="failed">Transcript failed</p>;
+  if (state === 'unavailable') return <p className="transcript-state muted small" data-transcript="unavailable">No transcript (transcription not configured)</p>;
+  const shown = text ?? m.text;
+  if (!shown) return null;
+  return <p className="transcript" data-transcript="done" dir="auto"><span className="muted small">Transcript: </span>{shown}</p>;
 }
 
 function MediaView({ message: m }: { message: Message }) {
+  const actions = useContext(MessageActionsContext);
   const media = m.media!;
   if (media.status === 'pending') return <div className="media-state muted small">Downloading {m.type}…</div>;
   if (media.status === 'failed' || !media.url) {
@@ -65,13 +144,13 @@ function MediaView({ message: m }: { message: Message }) {
   switch (m.type) {
     case 'voice':
     case 'audio':
-      return <audio controls preload="none" src={media.url} />;
+      return <audio controls preload="metadata" src={media.url} aria-label={m.type === 'voice' ? 'Voice note' : 'Audio'} />;
     case 'photo':
     case 'sticker':
       return (
-        <a href={media.url} target="_blank" rel="noreferrer">
+        <button type="button" className="photo-open" onClick={() => actions?.onOpenPhoto(m)} aria-label={`Open ${m.type}${media.caption ? `: ${media.caption}` : ''}`}>
           <img className={m.type} src={media.url} alt={media.caption ?? m.type} loading="lazy" />
-        </a>
+        </button>
       );
     case 'video':
       return <video controls preload="metadata" src={media.url} />;

@@ -1,9 +1,12 @@
-import { useLayoutEffect, useRef, useState } from 'react';
-import type { Conversation, Operator } from '../api.js';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { Conversation, Message, Operator, OutgoingMessage } from '../api.js';
 import { contactLabel, STATE_LABELS } from '../format.js';
 import { orderedMessages, type Thread } from '../state.js';
 import { Composer } from './composer.js';
-import { MessageView } from './message-view.js';
+import { MessageActionsContext, MessageView, type MessageActions, type TeachMode } from './message-view.js';
+import { PhotoViewer } from './photo-viewer.js';
+import { TeachDialog } from './teach-dialog.js';
 
 interface Props {
   conversation: Conversation;
@@ -14,26 +17,58 @@ interface Props {
   onTakeOver(force: boolean): Promise<void>;
   onRelease(): Promise<void>;
   onResolve(): Promise<void>;
-  onSend(text: string, idempotencyKey: string): Promise<void>;
+  onSend(message: OutgoingMessage, idempotencyKey: string): Promise<void>;
+  onRetry(m: Message): Promise<void>;
 }
 
 /** Near the top by this much, the previous page is fetched; near the bottom, new messages keep it pinned. */
 const EDGE_PX = 80;
+/** A first guess of a row's height; every row is measured once rendered. */
+const ESTIMATED_ROW_PX = 56;
+/** Rows rendered beyond the visible ones on each side: the DOM holds about a screen plus this. */
+const OVERSCAN = 8;
 
-/** One conversation: header with the state actions, the messages oldest first, the composer. */
-export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOver, onRelease, onResolve, onSend }: Props) {
-  const messages = orderedMessages(thread);
+/**
+ * One conversation: header with the state actions, the messages oldest first, the composer.
+ * The list is virtualised (only the rows in view are in the DOM), so a thread of any length scrolls
+ * smoothly; loading an older page keeps the message the reader was looking at where it was.
+ */
+export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOver, onRelease, onResolve, onSend, onRetry }: Props) {
+  const messages = useMemo(() => orderedMessages(thread), [thread]);
   const scroller = useRef<HTMLDivElement>(null);
-  const seen = useRef<{ firstSeq: number | null; lastSeq: number | null; fromBottom: number; isAtBottom: boolean }>(
-    { firstSeq: null, lastSeq: null, fromBottom: 0, isAtBottom: true },
-  );
+  const rows = useRef<HTMLDivElement>(null);
+  /** Where the rows start inside the scroller (below the "load older" button): item offsets are from there. */
+  const rowsTop = () => rows.current?.offsetTop ?? 0;
+  const seen = useRef<{
+    firstSeq: number | null; lastSeq: number | null; isAtBottom: boolean;
+    anchor: { id: string; offset: number } | null;
+    /** scrollTop when the anchor was taken: another value means the reader moved since. */
+    scrollTop: number;
+  }>({ firstSeq: null, lastSeq: null, isAtBottom: true, anchor: null, scrollTop: 0 });
   const [isLoadingOlder, setLoadingOlder] = useState(false);
   // After a failed page, only the button retries: no automatic retry loop.
   const [hasOlderFailed, setOlderFailed] = useState(false);
   const [isActing, setActing] = useState(false);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [photo, setPhoto] = useState<Message | null>(null);
+  const [teach, setTeach] = useState<{ message: Message; mode: TeachMode; question: string } | null>(null);
 
   const firstSeq = messages[0]?.seq ?? null;
   const lastSeq = messages.at(-1)?.seq ?? null;
+
+  const virtualizer = useVirtualizer({
+    count: messages.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ESTIMATED_ROW_PX,
+    overscan: OVERSCAN,
+    getItemKey: (index) => messages[index]!.message_id,
+  });
+  // The place is kept here (the anchor below), not by the virtualizer: its own correction skips
+  // rows measured while scrolling up and writes from a scroll offset that lags our writes.
+  // An instance property in react-virtual 3, not an option.
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = () => false;
+  const items = virtualizer.getVirtualItems();
+  const totalSize = virtualizer.getTotalSize();
 
   const loadOlder = () => {
     if (isLoadingOlder || !thread.hasMore || firstSeq === null) return;
@@ -44,23 +79,57 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
     });
   };
 
+  /** The first row in view and how far below the top it starts: restored after a page is prepended. */
   const remember = (el: HTMLDivElement) => {
-    seen.current.fromBottom = el.scrollHeight - el.scrollTop;
+    seen.current.scrollTop = el.scrollTop;
     seen.current.isAtBottom = el.scrollHeight - el.scrollTop - el.clientHeight < EDGE_PX;
+    // From the measurements (every row, estimated until rendered), not the rendered rows: those can
+    // still be the ones of the previous scroll position.
+    const view = el.scrollTop - rowsTop();
+    const cache = virtualizer.measurementsCache;
+    let lo = 0;
+    let hi = cache.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cache[mid]!.end > view) hi = mid;
+      else lo = mid + 1;
+    }
+    const top = cache[lo];
+    seen.current.anchor = top ? { id: String(top.key), offset: top.start - view } : null;
   };
 
-  // Keep the reader's place: first page → bottom; older page prepended → same message stays in view;
-  // new message at the end → follow it only if the reader was at the bottom.
+  // Keep the reader's place whenever rows are added or measured: first page → bottom; at the bottom
+  // → stay there (new messages are followed); elsewhere → the row at the top of the view stays at
+  // the same height (an older page prepended, rows above measured taller or shorter than estimated).
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el || firstSeq === null || lastSeq === null) return;
+    // The reader scrolled and this render came before the scroll handler: their new place is the anchor.
+    if (seen.current.firstSeq !== null && Math.abs(el.scrollTop - seen.current.scrollTop) > 1) remember(el);
     const before = seen.current;
-    if (before.firstSeq === null) el.scrollTop = el.scrollHeight;
-    else if (firstSeq < before.firstSeq) el.scrollTop = el.scrollHeight - before.fromBottom;
-    else if (lastSeq > (before.lastSeq ?? -1) && before.isAtBottom) el.scrollTop = el.scrollHeight;
+    if (before.firstSeq === null || before.isAtBottom) {
+      el.scrollTop = el.scrollHeight;
+    } else if (before.anchor) {
+      const index = messages.findIndex((m) => m.message_id === before.anchor!.id);
+      const item = index >= 0 ? virtualizer.measurementsCache[index] : undefined;
+      const target = item ? rowsTop() + item.start - before.anchor.offset : null;
+      if (target !== null && Math.abs(el.scrollTop - target) >= 1) el.scrollTop = target;
+    }
     seen.current = { ...seen.current, firstSeq, lastSeq };
     remember(el);
-  }, [firstSeq, lastSeq, messages.length]);
+  }, [firstSeq, lastSeq, messages.length, totalSize]);
+
+  // The view shrinking or growing (the composer's quote, attachment or recorder bar, the window)
+  // keeps the end in view when the reader was there.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (seen.current.isAtBottom) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
 
   // A first page too short to scroll could never trigger the scroll-up load: fetch more right away.
   useLayoutEffect(() => {
@@ -78,6 +147,35 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   const canTakeOver = c.state === 'ai' || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
   const canRelease = isMine || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
   const canResolve = c.state !== 'resolved' && (!isOwnedByOther || me.role === 'admin');
+
+  const latestMessages = useRef(messages);
+  latestMessages.current = messages;
+  const openTeach = useCallback((m: Message, mode: TeachMode) => {
+    // The question it answered: the nearest customer message before it.
+    const list = latestMessages.current;
+    let question = '';
+    for (let i = list.findIndex((x) => x.message_id === m.message_id) - 1; i >= 0; i--) {
+      const candidate = list[i]!;
+      if (candidate.role === 'user') {
+        question = candidate.text ?? '';
+        break;
+      }
+    }
+    setTeach({ message: m, mode, question });
+  }, []);
+
+  const actions = useMemo<MessageActions>(() => ({
+    canReply: isMine,
+    onReply: setReplyTo,
+    onRetry,
+    onTeach: openTeach,
+    onOpenPhoto: setPhoto,
+  }), [isMine, onRetry, openTeach]);
+
+  const send = async (message: OutgoingMessage, key: string) => {
+    await onSend({ ...message, replyTo: replyTo?.message_id }, key);
+    setReplyTo(null);
+  };
 
   return (
     <section className="thread" aria-label="Conversation" data-thread-id={c.conversation_id}>
@@ -102,7 +200,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
           )}
         </div>
       </header>
-      <div className="messages" ref={scroller} onScroll={(e) => {
+      <div className="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages" onScroll={(e) => {
         remember(e.currentTarget);
         if (e.currentTarget.scrollTop < EDGE_PX && !hasOlderFailed) loadOlder();
       }}>
@@ -113,9 +211,26 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
         )}
         {thread.status === 'loading' && messages.length === 0 && <p className="muted center">Loading…</p>}
         {thread.status === 'ready' && messages.length === 0 && <p className="muted center">No messages yet.</p>}
-        {messages.map((m) => <MessageView key={m.message_id} message={m} />)}
+        <MessageActionsContext.Provider value={actions}>
+          <div className="message-rows" ref={rows} style={{ height: totalSize }}>
+            {items.map((item) => {
+              const m = messages[item.index]!;
+              return (
+                <div key={item.key} className="message-row" data-index={item.index} ref={virtualizer.measureElement}
+                  style={{ transform: `translateY(${item.start}px)` }}>
+                  <MessageView message={m} quoted={m.reply_to ? thread.messages[m.reply_to] : undefined} />
+                </div>
+              );
+            })}
+          </div>
+        </MessageActionsContext.Provider>
       </div>
-      <Composer conversation={c} me={me} onSend={onSend} />
+      <Composer conversation={c} me={me} onSend={send} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} />
+      {photo && <PhotoViewer message={photo} onClose={() => setPhoto(null)} />}
+      {teach && (
+        <TeachDialog message={teach.message} mode={teach.mode} question={teach.question} conversationId={c.conversation_id} me={me}
+          onClose={() => setTeach(null)} />
+      )}
     </section>
   );
 }

@@ -1,0 +1,81 @@
+/**
+ * What the server's `metadata` says about a message, read in one place so a renamed field is one
+ * edit: who produced an AI reply (a FAQ match or a model), automatic notices, system events, and the
+ * transcript state of a voice note.
+ */
+import type { Message } from './api.js';
+
+export type Producer =
+  | { kind: 'faq'; knowledgeId: string | null; question: string | null; score: number | null }
+  | { kind: 'ai'; model: string | null; latencyMs: number | null; isClarifying: boolean }
+  | { kind: 'notice'; notice: string }
+  | null;
+
+const NOTICE_LABELS: Record<string, string> = {
+  handover_requested: 'hand-over requested',
+  operator_joined: 'operator joined',
+  conversation_ended: 'conversation ended',
+  handed_back: 'handed back to the AI',
+};
+
+const EVENT_LABELS: Record<string, string> = {
+  taken_over: 'took over the conversation',
+  released: 'handed the conversation back to the AI',
+  resolved: 'resolved the conversation',
+};
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** What produced an assistant message; null for customer and operator messages. */
+export function producerOf(m: Message): Producer {
+  const meta = m.metadata ?? {};
+  const notice = str(meta.notice);
+  if (notice) return { kind: 'notice', notice };
+  if (m.role !== 'assistant') return null;
+  if (meta.handled_by === 'faq') {
+    return { kind: 'faq', knowledgeId: str(meta.knowledge_id), question: str(meta.knowledge_question), score: num(meta.score) };
+  }
+  return { kind: 'ai', model: str(meta.model), latencyMs: num(meta.latency_ms), isClarifying: meta.clarifying === true };
+}
+
+export function noticeLabel(notice: string): string {
+  return NOTICE_LABELS[notice] ?? notice.replace(/_/g, ' ');
+}
+
+/** A score in 0–1 as a percentage; any other (raw retrieval) score with two decimals. */
+export function formatScore(score: number | null): string {
+  if (score === null) return '';
+  return score >= 0 && score <= 1 ? `${Math.round(score * 100)}%` : score.toFixed(2);
+}
+
+/** The label of a system event message: the server's text, else one made from `metadata.event`. */
+export function eventOf(m: Message): { event: string | null; label: string } {
+  const event = str(m.metadata?.event);
+  const who = m.operator?.name ?? 'An operator';
+  const label = m.text ?? (event ? `${who} ${EVENT_LABELS[event] ?? event.replace(/_/g, ' ')}` : m.type);
+  return { event, label };
+}
+
+export type TranscriptState = 'pending' | 'done' | 'failed' | 'unavailable';
+
+/** A voice note's transcript and its state; a transcript present without a state is done. */
+export function transcriptOf(m: Message): { state: TranscriptState | null; text: string | null } {
+  const media = m.media as (Message['media'] & { transcript_status?: unknown }) | null;
+  const text = media?.transcript ?? null;
+  const raw = str(media?.transcript_status);
+  const state = raw === 'pending' || raw === 'done' || raw === 'failed' || raw === 'unavailable' ? raw : text ? 'done' : null;
+  return { state, text };
+}
+
+/** A short quote of a message (the reply preview): its text, else its kind. */
+export function quoteOf(m: Message): string {
+  if (m.text) return m.text.length > 140 ? `${m.text.slice(0, 140)}…` : m.text;
+  if (m.media?.filename) return `[${m.type}] ${m.media.filename}`;
+  return `[${m.type}]`;
+}
