@@ -154,6 +154,13 @@ export const OPENAPI_DOCUMENT: Json = {
         },
       },
     },
+    '/api/conversations/{id}/messages/{message_id}/retry': {
+      post: {
+        summary: 'Send a failed message of ours again (a new attempt: back to pending, same message_id), as the owning operator inside the 24 h window',
+        parameters: [conversationId, { name: 'message_id', in: 'path', required: true, schema: str }],
+        responses: { 200: json(ref('Message')), ...errors(401, 403, 404, 409, 422) },
+      },
+    },
     '/api/conversations/{id}/messages': {
       get: {
         summary: 'A page of messages, oldest first',

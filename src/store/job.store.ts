@@ -98,3 +98,16 @@ export async function runJobNow(db: Db, kind: JobKind, dedupeKey: string, now = 
   await db.updateTable('jobs').set({ run_at: nowIso, updated_at: nowIso })
     .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso).execute();
 }
+
+/**
+ * Puts a finished job (done or failed) back in the queue as new: due now, no attempts, no error.
+ * False when no such job exists or it is still queued or running (nothing to do then).
+ */
+export async function requeueJob(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<boolean> {
+  const nowIso = now.toISOString();
+  const r = await db.updateTable('jobs')
+    .set({ status: 'queued', attempts: 0, run_at: nowIso, locked_until: null, last_error: null, updated_at: nowIso })
+    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', 'in', ['done', 'failed'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

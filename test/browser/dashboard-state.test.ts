@@ -66,6 +66,18 @@ describe('dashboard store (SPEC §11)', () => {
     expect(state.threads.c_1!.messages.msg_x!.error?.code).toBe('131047');
   });
 
+  it('[ST1][OUT1] a retried message (metadata.retries) is a new attempt: its pending copy replaces the failed one, an old failed copy does not come back', () => {
+    const failed = message('msg_r', 1, { role: 'operator', status: 'failed', error: { code: '131026', title: 'Message undeliverable' } });
+    const retried = { ...failed, status: 'pending' as const, error: null, metadata: { ...failed.metadata, retries: 1 } };
+    let state = run([{ type: 'message_seen', message: failed }, { type: 'message_seen', message: retried }], openThread([]));
+    expect(state.threads.c_1!.messages.msg_r!.status).toBe('pending');
+    state = run([
+      { type: 'message_seen', message: failed },
+      { type: 'message_seen', message: { ...retried, status: 'sent' } },
+    ], state);
+    expect(state.threads.c_1!.messages.msg_r!).toMatchObject({ status: 'sent', error: null });
+  });
+
   it('[AI2] downloaded media is not replaced by a stale copy that still says pending', () => {
     const media = { media_id: 'md_1', mime_type: 'audio/ogg', url: '/api/media/md_1', caption: null, filename: null, size: 10 };
     const voice = message('wamid.v', 1, { type: 'voice', media: { ...media, status: 'pending', transcript: null } });

@@ -49,14 +49,22 @@ export const initialState: DashboardState = {
 
 const STATUS_RANK: Record<Message['status'], number> = { received: 0, pending: 1, sent: 2, delivered: 3, read: 4, failed: 5 };
 
+/** How many times the message was retried (`metadata.retries`): each retry is a new attempt. */
+function attemptOf(m: Message): number {
+  const retries = m.metadata?.retries;
+  return typeof retries === 'number' ? retries : 0;
+}
+
 /**
- * Whether `incoming` may replace `current` (same message_id). Status only moves forward [ST1], so a
- * copy with a lower status is older; `failed` is final. Media that finished (ready/failed) is never
- * replaced by a copy that still says pending.
+ * Whether `incoming` may replace `current` (same message_id). Status only moves forward [ST1]
+ * within one attempt, so a copy with a lower status is older; `failed` is final for its attempt.
+ * A copy of a later attempt (a retry, `metadata.retries`) replaces any copy of an earlier one.
+ * Media that finished (ready/failed) is never replaced by a copy that still says pending.
  */
 function mergeMessage(current: Message | undefined, incoming: Message): Message {
   if (!current) return incoming;
-  if (STATUS_RANK[incoming.status] < STATUS_RANK[current.status]) return current;
+  if (attemptOf(incoming) < attemptOf(current)) return current;
+  if (attemptOf(incoming) === attemptOf(current) && STATUS_RANK[incoming.status] < STATUS_RANK[current.status]) return current;
   if (current.media && current.media.status !== 'pending' && incoming.media?.status === 'pending') {
     return { ...incoming, media: current.media, text: current.text ?? incoming.text };
   }

@@ -8,6 +8,7 @@ import type { AppContext } from '../../app/context.js';
 import { markRead } from '../../app/mark-read.js';
 import { getConversationDetails, getMessagePage, listConversations, MAX_PAGE_SIZE } from '../../app/read-conversations.js';
 import { releaseConversation, resolveConversation } from '../../app/end-human-stretch.js';
+import { retryMessage } from '../../app/retry-message.js';
 import { checkOperatorCanSend, sendOperatorMessage, type OperatorUpload } from '../../app/send-operator-message.js';
 import { takeOver } from '../../app/take-over.js';
 import { spoolUpload } from '../../media/spool-upload.js';
@@ -33,6 +34,7 @@ const ListQuery = z.object({
   limit: whole(1, MAX_PAGE_SIZE).optional(),
 });
 const IdParams = z.object({ id: z.string().min(1).max(100) });
+const MessageParams = z.object({ id: z.string().min(1).max(100), message_id: z.string().min(1).max(512) });
 const DetailsQuery = z.object({ limit: whole(1, MAX_PAGE_SIZE).optional() });
 const MessagesQuery = z.object({
   before_seq: whole(0, Number.MAX_SAFE_INTEGER).optional(),
@@ -82,6 +84,11 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
     const { id } = parseInput(IdParams, request.params);
     const query = parseInput(MessagesQuery, request.query);
     return getMessagePage(ctx, id, { beforeSeq: query.before_seq, afterSeq: query.after_seq, limit: query.limit });
+  });
+
+  app.post('/api/conversations/:id/messages/:message_id/retry', async (request) => {
+    const { id, message_id: messageId } = parseInput(MessageParams, request.params);
+    return retryMessage(ctx, requireOperator(request), id, messageId);
   });
 
   app.post('/api/conversations/:id/messages', async (request, reply) => {
