@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseNoticeOverrides, type NoticeOverrides } from './chat/notices.js';
+import { NOTICE_KINDS, parseNoticeOverrides, type NoticeKind, type NoticeOverrides } from './chat/notices.js';
 
 /** The whole runtime configuration, parsed once from the environment (SPEC §12). Nothing else reads process.env. */
 export interface Config {
@@ -88,6 +88,8 @@ export interface Config {
     readonly concurrency: number;
     /** A JSON file overriding the notices' texts per language [AI6]. */
     readonly noticesFile: string | null;
+    /** Which notices are sent [AI6] (AI_NOTICES: a comma list of kinds, `all` (default) or `none`). */
+    readonly notices: readonly NoticeKind[];
     /** The notices file's texts, read and checked once at start (null without a file). */
     readonly noticeOverrides: NoticeOverrides | null;
   };
@@ -266,6 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxMs: int('AI_RETRY_MAX_MS', 60_000, 1, 86_400_000),
       mediaWaitMs: int('AI_MEDIA_WAIT_MS', 120_000, 0, 3_600_000),
       concurrency: int('AI_CONCURRENCY', 4, 1, 256),
+      notices: noticeKinds(str('AI_NOTICES'), problems),
       noticesFile: str('AI_NOTICES_FILE'),
       noticeOverrides: noticeOverridesFile(str('AI_NOTICES_FILE'), problems),
     },
@@ -308,4 +311,17 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** AI_NOTICES: `all` (the default), `none`, or a comma list of notice kinds; an unknown kind is named. */
+function noticeKinds(raw: string | null, problems: string[]): readonly NoticeKind[] {
+  if (raw === null || raw === 'all') return NOTICE_KINDS;
+  if (raw === 'none') return [];
+  const kinds = raw.split(',').map((k) => k.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !(NOTICE_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0) {
+    problems.push(`AI_NOTICES=${JSON.stringify(raw)}: expected all, none or a comma list of ${NOTICE_KINDS.join(', ')}`);
+    return NOTICE_KINDS;
+  }
+  return kinds as NoticeKind[];
 }

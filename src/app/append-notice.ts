@@ -18,11 +18,13 @@ const DETECT_FROM_MESSAGES = 10;
  * `outbox.send` job) in the contact's detected language (English until one is detected),
  * `metadata.notice` naming its kind. A contact whose language is not stored yet (no AI worker ran
  * for them) gets it detected from their latest messages now, and stored. Nothing when the 24 h
- * window is closed (WhatsApp refuses free-form messages then) or the conversation has no inbound message.
+ * window is closed (WhatsApp refuses free-form messages then), the conversation has no inbound
+ * message, or AI_NOTICES leaves this kind out.
  */
 export async function appendNotice(
   tx: WriteTx, config: Pick<Config, 'ai'>, conversation: ConversationRow, kind: NoticeKind, vars: { operator_name?: string }, now: Date,
 ): Promise<MessageRow | null> {
+  if (!config.ai.notices.includes(kind)) return null;
   if (!isWindowOpen(conversation.last_inbound_at ? new Date(conversation.last_inbound_at) : null, now)) return null;
   const { contact, channel } = await completeParts(tx.db, conversation);
   const language = contact.language ?? (await detectNow(tx, conversation.id, contact.id, now)) ?? 'en';

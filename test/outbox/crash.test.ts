@@ -26,6 +26,8 @@ afterEach(async () => {
 });
 
 const CHILD_ENV = {
+  // Only the messages the test sends: no takeover notices [AI6] in the outbox.
+  AI_NOTICES: 'none',
   JOB_POLL_MS: '50',
   // A killed process's claims lapse quickly, so the restarted one takes its jobs over.
   JOB_LOCK_MS: '5000',

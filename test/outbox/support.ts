@@ -11,6 +11,8 @@ import { storedMessage, type StoredMessage } from '../support/webhook-senders.js
 
 /** Fast retries and polls, so a test sees several attempts in well under a second. */
 export const OUTBOX_TEST_ENV: Record<string, string> = {
+  // Only the messages a test sends itself: no takeover or hand-over notices [AI6] in the outbox.
+  AI_NOTICES: 'none',
   JOB_POLL_MS: '50',
   OUTBOX_RETRY_BASE_MS: '40',
   OUTBOX_RETRY_MAX_MS: '160',
