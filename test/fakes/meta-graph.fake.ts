@@ -53,6 +53,11 @@ export class MetaGraphFake {
         }
         return sendBytes(res, media.bytes, media.mimeType, media.chunked);
       }
+      if (req.method === 'POST' && new RegExp(`^/${fake.version}/[^/]+/(messages|media)$`).test(url.pathname)) {
+        // Media only: sends are "temporarily unavailable" (retryable), so outbound messages stay
+        // pending. Suites that look at sends use test/fakes/meta-send.fake.ts.
+        return sendJson(res, 503, { error: { message: 'Service temporarily unavailable', type: 'OAuthException', code: 131016 } });
+      }
       const m = new RegExp(`^/${fake.version}/([^/]+)$`).exec(url.pathname);
       if (!m) return sendJson(res, 400, { error: { message: 'Unknown path', code: 100 } });
       const id = decodeURIComponent(m[1]!);
