@@ -46,19 +46,28 @@ export function simulatorSettings(config: Config, switchboardUrl: string, port: 
  */
 export async function runSimulator(simulator: WhatsAppSimulator, io: CliIo, options: Pick<SimulateOptions, 'interactive' | 'scenario' | 'duration'>): Promise<void> {
   if (options.scenario) simulator.playScenario().catch((err: unknown) => io.err(`the scenario stopped: ${(err as Error).message}\n`));
+  let timer: NodeJS.Timeout | undefined;
+  let lines: ReturnType<typeof createInterface> | undefined;
+  let stop!: () => void;
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    if (options.duration !== undefined) setTimeout(resolve, options.duration * 1000);
+    stop = resolve;
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (options.duration !== undefined) timer = setTimeout(stop, options.duration * 1000);
     if (!options.interactive) return;
     const you = CUSTOMERS.find((c) => c.key === 'you')!;
     io.out(`Type as ${you.name} (+${you.waId}); each line is a WhatsApp message. Ctrl-D or Ctrl-C stops.\n`);
-    const lines = createInterface({ input: process.stdin });
+    lines = createInterface({ input: process.stdin });
     lines.on('line', (line) => {
       if (line.trim()) simulator.customerWrites(you, line.trim()).catch((err: unknown) => io.err(`could not send: ${(err as Error).message}\n`));
     });
-    lines.on('close', resolve);
+    lines.on('close', stop);
   });
+  // Nothing of the wait may keep the process alive once it stops.
+  clearTimeout(timer);
+  lines?.close();
+  process.removeListener('SIGINT', stop);
+  process.removeListener('SIGTERM', stop);
 }
 
 /**

@@ -1,31 +1,41 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ADMIN } from '../../src/cli/demo.command.js';
 import type { Running } from '../../src/main.js';
 import { MetaGraphFake } from '../fakes/meta-graph.fake.js';
 import { metaMessagesPayload, startTestServer, TEST_SECRETS } from '../support/app.js';
-import { buildDashboard, FAKE_MEDIA_ARGS, hasChromium, launchBrowser, type Browser } from './browser.js';
+import { buildDashboard, FAKE_MEDIA_ARGS, launchBrowser, type Browser } from './browser.js';
 import { conversationIdOf, insertMessages, logIn, metaStatus, png, post, text, WAIT_MS } from './dashboard-helpers.js';
 
 /*
- * The README's dashboard screenshots (docs/dashboard-*.png), from a seeded server:
- *   SCREENSHOTS=1 npx vitest run test/browser/screenshots.test.ts
- * Left out of ordinary runs (it rewrites files under docs/). Without a knowledge API on the server
- * (before the AI branch is merged) the knowledge page is shown with sample entries, and it says so.
+ * The README's screenshots (docs/dashboard-*.png, docs/demo.png): every run renders the main screens
+ * from a seeded server (and the demo) and checks the pictures were taken; with SCREENSHOTS=1 they
+ * are written to docs/ (`SCREENSHOTS=1 npx vitest run test/browser/screenshots.test.ts`), otherwise
+ * to a temporary folder.
  */
 
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+const DOCS = process.env.SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'sb-shots-out-'));
 
-const SAMPLE_ENTRIES = [
-  { id: 'kn_1', question: 'Do you deliver outside Beirut?', answer: 'Yes: Tripoli and Saida every Tuesday, the rest of Lebanon within 3 days.', language: 'en', alternates: ['delivery to Tripoli'], tags: ['delivery'], source: 'knowledge/faq.md', created_at: '2026-11-02T09:00:00.000Z', updated_at: '2026-11-20T15:12:00.000Z' },
-  { id: 'kn_2', question: 'What are your opening hours?', answer: 'Monday to Saturday, 9:00 to 19:00.', language: 'en', alternates: [], tags: ['shop'], source: 'dashboard', created_at: '2026-11-02T09:00:00.000Z', updated_at: '2026-11-02T09:00:00.000Z' },
-  { id: 'kn_3', question: 'كم سعر التوصيل؟', answer: 'التوصيل مجاني للطلبات فوق ٥٠ دولار.', language: 'ar', alternates: [], tags: [], source: 'knowledge/faq.md', created_at: '2026-11-02T09:00:00.000Z', updated_at: '2026-11-02T09:00:00.000Z' },
+const ENTRIES = [
+  { question: 'Do you offer a student discount?', answer: 'Yes: 15 % off laser and facials with a valid student card, Monday to Thursday.', language: 'en' },
+  { question: 'Est-ce que le laser fait mal ?', answer: 'La plupart des clients sentent un léger picotement ; nous appliquons une crème apaisante avant la séance.', language: 'fr' },
+  { question: 'هل يوجد موقف سيارات؟', answer: 'نعم، يوجد موقف مجاني للزبائن تحت المبنى.', language: 'ar' },
 ];
 
-describe.runIf(hasChromium && process.env.SCREENSHOTS === '1')('dashboard screenshots for the README', () => {
+/** A PNG file's size, after checking its signature: a picture was really written. */
+function pngSize(path: string): number {
+  const bytes = readFileSync(path);
+  expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+  return bytes.length;
+}
+
+describe('screenshots for the README (SCREENSHOTS=1 writes docs/)', () => {
   let browser: Browser;
   let graph: MetaGraphFake;
   let server: Running;
@@ -115,17 +125,47 @@ describe.runIf(hasChromium && process.env.SCREENSHOTS === '1')('dashboard screen
     await page.screenshot({ path: join(DOCS, 'dashboard-teach.png') });
     await page.keyboard.press('Escape');
 
-    const hasKnowledgeApi = (await page.request.get(`${server.url}/api/knowledge`)).status() !== 404;
-    if (!hasKnowledgeApi) {
-      console.warn('screenshots: no knowledge API on this server yet; the knowledge page shows sample entries');
-      await page.route((url) => url.pathname === '/api/knowledge', (route) => route.fulfill({ json: { entries: SAMPLE_ENTRIES, next_cursor: null } }));
-    } else {
-      for (const e of SAMPLE_ENTRIES) {
-        expect((await page.request.post(`${server.url}/api/knowledge`, { data: { question: e.question, answer: e.answer, language: e.language } })).status()).toBe(201);
-      }
+    // The seeded clinic knowledge, and three entries added through the API (they come first).
+    for (const e of ENTRIES) {
+      expect((await page.request.post(`${server.url}/api/knowledge`, { data: e, headers: { 'x-requested-with': 'fetch' } })).status()).toBe(201);
     }
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Knowledge' }).click();
     await page.locator('.knowledge-entry').first().waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(DOCS, 'dashboard-knowledge.png') });
+    for (const name of ['dashboard-thread.png', 'dashboard-teach.png', 'dashboard-knowledge.png']) expect(pngSize(join(DOCS, name))).toBeGreaterThan(20_000);
+  }, 120_000);
+
+  it('the demo: simulated customers of three providers, AI replies, a hand-over waiting', async () => {
+    const demoDir = mkdtempSync(join(tmpdir(), 'sb-shots-demo-'));
+    const demo = spawn(process.execPath, [BIN, 'demo', '--port', '0', '--fresh', '--data-dir', demoDir, '--pace', '0.1', '--duration', '90'], {
+      env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the demo did not start: ${output}`)), 60_000);
+        demo.stdout!.on('data', (chunk: Buffer) => {
+          output += chunk.toString('utf8');
+          const found = /the dashboard is at (http:\/\/\S+)/.exec(output);
+          if (found) {
+            clearTimeout(timer);
+            resolve(found[1]!);
+          }
+        });
+        demo.once('exit', (code) => reject(new Error(`the demo exited (${code}): ${output}`)));
+      });
+      // The script plays in about 4 s at pace 0.1; replies and statuses follow within seconds.
+      await page.waitForTimeout(9_000);
+      await logIn(page, url, DEMO_ADMIN.email, DEMO_ADMIN.password);
+      await page.locator('.conversation-list .conversation-item', { hasText: 'Julien Moreau' }).first().click();
+      await page.locator('.thread-header h2', { hasText: 'Julien Moreau' }).waitFor({ timeout: WAIT_MS });
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(DOCS, 'demo.png') });
+      expect(pngSize(join(DOCS, 'demo.png'))).toBeGreaterThan(20_000);
+    } finally {
+      demo.kill('SIGTERM');
+      await new Promise((resolve) => demo.once('exit', resolve));
+      rmSync(demoDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
