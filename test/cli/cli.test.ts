@@ -42,6 +42,31 @@ describe('switchboard --help', () => {
   });
 });
 
+describe('switchboard simulate and demo arguments', () => {
+  it('[§13 cli] simulate: without the provider secrets it names each missing one (exit 2); a bad --pace or --port is refused', async () => {
+    const bare = capture();
+    expect(await runCli(['simulate', '--duration', '1'], { env: {}, io: bare.io })).toBe(2);
+    expect(bare.err()).toContain('set META_APP_SECRET, META_ACCESS_TOKEN, META_PHONE_NUMBER_ID, MONTYMOBILE_WEBHOOK_TOKEN');
+    for (const args of [['--pace', '0'], ['--pace', 'fast'], ['--port', '70000'], ['--duration', '-1']]) {
+      const bad = capture();
+      expect(await runCli(['simulate', ...args], { env: { ...TEST_SECRETS }, io: bad.io }), args.join(' ')).toBe(2);
+      expect(bad.err(), args.join(' ')).toMatch(/error: option .* argument .* is invalid/);
+    }
+    const demo = capture();
+    expect(await runCli(['demo', '--pace', '0'], { env: {}, io: demo.io })).toBe(2);
+    expect(demo.err()).toMatch(/option '--pace <factor>' argument '0' is invalid/);
+  });
+
+  it('[§13 cli] simulate: serves the providers\' APIs, prints the URLs to give the server, and stops after --duration (exit 0)', async () => {
+    const c = capture();
+    const started = Date.now();
+    expect(await runCli(['simulate', '--port', '0', '--no-scenario', '--duration', '1', '--url', 'http://127.0.0.1:9'], { env: { ...TEST_SECRETS }, io: c.io })).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(c.out()).toMatch(/META_GRAPH_URL=http:\/\/127\.0\.0\.1:\d+\/meta\/v25\.0\n/);
+    expect(c.out()).toMatch(/OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/openai\/v1\n/);
+  });
+});
+
 for (const factory of sharedDatabases()) {
   describe(`switchboard commands on ${factory.kind}`, () => {
     let database: TestDatabase;
