@@ -11,10 +11,13 @@ interface Target {
   start(): Promise<{ server: Running; cleanup(): Promise<void> }>;
 }
 
+/** REST alone: the AI worker's replies (debounced 3 s) would add messages and outbox jobs whenever a test runs slowly. */
+const REST_ONLY = { AI_DEBOUNCE_MS: '600000' };
+
 const targets: Target[] = [{
   kind: 'sqlite',
   start: async () => {
-    const server = await startTestServer();
+    const server = await startTestServer(REST_ONLY);
     return { server, cleanup: () => server.close() };
   },
 }];
@@ -23,7 +26,7 @@ if (TEST_POSTGRES_URL) {
     kind: 'postgres',
     start: async () => {
       const db: TestDatabase = await createPostgresDatabase();
-      const server = await startTestServer({ DATABASE_URL: db.url });
+      const server = await startTestServer({ ...REST_ONLY, DATABASE_URL: db.url });
       return { server, cleanup: async () => { await server.close(); await db.destroy(); } };
     },
   });
