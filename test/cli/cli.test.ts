@@ -33,6 +33,11 @@ describe('switchboard --help', () => {
     const unknown = capture();
     expect(await runCli(['bogus'], { env: {}, io: unknown.io })).toBe(2);
     expect(unknown.err()).toContain("unknown command 'bogus'");
+    for (const args of [['start', '--bogus'], ['start', 'extra'], ['migrate', 'now']]) {
+      const bad = capture();
+      expect(await runCli(args, { env: {}, io: bad.io }), args.join(' ')).toBe(2);
+      expect(bad.err(), args.join(' ')).toMatch(/error: (unknown option '--bogus'|too many arguments)/);
+    }
     const group = capture();
     expect(await runCli(['token'], { env: {}, io: group.io })).toBe(2);
     expect(group.err()).toMatch(/Usage: switchboard token/);
