@@ -75,7 +75,7 @@ const OperatorSchema: Json = {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed', 401: 'unauthorized / invalid_credentials', 403: 'forbidden / not_owner / operator_disabled',
-  404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated',
+  404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated / media_deleted',
   413: 'payload_too_large', 422: 'window_closed', 429: 'rate_limited',
 };
 
@@ -229,7 +229,7 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/api/media/{media_id}': {
-      get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409) } },
+      get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed, 410 media_deleted when the customer deleted its message', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409, 410) } },
     },
     '/api/knowledge': {
       get: {
