@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EditVersion, InboundOperation, Media } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
@@ -157,7 +157,16 @@ async function applyRevoke(tx: WriteTx, row: MessageRow, op: InboundOperation, n
   if (media) {
     const path = await deleteMediaContent(tx.db, media.media_id, nowIso);
     const { dataDir } = options;
-    if (path !== null && dataDir !== undefined) tx.afterCommit(() => void rm(join(dataDir, path), { force: true }).catch(() => undefined));
+    // After COMMIT only (a rolled-back revoke keeps its file); synchronous, so the answer to the webhook means it is gone.
+    if (path !== null && dataDir !== undefined) {
+      tx.afterCommit(() => {
+        try {
+          rmSync(join(dataDir, path), { force: true });
+        } catch {
+          // The row says deleted and the file is never served; a leftover file is all that remains.
+        }
+      });
+    }
   }
   const deletedMedia: Media | null = media ? {
     media_id: media.media_id, mime_type: null, url: null, status: 'deleted', caption: null, transcript: null, filename: null, size: null,

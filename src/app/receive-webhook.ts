@@ -101,7 +101,9 @@ async function receiveOperations(tx: WriteTx, operations: InboundOperation[], no
     const op = storable(parsed);
     const channel = await channelFor(tx, op.message, nowIso);
     const known = await findContactByKey(tx.db, tx.dialect, channel.id, op.message.contact_key);
-    const contact = await contactFor(tx, channel.id, op.message, known, nowIso);
+    // A redelivered number change: the contact answers to the new number already [SY2].
+    const moved = !known && op.new_wa_id ? await findContactByKey(tx.db, tx.dialect, channel.id, op.new_wa_id) : undefined;
+    const contact = moved ?? await contactFor(tx, channel.id, op.message, known, nowIso);
     const initialState = options.responder === 'none' ? 'waiting' : 'ai';
     const outcome = await applyOperation(tx, op, channel, contact, initialState, now, options);
     if (outcome === 'duplicate') result.duplicates++;
