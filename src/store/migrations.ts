@@ -294,7 +294,7 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
  * the app code its latest message names, unless a channel under that app code exists already (then
  * both stay: the old one keeps its history, new messages go to the app code's).
  */
-async function rekeyQiscusChannels(db: Kysely<any>): Promise<void> {
+export async function rekeyQiscusChannels(db: Kysely<any>): Promise<void> {
   const channels = await db.selectFrom('channels').select(['id', 'external_id']).where('provider', '=', 'qiscus').execute();
   for (const channel of channels) {
     const latest = await db.selectFrom('messages').innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
