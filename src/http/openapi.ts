@@ -26,7 +26,7 @@ const MessageSchema: Json = {
     media: nullable({
       type: 'object',
       properties: {
-        media_id: str, mime_type: nullable(str), url: nullable(str), status: { enum: ['pending', 'ready', 'failed'] },
+        media_id: str, mime_type: nullable(str), url: nullable(str), status: { enum: ['pending', 'ready', 'failed', 'deleted'] },
         caption: nullable(str), transcript: nullable(str), filename: nullable(str), size: nullable({ type: 'integer' }),
       },
     }),
@@ -34,6 +34,8 @@ const MessageSchema: Json = {
     error: nullable({ type: 'object', properties: { code: str, title: str } }),
     operator: nullable({ type: 'object', properties: { id: str, name: str } }),
     reply_to: nullable(str), timestamp: { type: 'string', format: 'date-time' }, metadata: { type: 'object' },
+    edited_at: { type: 'string', format: 'date-time', description: 'only on a message the customer edited [ED1]; earlier versions in metadata.edits' },
+    deleted_at: { type: 'string', format: 'date-time', description: 'only on a message the customer deleted [RV1]; its text and media are gone' },
   },
 };
 
@@ -63,6 +65,10 @@ const ConversationSchema: Json = {
     window_expires_at: nullable({ type: 'string', format: 'date-time' }),
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
+    pending_operations: {
+      type: 'array', description: 'only when edits or revokes wait for their original [ED3][RV3]',
+      items: { type: 'object', properties: { kind: { enum: ['edit', 'revoke'] }, operation_id: str, original_message_id: str, received_at: str } },
+    },
   },
 };
 
