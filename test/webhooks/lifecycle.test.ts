@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { replayWebhooks } from '../../src/app/replay-webhooks.js';
+import { webhookAdapters } from '../../src/providers/registry.js';
 import { loginAdmin } from '../api/api-client.js';
 import { metaMessagesPayload } from '../support/app.js';
 import {
@@ -256,6 +258,21 @@ for (const database of webhookDatabases()) {
       const { contact } = await conversationOf(server.db, identity);
       expect(contact.contact_key).toBe(FROM);
       expect(await storedCounts(server.db)).toMatchObject({ messages: 4, conversations: 1 });
+    });
+
+    it('[ED2][RV2][IN1] a replay of the journal (original, edit, revoke of another) changes nothing: the edit is not undone, the deleted text not restored', async () => {
+      await post(payload([text(ORIGINAL, 'first words'), text('wamid.SECOND', 'secret words')]));
+      await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'better words' } })]));
+      await post(payload([revoke(REVOKE, 'wamid.SECOND')]));
+      const edited = await storedMessage(server.db, ORIGINAL);
+      const deleted = await storedMessage(server.db, 'wamid.SECOND');
+      const events = (await server.db.selectFrom('events').select('id').execute()).length;
+      const { ctx } = server.running;
+      await replayWebhooks(ctx, webhookAdapters(ctx.config), {});
+      expect(await storedMessage(server.db, ORIGINAL)).toEqual(edited);
+      expect(await storedMessage(server.db, 'wamid.SECOND')).toEqual(deleted);
+      expect(deleted.text).toBeNull();
+      expect((await server.db.selectFrom('events').select('id').execute()).length).toBe(events);
     });
 
     it('[ED5] the old form (unsupported with unsupported.type edit) is still stored as an unsupported message', async () => {
