@@ -23,6 +23,9 @@ export function presentMessage(row: MessageRow): Message {
     reply_to: row.reply_to,
     timestamp: row.timestamp,
     metadata: parseJson<Record<string, unknown>>(row.metadata) ?? {},
+    // Only on a message the customer changed, so every other message keeps its exact shape.
+    ...(row.edited_at ? { edited_at: row.edited_at } : {}),
+    ...(row.deleted_at ? { deleted_at: row.deleted_at } : {}),
   };
 }
 
@@ -56,7 +59,15 @@ export function presentConversation(parts: ConversationParts, lastMessage: Messa
     window_expires_at: expires ? expires.toISOString() : null,
     created_at: c.created_at,
     updated_at: c.updated_at,
+    ...pendingOperations(c.metadata),
   };
+}
+
+/** The conversation's waiting edits and revokes (src/app/apply-lifecycle.ts keeps the list); nothing for almost every conversation. */
+function pendingOperations(metadata: string): Pick<Conversation, 'pending_operations'> {
+  if (!metadata.includes('"pending_operations"')) return {};
+  const list = parseJson<{ pending_operations?: Conversation['pending_operations'] }>(metadata)?.pending_operations;
+  return Array.isArray(list) && list.length > 0 ? { pending_operations: list } : {};
 }
 
 export function presentOperator(row: OperatorRow): Operator {

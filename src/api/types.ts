@@ -17,6 +17,10 @@ export interface Message {
   reply_to: string | null;
   timestamp: string;
   metadata: Record<string, unknown>;
+  /** [ED1] set when the customer edited it; the replaced versions are in `metadata.edits` (EditVersion[]). */
+  edited_at?: string | null;
+  /** [RV1] set when the customer deleted it: text and media are gone, `metadata.deleted` says who and when. */
+  deleted_at?: string | null;
 }
 
 /**
@@ -40,6 +44,8 @@ export interface Conversation {
   window_expires_at: string | null;
   created_at: string;
   updated_at: string;
+  /** [ED3][RV3] edits and revokes whose original has not arrived (yet); present only when there are some. */
+  pending_operations?: { kind: 'edit' | 'revoke'; operation_id: string; original_message_id: string; received_at: string }[];
 }
 
 export interface Operator {

@@ -139,8 +139,12 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
       await rename(tempPath, finalPath);
       await syncDirectory(dirname(finalPath));
     }
+    let revoked = false;
     await deps.committer.run(async (tx) => {
-      if (await markMediaReady(tx.db, mediaId, { storage_path: storagePath, size, mime_type: mimeType })) {
+      const marked = await markMediaReady(tx.db, mediaId, { storage_path: storagePath, size, mime_type: mimeType });
+      // [RV1] the customer deleted the message while it downloaded: the file just put in place must go too.
+      if (!marked && storagePath !== null) revoked = (await getMedia(tx.db, mediaId))?.status === 'deleted';
+      if (marked) {
         if (bytes) await putMediaBlob(tx.db, mediaId, bytes);
         const message = await getMessageByPk(tx.db, media.message_pk);
         const isAudio = message?.type === 'voice' || message?.type === 'audio';
@@ -152,6 +156,7 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
       }
       await run.complete(tx);
     });
+    if (revoked && storagePath !== null) await rm(join(dataDir, storagePath), { force: true });
   } finally {
     await rm(tempPath, { force: true });
   }

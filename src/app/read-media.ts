@@ -24,12 +24,14 @@ const BLOB_CHUNK = 1024 * 1024;
 
 /**
  * Finds a media object's bytes. Unknown and failed media are `media_not_found` (there will never
- * be bytes); media still downloading is `media_not_ready` (a `message_updated` event follows).
+ * be bytes); media still downloading is `media_not_ready` (a `message_updated` event follows); media
+ * of a message the customer deleted is `media_deleted` [RV1].
  */
 export async function readMedia(ctx: AppContext, mediaId: string): Promise<MediaContent> {
   const db = ctx.store.reader;
   const media = await getMedia(db, mediaId);
   if (!media) throw new DomainError('media_not_found', 'no such media');
+  if (media.status === 'deleted') throw new DomainError('media_deleted', 'the customer deleted this message and its media');
   if (media.status === 'pending') throw new DomainError('media_not_ready', 'the media is still being downloaded');
   if (media.status !== 'ready' || media.size === null) throw new DomainError('media_not_found', `the media download failed (${media.error ?? 'unknown'})`);
   const message = await getMessageByPk(db, media.message_pk);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { transition } from '../chat/conversation-state.js';
 import { nextStatus } from '../chat/message-status.js';
-import type { ConversationState, InboundBatch, InboundMessage, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
+import type { ConversationState, InboundBatch, InboundMessage, InboundOperation, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
 import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
-import { appendInbound, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
+import { appendInbound, findContactByKey, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
+import { applyOperation, applyWaitingOperations, hasWaitingOperations } from './apply-lifecycle.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { parseJson, toJson } from '../store/json.js';
@@ -20,6 +21,8 @@ export interface ReceiveResult {
   unstorable: number;
   /** Replay only: stored messages whose parsed content changed and was written again. */
   refreshed: number;
+  /** Edits, revokes and system notices applied, stored or kept waiting for their original [ED1][RV1][SY1]; only when the webhook had some. */
+  operations?: number;
 }
 
 export interface ReceiveOptions {
@@ -34,6 +37,8 @@ export interface ReceiveOptions {
   replay?: boolean;
   /** [AI1] the AI job of a message is due this long after it arrived, so a burst of messages gets one reply. Default 0. */
   aiDebounceMs?: number;
+  /** DATA_DIR: a revoked message's media file is removed from it after COMMIT [RV1]. Absent: the file stays (never served again). */
+  dataDir?: string;
 }
 
 /**
@@ -77,10 +82,33 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
   for (const { parts, last } of touched.values()) {
     tx.emit({ type: 'conversation_updated', conversation_id: parts.conversation.id, payload: presentConversation(parts, last) });
   }
+  // Rare (an edit, a revoke, a system notice): their own path, after the messages so an original and its edit in one webhook meet.
+  if (batch.operations && batch.operations.length > 0) await receiveOperations(tx, batch.operations, now, options, result);
   for (const status of batch.statuses) {
     if (await applyStatus(tx, storable(status))) result.statusesApplied++;
   }
   return result;
+}
+
+async function receiveOperations(tx: WriteTx, operations: InboundOperation[], now: Date, options: ReceiveOptions, result: ReceiveResult): Promise<void> {
+  result.operations = 0;
+  const nowIso = now.toISOString();
+  for (const parsed of operations) {
+    if (!hasIndexableKeys(parsed.message) || (parsed.target_message_id?.length ?? 0) > MAX_KEY_LENGTH) {
+      result.unstorable++;
+      continue;
+    }
+    const op = storable(parsed);
+    const channel = await channelFor(tx, op.message, nowIso);
+    const known = await findContactByKey(tx.db, tx.dialect, channel.id, op.message.contact_key);
+    // A redelivered number change: the contact answers to the new number already [SY2].
+    const moved = !known && op.new_wa_id ? await findContactByKey(tx.db, tx.dialect, channel.id, op.new_wa_id) : undefined;
+    const contact = moved ?? await contactFor(tx, channel.id, op.message, known, nowIso);
+    const initialState = options.responder === 'none' ? 'waiting' : 'ai';
+    const outcome = await applyOperation(tx, op, channel, contact, initialState, now, options);
+    if (outcome === 'duplicate') result.duplicates++;
+    else result.operations++;
+  }
 }
 
 /*
@@ -172,7 +200,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   } : null);
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
   if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
-  const { conversation: updated, message } = appended;
+  let { conversation: updated, message } = appended;
 
   if (media && m.media) {
     await tx.db.insertInto('media').values({
@@ -182,6 +210,8 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
     }).execute();
     await enqueueJob(tx.db, tx.dialect, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
   }
+  // [ED3][RV3] an edit or revoke that arrived before this message is applied now, before anyone sees it.
+  if (hasWaitingOperations(updated)) ({ conversation: updated, message } = await applyWaitingOperations(tx, updated, message, now, options));
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(message) });
   // The channel and contact rows are the ones just upserted: no second read for the conversation event.
   const operator = updated.operator_id
@@ -197,7 +227,8 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
  */
 async function refreshMessage(tx: WriteTx, conversationId: string, m: InboundMessage): Promise<boolean> {
   const stored = await findMessage(tx.db, conversationId, m.provider_message_id);
-  if (!stored) return false;
+  // An edited or deleted message is what the customer made of it since [ED1][RV1]: a replay of the original must not bring it back.
+  if (!stored || stored.edited_at !== null || stored.deleted_at !== null) return false;
   const before = parseJson<Record<string, unknown>>(stored.metadata) ?? {};
   const metadata = JSON.stringify({ ...before, ...m.metadata, provider: m.provider, message_id: stored.message_id, source_message_id: stored.message_id });
   const patch = { type: m.type, text: m.text, reply_to: m.reply_to, error: toJson(m.error), metadata };

@@ -46,7 +46,7 @@ export async function replayWebhooks(
       } else {
         try {
           const batch = adapter.parse(JSON.parse(entry.body), new Date(entry.received_at));
-          const r = await receiveWebhook(ctx.committer, provider, entry.body, batch, { responder: ctx.config.ai.responder, replay: true });
+          const r = await receiveWebhook(ctx.committer, provider, entry.body, batch, { responder: ctx.config.ai.responder, replay: true, dataDir: ctx.config.dataDir });
           report.created += r.created;
           report.refreshed += r.refreshed;
           report.unchanged += r.duplicates;

@@ -300,7 +300,8 @@ function historyItem(m: MessageRow): HistoryItem {
     message_id: m.message_id,
     role: m.role as HistoryItem['role'],
     type: m.type as MessageType,
-    text: m.text ?? transcript,
+    // [RV1] a deleted message is shown as deleted, never as an empty one of its type.
+    text: m.deleted_at ? '[the customer deleted this message]' : m.text ?? transcript,
     event: typeof metadata.event === 'string' ? metadata.event : null,
     timestamp: m.timestamp,
     media: media && media.status === 'ready' ? { media_id: media.media_id, mime_type: media.mime_type, kind: m.type as MessageType } : null,

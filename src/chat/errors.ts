@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'message_not_found',
   'media_not_found',
   'media_not_ready',
+  'media_deleted',
   'window_closed',
   'owned_by_other',
   'not_owner',

@@ -24,7 +24,8 @@ export type ConversationState = (typeof CONVERSATION_STATES)[number];
 export const HANDOVER_REASONS = ['user_requested', 'ai_requested', 'ai_failed', 'sentiment'] as const;
 export type HandoverReason = (typeof HANDOVER_REASONS)[number];
 
-export type MediaStatus = 'pending' | 'ready' | 'failed';
+/** `deleted`: the customer revoked the message; its bytes are gone (GET answers 410) [RV1]. */
+export type MediaStatus = 'pending' | 'ready' | 'failed' | 'deleted';
 
 /** Media attached to a message. `url` is served by Switchboard (`/api/media/{media_id}`), never the provider's. */
 export interface Media {
@@ -114,6 +115,39 @@ export interface InboundBatch {
   statuses: StatusUpdate[];
   /** Items recognised and deliberately skipped (own-number echoes, agent messages …), with why. */
   ignored: { reason: string }[];
+  /** Edits, revokes and system notices [ED1][RV1][SY1]: rare, so absent from most batches. */
+  operations?: InboundOperation[];
+}
+
+export const OPERATION_KINDS = ['edit', 'revoke', 'system'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * Something a customer did to the conversation rather than a message of its own: an edit or a
+ * revoke of an earlier message, or a system notice (number or identity change).
+ */
+export interface InboundOperation {
+  kind: OperationKind;
+  /**
+   * The carrier: sender, channel, the operation's own provider id (`provider_message_id`, the
+   * redelivery key) and timestamp. Edit: the new content (`type`, `text`: body or caption). System:
+   * type `event`, `text` the notice's body, `metadata.system` the notice.
+   */
+  message: InboundMessage;
+  /** Edit and revoke: the provider id of the message changed [ID1]. Null for system notices. */
+  target_message_id: string | null;
+  /** System `user_changed_number`: the customer's new phone digits. */
+  new_wa_id?: string | null;
+}
+
+/** One earlier version of an edited message, kept in its `metadata.edits` [ED1]. */
+export interface EditVersion {
+  text: string | null;
+  /** When this version became current: the original's timestamp, or the edit that wrote it. */
+  since: string;
+  /** When it was replaced (receipt of the edit), and by which edit. */
+  replaced_at: string;
+  edit_id: string;
 }
 
 export interface Handover {

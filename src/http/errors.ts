@@ -13,6 +13,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   message_not_found: 404,
   media_not_found: 404,
   media_not_ready: 409,
+  media_deleted: 410,
   not_found: 404,
   owned_by_other: 409,
   invalid_transition: 409,

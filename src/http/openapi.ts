@@ -26,7 +26,7 @@ const MessageSchema: Json = {
     media: nullable({
       type: 'object',
       properties: {
-        media_id: str, mime_type: nullable(str), url: nullable(str), status: { enum: ['pending', 'ready', 'failed'] },
+        media_id: str, mime_type: nullable(str), url: nullable(str), status: { enum: ['pending', 'ready', 'failed', 'deleted'] },
         caption: nullable(str), transcript: nullable(str), filename: nullable(str), size: nullable({ type: 'integer' }),
       },
     }),
@@ -34,6 +34,8 @@ const MessageSchema: Json = {
     error: nullable({ type: 'object', properties: { code: str, title: str } }),
     operator: nullable({ type: 'object', properties: { id: str, name: str } }),
     reply_to: nullable(str), timestamp: { type: 'string', format: 'date-time' }, metadata: { type: 'object' },
+    edited_at: { type: 'string', format: 'date-time', description: 'only on a message the customer edited [ED1]; earlier versions in metadata.edits' },
+    deleted_at: { type: 'string', format: 'date-time', description: 'only on a message the customer deleted [RV1]; its text and media are gone' },
   },
 };
 
@@ -63,6 +65,10 @@ const ConversationSchema: Json = {
     window_expires_at: nullable({ type: 'string', format: 'date-time' }),
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
+    pending_operations: {
+      type: 'array', description: 'only when edits or revokes wait for their original [ED3][RV3]',
+      items: { type: 'object', properties: { kind: { enum: ['edit', 'revoke'] }, operation_id: str, original_message_id: str, received_at: str } },
+    },
   },
 };
 
@@ -75,7 +81,7 @@ const OperatorSchema: Json = {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed', 401: 'unauthorized / invalid_credentials', 403: 'forbidden / not_owner / operator_disabled',
-  404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated',
+  404: 'conversation_not_found / media_not_found / not_found', 409: 'owned_by_other / invalid_transition / conflict / media_not_ready', 410: 'event_log_truncated / media_deleted',
   413: 'payload_too_large', 422: 'window_closed', 429: 'rate_limited',
 };
 
@@ -229,7 +235,7 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/api/media/{media_id}': {
-      get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409) } },
+      get: { summary: 'Media bytes with their content type (single byte ranges supported); 409 media_not_ready while downloading, 404 when unknown or failed, 410 media_deleted when the customer deleted its message', parameters: [pathId('media_id', 'media id')], responses: { 200: { description: 'the bytes' }, 206: { description: 'the requested byte range' }, 416: { description: 'the range is outside the media' }, ...errors(401, 404, 409, 410) } },
     },
     '/api/knowledge': {
       get: {

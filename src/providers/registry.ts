@@ -124,7 +124,7 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
         return AUTHENTICATED;
       },
       bodyAuthenticates: false,
-      parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails }, now),
+      parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails, appCode }, now),
     };
   }
   return adapters;

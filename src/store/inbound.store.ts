@@ -111,7 +111,8 @@ const appendInboundPg = PreparedSql.postgresOnly<ConversationRow & { message_pk:
   )
   select conv.*, (select id from msg) as message_pk from conv`);
 
-export type InboundMessageRow = Omit<MessageRow, 'id' | 'conversation_id' | 'seq'>;
+/** A new inbound message: never edited or deleted yet. */
+export type InboundMessageRow = Omit<MessageRow, 'id' | 'conversation_id' | 'seq' | 'edited_at' | 'deleted_at'>;
 
 /**
  * The job queued with an inbound message. It is inserted only together with the message (same
@@ -150,12 +151,12 @@ export async function appendInbound(
     ]);
     if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
     const { message_pk: pk, ...conversation } = row;
-    return pk === null ? undefined : { conversation, message: { id: Number(pk), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
+    return pk === null ? undefined : { conversation, message: { id: Number(pk), conversation_id: conversationId, seq: conversation.last_seq, ...m, edited_at: null, deleted_at: null } };
   }
   const conversation = await conversationAfterInbound.first(db, dialect, conversationParams);
   if (!conversation) throw new Error(`conversation ${conversationId} vanished during a webhook`);
   const inserted = await messageInsert.first(db, dialect, [conversationId, m.message_id, conversation.last_seq, ...messageParams.slice(1)]);
   if (!inserted) return undefined;
   if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: null, payload: job.payload, run_at: job.run_at ? new Date(job.run_at) : undefined });
-  return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m } };
+  return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m, edited_at: null, deleted_at: null } };
 }

@@ -260,7 +260,56 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('status'), '=', sql.lit('pending')).execute();
       },
     },
+    '0009_message_lifecycle': {
+      // [ED1][RV1] an edited or revoked message keeps its row (ids and seq never change): when it was
+      // edited, when deleted. An edit or revoke whose original has not arrived yet waits in
+      // pending_operations (webhooks are not ordered) until it does [ED3][RV3]; redelivery is one
+      // row per (conversation, operation id). The conversation's metadata flags that it has some, so
+      // the webhook path asks this table only for such conversations.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('messages').addColumn('edited_at', 'text').execute();
+        await db.schema.alterTable('messages').addColumn('deleted_at', 'text').execute();
+        await db.schema.createTable('pending_operations')
+          .addColumn('id', serial, autoKey)
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('target_message_id', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('applied_at', 'text')
+          .addUniqueConstraint('pending_operations_conversation_operation_uq', ['conversation_id', 'operation_id'])
+          .execute();
+        await db.schema.createIndex('pending_operations_target_idx').on('pending_operations')
+          .columns(['conversation_id', 'target_message_id']).execute();
+        await rekeyQiscusChannels(db);
+      },
+    },
   };
+}
+
+/**
+ * [ID10] A Qiscus channel is now keyed by its app code, never by `room.options.channel_details.channel_id`
+ * (one room split in two when both forms arrived). A channel stored under a channel_details id takes
+ * the app code its latest message names, unless a channel under that app code exists already (then
+ * both stay: the old one keeps its history, new messages go to the app code's).
+ */
+export async function rekeyQiscusChannels(db: Kysely<any>): Promise<void> {
+  const channels = await db.selectFrom('channels').select(['id', 'external_id']).where('provider', '=', 'qiscus').execute();
+  for (const channel of channels) {
+    const latest = await db.selectFrom('messages').innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+      .select('messages.metadata').where('conversations.channel_id', '=', channel.id).where('messages.role', '=', 'user')
+      .orderBy('messages.id', 'desc').limit(1).executeTakeFirst();
+    let appCode: unknown = null;
+    try {
+      appCode = (JSON.parse(latest?.metadata ?? '{}') as { qiscus?: { app_code?: unknown } }).qiscus?.app_code ?? null;
+    } catch {
+      continue;
+    }
+    if (typeof appCode !== 'string' || appCode.trim() === '' || appCode === channel.external_id) continue;
+    const taken = await db.selectFrom('channels').select('id').where('provider', '=', 'qiscus').where('external_id', '=', appCode).executeTakeFirst();
+    if (!taken) await db.updateTable('channels').set({ external_id: appCode }).where('id', '=', channel.id).execute();
+  }
 }
 
 class StaticProvider implements MigrationProvider {

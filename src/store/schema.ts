@@ -18,6 +18,7 @@ export interface DB {
   sessions: SessionTable;
   login_attempts: LoginAttemptTable;
   knowledge: KnowledgeTable;
+  pending_operations: PendingOperationTable;
 }
 
 export interface ChannelTable {
@@ -77,6 +78,22 @@ export interface MessageTable {
   client_key: string | null;
   created_at: string;
   updated_at: string;
+  /** [ED1] when the customer last edited it; null otherwise. */
+  edited_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** [RV1] when the customer deleted it; its content is gone, the row stays. */
+  deleted_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** An edit or revoke waiting for its original [ED3][RV3]; `payload` is the InboundOperation as JSON. */
+export interface PendingOperationTable {
+  id: Generated<number>;
+  conversation_id: string;
+  kind: string;
+  operation_id: string;
+  target_message_id: string;
+  payload: string;
+  received_at: string;
+  applied_at: string | null;
 }
 
 export interface MediaTable {

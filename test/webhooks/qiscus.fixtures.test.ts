@@ -36,7 +36,7 @@ for (const database of webhookDatabases()) {
         qiscus: { room_id: '123', room_name: 'Harpi', app_code: 'kovof-123', source: 'wa' },
       });
       const { channel, contact, conversation } = await conversationOf(server.db, m);
-      expect(channel).toMatchObject({ provider: 'qiscus', external_id: '963', name: 'Qiscus Cloud Group' });
+      expect(channel).toMatchObject({ provider: 'qiscus', external_id: 'kovof-123', name: 'Qiscus Cloud Group' });
       // A redacted (non-numeric) sender is still a contact, keyed on its email, with no phone.
       expect(contact).toMatchObject({ contact_key: '6281xxx132', wa_id: null, name: 'Harpi' });
       expect(conversation).toMatchObject({ state: 'ai', unread_count: 1 });
@@ -52,7 +52,8 @@ for (const database of webhookDatabases()) {
       const string = await expectIngested(server.db, 'wa_wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDNBUEhPVE8wMDAwMDAwMDAwMDEA', 'qiscus');
       expect(string).toMatchObject({ conversation_id: object.conversation_id, seq: 2 });
       const { channel, contact } = await conversationOf(server.db, object);
-      expect(channel).toMatchObject({ external_id: '963', name: 'Qiscus Cloud Group' });
+      // [ID10] keyed by the app code, not channel_details.channel_id (963).
+      expect(channel).toMatchObject({ external_id: 'kovof-123', name: 'Qiscus Cloud Group' });
       expect(contact).toMatchObject({ contact_key: '6281234567890', wa_id: '6281234567890', name: 'Budi Santoso' });
       expect(await storedCounts(server.db)).toMatchObject({ channels: 1, contacts: 1, conversations: 1, messages: 2 });
     });
@@ -64,12 +65,12 @@ for (const database of webhookDatabases()) {
       expect((await conversationOf(server.db, m)).channel).toMatchObject({ external_id: 'kovof-123', name: 'Qiscus 123' });
     });
 
-    it('the older format with a numeric message id: channel from the options object', async () => {
+    it('[ID10] the older format with a numeric message id: no app_code in it, so the configured QISCUS_APP_CODE is the channel', async () => {
       await post(fixtureText('qiscus', 'bot-text-old-with-id'));
       const m = await expectIngested(server.db, '15167020', 'qiscus');
       expect(m).toMatchObject({ text: 'ini pesan', timestamp: '2019-02-04T04:49:47.000Z' });
       expect(m.metadata.qiscus).toEqual({ room_id: '1', room_name: 'ini grup', app_code: null, source: 'wa' });
-      expect((await conversationOf(server.db, m)).channel).toMatchObject({ external_id: '1', name: 'Wa Pertama' });
+      expect((await conversationOf(server.db, m)).channel).toMatchObject({ external_id: 'kovof-123', name: 'Wa Pertama' });
     });
 
     it('file_attachment: photo and video by extension with their captions, each with a download job of the URL', async () => {
@@ -143,13 +144,13 @@ for (const database of webhookDatabases()) {
       expect(await storedCounts(server.db)).toMatchObject({ webhook_journal: 1, messages: 0 });
     });
 
-    it('[ID1] the WhatsApp API forward: Meta\'s value at top level, the wamid as id, Qiscus\'s channel_id as channel', async () => {
+    it('[ID1][ID10] the WhatsApp API forward: Meta\'s value at top level, the wamid as id, its app_code as channel (channel_id in metadata)', async () => {
       await post(fixtureText('qiscus', 'wa-forward-text'));
       const text = await expectIngested(server.db, 'wamid.HBgMNjI4MTU3OTA5MDgwFQIAEhgWM0VCMDU4Njc4NzhFMUEzQzQxQUU1RAA=', 'qiscus');
       expect(text).toMatchObject({ type: 'text', text: 'Hi Qiscus', timestamp: '2023-09-13T15:32:49.000Z' });
       expect(text.metadata.qiscus).toEqual({ app_code: 'ramo-29lxxxxxxxxpsaio', channel_id: '700' });
       expect(await conversationOf(server.db, text)).toMatchObject({
-        channel: { provider: 'qiscus', external_id: '700', name: '6282xxxxxx902' },
+        channel: { provider: 'qiscus', external_id: 'ramo-29lxxxxxxxxpsaio', name: '6282xxxxxx902' },
         contact: { wa_id: '6281xxxxxx80', name: 'Andrianto Anggoro' },
       });
       await post(fixtureText('qiscus', 'wa-forward-image'));

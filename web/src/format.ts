@@ -62,8 +62,9 @@ export function contactLabel(contact: { name: string | null; wa_id: string | nul
 }
 
 /** A one-line preview of a message for the list. */
-export function messagePreview(m: { type: string; text: string | null; role: string } | null): string {
+export function messagePreview(m: { type: string; text: string | null; role: string; deleted_at?: string | null } | null): string {
   if (!m) return '';
+  if (m.deleted_at) return 'This message was deleted';
   const prefix = m.role === 'assistant' ? 'AI: ' : m.role === 'operator' ? 'Operator: ' : '';
   if (m.text) return prefix + m.text;
   return `${prefix}[${m.type}]`;

@@ -56,10 +56,28 @@ export function formatScore(score: number | null): string {
 
 /** The label of a system event message: the server's text, else one made from `metadata.event`. */
 export function eventOf(m: Message): { event: string | null; label: string } {
-  const event = str(m.metadata?.event);
+  // WhatsApp's system notices [SY1]: their type names the event line (number change, identity change …).
+  const system = m.metadata?.system as { type?: unknown } | undefined;
+  const event = str(m.metadata?.event) ?? (system && typeof system === 'object' ? str(system.type) ?? 'system_notice' : null);
   const who = m.operator?.name ?? 'An operator';
   const label = m.text ?? (event ? `${who} ${EVENT_LABELS[event] ?? event.replace(/_/g, ' ')}` : m.type);
   return { event, label };
+}
+
+/** One replaced version of an edited message [ED1], oldest first. */
+export interface EditVersion {
+  text: string | null;
+  since: string;
+  replaced_at: string;
+}
+
+/** The earlier versions of an edited message; empty when it was never edited (or its versions went with a delete). */
+export function editsOf(m: Message): EditVersion[] {
+  const edits = m.metadata?.edits;
+  if (!Array.isArray(edits)) return [];
+  return edits.flatMap((e) => (e && typeof e === 'object' && typeof e.since === 'string' && typeof e.replaced_at === 'string'
+    ? [{ text: typeof e.text === 'string' ? e.text : null, since: e.since, replaced_at: e.replaced_at }]
+    : []));
 }
 
 export type TranscriptState = 'pending' | 'done' | 'failed' | 'unavailable';
@@ -75,6 +93,7 @@ export function transcriptOf(m: Message): { state: TranscriptState | null; text:
 
 /** A short quote of a message (the reply preview): its text, else its kind. */
 export function quoteOf(m: Message): string {
+  if (m.deleted_at) return 'This message was deleted';
   if (m.text) return m.text.length > 140 ? `${m.text.slice(0, 140)}…` : m.text;
   if (m.media?.filename) return `[${m.type}] ${m.media.filename}`;
   return `[${m.type}]`;

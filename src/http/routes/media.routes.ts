@@ -13,7 +13,8 @@ const INLINE_TYPES = /^(image\/(jpeg|png|gif|webp)|audio\/[\w.+-]+|video\/[\w.+-
 /**
  * `GET /api/media/{media_id}` (SPEC §7): the bytes with their content type and length, privately
  * cacheable (a media id's bytes never change), with single byte ranges for audio/video seeking.
- * 404 `media_not_found` when unknown or failed, 409 `media_not_ready` while downloading. The /api
+ * 404 `media_not_found` when unknown or failed, 409 `media_not_ready` while downloading, 410
+ * `media_deleted` once the customer deleted its message [RV1]. The /api
  * auth hook guards it. The bytes came from a customer, so they are never sniffed, never run script
  * (CSP sandbox) and, unless a plain image/audio/video type, are sent as an attachment.
  */

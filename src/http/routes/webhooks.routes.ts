@@ -205,7 +205,7 @@ async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: 
     return reply.status(400).send({ error: { code: 'validation_failed', message: 'unrecognised payload' } });
   }
   try {
-    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, { responder: ctx.config.ai.responder, aiDebounceMs: ctx.config.ai.debounceMs });
+    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, { responder: ctx.config.ai.responder, aiDebounceMs: ctx.config.ai.debounceMs, dataDir: ctx.config.dataDir });
     return reply.status(200).send({ status: 'ok', ...result, ignored: batch.ignored.length });
   } catch (err) {
     if (isDomainError(err) && err.code === 'validation_failed') {

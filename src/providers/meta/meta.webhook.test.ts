@@ -139,7 +139,7 @@ describe('parseMetaWebhook: envelope', () => {
           items += change.value['messages'] || change.value['statuses'] || change.value['errors'] ? messages.length + statuses.length + errors.length : 1;
         }
       }
-      expect(batch.messages.length + batch.statuses.length + batch.ignored.length, name).toBe(items);
+      expect(batch.messages.length + batch.statuses.length + batch.ignored.length + (batch.operations?.length ?? 0), name).toBe(items);
     }
   });
 });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type {
   InboundBatch,
   InboundMessage,
+  InboundOperation,
   MediaRef,
   MessageType,
   Provider,
@@ -143,6 +144,24 @@ export const metaButtonSchema = z.looseObject({ payload: optionalText, text: opt
 export const metaReactionSchema = z.looseObject({ message_id: z.string().min(1), emoji: optionalText });
 
 export const metaUnsupportedSchema = z.looseObject({ type: optionalText });
+
+/** `edit` (REFERENCE §1.6, Meta's edit webhook): the new content is itself a message object. */
+export const metaEditSchema = z.looseObject({
+  original_message_id: z.string().trim().min(1),
+  message: z.record(z.string(), z.unknown()),
+});
+
+export const metaRevokeSchema = z.looseObject({ original_message_id: z.string().trim().min(1) });
+
+/** `system`: `user_changed_number` (`wa_id` new, `customer` old), `customer_identity_changed` (`identity`) … */
+export const metaSystemSchema = z.looseObject({
+  type: optionalText,
+  body: optionalText,
+  wa_id: optionalId,
+  new_wa_id: optionalId,
+  customer: optionalId,
+  identity: optionalText,
+});
 
 export const metaStatusSchema = z.looseObject({
   id: z.string().trim().min(1),
@@ -296,6 +315,7 @@ export function parseMetaValue(
   messages.forEach((raw, i) => {
     const message = readMessage(raw, context);
     if (typeof message === 'string') batch.ignored.push({ reason: `${where}.messages[${i}]: ${message}` });
+    else if ('kind' in message) (batch.operations ??= []).push(message);
     else batch.messages.push(message);
   });
   statuses.forEach((raw, i) => {
@@ -319,10 +339,12 @@ interface Content {
   text: string | null;
   media: MediaRef | null;
   metadata: Record<string, unknown>;
+  /** Set for an edit, a revoke or a system notice: the message is an operation, not a message of its own. */
+  operation?: Pick<InboundOperation, 'kind' | 'target_message_id' | 'new_wa_id'>;
 }
 
-/** The message, or why it is ignored. */
-function readMessage(raw: unknown, context: ValueContext): InboundMessage | string {
+/** The message (or the operation it carries), or why it is ignored. */
+function readMessage(raw: unknown, context: ValueContext): InboundMessage | InboundOperation | string {
   const parsed = metaMessageSchema.safeParse(raw);
   if (!parsed.success || !isRecord(raw)) return 'not an object';
   const message = parsed.data;
@@ -343,7 +365,7 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | stri
   if (context.channelExternalId === null) return `message ${id}: no metadata.phone_number_id`;
 
   const content = readContent(message.type, raw, dialect);
-  return {
+  const inbound: InboundMessage = {
     provider: dialect.provider,
     provider_message_id: id,
     channel_external_id: context.channelExternalId,
@@ -360,6 +382,7 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | stri
     metadata: { ...dialect.metadata, ...commonMetadata(message, contact), ...content.metadata },
     error: readError(message.errors?.[0]),
   };
+  return content.operation ? { ...content.operation, message: inbound } : inbound;
 }
 
 /**
@@ -460,6 +483,32 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       return content('reaction', emoji, {
         reaction: { message_id: reaction.data.message_id, emoji, removed: emoji === null },
       });
+    }
+    case 'edit': {
+      const edit = metaEditSchema.safeParse(body);
+      if (!edit.success) return malformed();
+      const inner = edit.data.message;
+      const innerType = typeof inner['type'] === 'string' ? inner['type'] : undefined;
+      const edited = innerType === 'edit' || innerType === 'revoke' || innerType === 'system'
+        ? unsupported(message, 'edit', `an edit cannot carry a "${innerType}"`)
+        : readContent(innerType, inner, dialect);
+      if (edited.type === 'unsupported') return unsupported(message, 'edit', 'missing or malformed "edit.message"');
+      return { ...edited, operation: { kind: 'edit', target_message_id: edit.data.original_message_id.trim() } };
+    }
+    case 'revoke': {
+      const revoke = metaRevokeSchema.safeParse(body);
+      if (!revoke.success) return malformed();
+      return { ...content('unsupported', null), operation: { kind: 'revoke', target_message_id: revoke.data.original_message_id.trim() } };
+    }
+    case 'system': {
+      const system = metaSystemSchema.safeParse(body);
+      if (!system.success || !isRecord(body)) return malformed();
+      const { type: systemType, body: text, wa_id: waId, new_wa_id: newWaId } = system.data;
+      const changedNumber = systemType === 'user_changed_number' ? phone(waId) ?? phone(newWaId) : null;
+      return {
+        ...content('event', nonBlank(text) ?? `WhatsApp system notice: ${systemType ?? 'unknown'}`, { system: body }),
+        operation: { kind: 'system', target_message_id: null, new_wa_id: changedNumber },
+      };
     }
     case 'unsupported': {
       const inner = metaUnsupportedSchema.safeParse(body).data?.type;

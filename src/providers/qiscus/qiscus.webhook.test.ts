@@ -33,7 +33,8 @@ function only(name: string): InboundMessage {
 /** The customer and room shared by the fixtures built on the current format. */
 const BUDI = {
   provider: 'qiscus',
-  channel_external_id: '963',
+  // [ID10] the app code, not channel_details.channel_id (963).
+  channel_external_id: 'kovof-123',
   channel_name: 'Qiscus Cloud Group',
   contact_key: '6281234567890',
   wa_id: '6281234567890',
@@ -61,7 +62,7 @@ describe('parseQiscusWebhook: bot webhook (REFERENCE §3.2)', () => {
     expect(only('bot-text-current')).toEqual({
       provider: 'qiscus',
       provider_message_id: 'wa_wamid.HBgNNjI4MTIxNzg0NDEzMhUCABIYIDJFMEFCQkEzRkVEEN0RFRjcyNTQ0ODkwMDJDQUM4MTU2AAAxaj==',
-      channel_external_id: '963',
+      channel_external_id: 'kovof-123',
       channel_name: 'Qiscus Cloud Group',
       contact_key: '6281xxx132',
       wa_id: null,
@@ -89,7 +90,8 @@ describe('parseQiscusWebhook: bot webhook (REFERENCE §3.2)', () => {
     expect(only('bot-text-old-with-id')).toEqual({
       provider: 'qiscus',
       provider_message_id: '15167020',
-      channel_external_id: '1',
+      // [ID10] no app_code in the old format and none configured here: the default key, never channel_details (1).
+      channel_external_id: 'qiscus',
       channel_name: 'Wa Pertama',
       contact_key: '6281234567890',
       wa_id: '6281234567890',
@@ -250,7 +252,7 @@ describe('parseQiscusWebhook: WhatsApp API forward (REFERENCE §3.8)', () => {
     expect(only('wa-forward-text')).toEqual({
       provider: 'qiscus',
       provider_message_id: 'wamid.HBgMNjI4MTU3OTA5MDgwFQIAEhgWM0VCMDU4Njc4NzhFMUEzQzQxQUU1RAA=',
-      channel_external_id: '700',
+      channel_external_id: 'ramo-29lxxxxxxxxpsaio',
       channel_name: '6282xxxxxx902',
       contact_key: '6281xxxxxx80',
       wa_id: '6281xxxxxx80',

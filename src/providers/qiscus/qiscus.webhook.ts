@@ -79,6 +79,17 @@ export const qiscusLocationSchema = z.looseObject({
   address: optionalText,
 });
 
+export interface QiscusParseOptions {
+  ignoreEmails: string[];
+  /** QISCUS_APP_CODE: the channel key of a webhook that names no `app_code` (the older format). */
+  appCode?: string | null;
+}
+
+/** [ID10] One Qiscus app is one channel, whatever form its webhooks take. */
+function qiscusChannelKey(payloadAppCode: string | undefined, opts: QiscusParseOptions): string {
+  return nonBlank(payloadAppCode) ?? nonBlank(opts.appCode ?? undefined) ?? 'qiscus';
+}
+
 /** Qiscus's own admin (bot) sender is `{AppCode}_admin@qismo.com` (REFERENCE §3.1). */
 const ADMIN_EMAIL_SUFFIX = '_admin@qismo.com';
 
@@ -91,22 +102,24 @@ const ADMIN_EMAIL_SUFFIX = '_admin@qismo.com';
  *   sender without email, and the New Session webhook (it repeats the bot webhook's message);
  * - the WhatsApp API forward (REFERENCE §3.8): Meta's `value` at top level plus `app_code` and
  *   `channel_id`, recognised by a top-level `messages` or `statuses` array and read by the Meta parser.
- * Both use `channel_details.channel_id` / `channel_id`, else `app_code`, else `'qiscus'` as the
- * channel, so one Qiscus channel maps to one Switchboard channel whichever webhook delivers.
+ * [ID10] Both key the channel by the Qiscus app: the payload's `app_code`, else the configured
+ * `opts.appCode` (QISCUS_APP_CODE), else `'qiscus'`; never by `room.options.channel_details`, which
+ * one room's webhooks carry in some forms and not others (one room would split in two). The
+ * WhatsApp forward keeps its `channel_id` in `metadata.qiscus.channel_id`.
  * `now` is the timestamp of a message without a usable one of its own.
  *
  * @throws WebhookRejected 400 when the body is neither shape, or names another webhook `type`.
  */
 export function parseQiscusWebhook(
   body: unknown,
-  opts: { ignoreEmails: string[] },
+  opts: QiscusParseOptions,
   now: Date = new Date(),
 ): InboundBatch {
   if (!isRecord(body)) throw new WebhookRejected(400, 'not a Qiscus webhook: expected a JSON object');
   const batch: InboundBatch = { messages: [], statuses: [], ignored: [] };
 
   if (Array.isArray(body['messages']) || Array.isArray(body['statuses'])) {
-    parseWaForward(body, now, batch);
+    parseWaForward(body, opts, now, batch);
     return batch;
   }
   if (typeof body['webhook_type'] === 'string' || body['is_new_session'] === true) {
@@ -132,7 +145,7 @@ export function parseQiscusWebhook(
   return batch;
 }
 
-function parseWaForward(body: Record<string, unknown>, now: Date, batch: InboundBatch): void {
+function parseWaForward(body: Record<string, unknown>, opts: QiscusParseOptions, now: Date, batch: InboundBatch): void {
   const forward = qiscusWaForwardSchema.safeParse(body).data ?? {};
   const dialect: MetaDialect = {
     provider: 'qiscus',
@@ -140,7 +153,7 @@ function parseWaForward(body: Record<string, unknown>, now: Date, batch: Inbound
     ownNumbers: [],
     idForMessageWithoutId: null,
     acceptsMediaLinks: true,
-    channelExternalId: forward.channel_id ?? nonBlank(forward.app_code) ?? 'qiscus',
+    channelExternalId: qiscusChannelKey(forward.app_code, opts),
     metadata: { qiscus: { app_code: forward.app_code ?? null, channel_id: forward.channel_id ?? null } },
   };
   parseMetaValue(body, dialect, now, batch, 'forward');
@@ -149,7 +162,7 @@ function parseWaForward(body: Record<string, unknown>, now: Date, batch: Inbound
 type BotWebhook = z.infer<typeof qiscusBotWebhookSchema>;
 
 /** The message, or why it is ignored. */
-function readBotMessage(webhook: BotWebhook, opts: { ignoreEmails: string[] }, now: Date): InboundMessage | string {
+function readBotMessage(webhook: BotWebhook, opts: QiscusParseOptions, now: Date): InboundMessage | string {
   const { payload } = webhook;
   const from = qiscusFromSchema.safeParse(payload.from).data ?? {};
   const room = qiscusRoomSchema.safeParse(payload.room).data ?? {};
@@ -178,7 +191,7 @@ function readBotMessage(webhook: BotWebhook, opts: { ignoreEmails: string[] }, n
   return {
     provider: 'qiscus',
     provider_message_id: id,
-    channel_external_id: details?.channel_id ?? appCode ?? 'qiscus',
+    channel_external_id: qiscusChannelKey(webhook.app_code, opts),
     channel_name: nonBlank(details?.name) ?? nonBlank(webhook.channel?.name),
     contact_key: waId ?? email,
     wa_id: waId,

@@ -61,10 +61,17 @@ function batchSchema(provider: Provider) {
     /** Meta's biz_opaque_callback_data, only when the status carries one. */
     callback_data: nonEmpty.optional(),
   });
+  const operation = z.strictObject({
+    kind: z.enum(['edit', 'revoke', 'system']),
+    message,
+    target_message_id: nonEmpty.nullable(),
+    new_wa_id: z.string().min(1).nullable().optional(),
+  }).refine((op) => (op.kind === 'system') === (op.target_message_id === null), 'edits and revokes name their original, system notices none');
   return z.strictObject({
     messages: z.array(message),
     statuses: z.array(status),
     ignored: z.array(z.strictObject({ reason: nonEmpty })),
+    operations: z.array(operation).optional(),
   });
 }
 

@@ -1,7 +1,7 @@
 import { createContext, memo, useContext, useState } from 'react';
 import type { Message } from '../api.js';
 import { formatBytes, formatFullTime, formatTime } from '../format.js';
-import { eventOf, formatScore, noticeLabel, producerOf, quoteOf, transcriptOf } from '../message-meta.js';
+import { editsOf, eventOf, formatScore, noticeLabel, producerOf, quoteOf, transcriptOf } from '../message-meta.js';
 
 const TICKS: Record<Message['status'], { mark: string; label: string }> = {
   received: { mark: '', label: 'received' },
@@ -31,6 +31,7 @@ export const MessageActionsContext = createContext<MessageActions | null>(null);
 /** One message. Text is rendered as text, never as HTML (SPEC §10). `quoted`: the message it replies to, when loaded. */
 export const MessageView = memo(function MessageView({ message: m, quoted }: { message: Message; quoted?: Message | undefined }) {
   const actions = useContext(MessageActionsContext);
+  const [showsVersions, setShowsVersions] = useState(false);
   const producer = producerOf(m);
   // An automatic notice is a system message sent to the customer: a bubble with ticks, not a marker.
   const isNotice = producer?.kind === 'notice';
@@ -46,8 +47,24 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
   const isOutbound = m.role === 'assistant' || m.role === 'operator' || isNotice;
   const isAudio = m.type === 'voice' || m.type === 'audio';
   const tick = TICKS[m.status];
+  if (m.deleted_at) {
+    // [RV1] nothing of what the customer deleted is left to show: the notice takes its place.
+    return (
+      <div className="message inbound deleted" data-message-id={m.message_id} data-deleted="true">
+        <div className="bubble">
+          <p className="text deleted-notice" title={`Deleted by the customer ${formatFullTime(m.deleted_at)}`}>
+            <span aria-hidden="true">⊘ </span>This message was deleted
+          </p>
+          <div className="meta small">
+            <span className="spacer" />
+            <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
+          </div>
+        </div>
+      </div>
+    );
+  }
   return (
-    <div className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`} data-message-id={m.message_id} data-status={m.status}>
+    <div className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`} data-message-id={m.message_id} data-status={m.status} data-edited={m.edited_at ? 'true' : undefined}>
       <div className="bubble">
         {isOutbound && (
           <div className="author small">
@@ -71,15 +88,44 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
         <div className="meta small">
           {actions && <MessageButtons message={m} actions={actions} />}
           <span className="spacer" />
+          {m.edited_at && <EditedMark message={m} isOpen={showsVersions} onToggle={() => setShowsVersions(!showsVersions)} />}
           <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
           {isOutbound && tick.mark && (
             <span className={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>{tick.mark}</span>
           )}
         </div>
+        {m.edited_at && showsVersions && <EditHistory message={m} />}
       </div>
     </div>
   );
 });
+
+/** [ED1] "edited": the earlier versions on hover (title); a click shows them in the bubble with their times. */
+function EditedMark({ message: m, isOpen, onToggle }: { message: Message; isOpen: boolean; onToggle(): void }) {
+  const summary = editsOf(m).map((v) => `${formatTime(v.since)}: ${v.text ?? '(no text)'}`).join('\n');
+  return (
+    <button type="button" className="link small edited" aria-expanded={isOpen} onClick={onToggle}
+      title={summary ? `Edited ${formatFullTime(m.edited_at!)}. Before:\n${summary}` : `Edited ${formatFullTime(m.edited_at!)}`}>
+      edited
+    </button>
+  );
+}
+
+function EditHistory({ message: m }: { message: Message }) {
+  const versions = editsOf(m);
+  return (
+    <div className="edit-history" role="region" aria-label="Earlier versions">
+      <div className="edit-history-title small muted">Earlier versions</div>
+      {versions.map((v, i) => (
+        <div className="edit-version" key={i}>
+          <time dateTime={v.since} title={`current until ${formatFullTime(v.replaced_at)}`}>{formatTime(v.since)}</time>
+          <span className="edit-text" dir="auto">{v.text ?? '(no text)'}</span>
+        </div>
+      ))}
+      {versions.length === 0 && <div className="muted small">No earlier version kept</div>}
+    </div>
+  );
+}
 
 function ProducerLabel({ producer: p }: { producer: NonNullable<ReturnType<typeof producerOf>> }) {
   if (p.kind === 'notice') return <span className="producer notice-label" data-producer="notice"> · automatic notice: {noticeLabel(p.notice)}</span>;
