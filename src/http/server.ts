@@ -27,6 +27,9 @@ export const BODY_LIMIT = 3 * 1024 * 1024;
 /** The API, operations and webhook paths: answers there are never cached by a browser or proxy. */
 const NO_STORE_PATHS = /^\/(api|webhooks|metrics|healthz|readyz|openapi)(\/|\?|\.|$)/;
 
+/** The policy of every answer that is not the dashboard or media: JSON and text run nothing. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /** Builds the HTTP server with every route; listening is the caller's business. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -47,11 +50,15 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   });
   app.server.maxConnections = ctx.config.http.maxConnections;
 
-  // Outside the dashboard (which sets its own, with a CSP): never sniffed, never cached unless a
-  // route says so (media does), HSTS when served over https.
+  // Every answer: never sniffed, never framed, no referrer, and a policy that runs no script (the
+  // dashboard and media replace it with their own); never cached outside the dashboard unless a
+  // route says so (media does); HSTS when served over https.
   const hsts = ctx.config.publicUrl?.startsWith('https:') ?? false;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('content-security-policy', API_CONTENT_SECURITY_POLICY);
     if (hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
   });
