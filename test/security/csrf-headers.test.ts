@@ -65,7 +65,7 @@ describe('CSRF with a valid session cookie', () => {
       method: 'PUT', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify({ status: next }),
     });
     for (const headers of [
-      { origin: 'https://evil.example' },
+      { origin: 'https://evil.example' } as Record<string, string>,
       { origin: 'null' },
       { origin: `${server.url}.evil.example` },
       { origin: 'http://127.0.0.1:1' },

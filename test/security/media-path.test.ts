@@ -101,7 +101,7 @@ describe('media ids are not paths', () => {
     expect((await admin.post(`/api/conversations/${id}/takeover`, {})).status).toBe(200);
     const form = new FormData();
     form.set('type', 'document');
-    form.set('file', new Blob([sampleBytes(2_000, 'escape')], { type: 'application/pdf' }), `../../../escape-${process.pid}.pdf`);
+    form.set('file', new Blob([new Uint8Array(sampleBytes(2_000, 'escape'))], { type: 'application/pdf' }), `../../../escape-${process.pid}.pdf`);
     const res = await fetch(`${server.url}/api/conversations/${id}/messages`, {
       method: 'POST', body: form, headers: { cookie: admin.credentials.cookie!, 'x-requested-with': 'test' },
     });
