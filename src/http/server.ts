@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isDomainError } from '../chat/errors.js';
@@ -78,6 +80,19 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
   app.server.maxConnections = ctx.config.http.maxConnections;
+  // Node's headersTimeout runs from a request's first byte: a connection that never sends one
+  // would hold a slot (of maxConnections) for ever. It gets the headers timeout to start; once a
+  // request arrives, Node's own timeouts (request, keep-alive) take over.
+  const idleFirstRequestMs = ctx.config.http.headersTimeoutMs;
+  app.server.on('connection', (socket: Socket) => {
+    socket.setTimeout(idleFirstRequestMs);
+    socket.once('timeout', () => {
+      if (!socket.destroyed) socket.destroy();
+    });
+  });
+  app.server.on('request', (request: IncomingMessage) => {
+    request.socket.setTimeout(0);
+  });
 
   // Every answer: never sniffed, never framed, no referrer, and a policy that runs no script (the
   // dashboard and media replace it with their own); never cached outside the dashboard unless a
