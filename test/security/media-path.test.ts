@@ -1,4 +1,5 @@
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,10 @@ let admin: ApiClient;
 let dataDir: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // DATA_DIR inside a folder of our own, so "outside the store" is a place only this test writes to
+  const root = mkdtempSync(join(tmpdir(), 'sb-sec-path-'));
+  mkdirSync(join(root, 'data'));
+  server = await startTestServer({ DATA_DIR: join(root, 'data'), DATABASE_URL: `sqlite:${join(root, 'data', 'sb.db')}` });
   dataDir = server.ctx.config.dataDir;
   admin = await loginAdmin(server.url);
   writeFileSync(join(dataDir, 'secret.txt'), SECRET);
