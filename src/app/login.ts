@@ -54,7 +54,10 @@ export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input:
       if (await countLoginFailuresSince(tx.db, key, windowStart) >= max) {
         const oldest = await oldestLoginFailureSince(tx.db, key, windowStart);
         const freeAt = (oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
-        return { limited: true as const, retryAfterSeconds: Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000)) };
+        // A parallel attempt that took the lock before this one may carry a later `now`: never
+        // promise more than the window.
+        const seconds = Math.ceil((freeAt - now.getTime()) / 1000);
+        return { limited: true as const, retryAfterSeconds: Math.min(LOGIN_WINDOW_MS / 1000, Math.max(1, seconds)) };
       }
     }
     const ids: number[] = [];

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { importLegacy } from '../app/import-legacy.js';
 import { ImportError, parseLegacyExport } from '../chat/legacy-import.js';
 import { PROVIDERS, type Provider } from '../chat/types.js';
@@ -7,6 +7,9 @@ import { openStore } from '../store/database.js';
 import { progressBar, type CliIo } from './io.js';
 import { UsageError } from './load-config.js';
 import { CommandFailed } from './with-database.js';
+
+/** The largest export file read (it is parsed whole in memory). */
+export const IMPORT_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * `switchboard import <file.json> [--channel <provider>:<number id>]`: loads a Firestore export of
@@ -20,6 +23,9 @@ export async function importCommand(config: Config, io: CliIo, file: string, opt
   }
   let json: unknown;
   try {
+    // Parsed whole in memory: a file this large is refused before it is read.
+    const size = statSync(file).size;
+    if (size > IMPORT_MAX_BYTES) throw new Error(`${size} bytes is over the ${IMPORT_MAX_BYTES}-byte limit of an import; split the export`);
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new CommandFailed(`${file}: ${(err as Error).message}`);

@@ -53,6 +53,27 @@ export function hasCsrfProof(request: FastifyRequest): boolean {
   return type === 'application/json' || (typeof requestedWith === 'string' && requestedWith.length > 0);
 }
 
+/**
+ * False when the browser says the request comes from another site: an `Origin` (sent by browsers
+ * on every cross-origin and every non-GET fetch or form post) naming a host other than the one the
+ * request is addressed to and other than PUBLIC_URL's, `Origin: null` (sandboxed frames, some
+ * redirects), or `Sec-Fetch-Site` other than same-origin/none. Requests without these headers
+ * (curl, providers, old browsers) pass: they are held by the content-type proof and SameSite.
+ */
+export function isSameOrigin(request: FastifyRequest, publicOrigin: string | null): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (typeof origin !== 'string' || origin === 'null') return false;
+  if (publicOrigin !== null && origin === publicOrigin) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /** Throws `forbidden` unless the request's operator is an admin. */
 export function requireAdmin(request: FastifyRequest): AuthenticatedOperator {
   const operator = requireOperator(request);
@@ -80,10 +101,21 @@ async function authenticateRequest(ctx: AppContext, request: FastifyRequest): Pr
  * Guards every /api/* request on the ROOT instance, so routes registered anywhere after it — in
  * any plugin — are covered without opting in; unknown /api paths answer 401 too, not 404. Both the
  * raw path and the matched route pattern are checked, so an encoded path cannot slip past.
- * Cookie-authenticated state-changing requests also need CSRF proof (`forbidden` otherwise);
- * bearer tokens are never sent by browsers on their own, so they need none.
+ * Cookie-authenticated state-changing requests also need CSRF proof and must not come from another
+ * origin (`forbidden` otherwise); bearer tokens are never sent by browsers on their own, so they
+ * need neither.
  */
 export function installAuthHook(app: FastifyInstance, ctx: AppContext): void {
+  let publicOrigin: string | null = null;
+  try {
+    publicOrigin = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).origin : null;
+  } catch {
+    publicOrigin = null;
+  }
+  const refuseCrossSite = (request: FastifyRequest): void => {
+    if (!hasCsrfProof(request)) throw new DomainError('forbidden', 'send JSON or an X-Requested-With header');
+    if (!isSameOrigin(request, publicOrigin)) throw new DomainError('forbidden', 'cross-origin request refused');
+  };
   app.decorateRequest('operator', null);
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request) => {
@@ -92,14 +124,13 @@ export function installAuthHook(app: FastifyInstance, ctx: AppContext): void {
     if (!isApiPath(path) && !(pattern !== undefined && isApiPath(pattern))) return;
     const unsafe = !SAFE_METHODS.has(request.method);
     if (pattern !== undefined && PUBLIC_API_ROUTES.has(`${request.method} ${pattern}`)) {
-      if (unsafe && !hasCsrfProof(request)) throw new DomainError('forbidden', 'send JSON or an X-Requested-With header');
+      // Login too: a foreign page must not log the browser in to an account of its choosing.
+      if (unsafe) refuseCrossSite(request);
       return;
     }
     const auth = await authenticateRequest(ctx, request);
     if (!auth) throw new DomainError('unauthorized', 'log in or send a valid API token');
-    if (auth.kind === 'session' && unsafe && !hasCsrfProof(request)) {
-      throw new DomainError('forbidden', 'send JSON or an X-Requested-With header');
-    }
+    if (auth.kind === 'session' && unsafe) refuseCrossSite(request);
     request.auth = auth;
     request.operator = auth.operator;
   });

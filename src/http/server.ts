@@ -1,8 +1,11 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isDomainError } from '../chat/errors.js';
 import type { AppContext } from '../app/context.js';
 import { isReachable } from '../store/database.js';
+import { isApiPath } from './auth.js';
 import { STATUS_BY_CODE } from './errors.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerConversationRoutes } from './routes/conversations.routes.js';
@@ -27,6 +30,37 @@ export const BODY_LIMIT = 3 * 1024 * 1024;
 /** The API, operations and webhook paths: answers there are never cached by a browser or proxy. */
 const NO_STORE_PATHS = /^\/(api|webhooks|metrics|healthz|readyz|openapi)(\/|\?|\.|$)/;
 
+/** The policy of every answer that is not the dashboard or media: JSON and text run nothing. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+function httpError(statusCode: number, code: string, message: string): FastifyError {
+  const err = new Error(message) as FastifyError;
+  err.statusCode = statusCode;
+  err.code = code;
+  return err;
+}
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when a string or key anywhere in the parsed JSON holds U+0000 or a lone surrogate (iterative: depth is unbounded). */
+function hasUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (UNSTORABLE.test(k)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
 /** Builds the HTTP server with every route; listening is the caller's business. */
 export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -46,12 +80,29 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
   app.server.maxConnections = ctx.config.http.maxConnections;
+  // Node's headersTimeout runs from a request's first byte: a connection that never sends one
+  // would hold a slot (of maxConnections) for ever. It gets the headers timeout to start; once a
+  // request arrives, Node's own timeouts (request, keep-alive) take over.
+  const idleFirstRequestMs = ctx.config.http.headersTimeoutMs;
+  app.server.on('connection', (socket: Socket) => {
+    socket.setTimeout(idleFirstRequestMs);
+    socket.once('timeout', () => {
+      if (!socket.destroyed) socket.destroy();
+    });
+  });
+  app.server.on('request', (request: IncomingMessage) => {
+    request.socket.setTimeout(0);
+  });
 
-  // Outside the dashboard (which sets its own, with a CSP): never sniffed, never cached unless a
-  // route says so (media does), HSTS when served over https.
+  // Every answer: never sniffed, never framed, no referrer, and a policy that runs no script (the
+  // dashboard and media replace it with their own); never cached outside the dashboard unless a
+  // route says so (media does); HSTS when served over https.
   const hsts = ctx.config.publicUrl?.startsWith('https:') ?? false;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('content-security-policy', API_CONTENT_SECURITY_POLICY);
     if (hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
   });
@@ -61,15 +112,27 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const raw = body as Buffer;
     req.rawBody = raw;
-    if (raw.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(raw.toString('utf8')));
-    } catch {
-      const err = new Error('request body is not valid JSON') as FastifyError;
-      err.statusCode = 400;
-      err.code = 'validation_failed';
-      done(err, undefined);
+    // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset would be read wrong.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      return done(httpError(415, 'unsupported_media_type', `JSON must be UTF-8, not ${charset}`), undefined);
     }
+    if (raw.length === 0) return done(null, undefined);
+    const text = raw.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return done(httpError(400, 'validation_failed', 'request body is not valid JSON'), undefined);
+    }
+    // The API stores what operators send in text columns: PostgreSQL refuses NUL there (a 500
+    // otherwise), and a lone surrogate is not UTF-8 (each database would store a different
+    // replacement). Both can only arrive as \u escapes. Webhooks keep theirs: their adapters
+    // decide, and the journal keeps the raw bytes.
+    if (isApiPath(req.url.split('?')[0]!) && /\\u(0000|d[89a-f])/i.test(text) && hasUnstorableText(parsed)) {
+      return done(httpError(400, 'validation_failed', 'NUL characters and lone surrogates are not accepted'), undefined);
+    }
+    done(null, parsed);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -83,7 +146,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = error.code === 'validation_failed' || error.validation ? 'validation_failed' : 'bad_request';
+      const code = error.code === 'validation_failed' || error.validation ? 'validation_failed'
+        : error.code === 'unsupported_media_type' || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'bad_request';
       return reply.status(status).send({ error: { code, message: error.message } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');

@@ -89,6 +89,31 @@ for (const factory of sharedDatabases()) {
       const shape = (r: Awaited<ReturnType<typeof login>>) => ({ status: r.statusCode, body: r.json(), retry: r.headers['retry-after'] !== undefined });
       expect(known.map(shape)).toEqual(unknown.map(shape));
       expect(known.map((r) => r.statusCode)).toEqual([...Array(LOGIN_MAX_FAILURES).fill(401), 429]);
+      // the same headers too (no cookie, the same set of names)
+      const names = (r: Awaited<ReturnType<typeof login>>) => Object.keys(r.headers).filter((h) => !['date', 'content-length'].includes(h)).sort();
+      expect(names(known[0]!)).toEqual(names(unknown[0]!));
+      expect(known[0]!.headers['set-cookie']).toBeUndefined();
+    });
+
+    it('[§10 rate limit] an unknown email costs as much as a wrong password (the same timing class: a password hash either way)', async () => {
+      await server.ctx.committer.run((tx) => tx.db.deleteFrom('login_attempts').execute());
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const known: number[] = [];
+      const unknown: number[] = [];
+      // alternated, each from its own address, so neither side is limited and load hits both alike
+      for (let i = 0; i < 8; i++) {
+        let t = performance.now();
+        expect((await login(server, TEST_SECRETS.ADMIN_EMAIL, `timing-${i}`, `192.0.2.${100 + i}`)).statusCode).toBe(401);
+        known.push(performance.now() - t);
+        t = performance.now();
+        expect((await login(server, `nobody-${i}@example.test`, `timing-${i}`, `192.0.2.${150 + i}`)).statusCode).toBe(401);
+        unknown.push(performance.now() - t);
+      }
+      // A ratio within one run, not a duration: without the dummy hash an unknown email answers
+      // in well under a tenth of the time of a scrypt verification.
+      const ratio = median(unknown) / median(known);
+      expect(ratio, `unknown ${median(unknown).toFixed(1)} ms vs known ${median(known).toFixed(1)} ms`).toBeGreaterThan(0.4);
+      expect(ratio).toBeLessThan(2.5);
     });
   });
 }

@@ -47,7 +47,9 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: AppContext)
 
     reply.hijack();
     const res = reply.raw;
+    // The headers every answer carries (nosniff, CSP …, set by the server's onRequest hook) too.
     res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',

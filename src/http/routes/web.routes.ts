@@ -55,6 +55,7 @@ export async function registerWebRoutes(app: FastifyInstance, distDir: string = 
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'same-origin');
+      reply.header('x-frame-options', 'DENY');
     });
 
     web.get('/*', async (request, reply) => {
