@@ -9,7 +9,7 @@ export interface ConversationFilter {
   states?: string[];
   handoverReason?: string;
   operatorId?: string;
-  /** Case-insensitive substring of the contact's name, number (wa_id) or any message text. */
+  /** Case-insensitive substring of the contact's name, number (wa_id), user id (BSUID) or any message text. */
   search?: string;
   /** Keyset position: rows strictly after this one in (last_activity_at desc, id desc) order. */
   after?: { lastActivityAt: string; id: string };
@@ -86,6 +86,12 @@ async function conversationsWithText(db: Db, dialect: DialectName, search: strin
  * are the conversations with the text when the index gave them, null when the text is common (or
  * too short for the index) and each conversation's messages are searched instead.
  */
+/**
+ * What a search matches on the contact: the name, the number and Meta's business-scoped user id
+ * (a BSUID-only customer has no number, so an operator finds them by `US.…`).
+ */
+const CONTACT_SEARCH_COLUMNS = ['ct.name', 'ct.wa_id', 'ct.user_id'] as const;
+
 type SearchPlan = { ids: string[] } | { scan: { textIds: string[] | null } };
 
 async function planSearch(db: Db, dialect: DialectName, search: string): Promise<SearchPlan> {
@@ -93,7 +99,7 @@ async function planSearch(db: Db, dialect: DialectName, search: string): Promise
   if (textIds === null) return { scan: { textIds } };
   const pattern = likePattern(search);
   const contacts = await db.selectFrom('contacts as ct').select('ct.id')
-    .where((eb) => eb.or([contains(dialect, 'ct.name', pattern), contains(dialect, 'ct.wa_id', pattern)]))
+    .where((eb) => eb.or(CONTACT_SEARCH_COLUMNS.map((column) => contains(dialect, column, pattern))))
     .limit(CONTACT_MATCH_LIMIT + 1).execute();
   if (contacts.length > CONTACT_MATCH_LIMIT) return { scan: { textIds } };
   if (contacts.length === 0) return { ids: textIds };
@@ -141,7 +147,7 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
       // contacts are then never read whole.
       eb.exists(eb.selectFrom('contacts as ct').select(sql`1`.as('one'))
         .whereRef('ct.id', '=', 'c.contact_id')
-        .where((e) => e.or([contains(dialect, 'ct.name', pattern), contains(dialect, 'ct.wa_id', pattern)]))),
+        .where((e) => e.or(CONTACT_SEARCH_COLUMNS.map((column) => contains(dialect, column, pattern))))),
       textIds === null
         ? eb.exists(eb.selectFrom('messages as m').select(sql`1`.as('one'))
           .whereRef('m.conversation_id', '=', 'c.id')
