@@ -3,13 +3,14 @@ import { presentMessage } from '../api/present.js';
 import { isDomainError } from '../chat/errors.js';
 import type { Media, MessageType, Provider, ProviderError } from '../chat/types.js';
 import { isWindowOpen } from '../chat/window.js';
-import type { MessageSender, OutboundMedia, OutboundMessage, Recipient, SendOutcome } from '../providers/send.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { MessageSender, OutboundMedia, OutboundMessage, PreparedSend, Recipient, SendOutcome } from '../providers/send.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { runJobNow } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
 import { earlierPendingOutbound, latestInbound, nextPendingOutbound, sendTarget, type SendTarget } from '../store/outbox.store.js';
-import type { MessageRow } from '../store/schema.js';
+import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AppContext } from './context.js';
 import { backoffDelay, JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
@@ -22,6 +23,8 @@ export interface OutboxReadPayload {
 }
 
 export type MessageSenders = Partial<Record<Provider, MessageSender>>;
+
+type Db = Kysely<DB> | Transaction<DB>;
 
 /**
  * What the sender keeps in `messages.metadata` (beside the message's own keys):
@@ -73,10 +76,12 @@ export const SEND_UNCONFIRMED: ProviderError = {
  */
 export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner {
   const { config } = ctx;
+  const handler = outboxHandler(ctx, senders);
   return startJobRunner({
     committer: ctx.committer,
     kinds: ['outbox.send', 'outbox.read'],
-    handler: outboxHandler(ctx, senders),
+    handler,
+    onClaim: handler.onClaim,
     concurrency: config.outbox.concurrency,
     pollMs: config.jobs.pollMs,
     lockMs: config.jobs.lockMs,
@@ -97,8 +102,9 @@ export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner
  *    a retry after backoff (Retry-After and Meta's pair pacing honoured), or `failed` with
  *    `{code, title}` and `message_updated`. A message's outcome makes the next one due.
  */
-export function outboxHandler(ctx: AppContext, senders: MessageSenders): JobHandler<OutboxSendPayload | OutboxReadPayload> {
+export function outboxHandler(ctx: AppContext, senders: MessageSenders): OutboxHandler {
   return {
+    onClaim: (jobs, tx) => startOnClaim(ctx, senders, jobs, tx),
     run: (run) => (run.job.kind === 'outbox.read'
       ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
       : deliver(ctx, senders, run as JobRun<OutboxSendPayload>)),
@@ -112,7 +118,59 @@ export function outboxHandler(ctx: AppContext, senders: MessageSenders): JobHand
   };
 }
 
+export type OutboxHandler = JobHandler<OutboxSendPayload | OutboxReadPayload> & {
+  /** The runner's onClaim: starts ready text sends in the claim's unit (see startOnClaim). */
+  onClaim(jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>>;
+};
+
+/** An attempt whose start marker is committed: what the one call needs. */
+interface StartedSend {
+  row: MessageRow;
+  meta: SendMetadata;
+  attempt: number;
+  provider: Provider;
+  to: Recipient;
+  replyTo: string | null;
+}
+
+/**
+ * Everything before the call, for the text messages among freshly claimed `outbox.send` jobs,
+ * inside the claim's own unit: the message is pending with no open attempt, no earlier message of
+ * its conversation is pending, the window is open, a sender exists — then the start marker is
+ * written there, so claim and marker cost one commit. Media messages (prepare uploads first, and
+ * an upload must not sit inside the open attempt) and every job that fails a check are left to
+ * `deliver`'s own path, which decides the same checks again and says why.
+ */
+async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>> {
+  const startedJobs = new Map<number, StartedSend>();
+  const now = new Date();
+  for (const job of jobs) {
+    if (job.kind !== 'outbox.send') continue;
+    const payload = job.payload as OutboxSendPayload | null;
+    if (typeof payload?.conversation_id !== 'string' || typeof payload.message_id !== 'string') continue;
+    const conversationId = payload.conversation_id;
+    const row = await findMessage(tx.db, conversationId, payload.message_id);
+    if (!row || row.status !== 'pending' || row.media !== null) continue;
+    const meta = metadataOf(row);
+    const attempts = meta.send_attempts ?? 0;
+    if (meta.send_open === true || attempts >= ctx.config.outbox.maxAttempts) continue;
+    if (await earlierPendingOutbound(tx.db, conversationId, row.seq)) continue;
+    const target = await sendTarget(tx.db, conversationId);
+    if (!target || !isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) continue;
+    const provider = (meta.provider ?? target.provider) as Provider;
+    if (!senders[provider]) continue;
+    const to = await recipientOf(tx.db, conversationId, target);
+    const replyTo = row.reply_to ? await quotedProviderId(tx.db, conversationId, row.reply_to) : null;
+    const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: now.toISOString(), send_open: true };
+    const started = await updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) });
+    if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo });
+  }
+  return startedJobs;
+}
+
 async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<OutboxSendPayload>): Promise<void> {
+  const early = run.claimed as StartedSend | undefined;
+  if (early) return callProvider(ctx, run, senders[early.provider]!, early, null);
   const { config, store, committer } = ctx;
   const { conversation_id: conversationId, message_id: messageId } = run.job.payload ?? ({} as OutboxSendPayload);
   if (typeof conversationId !== 'string' || typeof messageId !== 'string') {
@@ -157,15 +215,9 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     if (isDomainError(err) && err.code === 'media_not_found') return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
     throw err;
   }
-  const outbound: OutboundMessage = {
-    messageId: row.message_id,
-    to: await recipientOf(ctx, conversationId, target),
-    type: row.type as MessageType,
-    text: row.text,
-    media,
-    replyTo: row.reply_to ? await quotedProviderId(ctx, conversationId, row.reply_to) : null,
-  };
-
+  const to = await recipientOf(store.reader, conversationId, target);
+  const replyTo = row.reply_to ? await quotedProviderId(store.reader, conversationId, row.reply_to) : null;
+  const outbound = outboundOf(row, to, replyTo, media);
   const prepared = await sender.prepare(outbound, { signal });
   if ('failed' in prepared) {
     // Nothing reached the customer: the attempt counts, without a start marker.
@@ -175,11 +227,30 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
   const started = await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) }));
   if (!started) return;
+  return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo }, prepared.prepared, signal);
+}
 
+function outboundOf(row: MessageRow, to: Recipient, replyTo: string | null, media: OutboundMedia | null): OutboundMessage {
+  return { messageId: row.message_id, to, type: row.type as MessageType, text: row.text, media, replyTo };
+}
+
+/**
+ * The one provider call of an attempt whose start marker is committed, and its outcome. `prepared`
+ * is null for a text message started in the claim's unit: its prepare (no I/O for text) runs here,
+ * and a failed prepare closes the attempt like a refused call.
+ */
+async function callProvider(ctx: AppContext, run: JobRun<OutboxSendPayload>, sender: MessageSender, started: StartedSend, prepared: PreparedSend | null, signal?: AbortSignal): Promise<void> {
+  const { row, meta, attempt, provider } = started;
+  signal ??= AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]);
+  if (!prepared) {
+    const made = await sender.prepare(outboundOf(row, started.to, started.replyTo, null), { signal });
+    if ('failed' in made) return recordOutcome(ctx, run, row, meta, attempt, made.failed);
+    prepared = made.prepared;
+  }
   const t0 = process.hrtime.bigint();
   let outcome: SendOutcome;
   try {
-    outcome = await sender.send(prepared.prepared, { signal });
+    outcome = await sender.send(prepared, { signal });
   } catch (err) {
     // Stopping mid-call: the outcome is unknown and the attempt stays open for the next run to judge.
     if (run.signal.aborted) throw err;
@@ -187,7 +258,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
   ctx.metrics.outboxSendSeconds.observe({ provider }, Number(process.hrtime.bigint() - t0) / 1e9);
   ctx.metrics.outboxSends.inc({ provider, outcome: outcome.kind });
-  return recordOutcome(ctx, run, started, startedMeta, attempts + 1, outcome);
+  return recordOutcome(ctx, run, row, meta, attempt, outcome);
 }
 
 /** Commits what one attempt came to, or throws the JobFailure that schedules the next attempt. */
@@ -259,19 +330,19 @@ function metadataOf(row: MessageRow): SendMetadata {
 }
 
 /** Who receives the conversation's messages. Only Qiscus needs the room, read from the customer's latest webhook. */
-async function recipientOf(ctx: AppContext, conversationId: string, target: SendTarget): Promise<Recipient> {
+async function recipientOf(db: Db, conversationId: string, target: SendTarget): Promise<Recipient> {
   const channelExternalId = target.channel_external_id;
   let roomId: string | null = null;
   if (target.provider !== 'qiscus') return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
-  const latest = await latestInbound(ctx.store.reader, conversationId);
+  const latest = await latestInbound(db, conversationId);
   const room = parseJson<{ qiscus?: { room_id?: unknown } }>(latest?.metadata ?? null)?.qiscus?.room_id;
   if (typeof room === 'string' || typeof room === 'number') roomId = String(room);
   return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
 }
 
 /** The provider's id of a quoted message: a customer's message by its own id [ID1], ours by the id the provider gave it. */
-async function quotedProviderId(ctx: AppContext, conversationId: string, replyTo: string): Promise<string | null> {
-  const quoted = await findMessage(ctx.store.reader, conversationId, replyTo);
+async function quotedProviderId(db: Db, conversationId: string, replyTo: string): Promise<string | null> {
+  const quoted = await findMessage(db, conversationId, replyTo);
   if (!quoted) return null;
   return quoted.role === 'user' ? quoted.message_id : quoted.provider_message_id;
 }
@@ -308,7 +379,7 @@ async function readTarget(ctx: AppContext, senders: MessageSenders, conversation
   if (!target) return null;
   const sender = senders[target.provider as Provider];
   if (!sender?.markRead) return null;
-  return { sender, to: await recipientOf(ctx, conversationId, target) };
+  return { sender, to: await recipientOf(ctx.store.reader, conversationId, target) };
 }
 
 /**
