@@ -1,11 +1,11 @@
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { appendOutbound } from '../../src/app/append-outbound.js';
 import { openStore } from '../../src/store/database.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { loginAdmin } from '../../test/api/api-client.js';
+import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { metaTextPayload, postMeta, TEST_SECRETS } from '../../test/support/app.js';
 import type { BenchContext } from '../lib/bench-context.js';
 import { startSwitchboard, sleep } from '../lib/processes.js';
@@ -129,11 +129,33 @@ async function fillOutbox(databaseUrl: string, messages: number, tag: string): P
   await store.close();
 }
 
+/** How many of the run's messages ended `sent`. */
+async function countSent(databaseUrl: string, tag: string): Promise<number> {
+  const store = await openStore(databaseUrl);
+  try {
+    const r = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'sent').where('text', 'like', `outbound ${tag} %`).executeTakeFirstOrThrow();
+    return Number(r.n);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * OUTBOUND_DATABASE=postgres runs the scenario on a fresh PostgreSQL database (the bench's server);
+ * the default is SQLite, with SQLITE_SYNC taken from the environment (full by default).
+ */
+function storage(): { kind: 'sqlite' | 'postgres'; label: string } {
+  if (process.env.OUTBOUND_DATABASE === 'postgres') return { kind: 'postgres', label: 'PostgreSQL' };
+  return { kind: 'sqlite', label: `SQLite, SQLITE_SYNC=${process.env.SQLITE_SYNC ?? 'full'}` };
+}
+
 export async function runOutbound(ctx: BenchContext): Promise<Section> {
   const { conversations, messages, latencySamples } = sizes(ctx);
   const dir = ctx.scratch('outbound');
-  const dbPath = join(dir, 'switchboard.db');
-  const databaseUrl = `sqlite:${dbPath}`;
+  const where = storage();
+  const pgDatabase: TestDatabase | null = where.kind === 'postgres' ? await createPostgresDatabase(ctx.postgresUrl) : null;
+  const databaseUrl = pgDatabase?.url ?? `sqlite:${join(dir, 'switchboard.db')}`;
   const fake = await FakeGraph.start();
   const env = { META_GRAPH_URL: fake.graphUrl };
   try {
@@ -161,9 +183,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
         await drainer.stop();
       }
       const seconds = (fake.last - fake.first) / 1000;
-      const db = new Database(dbPath, { readonly: true });
-      const sentRows = db.prepare(`select count(*) from messages where status = 'sent' and text like ?`).pluck().get(`outbound c${concurrency} %`) as number;
-      db.close();
+      const sentRows = await countSent(databaseUrl, `c${concurrency}`);
       fake.reset();
       const bare = await bareLoop(fake, messages, concurrency);
       drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, bare: bare.rate });
@@ -206,11 +226,11 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
 
     const rows: Row[] = [
       ...drains.map((d): Row => ({
-        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, OUTBOX_CONCURRENCY=${d.concurrency}`,
+        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}`,
         value: d.rate, unit: 'msg/s', baseline: d.bare, baselineName: `bare HTTP loop, ${d.concurrency} callers`, target: { on: 'ratio', op: '>=', limit: 0.6 },
       })),
-      { scenario: 'outbound', figure: 'operator POST → provider request, p50 (idle server)', value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
-      { scenario: 'outbound', figure: 'operator POST → provider request, p99 (idle server)', value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
+      { scenario: 'outbound', figure: `operator POST → provider request, p50 (idle server, ${where.label})`, value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
+      { scenario: 'outbound', figure: `operator POST → provider request, p99 (idle server, ${where.label})`, value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
     ];
     return {
       name: 'outbound',
@@ -220,14 +240,15 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
         `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
           + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
           + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
-          + 'Each message costs the server three committed units beside the HTTP call (the runner\'s claim of the job; the attempt\'s start marker; `sent` with the provider id, '
-          + 'the job\'s completion and a `message_updated` event), on SQLite with synchronous=FULL, so every step is durable before the next.',
+          + 'Each text message costs the server two committed units beside the HTTP call (the runner\'s claim of the job together with the attempt\'s start marker; `sent` with the provider id, '
+          + `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
         'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',
         `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the `
-          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window, commits the start marker and calls.',
+          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window and writes the start marker in one commit, then calls.',
       ],
     };
   } finally {
     await fake.close();
+    await pgDatabase?.destroy();
   }
 }

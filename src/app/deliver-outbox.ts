@@ -9,7 +9,9 @@ import type { WriteTx } from '../store/group-commit.js';
 import { runJobNow } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
-import { earlierPendingOutbound, latestInbound, nextPendingOutbound, sendTarget, type SendTarget } from '../store/outbox.store.js';
+import {
+  earlierPendingSend, latestInbound, nextPendingSend, sendMessageOf, sendTarget, sendTargetOf, setSendMetadataIfStatus, setSendOutcomeIfStatus, type SendTarget,
+} from '../store/outbox.store.js';
 import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AppContext } from './context.js';
@@ -54,6 +56,14 @@ interface SendMetadata {
  * check at that very moment.
  */
 const HOLD_MS = 2_000;
+/**
+ * The predecessor's outcome cannot make a job due that is running at that moment (held while the
+ * outcome was being committed, which on PostgreSQL's concurrent batches is common): so a hold
+ * first waits 50 ms, doubling per claim up to HOLD_MS.
+ */
+function holdDelay(claims: number): number {
+  return Math.min(HOLD_MS, 50 * 2 ** Math.min(Math.max(0, claims - 1), 10));
+}
 /**
  * Claims of one job before the runner gives it up. Holds count as claims, so this is no limit on
  * sends: the sender counts provider calls itself (`send_attempts` against OUTBOX_MAX_ATTEMPTS).
@@ -149,20 +159,20 @@ async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: read
     const payload = job.payload as OutboxSendPayload | null;
     if (typeof payload?.conversation_id !== 'string' || typeof payload.message_id !== 'string') continue;
     const conversationId = payload.conversation_id;
-    const row = await findMessage(tx.db, conversationId, payload.message_id);
+    const row = await sendMessageOf(tx.db, tx.dialect, conversationId, payload.message_id);
     if (!row || row.status !== 'pending' || row.media !== null) continue;
     const meta = metadataOf(row);
     const attempts = meta.send_attempts ?? 0;
     if (meta.send_open === true || attempts >= ctx.config.outbox.maxAttempts) continue;
-    if (await earlierPendingOutbound(tx.db, conversationId, row.seq)) continue;
-    const target = await sendTarget(tx.db, conversationId);
+    if (await earlierPendingSend(tx.db, tx.dialect, conversationId, row.seq)) continue;
+    const target = await sendTargetOf(tx.db, tx.dialect, conversationId);
     if (!target || !isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) continue;
     const provider = (meta.provider ?? target.provider) as Provider;
     if (!senders[provider]) continue;
     const to = await recipientOf(tx.db, conversationId, target);
     const replyTo = row.reply_to ? await quotedProviderId(tx.db, conversationId, row.reply_to) : null;
     const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: now.toISOString(), send_open: true };
-    const started = await updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) });
+    const started = await setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta));
     if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo });
   }
   return startedJobs;
@@ -176,7 +186,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   if (typeof conversationId !== 'string' || typeof messageId !== 'string') {
     throw new JobFailure('bad_payload', 'outbox.send job without conversation_id and message_id', { permanent: true });
   }
-  const row = await findMessage(store.reader, conversationId, messageId);
+  const row = await sendMessageOf(store.reader, store.dialect, conversationId, messageId);
   if (!row || row.status !== 'pending') return;
   let meta = metadataOf(row);
 
@@ -188,10 +198,10 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     meta = { ...meta, unconfirmed_resent: true };
   }
 
-  const earlier = await earlierPendingOutbound(store.reader, conversationId, row.seq);
-  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: HOLD_MS });
+  const earlier = await earlierPendingSend(store.reader, store.dialect, conversationId, row.seq);
+  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: holdDelay(run.job.attempt) });
 
-  const target = await sendTarget(store.reader, conversationId);
+  const target = await sendTargetOf(store.reader, store.dialect, conversationId);
   if (!target) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
   const now = new Date();
   if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
@@ -225,7 +235,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
 
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
-  const started = await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) }));
+  const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
   if (!started) return;
   return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo }, prepared.prepared, signal);
 }
@@ -268,7 +278,7 @@ async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, ro
   if (attempt >= config.outbox.maxAttempts) return finish(ctx, run, row, { kind: 'permanent', error: outcome.error });
   const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
   const closed: SendMetadata = { ...meta, send_attempts: attempt, send_open: false, last_send_error: outcome.error, pair_limit_hits: pairHits };
-  await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(closed) }));
+  await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(closed)));
   const delay = outcome.retryAfterMs
     ?? (outcome.error.code === PAIR_LIMIT_CODE
       // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
@@ -295,7 +305,7 @@ async function markSent(tx: WriteTx, row: MessageRow, providerMessageId: string 
   let current: MessageRow | undefined = row;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
     const meta: SendMetadata = { ...metadataOf(current), send_open: false, provider_message_id: providerMessageId, sent_at: new Date().toISOString() };
-    const updated = await updateMessageIfStatus(tx.db, current.id, current.status, {
+    const updated = await setSendOutcomeIfStatus(tx.db, tx.dialect, current.id, current.status, {
       status: current.status === 'pending' ? 'sent' : current.status,
       provider_message_id: providerMessageId,
       metadata: JSON.stringify(meta),
@@ -321,7 +331,7 @@ async function markFailed(ctx: AppContext, tx: WriteTx, row: MessageRow, error: 
 }
 
 async function unblockNext(tx: WriteTx, row: MessageRow): Promise<void> {
-  const next = await nextPendingOutbound(tx.db, row.conversation_id, row.seq);
+  const next = await nextPendingSend(tx.db, tx.dialect, row.conversation_id, row.seq);
   if (next) await runJobNow(tx.db, 'outbox.send', `${row.conversation_id}:${next.message_id}`);
 }
 
