@@ -169,7 +169,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
     await server.stop();
 
     // 2–3. For each concurrency: the outbox filled while no server runs, then drained by a fresh server (first provider request to the last).
-    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; bare: number }[] = [];
+    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; distinct: number; bare: number }[] = [];
     for (const concurrency of CONCURRENCIES) {
       ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency})`);
       await fillOutbox(databaseUrl, messages, `c${concurrency}`);
@@ -183,10 +183,12 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
         await drainer.stop();
       }
       const seconds = (fake.last - fake.first) / 1000;
+      // A message the fake received twice (a resend after an ambiguous error) shows as fewer distinct texts than requests.
+      const distinct = [...fake.arrivals.keys()].filter((text) => text.startsWith(`outbound c${concurrency} `)).length;
       const sentRows = await countSent(databaseUrl, `c${concurrency}`);
       fake.reset();
       const bare = await bareLoop(fake, messages, concurrency);
-      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, bare: bare.rate });
+      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, distinct, bare: bare.rate });
       ctx.log(`outbound: concurrency ${concurrency}: Switchboard ${((messages - 1) / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`);
     }
 
@@ -239,7 +241,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       notes: [
         `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
           + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
-          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
+          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
           + 'Each text message costs the server two committed units beside the HTTP call (the runner\'s claim of the job together with the attempt\'s start marker; `sent` with the provider id, '
           + `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
         'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',
