@@ -127,6 +127,14 @@ export interface Config {
      * loopback, private, link-local or otherwise internal address; empty: none.
      */
     readonly fetchAllowHosts: readonly string[];
+    /**
+     * Key of the signed `/media-links/{media_id}` URLs handed to MontyMobile and Qiscus (they take
+     * media by public URL only). Null: a random key kept in the database's `settings` table, so
+     * every process on the database signs and checks alike.
+     */
+    readonly linkSecret: string | null;
+    /** How long a signed media link stays valid, in seconds. */
+    readonly linkTtlSeconds: number;
   };
   /** Background job runners: how often they look for due jobs, and how long a claim holds. */
   readonly jobs: { readonly pollMs: number; readonly lockMs: number };
@@ -289,6 +297,8 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: int('MEDIA_RETRY_BASE_MS', 2_000, 1, 3_600_000),
       retryMaxMs: int('MEDIA_RETRY_MAX_MS', 300_000, 1, 86_400_000),
       fetchAllowHosts: (str('MEDIA_FETCH_ALLOW_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
+      linkSecret: str('MEDIA_LINK_SECRET'),
+      linkTtlSeconds: int('MEDIA_LINK_TTL_SECONDS', 900, 60, 7 * 86_400),
     },
     jobs: {
       pollMs: int('JOB_POLL_MS', 1_000, 5, 60_000),
@@ -297,6 +307,9 @@ export function loadConfig(env: Env = process.env): Config {
     groupCommit: { maxBatch: int('GROUP_COMMIT_MAX_BATCH', 256, 1, 10_000) },
   };
 
+  if (config.media.linkSecret !== null && config.media.linkSecret.length < 32) {
+    problems.push('MEDIA_LINK_SECRET must be at least 32 characters');
+  }
   if (config.ai.responder === 'openai' && !config.ai.openaiBaseUrl) {
     problems.push('AI_RESPONDER=openai needs OPENAI_BASE_URL');
   }

@@ -16,6 +16,7 @@ import { chooseResponder, createTranscriber } from './ai/responders.js';
 import type { JobRunner } from './app/job-runner.js';
 import { showTyping, startOutbox } from './app/deliver-outbox.js';
 import { mediaFetchers, messageSenders } from './providers/registry.js';
+import { loadMediaLinks } from './app/media-links.js';
 import { Realtime } from './realtime/realtime.js';
 
 export interface Running {
@@ -91,7 +92,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // The knowledge base answers for `faq` and is the `openai` responder's context [AI7].
   const faq = createFaqResponder(ctx);
   const responder = chooseResponder(config, { faq, knowledge: faq });
-  const senders = messageSenders(config);
+  const links = await loadMediaLinks(ctx);
+  const senders = messageSenders(config, (mediaId) => links.linkFor(mediaId));
   const jobs = {
     media: startMediaDownloads(ctx, mediaFetchers(config)),
     outbox: startOutbox(ctx, senders),

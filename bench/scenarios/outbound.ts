@@ -1,11 +1,11 @@
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { appendOutbound } from '../../src/app/append-outbound.js';
 import { openStore } from '../../src/store/database.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { loginAdmin } from '../../test/api/api-client.js';
+import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { metaTextPayload, postMeta, TEST_SECRETS } from '../../test/support/app.js';
 import type { BenchContext } from '../lib/bench-context.js';
 import { startSwitchboard, sleep } from '../lib/processes.js';
@@ -129,11 +129,33 @@ async function fillOutbox(databaseUrl: string, messages: number, tag: string): P
   await store.close();
 }
 
+/** How many of the run's messages ended `sent`. */
+async function countSent(databaseUrl: string, tag: string): Promise<number> {
+  const store = await openStore(databaseUrl);
+  try {
+    const r = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'sent').where('text', 'like', `outbound ${tag} %`).executeTakeFirstOrThrow();
+    return Number(r.n);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * OUTBOUND_DATABASE=postgres runs the scenario on a fresh PostgreSQL database (the bench's server);
+ * the default is SQLite, with SQLITE_SYNC taken from the environment (full by default).
+ */
+function storage(): { kind: 'sqlite' | 'postgres'; label: string } {
+  if (process.env.OUTBOUND_DATABASE === 'postgres') return { kind: 'postgres', label: 'PostgreSQL' };
+  return { kind: 'sqlite', label: `SQLite, SQLITE_SYNC=${process.env.SQLITE_SYNC ?? 'full'}` };
+}
+
 export async function runOutbound(ctx: BenchContext): Promise<Section> {
   const { conversations, messages, latencySamples } = sizes(ctx);
   const dir = ctx.scratch('outbound');
-  const dbPath = join(dir, 'switchboard.db');
-  const databaseUrl = `sqlite:${dbPath}`;
+  const where = storage();
+  const pgDatabase: TestDatabase | null = where.kind === 'postgres' ? await createPostgresDatabase(ctx.postgresUrl) : null;
+  const databaseUrl = pgDatabase?.url ?? `sqlite:${join(dir, 'switchboard.db')}`;
   const fake = await FakeGraph.start();
   const env = { META_GRAPH_URL: fake.graphUrl };
   try {
@@ -147,7 +169,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
     await server.stop();
 
     // 2–3. For each concurrency: the outbox filled while no server runs, then drained by a fresh server (first provider request to the last).
-    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; bare: number }[] = [];
+    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; distinct: number; bare: number }[] = [];
     for (const concurrency of CONCURRENCIES) {
       ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency})`);
       await fillOutbox(databaseUrl, messages, `c${concurrency}`);
@@ -161,12 +183,12 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
         await drainer.stop();
       }
       const seconds = (fake.last - fake.first) / 1000;
-      const db = new Database(dbPath, { readonly: true });
-      const sentRows = db.prepare(`select count(*) from messages where status = 'sent' and text like ?`).pluck().get(`outbound c${concurrency} %`) as number;
-      db.close();
+      // A message the fake received twice (a resend after an ambiguous error) shows as fewer distinct texts than requests.
+      const distinct = [...fake.arrivals.keys()].filter((text) => text.startsWith(`outbound c${concurrency} `)).length;
+      const sentRows = await countSent(databaseUrl, `c${concurrency}`);
       fake.reset();
       const bare = await bareLoop(fake, messages, concurrency);
-      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, bare: bare.rate });
+      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, distinct, bare: bare.rate });
       ctx.log(`outbound: concurrency ${concurrency}: Switchboard ${((messages - 1) / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`);
     }
 
@@ -206,11 +228,11 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
 
     const rows: Row[] = [
       ...drains.map((d): Row => ({
-        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, OUTBOX_CONCURRENCY=${d.concurrency}`,
+        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}`,
         value: d.rate, unit: 'msg/s', baseline: d.bare, baselineName: `bare HTTP loop, ${d.concurrency} callers`, target: { on: 'ratio', op: '>=', limit: 0.6 },
       })),
-      { scenario: 'outbound', figure: 'operator POST → provider request, p50 (idle server)', value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
-      { scenario: 'outbound', figure: 'operator POST → provider request, p99 (idle server)', value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
+      { scenario: 'outbound', figure: `operator POST → provider request, p50 (idle server, ${where.label})`, value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
+      { scenario: 'outbound', figure: `operator POST → provider request, p99 (idle server, ${where.label})`, value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
     ];
     return {
       name: 'outbound',
@@ -219,15 +241,16 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       notes: [
         `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
           + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
-          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
-          + 'Each message costs the server three committed units beside the HTTP call (the runner\'s claim of the job; the attempt\'s start marker; `sent` with the provider id, '
-          + 'the job\'s completion and a `message_updated` event), on SQLite with synchronous=FULL, so every step is durable before the next.',
+          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
+          + 'Each text message costs the server two committed units beside the HTTP call (the runner\'s claim of the job together with the attempt\'s start marker; `sent` with the provider id, '
+          + `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
         'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',
         `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the `
-          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window, commits the start marker and calls.',
+          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window and writes the start marker in one commit, then calls.',
       ],
     };
   } finally {
     await fake.close();
+    await pgDatabase?.destroy();
   }
 }

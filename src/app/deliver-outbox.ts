@@ -3,13 +3,16 @@ import { presentMessage } from '../api/present.js';
 import { isDomainError } from '../chat/errors.js';
 import type { Media, MessageType, Provider, ProviderError } from '../chat/types.js';
 import { isWindowOpen } from '../chat/window.js';
-import type { MessageSender, OutboundMedia, OutboundMessage, Recipient, SendOutcome } from '../providers/send.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { MessageSender, OutboundMedia, OutboundMessage, PreparedSend, Recipient, SendOutcome } from '../providers/send.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { runJobNow } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
-import { earlierPendingOutbound, latestInbound, nextPendingOutbound, sendTarget, type SendTarget } from '../store/outbox.store.js';
-import type { MessageRow } from '../store/schema.js';
+import {
+  earlierPendingSend, latestInbound, nextPendingSend, sendMessageOf, sendTarget, sendTargetOf, setSendMetadataIfStatus, setSendOutcomeIfStatus, type SendTarget,
+} from '../store/outbox.store.js';
+import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AppContext } from './context.js';
 import { backoffDelay, JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
@@ -22,6 +25,8 @@ export interface OutboxReadPayload {
 }
 
 export type MessageSenders = Partial<Record<Provider, MessageSender>>;
+
+type Db = Kysely<DB> | Transaction<DB>;
 
 /**
  * What the sender keeps in `messages.metadata` (beside the message's own keys):
@@ -52,6 +57,14 @@ interface SendMetadata {
  */
 const HOLD_MS = 2_000;
 /**
+ * The predecessor's outcome cannot make a job due that is running at that moment (held while the
+ * outcome was being committed, which on PostgreSQL's concurrent batches is common): so a hold
+ * first waits 50 ms, doubling per claim up to HOLD_MS.
+ */
+function holdDelay(claims: number): number {
+  return Math.min(HOLD_MS, 50 * 2 ** Math.min(Math.max(0, claims - 1), 10));
+}
+/**
  * Claims of one job before the runner gives it up. Holds count as claims, so this is no limit on
  * sends: the sender counts provider calls itself (`send_attempts` against OUTBOX_MAX_ATTEMPTS).
  */
@@ -73,10 +86,12 @@ export const SEND_UNCONFIRMED: ProviderError = {
  */
 export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner {
   const { config } = ctx;
+  const handler = outboxHandler(ctx, senders);
   return startJobRunner({
     committer: ctx.committer,
     kinds: ['outbox.send', 'outbox.read'],
-    handler: outboxHandler(ctx, senders),
+    handler,
+    onClaim: handler.onClaim,
     concurrency: config.outbox.concurrency,
     pollMs: config.jobs.pollMs,
     lockMs: config.jobs.lockMs,
@@ -97,8 +112,9 @@ export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner
  *    a retry after backoff (Retry-After and Meta's pair pacing honoured), or `failed` with
  *    `{code, title}` and `message_updated`. A message's outcome makes the next one due.
  */
-export function outboxHandler(ctx: AppContext, senders: MessageSenders): JobHandler<OutboxSendPayload | OutboxReadPayload> {
+export function outboxHandler(ctx: AppContext, senders: MessageSenders): OutboxHandler {
   return {
+    onClaim: (jobs, tx) => startOnClaim(ctx, senders, jobs, tx),
     run: (run) => (run.job.kind === 'outbox.read'
       ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
       : deliver(ctx, senders, run as JobRun<OutboxSendPayload>)),
@@ -112,13 +128,65 @@ export function outboxHandler(ctx: AppContext, senders: MessageSenders): JobHand
   };
 }
 
+export type OutboxHandler = JobHandler<OutboxSendPayload | OutboxReadPayload> & {
+  /** The runner's onClaim: starts ready text sends in the claim's unit (see startOnClaim). */
+  onClaim(jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>>;
+};
+
+/** An attempt whose start marker is committed: what the one call needs. */
+interface StartedSend {
+  row: MessageRow;
+  meta: SendMetadata;
+  attempt: number;
+  provider: Provider;
+  to: Recipient;
+  replyTo: string | null;
+}
+
+/**
+ * Everything before the call, for the text messages among freshly claimed `outbox.send` jobs,
+ * inside the claim's own unit: the message is pending with no open attempt, no earlier message of
+ * its conversation is pending, the window is open, a sender exists — then the start marker is
+ * written there, so claim and marker cost one commit. Media messages (prepare uploads first, and
+ * an upload must not sit inside the open attempt) and every job that fails a check are left to
+ * `deliver`'s own path, which decides the same checks again and says why.
+ */
+async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>> {
+  const startedJobs = new Map<number, StartedSend>();
+  const now = new Date();
+  for (const job of jobs) {
+    if (job.kind !== 'outbox.send') continue;
+    const payload = job.payload as OutboxSendPayload | null;
+    if (typeof payload?.conversation_id !== 'string' || typeof payload.message_id !== 'string') continue;
+    const conversationId = payload.conversation_id;
+    const row = await sendMessageOf(tx.db, tx.dialect, conversationId, payload.message_id);
+    if (!row || row.status !== 'pending' || row.media !== null) continue;
+    const meta = metadataOf(row);
+    const attempts = meta.send_attempts ?? 0;
+    if (meta.send_open === true || attempts >= ctx.config.outbox.maxAttempts) continue;
+    if (await earlierPendingSend(tx.db, tx.dialect, conversationId, row.seq)) continue;
+    const target = await sendTargetOf(tx.db, tx.dialect, conversationId);
+    if (!target || !isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) continue;
+    const provider = (meta.provider ?? target.provider) as Provider;
+    if (!senders[provider]) continue;
+    const to = await recipientOf(tx.db, conversationId, target);
+    const replyTo = row.reply_to ? await quotedProviderId(tx.db, conversationId, row.reply_to) : null;
+    const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: now.toISOString(), send_open: true };
+    const started = await setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta));
+    if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo });
+  }
+  return startedJobs;
+}
+
 async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<OutboxSendPayload>): Promise<void> {
+  const early = run.claimed as StartedSend | undefined;
+  if (early) return callProvider(ctx, run, senders[early.provider]!, early, null);
   const { config, store, committer } = ctx;
   const { conversation_id: conversationId, message_id: messageId } = run.job.payload ?? ({} as OutboxSendPayload);
   if (typeof conversationId !== 'string' || typeof messageId !== 'string') {
     throw new JobFailure('bad_payload', 'outbox.send job without conversation_id and message_id', { permanent: true });
   }
-  const row = await findMessage(store.reader, conversationId, messageId);
+  const row = await sendMessageOf(store.reader, store.dialect, conversationId, messageId);
   if (!row || row.status !== 'pending') return;
   let meta = metadataOf(row);
 
@@ -130,10 +198,10 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     meta = { ...meta, unconfirmed_resent: true };
   }
 
-  const earlier = await earlierPendingOutbound(store.reader, conversationId, row.seq);
-  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: HOLD_MS });
+  const earlier = await earlierPendingSend(store.reader, store.dialect, conversationId, row.seq);
+  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: holdDelay(run.job.attempt) });
 
-  const target = await sendTarget(store.reader, conversationId);
+  const target = await sendTargetOf(store.reader, store.dialect, conversationId);
   if (!target) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
   const now = new Date();
   if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
@@ -157,15 +225,9 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     if (isDomainError(err) && err.code === 'media_not_found') return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
     throw err;
   }
-  const outbound: OutboundMessage = {
-    messageId: row.message_id,
-    to: await recipientOf(ctx, conversationId, target),
-    type: row.type as MessageType,
-    text: row.text,
-    media,
-    replyTo: row.reply_to ? await quotedProviderId(ctx, conversationId, row.reply_to) : null,
-  };
-
+  const to = await recipientOf(store.reader, conversationId, target);
+  const replyTo = row.reply_to ? await quotedProviderId(store.reader, conversationId, row.reply_to) : null;
+  const outbound = outboundOf(row, to, replyTo, media);
   const prepared = await sender.prepare(outbound, { signal });
   if ('failed' in prepared) {
     // Nothing reached the customer: the attempt counts, without a start marker.
@@ -173,13 +235,32 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
 
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
-  const started = await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(startedMeta) }));
+  const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
   if (!started) return;
+  return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo }, prepared.prepared, signal);
+}
 
+function outboundOf(row: MessageRow, to: Recipient, replyTo: string | null, media: OutboundMedia | null): OutboundMessage {
+  return { messageId: row.message_id, to, type: row.type as MessageType, text: row.text, media, replyTo };
+}
+
+/**
+ * The one provider call of an attempt whose start marker is committed, and its outcome. `prepared`
+ * is null for a text message started in the claim's unit: its prepare (no I/O for text) runs here,
+ * and a failed prepare closes the attempt like a refused call.
+ */
+async function callProvider(ctx: AppContext, run: JobRun<OutboxSendPayload>, sender: MessageSender, started: StartedSend, prepared: PreparedSend | null, signal?: AbortSignal): Promise<void> {
+  const { row, meta, attempt, provider } = started;
+  signal ??= AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]);
+  if (!prepared) {
+    const made = await sender.prepare(outboundOf(row, started.to, started.replyTo, null), { signal });
+    if ('failed' in made) return recordOutcome(ctx, run, row, meta, attempt, made.failed);
+    prepared = made.prepared;
+  }
   const t0 = process.hrtime.bigint();
   let outcome: SendOutcome;
   try {
-    outcome = await sender.send(prepared.prepared, { signal });
+    outcome = await sender.send(prepared, { signal });
   } catch (err) {
     // Stopping mid-call: the outcome is unknown and the attempt stays open for the next run to judge.
     if (run.signal.aborted) throw err;
@@ -187,7 +268,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
   ctx.metrics.outboxSendSeconds.observe({ provider }, Number(process.hrtime.bigint() - t0) / 1e9);
   ctx.metrics.outboxSends.inc({ provider, outcome: outcome.kind });
-  return recordOutcome(ctx, run, started, startedMeta, attempts + 1, outcome);
+  return recordOutcome(ctx, run, row, meta, attempt, outcome);
 }
 
 /** Commits what one attempt came to, or throws the JobFailure that schedules the next attempt. */
@@ -197,7 +278,7 @@ async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, ro
   if (attempt >= config.outbox.maxAttempts) return finish(ctx, run, row, { kind: 'permanent', error: outcome.error });
   const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
   const closed: SendMetadata = { ...meta, send_attempts: attempt, send_open: false, last_send_error: outcome.error, pair_limit_hits: pairHits };
-  await committer.run((tx) => updateMessageIfStatus(tx.db, row.id, 'pending', { metadata: JSON.stringify(closed) }));
+  await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(closed)));
   const delay = outcome.retryAfterMs
     ?? (outcome.error.code === PAIR_LIMIT_CODE
       // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
@@ -224,7 +305,7 @@ async function markSent(tx: WriteTx, row: MessageRow, providerMessageId: string 
   let current: MessageRow | undefined = row;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
     const meta: SendMetadata = { ...metadataOf(current), send_open: false, provider_message_id: providerMessageId, sent_at: new Date().toISOString() };
-    const updated = await updateMessageIfStatus(tx.db, current.id, current.status, {
+    const updated = await setSendOutcomeIfStatus(tx.db, tx.dialect, current.id, current.status, {
       status: current.status === 'pending' ? 'sent' : current.status,
       provider_message_id: providerMessageId,
       metadata: JSON.stringify(meta),
@@ -250,7 +331,7 @@ async function markFailed(ctx: AppContext, tx: WriteTx, row: MessageRow, error: 
 }
 
 async function unblockNext(tx: WriteTx, row: MessageRow): Promise<void> {
-  const next = await nextPendingOutbound(tx.db, row.conversation_id, row.seq);
+  const next = await nextPendingSend(tx.db, tx.dialect, row.conversation_id, row.seq);
   if (next) await runJobNow(tx.db, 'outbox.send', `${row.conversation_id}:${next.message_id}`);
 }
 
@@ -259,19 +340,19 @@ function metadataOf(row: MessageRow): SendMetadata {
 }
 
 /** Who receives the conversation's messages. Only Qiscus needs the room, read from the customer's latest webhook. */
-async function recipientOf(ctx: AppContext, conversationId: string, target: SendTarget): Promise<Recipient> {
+async function recipientOf(db: Db, conversationId: string, target: SendTarget): Promise<Recipient> {
   const channelExternalId = target.channel_external_id;
   let roomId: string | null = null;
   if (target.provider !== 'qiscus') return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
-  const latest = await latestInbound(ctx.store.reader, conversationId);
+  const latest = await latestInbound(db, conversationId);
   const room = parseJson<{ qiscus?: { room_id?: unknown } }>(latest?.metadata ?? null)?.qiscus?.room_id;
   if (typeof room === 'string' || typeof room === 'number') roomId = String(room);
   return { waId: target.wa_id, userId: target.user_id, channelExternalId, roomId };
 }
 
 /** The provider's id of a quoted message: a customer's message by its own id [ID1], ours by the id the provider gave it. */
-async function quotedProviderId(ctx: AppContext, conversationId: string, replyTo: string): Promise<string | null> {
-  const quoted = await findMessage(ctx.store.reader, conversationId, replyTo);
+async function quotedProviderId(db: Db, conversationId: string, replyTo: string): Promise<string | null> {
+  const quoted = await findMessage(db, conversationId, replyTo);
   if (!quoted) return null;
   return quoted.role === 'user' ? quoted.message_id : quoted.provider_message_id;
 }
@@ -308,7 +389,7 @@ async function readTarget(ctx: AppContext, senders: MessageSenders, conversation
   if (!target) return null;
   const sender = senders[target.provider as Provider];
   if (!sender?.markRead) return null;
-  return { sender, to: await recipientOf(ctx, conversationId, target) };
+  return { sender, to: await recipientOf(ctx.store.reader, conversationId, target) };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface JobRun<P = unknown> {
    * the handler returns, in its own unit.
    */
   complete(tx: WriteTx): Promise<void>;
+  /** What `onClaim` returned for this job in the claim's unit (already committed), or undefined. */
+  readonly claimed: unknown;
 }
 
 /**
@@ -82,6 +84,13 @@ export interface JobRunnerOptions<P> {
   maxAttempts?: number;
   backoff?: Backoff;
   logger?: Logger;
+  /**
+   * Runs inside the write unit that claims jobs, with the jobs just claimed that will run (not a
+   * job about to be given up, nor one whose payload is not JSON): a handler's first durable step
+   * commits with the claim instead of in a unit of its own. What it returns for a job id reaches
+   * that job's run as `claimed`. A throw rolls the claim back: the jobs stay due.
+   */
+  onClaim?(jobs: readonly Job<P>[], tx: WriteTx): Promise<ReadonlyMap<number, unknown> | void>;
 }
 
 export interface JobRunnerStats {
@@ -175,10 +184,17 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       // Bounded: each round claims at most `concurrency` jobs in total.
       for (let round = 0; round < concurrency && !stopped && running.size < concurrency; round++) {
         const wanted = concurrency - running.size;
-        const rows = await committer.run((tx) => claimJobs(tx.db, kinds, wanted, lockMs));
-        stats.claimed += rows.length;
-        for (const row of rows) start(row);
-        if (rows.length < wanted) {
+        const claims = await committer.run(async (tx) => {
+          const claimedRows = await claimJobs(tx.db, kinds, wanted, lockMs, new Date(), tx.dialect);
+          const list = claimedRows.map(toClaim);
+          const runnable = list.flatMap((c) => (c.job && c.job.attempt <= maxAttempts ? [c.job] : []));
+          const extra = options.onClaim && runnable.length > 0 ? await options.onClaim(runnable, tx) : undefined;
+          if (extra) for (const c of list) if (c.job) c.claimed = extra.get(c.job.id);
+          return list;
+        });
+        stats.claimed += claims.length;
+        for (const claim of claims) start(claim);
+        if (claims.length < wanted) {
           exhausted = true;
           break;
         }
@@ -190,8 +206,25 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     if (exhausted && running.size === 0) idleWaiters.splice(0).forEach((fn) => fn());
   }
 
-  function start(row: JobRow): void {
-    const p = execute(row).catch((err: unknown) => {
+  interface Claim {
+    row: JobRow;
+    /** Null when the payload is not JSON. */
+    job: Job<P> | null;
+    parseError?: unknown;
+    claimed?: unknown;
+  }
+
+  function toClaim(row: JobRow): Claim {
+    try {
+      return { row, job: { id: row.id, kind: row.kind as JobKind, payload: JSON.parse(row.payload) as P, attempt: row.attempts } };
+    } catch (err) {
+      return { row, job: null, parseError: err };
+    }
+  }
+
+  function start(claim: Claim): void {
+    const { row } = claim;
+    const p = execute(claim).catch((err: unknown) => {
       log?.error({ err, jobId: row.id, kind: row.kind }, 'recording a job outcome failed; the claim will expire and the job run again');
     }).finally(() => {
       running.delete(p);
@@ -200,15 +233,13 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     running.add(p);
   }
 
-  async function execute(row: JobRow): Promise<void> {
-    let payload: P;
-    try {
-      payload = JSON.parse(row.payload) as P;
-    } catch (err) {
+  async function execute(claim: Claim): Promise<void> {
+    const { row } = claim;
+    if (!claim.job) {
       const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
-      return giveUp(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: err }));
+      return giveUp(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: claim.parseError }));
     }
-    const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload, attempt: row.attempts };
+    const job = claim.job;
     // A job claimed again and again without an outcome (its worker keeps dying) is not run forever.
     if (job.attempt > maxAttempts) {
       return giveUp(job, new JobFailure('attempts_exhausted', `claimed ${job.attempt} times without an outcome`, { permanent: true }));
@@ -225,6 +256,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       await handler.run({
         job,
         signal: controller.signal,
+        claimed: claim.claimed,
         complete: async (tx) => {
           await completeJob(tx.db, job.id);
           tx.afterCommit(() => {

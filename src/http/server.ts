@@ -11,6 +11,7 @@ import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerConversationRoutes } from './routes/conversations.routes.js';
 import { registerEventRoutes } from './routes/events.routes.js';
 import { registerKnowledgeRoutes } from './routes/knowledge.routes.js';
+import { registerMediaLinkRoutes } from './routes/media-links.routes.js';
 import { registerMediaRoutes } from './routes/media.routes.js';
 import { registerWebhookRoutes } from './routes/webhooks.routes.js';
 import { registerWebRoutes } from './routes/web.routes.js';
@@ -173,6 +174,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerConversationRoutes(app, ctx);
   await registerEventRoutes(app, ctx);
   await registerMediaRoutes(app, ctx);
+  await registerMediaLinkRoutes(app, ctx);
   await registerKnowledgeRoutes(app, ctx);
   await registerWebhookRoutes(app, ctx);
   await registerOpenApiRoute(app);

@@ -160,14 +160,14 @@ export interface SendSettings {
 /**
  * The explicit list of message senders, one per provider. A sender whose credentials are missing
  * fails its messages as `not_configured` rather than leaving them pending. MontyMobile and Qiscus
- * take media by public link only, which Switchboard does not offer yet: their media messages fail
- * as `media_not_supported`.
+ * take media by public link only: `mediaLink` gives a signed /media-links URL (src/app/media-links.ts)
+ * or null when PUBLIC_URL is unset, and then their media messages fail as `public_url_missing`.
  */
-export function messageSenders(settings: SendSettings): Record<Provider, MessageSender> {
+export function messageSenders(settings: SendSettings, mediaLink: ((mediaId: string) => string | null) | null = null): Record<Provider, MessageSender> {
   const timeoutMs = settings.outbox.sendTimeoutMs;
   return {
     meta: metaMessageSender({ ...settings.meta, timeoutMs }),
-    montymobile: montyMessageSender({ ...settings.montymobile, mediaLink: null, timeoutMs }),
-    qiscus: qiscusMessageSender({ ...settings.qiscus, mediaLink: null, timeoutMs }),
+    montymobile: montyMessageSender({ ...settings.montymobile, mediaLink, timeoutMs }),
+    qiscus: qiscusMessageSender({ ...settings.qiscus, mediaLink, timeoutMs }),
   };
 }

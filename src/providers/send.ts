@@ -126,6 +126,11 @@ export function isAnswer(value: HttpAnswer | SendOutcome): value is HttpAnswer {
   return 'status' in value;
 }
 
+/** The error of a media message to a provider that fetches media by URL when Switchboard has no public address to give it. */
+export function publicUrlMissing(provider: string): ProviderError {
+  return { code: 'public_url_missing', title: `${provider} fetches media from a public link; set PUBLIC_URL to the address it can reach this server at` };
+}
+
 /** A sender for a provider whose credentials are missing: every message fails as `not_configured`. */
 export function unconfiguredSender(what: string): MessageSender {
   const failed = { kind: 'permanent' as const, error: { code: 'not_configured', title: `${what} is not set` } };

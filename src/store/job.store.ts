@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from './database.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { DB, JobRow } from './schema.js';
@@ -35,29 +35,31 @@ export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Pro
 
 /**
  * Claims up to `limit` due jobs of the given kinds for `lockMs`. A job whose lock expired (its
- * worker died) is due again, so a crash loses no job. The claim is a compare-and-set on
- * (status, locked_until), so two processes never both claim one job.
+ * worker died) is due again, so a crash loses no job. One statement claims the batch (oldest
+ * `run_at` first, the order the rows are returned in); pass the dialect so PostgreSQL skips rows
+ * another open transaction is claiming.
  */
-export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now = new Date()): Promise<JobRow[]> {
+export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now = new Date(), dialect?: DialectName): Promise<JobRow[]> {
   const nowIso = now.toISOString();
-  const candidates = await db.selectFrom('jobs').selectAll()
-    .where('kind', 'in', kinds)
-    .where((eb) => eb.or([
+  const lockedUntil = new Date(now.getTime() + lockMs).toISOString();
+  const due = (eb: ExpressionBuilder<DB, 'jobs'>) => eb.and([
+    eb('kind', 'in', kinds),
+    eb.or([
       eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', nowIso)]),
       eb.and([eb('status', '=', 'running'), eb('locked_until', '<', nowIso)]),
-    ]))
-    .orderBy('run_at').limit(limit).execute();
-  const claimed: JobRow[] = [];
-  const lockedUntil = new Date(now.getTime() + lockMs).toISOString();
-  for (const job of candidates) {
-    const row = await db.updateTable('jobs')
-      .set({ status: 'running', locked_until: lockedUntil, attempts: sql`attempts + 1`, updated_at: nowIso })
-      .where('id', '=', job.id).where('status', '=', job.status)
-      .where((eb) => (job.locked_until === null ? eb('locked_until', 'is', null) : eb('locked_until', '=', job.locked_until)))
-      .returningAll().executeTakeFirst();
-    if (row) claimed.push(row);
-  }
-  return claimed;
+    ]),
+  ]);
+  // One statement for the whole batch. The due condition is repeated on the update itself, so a
+  // row another process claimed between the choice and the update (PostgreSQL re-checks it on the
+  // updated version) is left out: never two claims of one job. On PostgreSQL the choice skips rows
+  // locked by another open claim instead of waiting for it.
+  let candidates = db.selectFrom('jobs').select('id').where(due).orderBy('run_at').orderBy('id').limit(limit);
+  if (dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
+  const rows = await db.updateTable('jobs')
+    .set({ status: 'running', locked_until: lockedUntil, attempts: sql`attempts + 1`, updated_at: nowIso })
+    .where('id', 'in', candidates).where(due)
+    .returningAll().execute();
+  return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
 }
 
 export async function completeJob(db: Db, id: number): Promise<void> {

@@ -285,6 +285,17 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await rekeyQiscusChannels(db);
       },
     },
+    '0010_settings': {
+      // Values every process on the database must share, written once and never changed by a
+      // request: the key of signed media links when MEDIA_LINK_SECRET is unset (src/app/media-links.ts).
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

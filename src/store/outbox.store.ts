@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DialectName } from './database.js';
+import { PreparedSql } from './prepared-sql.js';
 import type { DB, MessageRow } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
@@ -66,4 +68,59 @@ export async function unmatchedOutbound(db: Db, messageId: string): Promise<Mess
   return db.selectFrom('messages').selectAll()
     .where('message_id', '=', messageId).where('provider_message_id', 'is', null).where('role', '!=', 'user')
     .execute();
+}
+
+/*
+ * The sender's hot path (src/app/deliver-outbox.ts), as prepared SQL: the same statements as the
+ * query-builder functions above, run for every message, without building and compiling a query
+ * each time (see prepared-sql.ts).
+ */
+
+const messageOf = new PreparedSql<MessageRow>('select * from messages where conversation_id = ? and message_id = ?');
+const earlierPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
+  "select message_id, seq from messages where conversation_id = ? and seq < ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
+);
+const nextPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
+  "select message_id, seq from messages where conversation_id = ? and seq > ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
+);
+const targetOf = new PreparedSql<SendTarget>(
+  'select conversations.last_inbound_at, channels.provider, channels.external_id as channel_external_id, contacts.wa_id, contacts.user_id'
+  + ' from conversations inner join channels on channels.id = conversations.channel_id inner join contacts on contacts.id = conversations.contact_id'
+  + ' where conversations.id = ?',
+);
+const metadataIfStatus = new PreparedSql<MessageRow>('update messages set metadata = ?, updated_at = ? where id = ? and status = ? returning *');
+const outcomeIfStatus = new PreparedSql<MessageRow>(
+  'update messages set status = ?, provider_message_id = ?, metadata = ?, updated_at = ? where id = ? and status = ? returning *',
+);
+
+/** findMessage for the sender. */
+export function sendMessageOf(db: Db, dialect: DialectName, conversationId: string, messageId: string): Promise<MessageRow | undefined> {
+  return messageOf.first(db, dialect, [conversationId, messageId]);
+}
+
+/** earlierPendingOutbound for the sender. */
+export function earlierPendingSend(db: Db, dialect: DialectName, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return earlierPending.first(db, dialect, [conversationId, seq]);
+}
+
+/** nextPendingOutbound for the sender. */
+export function nextPendingSend(db: Db, dialect: DialectName, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return nextPending.first(db, dialect, [conversationId, seq]);
+}
+
+/** sendTarget for the sender. */
+export function sendTargetOf(db: Db, dialect: DialectName, conversationId: string): Promise<SendTarget | undefined> {
+  return targetOf.first(db, dialect, [conversationId]);
+}
+
+/** Compare-and-set of the metadata alone (the start marker, a closed attempt): the new row, or undefined when the status moved. */
+export function setSendMetadataIfStatus(db: Db, dialect: DialectName, pk: number, expectedStatus: string, metadata: string): Promise<MessageRow | undefined> {
+  return metadataIfStatus.first(db, dialect, [metadata, new Date().toISOString(), pk, expectedStatus]);
+}
+
+/** Compare-and-set of an accepted send's status, provider id and metadata. */
+export function setSendOutcomeIfStatus(
+  db: Db, dialect: DialectName, pk: number, expectedStatus: string, patch: { status: string; provider_message_id: string | null; metadata: string },
+): Promise<MessageRow | undefined> {
+  return outcomeIfStatus.first(db, dialect, [patch.status, patch.provider_message_id, patch.metadata, new Date().toISOString(), pk, expectedStatus]);
 }

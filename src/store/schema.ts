@@ -19,6 +19,14 @@ export interface DB {
   login_attempts: LoginAttemptTable;
   knowledge: KnowledgeTable;
   pending_operations: PendingOperationTable;
+  settings: SettingTable;
+}
+
+/** Small values every process on the database must agree on (migration 0010), e.g. the media-link key. */
+export interface SettingTable {
+  key: string;
+  value: string;
+  created_at: string;
 }
 
 export interface ChannelTable {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_NOTICES } from '../../src/chat/notices.js';
 import { sendJson } from './http-fake.js';
 
 /** One multipart part as the fake received it. */
@@ -29,6 +30,13 @@ export type ScriptedAnswer =
   | { hang: true }
   | { delayMs: number };
 
+const NOTICE_PATTERNS = Object.values(DEFAULT_NOTICES).flatMap((texts) => Object.values(texts)).map((text) =>
+  new RegExp(`^${text.split('{operator_name}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`, 's'));
+
+function isNoticeText(text: unknown): boolean {
+  return typeof text === 'string' && NOTICE_PATTERNS.some((p) => p.test(text));
+}
+
 /** A Graph error answer in Meta's wire format (REFERENCE §1.9). */
 export function graphError(code: number, message: string, status = 400, details = message): ScriptedAnswer {
   return {
@@ -47,6 +55,12 @@ export function graphError(code: number, message: string, status = 400, details 
  */
 export class MetaSendFake {
   readonly requests: RecordedGraphRequest[] = [];
+  /**
+   * Sends of Switchboard's notice texts (src/chat/notices.ts: "… has joined the conversation" on a
+   * takeover …): accepted at once, never scripted, and not in `requests`, `sends()` or `accepted`,
+   * so a test counts and scripts only its own messages.
+   */
+  readonly notices: RecordedGraphRequest[] = [];
   private readonly scripts = new Map<string, ScriptedAnswer[]>();
   private server: Server | null = null;
   private sent = 0;
@@ -154,6 +168,12 @@ export class MetaSendFake {
     }
     if (record.json.status === 'read') return sendJson(res, 200, { success: true });
     const to = String(record.json.to ?? record.json.recipient ?? '');
+    if (isNoticeText(record.json.text?.body)) {
+      // Switchboard's own notices (an operator joined …): taken at once, kept apart from the test's messages.
+      this.requests.splice(this.requests.indexOf(record), 1);
+      this.notices.push(record);
+      return sendJson(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to.replace(/^\+/, '') }], messages: [{ id: `wamid.NOTICE${this.notices.length}` }] });
+    }
     const answer = this.nextAnswer(to);
     if (answer && 'hang' in answer) return; // never answered; the connection closes with the server
     if (answer && 'delayMs' in answer && answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));

@@ -167,7 +167,7 @@ describe('MontyMobile send client (REFERENCE §2.3)', () => {
     await deliver(sender, { ...base, type: 'voice', text: null, media: { ...media, mimeType: 'audio/ogg; codecs=opus' } });
     expect(fake.sends.at(-1)!.json).toMatchObject({ type: 'DOCUMENT', document: { link: 'https://switchboard.example/media-links/md_7', filename: 'voice_message.ogg' } });
     const linkless = montyMessageSender({ apiUrl: fake.apiUrl, tenant: 't', apiKey: 'k', sourceNumber: null, mediaLink: null, audioAs: 'document', timeoutMs: 2000 });
-    expect(await deliver(linkless, { ...base, type: 'photo', media })).toMatchObject({ kind: 'permanent', error: { code: 'media_not_supported' } });
+    expect(await deliver(linkless, { ...base, type: 'photo', media })).toMatchObject({ kind: 'permanent', error: { code: 'public_url_missing' } });
   });
 
   it('answers: 200 success:false is permanent with Monty’s message; 503 retryable; 401 permanent', async () => {

@@ -57,6 +57,12 @@ export async function openConversation(baseUrl: string, admin: ApiClient, from: 
   const id = list.body.conversations[0].conversation_id as string;
   const taken = await admin.post(`/api/conversations/${id}/takeover`);
   expect(taken.status).toBe(200);
+  // The takeover's notice to the customer goes through the outbox too: let it leave first, so a
+  // test's scripted answers and counted calls are the test's own messages'.
+  await waitFor('the takeover notice to leave the outbox', async () => {
+    const page = await admin.get(`/api/conversations/${id}/messages`);
+    return !page.body.messages.some((m: { status: string }) => m.status === 'pending');
+  });
   return id;
 }
 

@@ -1,6 +1,6 @@
 import type { MessageType } from '../../chat/types.js';
 import {
-  call, httpOutcome, isAnswer, unconfiguredSender, type HttpAnswer, type MessageSender, type PreparedSend, type SendOutcome,
+  call, httpOutcome, isAnswer, publicUrlMissing, unconfiguredSender, type HttpAnswer, type MessageSender, type PreparedSend, type SendOutcome,
 } from '../send.js';
 
 export interface MontySendSettings {
@@ -10,10 +10,10 @@ export interface MontySendSettings {
   /** The business's WhatsApp number, sent as `source`. */
   sourceNumber: string | null;
   /**
-   * Public links to operator media, when Switchboard can give them (`send-session` takes media by
-   * `link` only, REFERENCE §2.3). Null: media messages fail as `media_not_supported`.
+   * Signed public links to operator media (`send-session` takes media by `link` only, REFERENCE
+   * §2.3). Null, or a null link (PUBLIC_URL unset): media messages fail as `public_url_missing`.
    */
-  mediaLink: ((mediaId: string) => string) | null;
+  mediaLink: ((mediaId: string) => string | null) | null;
   /** REFERENCE §2.3: "AUDIO type doesn't deliver"; voice notes go as DOCUMENT unless set to `audio`. */
   audioAs: 'document' | 'audio';
   timeoutMs: number;
@@ -44,11 +44,8 @@ export function montyMessageSender(settings: MontySendSettings): MessageSender {
       if (!message.media) {
         return { prepared: { provider: 'montymobile', body: { ...base, type: 'TEXT', text: { body: message.text ?? '' } } } as MontyPrepared };
       }
-      const { mediaId } = message.media;
-      if (!settings.mediaLink || !mediaId) {
-        return { failed: { kind: 'permanent', error: { code: 'media_not_supported', title: 'MontyMobile takes media by public link only; none is configured' } } };
-      }
-      const link = settings.mediaLink(mediaId);
+      const link = settings.mediaLink?.(message.media.mediaId) ?? null;
+      if (!link) return { failed: { kind: 'permanent', error: publicUrlMissing('MontyMobile') } };
       const kind = montyType(message.type, settings.audioAs);
       const part: Record<string, unknown> = { link };
       if (kind === 'DOCUMENT') part.filename = message.media.filename ?? (message.type === 'voice' || message.type === 'audio' ? 'voice_message.ogg' : 'file');

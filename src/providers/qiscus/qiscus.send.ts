@@ -1,5 +1,5 @@
 import {
-  call, httpOutcome, isAnswer, unconfiguredSender, type MessageSender, type PreparedSend,
+  call, httpOutcome, isAnswer, publicUrlMissing, unconfiguredSender, type MessageSender, type PreparedSend,
 } from '../send.js';
 
 export interface QiscusSendSettings {
@@ -8,8 +8,8 @@ export interface QiscusSendSettings {
   secretKey: string | null;
   /** `sender_email` of bot replies; default the app's admin `<app code>_admin@qismo.com`. */
   botEmail: string | null;
-  /** Public links to operator media (the bot API takes attachments by URL); null: media fails as `media_not_supported`. */
-  mediaLink: ((mediaId: string) => string) | null;
+  /** Signed public links to operator media (the bot API takes attachments by URL); null, or a null link (PUBLIC_URL unset): media fails as `public_url_missing`. */
+  mediaLink: ((mediaId: string) => string | null) | null;
   /**
    * The attachment body, unknown (REFERENCE §3.3, §3.9 q3): `payload` sends `payload.{url, caption}`
    * (the SDK's file_attachment shape), `top_level` sends `attachment_url` and `caption`.
@@ -38,11 +38,8 @@ export function qiscusMessageSender(settings: QiscusSendSettings): MessageSender
       if (!roomId) return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'no Qiscus room is known for this conversation' } } };
       const base = { sender_email: senderEmail, room_id: String(roomId) };
       if (!message.media) return { prepared: { provider: 'qiscus', body: { ...base, message: message.text ?? '', type: 'text' } } as QiscusPrepared };
-      const { mediaId } = message.media;
-      if (!settings.mediaLink || !mediaId) {
-        return { failed: { kind: 'permanent', error: { code: 'media_not_supported', title: 'Qiscus takes attachments by public link only; none is configured' } } };
-      }
-      const url = settings.mediaLink(mediaId);
+      const url = settings.mediaLink?.(message.media.mediaId) ?? null;
+      if (!url) return { failed: { kind: 'permanent', error: publicUrlMissing('Qiscus') } };
       const caption = message.text ?? '';
       const body = settings.attachmentForm === 'payload'
         ? { ...base, type: 'file_attachment', message: caption, payload: { url, caption } }
