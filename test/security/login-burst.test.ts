@@ -35,7 +35,10 @@ for (const factory of sharedDatabases()) {
       const answers = await Promise.all(attempts.map((password) => login(server, email, password, '203.0.113.7')));
       const statuses = answers.map((a) => a.statusCode);
       const count = (s: number) => statuses.filter((x) => x === s).length;
-      expect(count(200) + count(401), JSON.stringify(statuses)).toBeLessThanOrEqual(LOGIN_MAX_FAILURES);
+      // Checked: at most the limit — unless the right password got in first, which (as a sequential
+      // login would) forgets this address's failures: then at most the limit before it and the limit after.
+      const checkedAtMost = answers[150]!.statusCode === 200 ? 2 * LOGIN_MAX_FAILURES : LOGIN_MAX_FAILURES;
+      expect(count(200) + count(401), JSON.stringify(statuses)).toBeLessThanOrEqual(checkedAtMost);
       expect(count(401)).toBeGreaterThan(0);
       expect(count(429)).toBe(301 - count(200) - count(401));
       for (const a of answers.filter((x) => x.statusCode === 429)) {
@@ -47,7 +50,7 @@ for (const factory of sharedDatabases()) {
       // The right password placed among them logs in only if it came before the limit was reached
       // (then its success forgets this address's failures, as a sequential login would).
       if (answers[150]!.statusCode === 200) {
-        expect(count(401)).toBeLessThan(LOGIN_MAX_FAILURES);
+        expect(count(401)).toBeLessThan(2 * LOGIN_MAX_FAILURES);
       } else {
         expect(answers[150]!.statusCode).toBe(429);
         // Once the limit is hit, the right password does not log in from this address.
