@@ -50,7 +50,7 @@ export function presentConversation(parts: ConversationParts, lastMessage: Messa
   return {
     conversation_id: c.id,
     channel: { id: channel.id, provider: channel.provider as Conversation['channel']['provider'], name: channel.name },
-    contact: { wa_id: contact.wa_id, name: contact.name, user_id: contact.user_id, language: contact.language },
+    contact: { wa_id: contact.wa_id, name: contact.name, user_id: contact.user_id, username: contact.username ?? null, language: contact.language },
     state: c.state as Conversation['state'],
     operator: operator ? { id: operator.id, name: operator.name } : null,
     handover: parseJson(c.handover),

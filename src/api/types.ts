@@ -35,7 +35,7 @@ export interface MessagePreview extends Message {
 export interface Conversation {
   conversation_id: string;
   channel: { id: string; provider: Provider; name: string | null };
-  contact: { wa_id: string | null; name: string | null; user_id: string | null; language: string | null };
+  contact: { wa_id: string | null; name: string | null; user_id: string | null; username: string | null; language: string | null };
   state: ConversationState;
   operator: { id: string; name: string } | null;
   handover: Handover | null;

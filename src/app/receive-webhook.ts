@@ -257,10 +257,11 @@ async function contactFor(tx: WriteTx, channelId: string, m: InboundMessage, kno
   const unchanged = known
     && (m.contact_name === null || m.contact_name === known.name)
     && (m.wa_id === null || m.wa_id === known.wa_id)
-    && (m.user_id === null || m.user_id === known.user_id);
+    && (m.user_id === null || m.user_id === known.user_id)
+    && (!m.contact_username || m.contact_username === known.username);
   if (known && unchanged) return known;
   return upsertContact(tx.db, {
-    channel_id: channelId, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name,
+    channel_id: channelId, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name, username: m.contact_username ?? null,
   }, nowIso);
 }
 

@@ -83,6 +83,8 @@ export interface InboundMessage {
   /** Meta business-scoped user id (BSUID), when present. */
   user_id: string | null;
   contact_name: string | null;
+  /** Meta's username (`contacts[].profile.username`, 2026), when given. */
+  contact_username?: string | null;
   type: MessageType;
   /** body, caption, button title, location name …; null when the message has none. */
   text: string | null;

@@ -56,7 +56,7 @@ const ConversationSchema: Json = {
   properties: {
     conversation_id: str,
     channel: { type: 'object', properties: { id: str, provider: { enum: [...PROVIDERS] }, name: nullable(str) } },
-    contact: { type: 'object', properties: { wa_id: nullable(str), name: nullable(str), user_id: nullable(str), language: nullable(str) } },
+    contact: { type: 'object', properties: { wa_id: nullable(str), name: nullable(str), user_id: nullable(str), username: nullable(str), language: nullable(str) } },
     state: { enum: [...CONVERSATION_STATES] },
     operator: nullable({ type: 'object', properties: { id: str, name: str } }),
     handover: nullable({ type: 'object', properties: { reason: { enum: [...HANDOVER_REASONS] }, at: str, note: nullable(str) } }),

@@ -87,10 +87,10 @@ async function conversationsWithText(db: Db, dialect: DialectName, search: strin
  * too short for the index) and each conversation's messages are searched instead.
  */
 /**
- * What a search matches on the contact: the name, the number and Meta's business-scoped user id
- * (a BSUID-only customer has no number, so an operator finds them by `US.…`).
+ * What a search matches on the contact: the name, the number, Meta's business-scoped user id (a
+ * BSUID-only customer has no number, so an operator finds them by `US.…`) and username.
  */
-const CONTACT_SEARCH_COLUMNS = ['ct.name', 'ct.wa_id', 'ct.user_id'] as const;
+const CONTACT_SEARCH_COLUMNS = ['ct.name', 'ct.wa_id', 'ct.user_id', 'ct.username'] as const;
 
 type SearchPlan = { ids: string[] } | { scan: { textIds: string[] | null } };
 

@@ -29,17 +29,20 @@ export interface ContactInput {
   wa_id: string | null;
   user_id: string | null;
   name: string | null;
+  username?: string | null;
 }
 
-/** Finds or creates the contact; newer non-null name, phone and BSUID replace older ones. */
-export async function upsertContact(db: Db, input: ContactInput, now: string): Promise<ContactRow> {
+/** Finds or creates the contact; newer non-null name, phone, BSUID and username replace older ones. */
+export async function upsertContact(db: Db, given: ContactInput, now: string): Promise<ContactRow> {
+  const input = { ...given, username: given.username ?? null };
   const existing = await db.selectFrom('contacts').selectAll()
     .where('channel_id', '=', input.channel_id).where('contact_key', '=', input.contact_key).executeTakeFirst()
     ?? await findByOtherIdentity(db, input);
   const unchanged = existing
     && (input.name === null || input.name === existing.name)
     && (input.wa_id === null || input.wa_id === existing.wa_id)
-    && (input.user_id === null || input.user_id === existing.user_id);
+    && (input.user_id === null || input.user_id === existing.user_id)
+    && (input.username === null || input.username === existing.username);
   if (existing && unchanged) return existing;
   if (existing && existing.contact_key !== input.contact_key) {
     // The same person under another key (a BSUID user whose phone appeared, or the reverse): keep
@@ -48,6 +51,7 @@ export async function upsertContact(db: Db, input: ContactInput, now: string): P
       name: input.name ?? existing.name,
       wa_id: input.wa_id ?? existing.wa_id,
       user_id: input.user_id ?? existing.user_id,
+      username: input.username ?? existing.username,
       updated_at: now,
     }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
   }
@@ -57,6 +61,7 @@ export async function upsertContact(db: Db, input: ContactInput, now: string): P
       name: sql`coalesce(excluded.name, contacts.name)`,
       wa_id: sql`coalesce(excluded.wa_id, contacts.wa_id)`,
       user_id: sql`coalesce(excluded.user_id, contacts.user_id)`,
+      username: sql`coalesce(excluded.username, contacts.username)`,
       updated_at: now,
     }))
     .execute();

@@ -296,6 +296,13 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_contact_username': {
+      // Meta's 2026 usernames (profile.username): kept on the contact, so an operator finds a
+      // customer by it as by their name, number or BSUID.
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('contacts').addColumn('username', 'text').execute();
+      },
+    },
   };
 }
 

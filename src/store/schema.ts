@@ -44,6 +44,8 @@ export interface ContactTable {
   wa_id: string | null;
   user_id: string | null;
   name: string | null;
+  /** Meta's username (profile.username), when the customer has one. */
+  username: string | null;
   language: string | null;
   created_at: string;
   updated_at: string;

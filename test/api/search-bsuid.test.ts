@@ -8,7 +8,7 @@ import { postMeta, startTestServer } from '../support/app.js';
 import { sharedDatabases, type TestDatabase } from '../support/databases.js';
 import { fixture } from '../support/webhook-senders.js';
 
-/** Issue 14's finding: a customer known only by Meta's business-scoped user id (no phone) must be searchable. */
+/** Issue 14's finding: a customer known only by Meta's business-scoped user id (no phone) must be searchable, by it and by username. */
 for (const factory of sharedDatabases()) {
   describe(`search by BSUID on ${factory.kind} (SPEC §7)`, () => {
     let database: TestDatabase;
@@ -25,11 +25,11 @@ for (const factory of sharedDatabases()) {
       await database.destroy();
     });
 
-    it('[§7 q] a BSUID-only customer (no number) is found by the whole user id, a part of it, in any case', async () => {
-      for (const q of ['US.13491208655302741918', 'US.1349120865', 'us.134912']) {
+    it('[§7 q] a BSUID-only customer (no number) is found by the whole user id, a part of it, in any case, and by username', async () => {
+      for (const q of ['US.13491208655302741918', 'US.1349120865', 'us.134912', 'jo.travels', 'JO.TRAV']) {
         const res = await admin.get(`/api/conversations?q=${encodeURIComponent(q)}`);
         expect(res.status, q).toBe(200);
-        expect(res.body.conversations.map((c: any) => c.contact), q).toEqual([{ wa_id: null, name: 'Jo', user_id: 'US.13491208655302741918', language: null }]);
+        expect(res.body.conversations.map((c: any) => c.contact), q).toEqual([{ wa_id: null, name: 'Jo', user_id: 'US.13491208655302741918', username: 'jo.travels', language: null }]);
       }
       const none = await admin.get('/api/conversations?q=US.99999');
       expect(none.body.conversations).toEqual([]);

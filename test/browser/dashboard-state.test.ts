@@ -15,7 +15,7 @@ function message(id: string, seq: number, patch: Partial<Message> = {}): Message
 function conversation(id: string, patch: Partial<Conversation> = {}): Conversation {
   return {
     conversation_id: id, channel: { id: 'ch', provider: 'meta', name: null },
-    contact: { wa_id: '9611', name: id, user_id: null, language: null }, state: 'ai', operator: null, handover: null,
+    contact: { wa_id: '9611', name: id, user_id: null, username: null, language: null }, state: 'ai', operator: null, handover: null,
     unread_count: 0, last_message: null, window_expires_at: '2026-03-02T14:30:22.000Z',
     created_at: '2026-03-01T14:00:00.000Z', updated_at: '2026-03-01T14:30:22.000Z', ...patch,
   };

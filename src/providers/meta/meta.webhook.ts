@@ -374,6 +374,7 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | Inbo
     wa_id: waId,
     user_id: fromUserId ?? nonBlank(contact?.user_id),
     contact_name: nonBlank(contact?.profile?.name),
+    contact_username: nonBlank(contact?.profile?.username),
     type: content.type,
     text: content.text,
     media: content.media,
