@@ -365,7 +365,10 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | Inbo
   if (context.channelExternalId === null) return `message ${id}: no metadata.phone_number_id`;
 
   const content = readContent(message.type, raw, dialect);
+  const username = nonBlank(contact?.profile?.username);
   const inbound: InboundMessage = {
+    // Only when the customer has one (2026 usernames): most messages carry none.
+    ...(username !== null ? { contact_username: username } : {}),
     provider: dialect.provider,
     provider_message_id: id,
     channel_external_id: context.channelExternalId,
@@ -374,7 +377,6 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | Inbo
     wa_id: waId,
     user_id: fromUserId ?? nonBlank(contact?.user_id),
     contact_name: nonBlank(contact?.profile?.name),
-    contact_username: nonBlank(contact?.profile?.username),
     type: content.type,
     text: content.text,
     media: content.media,

@@ -34,6 +34,7 @@ function batchSchema(provider: Provider) {
     wa_id: z.string().min(1).refine((id) => !id.startsWith('+'), 'wa_id keeps its +').nullable(),
     user_id: z.string().nullable(),
     contact_name: z.string().nullable(),
+    contact_username: z.string().optional(),
     type: z.enum(MESSAGE_TYPES),
     text: z.string().nullable(),
     media: z
