@@ -62,9 +62,11 @@ async function settled(server: Running, messageId: string) {
     const job = await db.selectFrom('jobs').selectAll().where('kind', '=', 'media.download').where('dedupe_key', '=', media.media_id).executeTakeFirstOrThrow();
     // The job's outcome commits with the media's (success) or right with it (giving up).
     if (job.status !== 'done' && job.status !== 'failed') return undefined;
+    // Read again: on a pool (PostgreSQL) the first read may predate the commit that settled the media.
+    const settledMessage = (await db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirstOrThrow());
     const events = (await db.selectFrom('events').selectAll().where('type', '=', 'message_updated').orderBy('id').execute())
       .map((e) => JSON.parse(e.payload)).filter((p) => p.message_id === messageId);
-    return { message, mediaJson, media, job, events };
+    return { message: settledMessage, mediaJson: JSON.parse(settledMessage.media!), media, job, events };
   }, `media of ${messageId} to settle`);
 }
 
