@@ -51,8 +51,10 @@ export function mediaLinks(secret: string, publicUrl: string | null, ttlSeconds:
     verify(mediaId, exp, sig, now = new Date()) {
       if (!/^\d{1,12}$/.test(exp) || Number(exp) < now.getTime() / 1000) return false;
       if (!/^[A-Za-z0-9_-]{43}$/.test(sig)) return false;
-      const given = Buffer.from(sig, 'base64url');
-      const expected = sign(mediaId, exp);
+      // Compared as text, not decoded: base64url's last character carries two unused bits, so
+      // decoding would accept four spellings of one signature.
+      const given = Buffer.from(sig, 'latin1');
+      const expected = Buffer.from(sign(mediaId, exp).toString('base64url'), 'latin1');
       return given.length === expected.length && timingSafeEqual(given, expected);
     },
   };

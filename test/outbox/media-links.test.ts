@@ -151,10 +151,13 @@ for (const database of sharedDatabases()) {
       const link = monty.sends.at(-1)!.json.image.link as string;
       const [, exp, sig] = linkPattern(mediaId).exec(link)!;
       const flipped = `${sig!.slice(0, -1)}${sig!.endsWith('A') ? 'B' : 'A'}`;
+      // The same bytes spelled with other unused low bits in the last character are not the signature either.
+      const respelled = `${sig!.slice(0, -1)}${String.fromCharCode(sig!.charCodeAt(42) ^ 1)}`;
       const base = `${publicUrl}media-links/${mediaId}`;
       const links = await loadMediaLinks(server.running.ctx);
       const refused = [
         `${base}?exp=${exp}&sig=${flipped}`,
+        `${base}?exp=${exp}&sig=${respelled}`,
         `${base}?exp=${Number(exp) + 3600}&sig=${sig}`,
         `${base}?exp=${exp}`,
         base,
