@@ -3,9 +3,9 @@
  * JSON bodies on every state-changing request (the server's CSRF rule, SPEC §10), and errors
  * surfaced as `ApiError` with the server's `{ error: { code, message } }`.
  */
-import type { Conversation, Message, Operator } from '../../src/api/types.js';
+import type { Conversation, KnowledgeEntry, Message, Operator } from '../../src/api/types.js';
 
-export type { Conversation, Message, Operator };
+export type { Conversation, KnowledgeEntry, Message, Operator };
 export type OperatorStatus = Operator['status'];
 export type ConversationState = Conversation['state'];
 
@@ -24,18 +24,6 @@ export interface MessagePage {
   has_more: boolean;
 }
 
-/** A Q&A entry of the faq responder's knowledge base [AI7]. */
-export interface KnowledgeEntry {
-  id: string;
-  question: string;
-  answer: string;
-  language: string | null;
-  alternates: string[];
-  tags: string[];
-  source: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 export interface KnowledgePage {
   entries: KnowledgeEntry[];
