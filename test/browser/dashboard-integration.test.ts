@@ -161,13 +161,13 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await page.getByLabel('Reply').fill('one more thing');
     await page.getByLabel('Reply').press('Enter');
     const failed = messagesPane().locator('.role-operator', { hasText: 'one more thing' });
-    await failed.locator('.error-badge').waitFor({ timeout: WAIT_MS });
+    await failed.locator('.error-badge').waitFor({ timeout: 3 * WAIT_MS });
     expect(await failed.locator('.error-badge').textContent()).toBe('131047: Re-engagement message');
     await failed.getByRole('button', { name: 'Retry' }).click();
-    await expect.poll(() => failed.locator('.tick').getAttribute('aria-label'), { timeout: WAIT_MS }).toBe('sent');
+    await expect.poll(() => failed.locator('.tick').getAttribute('aria-label'), { timeout: 3 * WAIT_MS }).toBe('sent');
     expect(await failed.locator('.error-badge').count()).toBe(0);
     expect(meta.sends().filter((s) => s.json?.text?.body === 'one more thing').length).toBe(2);
-  });
+  }, 120_000);
 
   it('[AI7][§11] an AI reply saved as Q&A from the dialog answers the next question (faq responder)', async () => {
     await restart({ AI_RESPONDER: 'openai' });
