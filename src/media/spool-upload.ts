@@ -48,10 +48,14 @@ export async function spoolUpload(body: Readable, tempDir: string, maxBytes: num
       callback(null, chunk);
     },
   });
+  const out = createWriteStream(path, { flags: 'wx' });
   try {
-    await pipeline(body, meter, createWriteStream(path, { flags: 'wx' }));
+    await pipeline(body, meter, out);
     await syncFile(path);
   } catch (err) {
+    // A body that fails before the file is open leaves the open pending: the file appears after the
+    // pipeline has rejected. Wait for the stream to close, so the removal comes after its creation.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     await rm(path, { force: true });
     throw err;
   }
