@@ -47,7 +47,7 @@ describe('message metadata in the dashboard (issue 12)', () => {
     expect(quoteOf(message({ text: 'x'.repeat(200) })).length).toBe(141);
   });
 
-  it('[OUT1] a retried message replaces its failed copy (status back to pending); a plain stale copy still cannot', () => {
+  it('[OUT1] a retried message replaces its failed copy (status back to pending); a plain stale copy, or the retry answer after the send, cannot', () => {
     const failed = message({ role: 'operator', status: 'failed', error: { code: '131047', title: 'Re-engagement message' } });
     let state: DashboardState = [
       { type: 'thread_requested' as const, conversationId: 'c_1' },
@@ -55,9 +55,14 @@ describe('message metadata in the dashboard (issue 12)', () => {
     ].reduce(reduce, initialState);
     state = reduce(state, { type: 'message_seen', message: { ...failed, status: 'pending', error: null } });
     expect(state.threads.c_1!.messages.m1!.status).toBe('failed');
-    state = reduce(state, { type: 'message_retried', message: { ...failed, status: 'pending', error: null } });
+    const retried = { ...failed, status: 'pending' as const, error: null, metadata: { retries: 1 } };
+    state = reduce(state, { type: 'message_retried', message: retried });
     expect(state.threads.c_1!.messages.m1).toMatchObject({ status: 'pending', error: null });
-    state = reduce(state, { type: 'message_seen', message: { ...failed, status: 'sent', error: null } });
+    const sent = { ...retried, status: 'sent' as const };
+    state = reduce(state, { type: 'message_seen', message: sent });
+    expect(state.threads.c_1!.messages.m1!.status).toBe('sent');
+    // The retry's answer arriving after the new attempt's `sent` event does not take it back.
+    state = reduce(state, { type: 'message_retried', message: retried });
     expect(state.threads.c_1!.messages.m1!.status).toBe('sent');
     // Another conversation's thread is not opened by a retry answer.
     expect(reduce(state, { type: 'message_retried', message: { ...failed, conversation_id: 'c_2' } }).threads.c_2).toBeUndefined();

@@ -178,11 +178,13 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
       return next;
     }
     case 'message_retried': {
+      // The answer is the new attempt (`metadata.retries` one higher): it replaces the failed copy,
+      // but not a copy of the same attempt that got further — the send can finish, and its event
+      // arrive, before this answer does.
       const m = action.message;
       const thread = state.threads[m.conversation_id];
       if (!thread) return state;
-      const messages = { ...thread.messages, [m.message_id]: m };
-      return { ...state, threads: { ...state.threads, [m.conversation_id]: { ...thread, messages } } };
+      return { ...state, threads: { ...state.threads, [m.conversation_id]: mergeMessages(thread, [m]) } };
     }
     case 'thread_closed': {
       if (!state.threads[action.conversationId]) return state;
