@@ -104,6 +104,12 @@ export interface Config {
     /** Sends running at once per process (one conversation's messages still leave in order). */
     readonly concurrency: number;
     /**
+     * Text sends started ahead of a free slot: their start marker commits while the slots are busy.
+     * After a crash these were never sent but count as started (`unconfirmed` decides), so at most
+     * this many more messages than `concurrency` can come back `send_unconfirmed`.
+     */
+    readonly prefetch: number;
+    /**
      * An attempt that started and has no recorded outcome (the process died during the provider
      * call): `fail` marks the message failed with `send_unconfirmed` (never a duplicate; the
      * default), `resend` sends it once more (never lost; may duplicate — Meta has no idempotency key).
@@ -286,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxMs: int('OUTBOX_RETRY_MAX_MS', 300_000, 1, 86_400_000),
       sendTimeoutMs: int('OUTBOX_SEND_TIMEOUT_MS', 30_000, 100, 3_600_000),
       concurrency: int('OUTBOX_CONCURRENCY', 8, 1, 256),
+      prefetch: int('OUTBOX_PREFETCH', 0, 0, 1024),
       unconfirmed: oneOf('OUTBOX_UNCONFIRMED', ['fail', 'resend'] as const, 'fail'),
     },
     admin: { email: str('ADMIN_EMAIL'), password: str('ADMIN_PASSWORD') },

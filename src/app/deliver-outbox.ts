@@ -92,7 +92,9 @@ export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner
     kinds: ['outbox.send', 'outbox.read'],
     handler,
     onClaim: handler.onClaim,
+    onUnclaim: handler.onUnclaim,
     concurrency: config.outbox.concurrency,
+    prefetch: config.outbox.prefetch,
     pollMs: config.jobs.pollMs,
     lockMs: config.jobs.lockMs,
     maxAttempts: RUNNER_MAX_CLAIMS,
@@ -115,6 +117,13 @@ export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner
 export function outboxHandler(ctx: AppContext, senders: MessageSenders): OutboxHandler {
   return {
     onClaim: (jobs, tx) => startOnClaim(ctx, senders, jobs, tx),
+    onUnclaim: async (jobs, tx) => {
+      // Started in the claim's unit, never called: the start marker goes, as if never claimed.
+      for (const { claimed } of jobs) {
+        const started = claimed as StartedSend | undefined;
+        if (started) await setSendMetadataIfStatus(tx.db, tx.dialect, started.row.id, 'pending', started.previousMetadata);
+      }
+    },
     run: (run) => (run.job.kind === 'outbox.read'
       ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
       : deliver(ctx, senders, run as JobRun<OutboxSendPayload>)),
@@ -131,6 +140,8 @@ export function outboxHandler(ctx: AppContext, senders: MessageSenders): OutboxH
 export type OutboxHandler = JobHandler<OutboxSendPayload | OutboxReadPayload> & {
   /** The runner's onClaim: starts ready text sends in the claim's unit (see startOnClaim). */
   onClaim(jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>>;
+  /** The runner's onUnclaim: a start marker of a job claimed ahead and never run is taken back. */
+  onUnclaim(jobs: readonly { job: Job<OutboxSendPayload | OutboxReadPayload>; claimed: unknown }[], tx: WriteTx): Promise<void>;
 };
 
 /** An attempt whose start marker is committed: what the one call needs. */
@@ -141,6 +152,8 @@ interface StartedSend {
   provider: Provider;
   to: Recipient;
   replyTo: string | null;
+  /** The message's metadata before the start marker (restored if the job is handed back unstarted). */
+  previousMetadata: string;
 }
 
 /**
@@ -173,7 +186,7 @@ async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: read
     const replyTo = row.reply_to ? await quotedProviderId(tx.db, conversationId, row.reply_to) : null;
     const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: now.toISOString(), send_open: true };
     const started = await setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta));
-    if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo });
+    if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata });
   }
   return startedJobs;
 }
@@ -237,7 +250,7 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
   const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
   if (!started) return;
-  return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo }, prepared.prepared, signal);
+  return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata }, prepared.prepared, signal);
 }
 
 function outboundOf(row: MessageRow, to: Recipient, replyTo: string | null, media: OutboundMedia | null): OutboundMessage {
@@ -266,6 +279,9 @@ async function callProvider(ctx: AppContext, run: JobRun<OutboxSendPayload>, sen
     if (run.signal.aborted) throw err;
     outcome = { kind: 'retryable', error: { code: 'error', title: err instanceof Error ? err.message : String(err) }, retryAfterMs: null };
   }
+  // The call is over: its slot takes the next message while this outcome commits. The
+  // conversation's next message still waits for it (it is held while this one is pending).
+  run.release();
   ctx.metrics.outboxSendSeconds.observe({ provider }, Number(process.hrtime.bigint() - t0) / 1e9);
   ctx.metrics.outboxSends.inc({ provider, outcome: outcome.kind });
   return recordOutcome(ctx, run, row, meta, attempt, outcome);

@@ -27,6 +27,12 @@ export interface JobRun<P = unknown> {
   complete(tx: WriteTx): Promise<void>;
   /** What `onClaim` returned for this job in the claim's unit (already committed), or undefined. */
   readonly claimed: unknown;
+  /**
+   * Frees this run's slot: what is left of it (committing an outcome already known) no longer
+   * holds up the next job. The run still counts for `stop()` and `idle()`, and its outcome is
+   * recorded as usual. Calling it twice is harmless.
+   */
+  release(): void;
 }
 
 /**
@@ -91,6 +97,15 @@ export interface JobRunnerOptions<P> {
    * that job's run as `claimed`. A throw rolls the claim back: the jobs stay due.
    */
   onClaim?(jobs: readonly Job<P>[], tx: WriteTx): Promise<ReadonlyMap<number, unknown> | void>;
+  /**
+   * Jobs claimed ahead of a free slot (default 0): their claim (and `onClaim`'s step) commits while
+   * the slots are busy, so a slot that frees takes the next job without waiting for a commit. On a
+   * graceful stop the ones not started are handed back through `onUnclaim`; after a crash they are
+   * claimed again when their claim expires, like any job of a dead worker.
+   */
+  prefetch?: number;
+  /** Undoes `onClaim`'s step for jobs claimed ahead and never started, in the unit that queues them again. */
+  onUnclaim?(jobs: readonly { job: Job<P>; claimed: unknown }[], tx: WriteTx): Promise<void>;
 }
 
 export interface JobRunnerStats {
@@ -133,6 +148,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
   const { committer, kinds, handler } = options;
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const pollMs = Math.max(1, options.pollMs ?? 1000);
+  const prefetch = Math.max(0, options.prefetch ?? 0);
   const lockMs = Math.max(10, options.lockMs ?? 300_000);
   const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
   const backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
@@ -140,6 +156,12 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
   const stats: JobRunnerStats = { claimed: 0, completed: 0, retried: 0, failed: 0 };
 
   const running = new Set<Promise<void>>();
+  /** Runs holding a slot: `running` minus those that called release(). */
+  let busy = 0;
+  /** Released runs still committing their outcome are bounded too, so a slow disk slows claiming. */
+  const maxRunning = concurrency * 4 + prefetch;
+  /** Jobs claimed ahead (`prefetch`), oldest first, each with the time its claim began. */
+  const ready: Claim[] = [];
   const stopController = new AbortController();
   const idleWaiters: (() => void)[] = [];
   let stopped = false;
@@ -181,9 +203,10 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
   async function claimRound(): Promise<void> {
     let exhausted = false;
     try {
-      // Bounded: each round claims at most `concurrency` jobs in total.
-      for (let round = 0; round < concurrency && !stopped && running.size < concurrency; round++) {
-        const wanted = concurrency - running.size;
+      // Bounded: slots plus the jobs claimed ahead, and the runs still settling.
+      for (let round = 0; round < concurrency && !stopped; round++) {
+        const wanted = Math.min(concurrency + prefetch - busy - ready.length, maxRunning - running.size - ready.length);
+        if (wanted <= 0) break;
         const claims = await committer.run(async (tx) => {
           const claimedRows = await claimJobs(tx.db, kinds, wanted, lockMs, new Date(), tx.dialect);
           const list = claimedRows.map(toClaim);
@@ -193,7 +216,8 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
           return list;
         });
         stats.claimed += claims.length;
-        for (const claim of claims) start(claim);
+        ready.push(...claims);
+        drain();
         if (claims.length < wanted) {
           exhausted = true;
           break;
@@ -203,7 +227,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       log?.error({ err, kinds }, 'claiming jobs failed');
       return;
     }
-    if (exhausted && running.size === 0) idleWaiters.splice(0).forEach((fn) => fn());
+    if (exhausted && running.size === 0 && ready.length === 0) idleWaiters.splice(0).forEach((fn) => fn());
   }
 
   interface Claim {
@@ -212,28 +236,45 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     job: Job<P> | null;
     parseError?: unknown;
     claimed?: unknown;
+    /** Date.now() when the claim was taken: its lock runs from then. */
+    at: number;
+  }
+
+  /** Starts claimed jobs while slots are free. */
+  function drain(): void {
+    while (!stopped && busy < concurrency && ready.length > 0) start(ready.shift()!);
   }
 
   function toClaim(row: JobRow): Claim {
     try {
-      return { row, job: { id: row.id, kind: row.kind as JobKind, payload: JSON.parse(row.payload) as P, attempt: row.attempts } };
+      return { row, job: { id: row.id, kind: row.kind as JobKind, payload: JSON.parse(row.payload) as P, attempt: row.attempts }, at: Date.now() };
     } catch (err) {
-      return { row, job: null, parseError: err };
+      return { row, job: null, parseError: err, at: Date.now() };
     }
   }
 
   function start(claim: Claim): void {
     const { row } = claim;
-    const p = execute(claim).catch((err: unknown) => {
+    busy++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      busy--;
+      drain();
+      schedule(0);
+    };
+    const p = execute(claim, release).catch((err: unknown) => {
       log?.error({ err, jobId: row.id, kind: row.kind }, 'recording a job outcome failed; the claim will expire and the job run again');
     }).finally(() => {
+      release();
       running.delete(p);
       schedule(0);
     });
     running.add(p);
   }
 
-  async function execute(claim: Claim): Promise<void> {
+  async function execute(claim: Claim, release: () => void): Promise<void> {
     const { row } = claim;
     if (!claim.job) {
       const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
@@ -249,7 +290,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     const onStop = () => controller.abort(STOPPED);
     stopController.signal.addEventListener('abort', onStop, { once: true });
     // Stop before the claim lapses, so no second worker ever runs this job beside us.
-    const deadline = setTimeout(() => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)), Math.floor(lockMs * 0.9));
+    const deadline = setTimeout(() => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)), Math.max(0, Math.floor(lockMs * 0.9) - (Date.now() - claim.at)));
     deadline.unref();
     let completed = false;
     try {
@@ -257,6 +298,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
         job,
         signal: controller.signal,
         claimed: claim.claimed,
+        release,
         complete: async (tx) => {
           await completeJob(tx.db, job.id);
           tx.afterCommit(() => {
@@ -304,6 +346,20 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     stats.failed++;
   }
 
+  /** Jobs claimed ahead and never started: due again at once, their `onClaim` step undone. */
+  async function handBack(claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    try {
+      await committer.run(async (tx) => {
+        const started = claims.flatMap((c) => (c.job ? [{ job: c.job, claimed: c.claimed }] : []));
+        if (options.onUnclaim && started.length > 0) await options.onUnclaim(started, tx);
+        for (const c of claims) await failJob(tx.db, c.row.id, 'claimed ahead; handed back at shutdown', new Date());
+      });
+    } catch (err) {
+      log?.error({ err, kinds, jobs: claims.length }, 'handing back jobs claimed ahead failed; their claims will expire and they run again');
+    }
+  }
+
   schedule(0);
 
   return {
@@ -319,6 +375,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       if (timer) clearTimeout(timer);
       timer = null;
       await ticking;
+      await handBack(ready.splice(0));
       if (running.size > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
         await Promise.race([

@@ -236,4 +236,64 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     expect(reasons).toEqual(['timeout']);
     expect((await job(id)).attempts).toBe(2);
   });
+
+  it('[OUT1] release(): a run that frees its slot lets the next job start while it settles; stop() still waits for it', async () => {
+    const first = await enqueue(20);
+    const second = await enqueue(21);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const started: number[] = [];
+    let settled = false;
+    const runner = start({
+      async run({ job, release }) {
+        started.push(job.id);
+        if (job.id !== first) return;
+        release();
+        await gate;
+        settled = true;
+      },
+    }, { concurrency: 1 });
+    await waitFor(async () => (await job(second)).status === 'done', 'the second job done while the first settles');
+    expect(started.indexOf(second)).toBeGreaterThan(started.indexOf(first));
+    expect((await job(first)).status).toBe('running');
+    const stopping = runner.stop({ graceMs: 5_000 });
+    await sleep(50);
+    expect(settled).toBe(false);
+    openGate();
+    await stopping;
+    expect(settled).toBe(true);
+    expect((await job(first)).status).toBe('done');
+  });
+
+  it('[OUT1] prefetch: jobs are claimed ahead of a free slot (onClaim runs for them); stop() hands the unstarted ones back through onUnclaim, due at once', async () => {
+    const ids = [await enqueue(30), await enqueue(31), await enqueue(32)];
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const ran: number[] = [];
+    const unclaimed: { id: number; claimed: unknown }[] = [];
+    const runner = start({
+      async run({ job }) {
+        if (!ids.includes(job.id)) return;
+        ran.push(job.id);
+        await gate;
+      },
+    }, {
+      concurrency: 1, prefetch: 2,
+      onClaim: async (jobs: readonly { id: number }[]) => new Map(jobs.map((j) => [j.id, `marker ${j.id}`])),
+      onUnclaim: async (jobs: readonly { job: { id: number }; claimed: unknown }[]) => {
+        for (const j of jobs) unclaimed.push({ id: j.job.id, claimed: j.claimed });
+      },
+    });
+    await waitFor(async () => (await Promise.all(ids.map(job))).every((r) => r.status === 'running'), 'all three claimed');
+    expect(ran).toEqual([ids[0]]);
+    const stopping = runner.stop({ graceMs: 5_000 });
+    await sleep(50);
+    openGate();
+    await stopping;
+    expect(ran).toEqual([ids[0]]);
+    expect(unclaimed).toEqual([{ id: ids[1], claimed: `marker ${ids[1]}` }, { id: ids[2], claimed: `marker ${ids[2]}` }]);
+    const rows = await Promise.all(ids.map(job));
+    expect(rows.map((r) => r.status)).toEqual(['done', 'queued', 'queued']);
+    expect(rows.slice(1).every((r) => r.run_at <= new Date().toISOString())).toBe(true);
+  });
 });

@@ -116,6 +116,58 @@ for (const database of databases) {
       expect(shown).toMatchObject({ status: 'failed', error: { code: 'send_unconfirmed' } });
       await server.stop();
     });
+
+    it('[OUT1] OUTBOX_PREFETCH: a graceful stop hands the sends started ahead back (sent once after restart, none unconfirmed); a SIGKILL leaves them send_unconfirmed', async () => {
+      const { env: base, meta, store } = await setup(await database.create());
+      const env = { ...base, OUTBOX_CONCURRENCY: '1', OUTBOX_PREFETCH: '4' };
+      let { server, admin } = await child(env);
+      const slow = await openConversation(server.url, admin, '96175000011');
+      const others = [await openConversation(server.url, admin, '96175000012'), await openConversation(server.url, admin, '96175000013')];
+
+      // Graceful: the one slot is in a 1.5 s call; the two others are claimed ahead, markers written.
+      meta.script('+96175000011', { delayMs: 1_500 });
+      const first = await operatorSends(admin, slow, 'in the slot');
+      const ahead = [await operatorSends(admin, others[0]!, 'ahead one'), await operatorSends(admin, others[1]!, 'ahead two')];
+      await waitFor('both claimed ahead with their start marker', async () => {
+        const rows = await Promise.all(ahead.map((m) => storedMessage(store.db, m.message_id)));
+        return rows.every((r) => r.metadata.send_open === true);
+      });
+      expect(meta.sends().map((r) => r.json!.text.body)).toEqual(['in the slot']);
+      expect(await server.stop()).toBe(0);
+      for (const m of ahead) {
+        const row = await storedMessage(store.db, m.message_id);
+        expect(row.status).toBe('pending');
+        expect(row.metadata.send_open).toBeUndefined();
+        expect(row.metadata.send_attempts).toBeUndefined();
+      }
+      expect((await storedMessage(store.db, first.message_id)).status).toBe('sent');
+
+      ({ server, admin } = await child(env));
+      await waitFor('the handed-back sends sent after the restart', async () => {
+        const rows = await Promise.all(ahead.map((m) => storedMessage(store.db, m.message_id)));
+        return rows.every((r) => r.status === 'sent');
+      }, 30_000);
+      expect(meta.sends().map((r) => r.json!.text.body).sort()).toEqual(['ahead one', 'ahead two', 'in the slot']);
+
+      // SIGKILL: what was claimed ahead counts as started, so it comes back send_unconfirmed (the
+      // price of OUTBOX_PREFETCH, documented in the README), and nothing is sent twice.
+      meta.script('+96175000011', { hang: true });
+      const cut = await operatorSends(admin, slow, 'cut short');
+      const killedAhead = [await operatorSends(admin, others[0]!, 'killed ahead one'), await operatorSends(admin, others[1]!, 'killed ahead two')];
+      await waitFor('the call in flight and both claimed ahead', async () => {
+        const rows = await Promise.all(killedAhead.map((m) => storedMessage(store.db, m.message_id)));
+        return meta.sends().some((r) => r.json!.text.body === 'cut short') && rows.every((r) => r.metadata.send_open === true);
+      });
+      await server.kill();
+      ({ server, admin } = await child(env));
+      const final = await waitFor('every message settled', async () => {
+        const rows = await Promise.all([cut, ...killedAhead].map((m) => storedMessage(store.db, m.message_id)));
+        return rows.every((r) => r.status !== 'pending') ? rows : null;
+      }, 30_000);
+      expect(final.map((r) => r!.error?.code)).toEqual(['send_unconfirmed', 'send_unconfirmed', 'send_unconfirmed']);
+      expect(meta.sends().filter((r) => r.json!.text.body.startsWith('killed ahead'))).toHaveLength(0);
+      await server.stop();
+    }, 90_000);
   });
 }
 
