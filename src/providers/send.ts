@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { MessageType, ProviderError } from '../chat/types.js';
 
 /** Who a message goes to, as the conversation knows them; each sender picks the fields it needs. */
@@ -88,7 +90,7 @@ export function httpOutcome(status: number, title: string, retryAfter: string | 
 
 export interface HttpAnswer {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   /** The parsed JSON body, or null when it was empty or not JSON. */
   json: unknown;
   text: string;
@@ -104,22 +106,66 @@ const ANSWER_LIMIT = 256 * 1024;
 export async function call(url: string, init: RequestInit, options: SendOptions & { timeout: AbortSignal }): Promise<HttpAnswer | Exclude<SendOutcome, { kind: 'accepted' }>> {
   const signal = AbortSignal.any([options.signal, options.timeout]);
   try {
+    if (typeof init.body === 'string') return await postText(url, init, signal);
     const response = await fetch(url, { ...init, signal });
     const buffer = Buffer.from(await response.arrayBuffer());
-    const text = buffer.subarray(0, ANSWER_LIMIT).toString('utf8');
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: response.status, headers: response.headers, json, text };
+    return { status: response.status, headers: response.headers, ...bodyOf(buffer) };
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason ?? err;
     if (options.timeout.aborted) return { kind: 'retryable', error: { code: 'timeout', title: 'the provider did not answer in time' }, retryAfterMs: null };
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
     return { kind: 'retryable', error: { code: 'unreachable', title: `the provider could not be reached (${cause ?? (err as Error).message})` }, retryAfterMs: null };
   }
+}
+
+function bodyOf(buffer: Buffer): { json: unknown; text: string } {
+  const text = buffer.subarray(0, ANSWER_LIMIT).toString('utf8');
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { json, text };
+}
+
+/** Kept-alive connections to the providers, shared by every send of this process. */
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+
+/**
+ * A request with a text body (every send but a media upload) on node:http: the same call as
+ * fetch, at a fraction of its cost per request (the outbox makes thousands a second). No
+ * redirects are followed; a provider's send API does not redirect.
+ */
+function postText(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const agent = agents[target.protocol as keyof typeof agents];
+  if (!agent) return Promise.reject(new Error(`unsupported protocol ${target.protocol}`));
+  const body = Buffer.from(init.body as string, 'utf8');
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined), 'content-length': String(body.length) };
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const req = send(target, { method: init.method ?? 'POST', headers, agent, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        // Kept up to the limit; the rest is read and dropped so the connection can be reused.
+        if (length < ANSWER_LIMIT) chunks.push(chunk);
+        length += chunk.length;
+      });
+      res.on('end', () => {
+        const raw = res.headers;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: { get: (name) => { const v = raw[name.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; } },
+          ...bodyOf(Buffer.concat(chunks)),
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export function isAnswer(value: HttpAnswer | SendOutcome): value is HttpAnswer {
