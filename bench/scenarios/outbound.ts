@@ -22,6 +22,8 @@ import { summarize } from '../lib/stats.js';
 class FakeGraph {
   readonly arrivals = new Map<string, number>();
   count = 0;
+  /** How long each answer takes (0: at once; Graph itself takes tens to hundreds of ms). */
+  delayMs = 0;
   first = 0;
   last = 0;
   private constructor(private readonly server: Server, readonly port: number) {}
@@ -44,8 +46,12 @@ class FakeGraph {
           // counted anyway
         }
         const text = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '+1', wa_id: '1' }], messages: [{ id: `wamid.BENCH${f.count}` }] });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        res.end(text);
+        const answer = () => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        };
+        if (f.delayMs > 0) setTimeout(answer, f.delayMs);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -107,8 +113,12 @@ function sizes(ctx: BenchContext) {
   return ctx.quick ? { conversations: 50, messages: 500, latencySamples: 50 } : { conversations: 200, messages: 2_000, latencySamples: 200 };
 }
 
-/** OUTBOX_CONCURRENCY values measured: the default, and a setting for a busy number. */
-const CONCURRENCIES = [8, 32];
+/**
+ * The drains measured: OUTBOX_CONCURRENCY at the default and at a setting for a busy number, with
+ * a fake answering at once (the outbox's own cost shows whole); then the default against a fake
+ * that takes 50 ms per answer, nearer a real provider.
+ */
+const DRAINS = [{ concurrency: 8, delayMs: 0 }, { concurrency: 32, delayMs: 0 }, { concurrency: 8, delayMs: 50 }];
 
 /** Writes `messages` outbound messages through appendOutbound, round-robin over the conversations, while no server runs. */
 async function fillOutbox(databaseUrl: string, messages: number, tag: string): Promise<void> {
@@ -154,6 +164,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
   const { conversations, messages, latencySamples } = sizes(ctx);
   const dir = ctx.scratch('outbound');
   const where = storage();
+  const prefetchLabel = process.env.OUTBOX_PREFETCH ? `, OUTBOX_PREFETCH=${process.env.OUTBOX_PREFETCH}` : '';
   const pgDatabase: TestDatabase | null = where.kind === 'postgres' ? await createPostgresDatabase(ctx.postgresUrl) : null;
   const databaseUrl = pgDatabase?.url ?? `sqlite:${join(dir, 'switchboard.db')}`;
   const fake = await FakeGraph.start();
@@ -169,11 +180,13 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
     await server.stop();
 
     // 2–3. For each concurrency: the outbox filled while no server runs, then drained by a fresh server (first provider request to the last).
-    const drains: { concurrency: number; rate: number; seconds: number; sentRows: number; distinct: number; bare: number }[] = [];
-    for (const concurrency of CONCURRENCIES) {
-      ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency})`);
-      await fillOutbox(databaseUrl, messages, `c${concurrency}`);
+    const drains: { concurrency: number; delayMs: number; rate: number; seconds: number; sentRows: number; distinct: number; bare: number }[] = [];
+    for (const { concurrency, delayMs } of DRAINS) {
+      const tag = `c${concurrency}d${delayMs}`;
+      ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency}, provider answering in ${delayMs} ms)`);
+      await fillOutbox(databaseUrl, messages, tag);
       fake.reset();
+      fake.delayMs = delayMs;
       const drainer = await startSwitchboard({ databaseUrl, dataDir: dir, env: { ...env, OUTBOX_CONCURRENCY: String(concurrency) }, profileDir: ctx.profileDir });
       try {
         const deadline = Date.now() + 120_000;
@@ -184,11 +197,12 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       }
       const seconds = (fake.last - fake.first) / 1000;
       // A message the fake received twice (a resend after an ambiguous error) shows as fewer distinct texts than requests.
-      const distinct = [...fake.arrivals.keys()].filter((text) => text.startsWith(`outbound c${concurrency} `)).length;
-      const sentRows = await countSent(databaseUrl, `c${concurrency}`);
+      const distinct = [...fake.arrivals.keys()].filter((text) => text.startsWith(`outbound ${tag} `)).length;
+      const sentRows = await countSent(databaseUrl, tag);
       fake.reset();
       const bare = await bareLoop(fake, messages, concurrency);
-      drains.push({ concurrency, rate: (messages - 1) / seconds, seconds, sentRows, distinct, bare: bare.rate });
+      fake.delayMs = 0;
+      drains.push({ concurrency, delayMs, rate: (messages - 1) / seconds, seconds, sentRows, distinct, bare: bare.rate });
       ctx.log(`outbound: concurrency ${concurrency}: Switchboard ${((messages - 1) / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`);
     }
 
@@ -228,7 +242,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
 
     const rows: Row[] = [
       ...drains.map((d): Row => ({
-        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}`,
+        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}${prefetchLabel}${d.delayMs ? `, provider answering in ${d.delayMs} ms` : ''}`,
         value: d.rate, unit: 'msg/s', baseline: d.bare, baselineName: `bare HTTP loop, ${d.concurrency} callers`, target: { on: 'ratio', op: '>=', limit: 0.6 },
       })),
       { scenario: 'outbound', figure: `operator POST → provider request, p50 (idle server, ${where.label})`, value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
@@ -241,7 +255,7 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       notes: [
         `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
           + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
-          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
+          + `send endpoint in the bench process. Measured from the fake's first request to its last: ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}${d.delayMs ? ` (${d.delayMs} ms answers)` : ''}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
           + 'Each text message costs the server two committed units beside the HTTP call (the runner\'s claim of the job together with the attempt\'s start marker; `sent` with the provider id, '
           + `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
         'Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored (bench/scenarios/outbound.ts bareLoop).',

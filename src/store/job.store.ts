@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from './database.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { DB, JobRow } from './schema.js';
@@ -39,40 +39,48 @@ export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Pro
  * `run_at` first, the order the rows are returned in); pass the dialect so PostgreSQL skips rows
  * another open transaction is claiming.
  */
-export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now = new Date(), dialect?: DialectName): Promise<JobRow[]> {
+export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now: Date, dialect: DialectName): Promise<JobRow[]> {
+  if (kinds.length === 0 || limit <= 0) return [];
   const nowIso = now.toISOString();
   const lockedUntil = new Date(now.getTime() + lockMs).toISOString();
-  const due = (eb: ExpressionBuilder<DB, 'jobs'>) => eb.and([
-    eb('kind', 'in', kinds),
-    eb.or([
-      eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', nowIso)]),
-      eb.and([eb('status', '=', 'running'), eb('locked_until', '<', nowIso)]),
-    ]),
-  ]);
-  // One statement for the whole batch. The due condition is repeated on the update itself, so a
-  // row another process claimed between the choice and the update (PostgreSQL re-checks it on the
-  // updated version) is left out: never two claims of one job. On PostgreSQL the choice skips rows
-  // locked by another open claim instead of waiting for it.
-  // The choice walks the (status, run_at) index in its order for each of the two kinds of due
-  // job, `limit` rows at most each, and orders only those: a single OR over both sorted every due
-  // job on each claim (a temp B-tree of the whole backlog on SQLite).
-  const pick = (status: 'queued' | 'running') => {
-    let q = db.selectFrom('jobs').select(['id', 'run_at']).where('kind', 'in', kinds).where('status', '=', status)
-      .where(status === 'queued' ? 'run_at' : 'locked_until', status === 'queued' ? '<=' : '<', nowIso)
-      .orderBy('run_at').orderBy('id').limit(limit);
-    if (dialect === 'postgres') q = q.forUpdate().skipLocked();
-    return q;
-  };
-  const candidates = db.selectFrom(
-    db.selectFrom(pick('queued').as('q')).select(['q.id', 'q.run_at'])
-      .unionAll(db.selectFrom(pick('running').as('r')).select(['r.id', 'r.run_at']))
-      .as('c'),
-  ).select('c.id').orderBy('c.run_at').orderBy('c.id').limit(limit);
-  const rows = await db.updateTable('jobs')
-    .set({ status: 'running', locked_until: lockedUntil, attempts: sql`attempts + 1`, updated_at: nowIso })
-    .where('id', 'in', candidates).where(due)
-    .returningAll().execute();
+  const pick = [...kinds, nowIso, limit];
+  const rows = await claimStatement(kinds.length).all(db, dialect, [lockedUntil, nowIso, ...pick, ...pick, limit, ...kinds, nowIso, nowIso]);
   return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
+}
+
+/** One claim statement per number of kinds (the runners use one or two). */
+const claimStatements = new Map<number, PreparedSql<JobRow>>();
+
+/**
+ * One statement for the whole batch, written as SQL: the runner claims after every job, and
+ * building the nested query with Kysely cost more than running it. The choice walks the
+ * (status, run_at) index in order for each kind of due job — queued and due, or claimed by a worker
+ * whose claim lapsed — `limit` rows at most each, and orders only those (a single OR over both
+ * sorted the whole backlog on each claim). The due condition is repeated on the update itself, so
+ * a row another process claimed between the choice and the update (PostgreSQL re-checks it on the
+ * updated version) is left out: never two claims of one job. On PostgreSQL the choice skips rows
+ * locked by another open claim instead of waiting for it.
+ */
+function claimStatement(kindCount: number): PreparedSql<JobRow> {
+  let statement = claimStatements.get(kindCount);
+  if (statement) return statement;
+  const kinds = Array.from({ length: kindCount }, () => '?').join(', ');
+  const text = (lock: string) => {
+    const pick = (status: string, column: string, op: string) =>
+      `select id, run_at from jobs where kind in (${kinds}) and status = '${status}' and ${column} ${op} ? order by run_at, id limit ?${lock}`;
+    return `update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+      where id in (
+        select c.id from (
+          select q.id, q.run_at from (${pick('queued', 'run_at', '<=')}) as q
+          union all
+          select r.id, r.run_at from (${pick('running', 'locked_until', '<')}) as r
+        ) as c order by c.run_at, c.id limit ?)
+      and kind in (${kinds}) and ((status = 'queued' and run_at <= ?) or (status = 'running' and locked_until < ?))
+      returning *`;
+  };
+  statement = new PreparedSql<JobRow>(text(''), text(' for update skip locked'));
+  claimStatements.set(kindCount, statement);
+  return statement;
 }
 
 export async function completeJob(db: Db, id: number): Promise<void> {

@@ -141,7 +141,7 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
   it('[OUT1] a job whose worker died (claim never released) is run again once its lock expires, not before', async () => {
     const id = await enqueue(5);
     // The "dead worker": claims the job for 600 ms and never reports back.
-    const claimed = await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 600));
+    const claimed = await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 600, new Date(), tx.dialect));
     expect(claimed.map((j) => j.id)).toContain(id);
     const claimedAt = Date.now();
     let ranAt = 0;
@@ -160,7 +160,7 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
 
   it('[OUT1] a job claimed more than maxAttempts times without an outcome is given up without running', async () => {
     const id = await enqueue(6);
-    for (let i = 0; i < 4; i++) await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 0, new Date(Date.now() + i * 10)));
+    for (let i = 0; i < 4; i++) await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 0, new Date(Date.now() + i * 10), tx.dialect));
     let ran = false;
     let reason = '';
     start({
