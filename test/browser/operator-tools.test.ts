@@ -315,8 +315,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(Math.abs(after - before.y)).toBeLessThan(8);
 
     // All the way up, a page at a time; the DOM stays bounded throughout.
+    // 100 pages of 100: bounded by time, not by rounds (a busy CI machine takes longer per page).
     let maxRows = 0;
-    for (let round = 0; round < 400; round++) {
+    for (const until = Date.now() + 150_000; Date.now() < until;) {
       const ids = await rowIds();
       maxRows = Math.max(maxRows, ids.length);
       if (ids.includes('wamid.T0')) break;
@@ -336,7 +337,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     await messagesPane().evaluate((el) => { el.scrollTop = el.scrollHeight; });
     await messageNode(id(THREAD_SIZE)).waitFor({ timeout: WAIT_MS });
     expect((await rowIds()).length).toBeLessThanOrEqual(MAX_ROWS_IN_DOM);
-  }, 240_000);
+  }, 300_000);
 
   it('[AI7][§11] the knowledge page is reachable from the navigation and passes axe', async () => {
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Knowledge' }).click();
