@@ -21,18 +21,24 @@ async function endHumanStretch(
     if (isOwnedByOther(row, actor.id) && actor.role !== 'admin') {
       throw new DomainError('owned_by_other', 'another operator owns this conversation', { operator_id: row.operator_id });
     }
-    const next = transition(row.state as ConversationState, action);
+    const next = transition(row.state as ConversationState, action, { responder: ctx.config.ai.responder });
     await appendSystemEvent(tx, row.id, event, text, actor, now);
-    await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
+    // Without a responder a release puts the conversation back in the queue: no assistant takes it, so the customer is told nothing.
+    if (action === 'resolve' || next === 'ai') await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
     return updateAndEmit(tx, row.id, { state: next, operator_id: null, last_activity_at: now.toISOString() }, now);
   });
 }
 
-/** Hands the conversation back to the AI [AI5]: state `ai`; the event message (`released`) enters the AI's context. */
+/**
+ * Hands the conversation back to the AI [AI5]: state `ai`; the event message (`released`) enters
+ * the AI's context. With AI_RESPONDER=none there is no AI to hand it to: it goes back to the queue
+ * (`waiting`, unowned), where any operator can take it.
+ */
 export function releaseConversation(
   ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
 ): Promise<Conversation> {
-  return endHumanStretch(ctx, actor, conversationId, now, 'release', 'released', `${actor.name} handed the conversation back to the AI`);
+  const text = ctx.config.ai.responder === 'none' ? `${actor.name} put the conversation back in the queue` : `${actor.name} handed the conversation back to the AI`;
+  return endHumanStretch(ctx, actor, conversationId, now, 'release', 'released', text);
 }
 
 /** Ends the conversation: state `resolved` (`resolved` event); the customer's next message reopens it. */

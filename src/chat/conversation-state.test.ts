@@ -39,6 +39,13 @@ describe('transition', () => {
     }
   }
 
+  it('[AI3][AI5] with responder none a release puts an operator conversation back in the queue; nothing else is released', () => {
+    expect(outcome('operator', 'release', { responder: 'none' })).toBe('waiting');
+    expect(outcome('waiting', 'release', { responder: 'none' })).toBe('invalid_transition');
+    expect(outcome('ai', 'release', { responder: 'none' })).toBe('invalid_transition');
+    expect(outcome('operator', 'release', { responder: 'faq' })).toBe('ai');
+  });
+
   it('[AI3] an invalid transition names the state and action', () => {
     expect(() => transition('resolved', 'release')).toThrow(
       expect.objectContaining({ code: 'invalid_transition', details: { state: 'resolved', action: 'release' } }),

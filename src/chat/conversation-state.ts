@@ -26,10 +26,12 @@ export interface TransitionContext {
  * | from \ action | handover | takeover                        | release | resolve  | customer_message               |
  * |---------------|----------|---------------------------------|---------|----------|--------------------------------|
  * | ai            | waiting  | operator                        | ✗       | resolved | ai                             |
- * | waiting       | ✗        | operator                        | ai      | resolved | waiting                        |
- * | operator      | ✗        | operator (owner, or forced)     | ai      | resolved | operator                       |
+ * | waiting       | ✗        | operator                        | ai (✗)  | resolved | waiting                        |
+ * | operator      | ✗        | operator (owner, or forced)     | ai (waiting) | resolved | operator                  |
  * | resolved      | ✗        | ✗                               | ✗       | ✗        | ai (`waiting` if responder none) |
  *
+ * In parentheses: with responder `none`, where no assistant would take the conversation back, a
+ * release puts it in the queue (`waiting`) instead, and a waiting one has nothing to be released to.
  * A customer message never takes over or releases [AI3]; it only reopens a resolved conversation.
  * Ownership is not checked here beyond `ctx`: call `canOperatorTakeOver` first.
  */
@@ -47,6 +49,10 @@ export function transition(
       if (state === 'operator' && (ctx.isOwner === true || ctx.force === true)) return 'operator';
       break;
     case 'release':
+      if (ctx.responder === 'none') {
+        if (state === 'operator') return 'waiting';
+        break;
+      }
       if (state === 'operator' || state === 'waiting') return 'ai';
       break;
     case 'resolve':

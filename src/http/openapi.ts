@@ -109,7 +109,7 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/api/auth/logout': { post: { summary: 'End this session (or revoke this API token)', responses: { 200: json({ type: 'object' }), ...errors(401) } } },
-    '/api/auth/me': { get: { summary: 'The logged-in operator', responses: { 200: json({ type: 'object', properties: { operator: ref('Operator'), auth: { enum: ['session', 'api_token'] } } }), ...errors(401) } } },
+    '/api/auth/me': { get: { summary: 'The logged-in operator', responses: { 200: json({ type: 'object', properties: { operator: ref('Operator'), auth: { enum: ['session', 'api_token'] }, ai_responder: { enum: ['faq', 'openai', 'none'] } } }), ...errors(401) } } },
     '/api/auth/tokens': {
       post: {
         summary: 'Create an API token (for another operator: admins only); the token is shown once',

@@ -187,12 +187,15 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(await messageNode(id).locator('.tick').getAttribute('aria-label')).toBe('sending');
   });
 
-  it('[§11][AI5] hand back: the AI owns it again, the composer is disabled with the reason, the marker is shown', async () => {
-    await page.getByRole('button', { name: 'Hand back to AI' }).click();
-    await page.locator('.thread-header [data-state="ai"]').waitFor({ timeout: WAIT_MS });
+  it('[§11][AI5] release without an AI (AI_RESPONDER=none): "Back to queue", never "Hand back to AI"; the composer is disabled with the reason, the marker is shown', async () => {
+    expect(await page.getByRole('button', { name: 'Hand back to AI' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Back to queue' }).click();
+    await page.locator('.thread-header [data-state="waiting"]').waitFor({ timeout: WAIT_MS });
     expect(await page.getByLabel('Reply').isDisabled()).toBe(true);
     expect(await page.locator('[data-composer-block]').textContent()).toBe('Take over the conversation to reply.');
-    await messagesPane().locator('.message.system', { hasText: 'handed the conversation back to the AI' }).waitFor({ timeout: WAIT_MS });
+    await messagesPane().locator('.message.system', { hasText: 'put the conversation back in the queue' }).waitFor({ timeout: WAIT_MS });
+    // Waiting, with no AI to release it to: nothing more to release.
+    expect(await page.getByRole('button', { name: 'Back to queue' }).count()).toBe(0);
     await expectNoDuplicates();
   });
 

@@ -105,7 +105,7 @@ const conversationPath = (id: string) => `/api/conversations/${encodeURIComponen
 export const api = {
   login: (email: string, password: string) => request<{ operator: Operator }>('POST', '/api/auth/login', { email, password }),
   logout: () => request<unknown>('POST', '/api/auth/logout'),
-  me: () => request<{ operator: Operator }>('GET', '/api/auth/me'),
+  me: () => request<{ operator: Operator; ai_responder?: 'faq' | 'openai' | 'none' }>('GET', '/api/auth/me'),
   getStatus: () => request<{ status: OperatorStatus }>('GET', '/api/operators/me/status'),
   setStatus: (status: OperatorStatus) => request<{ status: OperatorStatus }>('PUT', '/api/operators/me/status', { status }),
 

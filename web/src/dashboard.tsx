@@ -38,6 +38,11 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const [notice, setNotice] = useState<string | null>(null);
   const [isPageVisible, setPageVisible] = useState(() => !document.hidden);
   const [view, setView] = useState<'conversations' | 'knowledge'>(() => (window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations'));
+  // Whether an assistant takes conversations back (AI_RESPONDER is not `none`); assumed until the server says.
+  const [hasAssistant, setHasAssistant] = useState(true);
+  useEffect(() => {
+    api.me().then((r) => setHasAssistant(r.ai_responder !== 'none'), () => {});
+  }, []);
   const [isAlerting, setAlerting] = useState(areAlertsOn);
   const latest = useRef({ state, selectedId });
   const hasLoaded = useRef(false);
@@ -277,6 +282,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
             conversation={selected}
             thread={thread}
             me={me}
+            hasAssistant={hasAssistant}
             onLoadOlder={(beforeSeq) => loadOlder(selected.conversation_id, beforeSeq)}
             onTakeOver={(force) => takeOver(selected.conversation_id, force)}
             onRelease={() => act(() => api.release(selected.conversation_id))}

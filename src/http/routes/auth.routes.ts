@@ -51,7 +51,8 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
 
   app.get('/api/auth/me', async (request) => {
     const operator = await getOperator(ctx, requireOperator(request).id);
-    return { operator: presentOperator(operator), auth: request.auth!.kind };
+    // The responder decides what the dashboard offers (no "Hand back to AI" without one).
+    return { operator: presentOperator(operator), auth: request.auth!.kind, ai_responder: ctx.config.ai.responder };
   });
 
   app.post('/api/auth/tokens', async (request, reply) => {

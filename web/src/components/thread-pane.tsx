@@ -12,6 +12,8 @@ interface Props {
   conversation: Conversation;
   thread: Thread;
   me: Operator;
+  /** False with AI_RESPONDER=none: a release puts the conversation back in the queue, not with an AI. */
+  hasAssistant: boolean;
   /** Resolves false when the page could not be loaded. */
   onLoadOlder(beforeSeq: number): Promise<boolean>;
   onTakeOver(force: boolean): Promise<void>;
@@ -33,7 +35,7 @@ const OVERSCAN = 8;
  * The list is virtualised (only the rows in view are in the DOM), so a thread of any length scrolls
  * smoothly; loading an older page keeps the message the reader was looking at where it was.
  */
-export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOver, onRelease, onResolve, onSend, onRetry }: Props) {
+export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOlder, onTakeOver, onRelease, onResolve, onSend, onRetry }: Props) {
   const messages = useMemo(() => orderedMessages(thread), [thread]);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useRef<HTMLDivElement>(null);
@@ -145,7 +147,7 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
   const isMine = c.state === 'operator' && c.operator?.id === me.id;
   const isOwnedByOther = c.state === 'operator' && c.operator !== null && !isMine;
   const canTakeOver = c.state === 'ai' || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
-  const canRelease = isMine || c.state === 'waiting' || (isOwnedByOther && me.role === 'admin');
+  const canRelease = c.state === 'operator' ? isMine || (isOwnedByOther && me.role === 'admin') : c.state === 'waiting' && hasAssistant;
   const canResolve = c.state !== 'resolved' && (!isOwnedByOther || me.role === 'admin');
 
   const latestMessages = useRef(messages);
@@ -193,7 +195,9 @@ export function ThreadPane({ conversation: c, thread, me, onLoadOlder, onTakeOve
             </button>
           )}
           {canRelease && (
-            <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Hand the conversation back to the AI">Hand back to AI</button>
+            hasAssistant
+              ? <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Hand the conversation back to the AI">Hand back to AI</button>
+              : <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Put the conversation back in the waiting queue for any operator">Back to queue</button>
           )}
           {canResolve && (
             <button type="button" disabled={isActing} onClick={() => run(onResolve)}>Resolve</button>
