@@ -1,10 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendOutbound } from '../../src/app/append-outbound.js';
 import { loadMediaLinks, MEDIA_LINK_SECRET_SETTING, mediaLinks } from '../../src/app/media-links.js';
-import type { MessageType, Provider } from '../../src/chat/types.js';
 import { openStore } from '../../src/store/database.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { MontyMobileFake } from '../fakes/montymobile.fake.js';
@@ -12,7 +8,7 @@ import { QiscusSendFake } from '../fakes/qiscus-send.fake.js';
 import { TEST_SECRETS } from '../support/app.js';
 import { sharedDatabases } from '../support/databases.js';
 import { montyTextPayload, qiscusTextPayload, sendWebhook } from '../support/webhook-senders.js';
-import { settled, startOutboxServer, waitFor, type OutboxServer } from './support.js';
+import { appendMediaMessage, settled, startOutboxServer, waitFor, type OutboxServer } from './support.js';
 
 /*
  * Operator media to MontyMobile and Qiscus, which take media by public URL only: each send carries
@@ -45,31 +41,6 @@ async function conversationOf(server: OutboxServer, provider: 'montymobile' | 'q
   return id;
 }
 
-/** Stores an operator's media message as the upload route does: a `ready` media row and its file, in the message's unit. */
-async function appendMedia(server: OutboxServer, conversationId: string, provider: Provider, type: MessageType, bytes: Buffer, mimeType: string, filename: string, caption: string | null): Promise<{ messageId: string; mediaId: string }> {
-  const { ctx } = server.running;
-  const mediaId = `md_${Math.random().toString(16).slice(2, 14)}`;
-  const storagePath = join('media', 'out', mediaId);
-  await mkdir(join(ctx.config.dataDir, 'media', 'out'), { recursive: true });
-  await writeFile(join(ctx.config.dataDir, storagePath), bytes);
-  const now = new Date();
-  const row = await ctx.committer.run(async (tx) => {
-    const message = await appendOutbound(tx, conversationId, provider, {
-      role: 'operator', type, text: caption,
-      media: { media_id: mediaId, mime_type: mimeType, url: null, status: 'ready', caption, transcript: null, filename, size: bytes.length },
-      operator: null, reply_to: null, metadata: {}, client_key: null,
-    }, now);
-    await tx.db.insertInto('media').values({
-      media_id: mediaId, message_pk: message.id, conversation_id: conversationId, provider, source_ref: 'operator', source_kind: 'upload',
-      sha256: null, mime_type: mimeType, size: bytes.length, status: 'ready', storage_path: storagePath, error: null,
-      created_at: now.toISOString(), updated_at: now.toISOString(),
-    }).execute();
-    return message;
-  });
-  server.running.jobs.outbox.wake();
-  return { messageId: row.message_id, mediaId };
-}
-
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
 const PDF = Buffer.from('%PDF-1.4\n% prices\n');
 const OGG = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(60, 7)]);
@@ -98,7 +69,7 @@ for (const database of sharedDatabases()) {
     it('[OUT1] a photo to MontyMobile: IMAGE by a signed link that serves the same bytes without a session, valid about 15 minutes', async () => {
       const id = await conversationOf(server, 'montymobile', '96174000001');
       const before = Math.floor(Date.now() / 1000);
-      const { messageId, mediaId } = await appendMedia(server, id, 'montymobile', 'photo', JPEG, 'image/jpeg', 'shelf.jpg', 'The shelf');
+      const { messageId, mediaId } = await appendMediaMessage(server, id, 'montymobile', 'photo', JPEG, 'image/jpeg', 'shelf.jpg', 'The shelf');
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = monty.sends.at(-1)!;
       expect(sent.json).toEqual({ to: '96174000001', source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER, type: 'IMAGE', image: { link: expect.any(String), caption: 'The shelf' } });
@@ -117,7 +88,7 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] a voice note to MontyMobile goes as DOCUMENT (MONTYMOBILE_AUDIO_AS=document) with its link and filename', async () => {
       const id = await conversationOf(server, 'montymobile', '96174000002');
-      const { messageId, mediaId } = await appendMedia(server, id, 'montymobile', 'voice', OGG, 'audio/ogg; codecs=opus', 'voice.ogg', null);
+      const { messageId, mediaId } = await appendMediaMessage(server, id, 'montymobile', 'voice', OGG, 'audio/ogg; codecs=opus', 'voice.ogg', null);
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = monty.sends.at(-1)!;
       expect(sent.json).toEqual({ to: '96174000002', source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER, type: 'DOCUMENT', document: { link: expect.stringMatching(linkPattern(mediaId)), filename: 'voice.ogg' } });
@@ -129,7 +100,7 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] a document to Qiscus: file_attachment with the link in payload.url; served as an attachment', async () => {
       const id = await conversationOf(server, 'qiscus', '6281200000003');
-      const { messageId, mediaId } = await appendMedia(server, id, 'qiscus', 'document', PDF, 'application/pdf', 'prices.pdf', 'Prices');
+      const { messageId, mediaId } = await appendMediaMessage(server, id, 'qiscus', 'document', PDF, 'application/pdf', 'prices.pdf', 'Prices');
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = qiscus.sends.at(-1)!;
       expect(sent.json).toEqual({
@@ -146,7 +117,7 @@ for (const database of sharedDatabases()) {
 
     it('a tampered, re-dated, unsigned or expired link is 403 forbidden; a signed link to unknown media is 404', async () => {
       const id = await conversationOf(server, 'montymobile', '96174000004');
-      const { messageId, mediaId } = await appendMedia(server, id, 'montymobile', 'photo', JPEG, 'image/jpeg', 'x.jpg', null);
+      const { messageId, mediaId } = await appendMediaMessage(server, id, 'montymobile', 'photo', JPEG, 'image/jpeg', 'x.jpg', null);
       await settled(server, messageId);
       const link = monty.sends.at(-1)!.json.image.link as string;
       const [, exp, sig] = linkPattern(mediaId).exec(link)!;
@@ -216,7 +187,7 @@ for (const database of sharedDatabases()) {
         const fake = provider === 'montymobile' ? monty : qiscus;
         const id = await conversationOf(server, provider, from);
         const sendsBefore = fake.sends.length;
-        const { messageId } = await appendMedia(server, id, provider, 'photo', JPEG, 'image/jpeg', 'p.jpg', null);
+        const { messageId } = await appendMediaMessage(server, id, provider, 'photo', JPEG, 'image/jpeg', 'p.jpg', null);
         const failed = await settled(server, messageId);
         expect(failed.status).toBe('failed');
         expect(failed.error).toEqual({ code: 'public_url_missing', title: expect.stringContaining('PUBLIC_URL') });

@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendOutbound } from '../../src/app/append-outbound.js';
-import type { MessageType, Provider } from '../../src/chat/types.js';
+import type { MessageType } from '../../src/chat/types.js';
 import { checkOggOpus } from '../../src/media/voice-note.js';
 import { remuxWebmToOgg } from '../../src/media/webm-to-ogg.js';
 import { metaMessageSender } from '../../src/providers/meta/meta.send.js';
@@ -17,7 +14,7 @@ import { QiscusSendFake } from '../fakes/qiscus-send.fake.js';
 import { TEST_SECRETS } from '../support/app.js';
 import { sharedDatabases } from '../support/databases.js';
 import { montyTextPayload, qiscusTextPayload, sendWebhook, storedMessage } from '../support/webhook-senders.js';
-import { openConversation, operatorSends, settled, startOutboxServer, waitFor, type OutboxServer } from './support.js';
+import { appendMediaMessage, openConversation, operatorSends, settled, startOutboxServer, waitFor, type OutboxServer } from './support.js';
 
 /*
  * The exact requests each provider's send client makes, against real local servers speaking the
@@ -211,31 +208,6 @@ describe('Qiscus bot send client (REFERENCE §3.3)', () => {
   });
 });
 
-/** Stores an operator's media message as the upload route does: a `ready` media row and its file, in the message's unit. */
-async function appendMediaMessage(server: OutboxServer, conversationId: string, type: MessageType, bytes: Buffer, mimeType: string, filename: string | null, caption: string | null): Promise<string> {
-  const { ctx } = server.running;
-  const mediaId = `md_${Math.random().toString(16).slice(2, 14)}`;
-  const storagePath = join('media', 'out', mediaId);
-  await mkdir(join(ctx.config.dataDir, 'media', 'out'), { recursive: true });
-  await writeFile(join(ctx.config.dataDir, storagePath), bytes);
-  const provider: Provider = 'meta';
-  const now = new Date();
-  const message = await ctx.committer.run(async (tx) => {
-    const row = await appendOutbound(tx, conversationId, provider, {
-      role: 'operator', type, text: caption,
-      media: { media_id: mediaId, mime_type: mimeType, url: null, status: 'ready', caption, transcript: null, filename, size: bytes.length },
-      operator: null, reply_to: null, metadata: {}, client_key: null,
-    }, now);
-    await tx.db.insertInto('media').values({
-      media_id: mediaId, message_pk: row.id, conversation_id: conversationId, provider, source_ref: 'operator', source_kind: 'upload',
-      sha256: null, mime_type: mimeType, size: bytes.length, status: 'ready', storage_path: storagePath, error: null,
-      created_at: now.toISOString(), updated_at: now.toISOString(),
-    }).execute();
-    return row;
-  });
-  return message.message_id;
-}
-
 for (const database of sharedDatabases()) {
   describe(`through the server on ${database.kind}`, () => {
     let server: OutboxServer;
@@ -255,7 +227,7 @@ for (const database of sharedDatabases()) {
     it('a voice note recorded as WebM/Opus and stored as Ogg/Opus reaches Meta as audio/ogg; codecs=opus, the same bytes', async () => {
       const id = await openConversation(server.url, server.admin, '96172000001');
       const { ogg } = remuxWebmToOgg(readFileSync(new URL('../fixtures/media/voice-chromium.webm', import.meta.url)));
-      const messageId = await appendMediaMessage(server, id, 'voice', ogg, 'audio/ogg; codecs=opus', 'voice.ogg', null);
+      const { messageId } = await appendMediaMessage(server, id, 'meta', 'voice', ogg, 'audio/ogg; codecs=opus', 'voice.ogg', null);
       expect((await settled(server, messageId)).status).toBe('sent');
       const upload = server.meta.uploadsReceived().at(-1)!;
       const file = upload.parts!.find((p) => p.name === 'file')!;
@@ -271,7 +243,7 @@ for (const database of sharedDatabases()) {
     it('a document with its caption and filename', async () => {
       const id = await openConversation(server.url, server.admin, '96172000002');
       const pdf = Buffer.from('%PDF-1.4\n% a small document\n');
-      const messageId = await appendMediaMessage(server, id, 'document', pdf, 'application/pdf', 'prices.pdf', 'Prices');
+      const { messageId } = await appendMediaMessage(server, id, 'meta', 'document', pdf, 'application/pdf', 'prices.pdf', 'Prices');
       expect((await settled(server, messageId)).status).toBe('sent');
       const upload = server.meta.uploadsReceived().at(-1)!;
       expect(upload.parts!.find((p) => p.name === 'file')!.bytes!.equals(pdf)).toBe(true);

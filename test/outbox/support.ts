@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { appendOutbound } from '../../src/app/append-outbound.js';
+import type { MessageType, Provider } from '../../src/chat/types.js';
 import type { Running } from '../../src/main.js';
 import { ApiClient, loginAdmin } from '../api/api-client.js';
 import { MetaSendFake } from '../fakes/meta-send.fake.js';
@@ -95,4 +98,34 @@ export function settled(server: { running: Running }, messageId: string, timeout
 export async function updates(server: { running: Running }, messageId: string): Promise<any[]> {
   const rows = await server.running.ctx.store.db.selectFrom('events').selectAll().where('type', '=', 'message_updated').orderBy('id').execute();
   return rows.map((r) => JSON.parse(r.payload)).filter((p) => p.message_id === messageId);
+}
+
+/**
+ * Stores an operator's media message as the upload route does: its file, then the message and a
+ * `ready` media row in one unit; the outbox is woken for it.
+ */
+export async function appendMediaMessage(
+  server: OutboxServer, conversationId: string, provider: Provider, type: MessageType, bytes: Buffer, mimeType: string, filename: string | null, caption: string | null,
+): Promise<{ messageId: string; mediaId: string }> {
+  const { ctx } = server.running;
+  const mediaId = `md_${Math.random().toString(16).slice(2, 14)}`;
+  const storagePath = join('media', 'out', mediaId);
+  await mkdir(join(ctx.config.dataDir, 'media', 'out'), { recursive: true });
+  await writeFile(join(ctx.config.dataDir, storagePath), bytes);
+  const now = new Date();
+  const message = await ctx.committer.run(async (tx) => {
+    const row = await appendOutbound(tx, conversationId, provider, {
+      role: 'operator', type, text: caption,
+      media: { media_id: mediaId, mime_type: mimeType, url: null, status: 'ready', caption, transcript: null, filename, size: bytes.length },
+      operator: null, reply_to: null, metadata: {}, client_key: null,
+    }, now);
+    await tx.db.insertInto('media').values({
+      media_id: mediaId, message_pk: row.id, conversation_id: conversationId, provider, source_ref: 'operator', source_kind: 'upload',
+      sha256: null, mime_type: mimeType, size: bytes.length, status: 'ready', storage_path: storagePath, error: null,
+      created_at: now.toISOString(), updated_at: now.toISOString(),
+    }).execute();
+    return row;
+  });
+  server.running.jobs.outbox.wake();
+  return { messageId: message.message_id, mediaId };
 }
