@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { ContactRow, DB, MessageRow } from './schema.js';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { ContactRow, DB, MessageRow, PendingOperationTable } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -9,14 +9,8 @@ type Db = Kysely<DB> | Transaction<DB>;
  * to a new number. Rare operations: none of this runs for an ordinary inbound message.
  */
 
-export interface PendingOperationInput {
-  conversation_id: string;
-  kind: string;
-  operation_id: string;
-  target_message_id: string;
-  payload: string;
-  received_at: string;
-}
+/** A pending operation as recorded: the table's row without its id and application time. */
+export type PendingOperationInput = Omit<Insertable<PendingOperationTable>, 'id' | 'applied_at'>;
 
 /** Records an operation waiting for its original; false when this operation id is recorded already (a redelivery). */
 export async function insertPendingOperation(db: Db, row: PendingOperationInput): Promise<boolean> {

@@ -1,28 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLegacyExport } from '../../src/chat/legacy-import.js';
 import { sortByFirstMessage } from '../../src/app/import-legacy.js';
 import type { Store } from '../../src/store/database.js';
 import { sharedDatabases, type TestDatabase } from '../support/databases.js';
+import { importFile } from '../support/import-cli.js';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/legacy/export-nested.json', import.meta.url));
-
-async function importFile(url: string, file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, 'import', file], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function snapshot(store: Store) {
   const messages = await store.db.selectFrom('messages')

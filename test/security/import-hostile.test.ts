@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMPORT_MAX_BYTES } from '../../src/cli/import.command.js';
 import type { Store } from '../../src/store/database.js';
 import { sharedDatabases, type TestDatabase } from '../support/databases.js';
+import { importFile } from '../support/import-cli.js';
 
 /**
  * Issue 14: `switchboard import` given hostile files — too large, not JSON, binary, the wrong
@@ -15,8 +13,6 @@ import { sharedDatabases, type TestDatabase } from '../support/databases.js';
  * clear message (the file, and the bad field's path when there is one), never a stack trace, and
  * imports nothing. (Deep nesting of 5,000 levels: test/security/input-limits.test.ts.)
  */
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 
 const ok = (messages: unknown) => ({ users: { '+9617000001': { conversations: { c1: { user_id: '+9617000001', status: 'active', messages } } } } });
 const message = { role: 'user', text: 'fine', timestamp: '2025-01-01T00:00:00Z' };
@@ -40,16 +36,6 @@ const HOSTILE: [name: string, content: string | Buffer, expected: RegExp][] = [
   ['deep metadata', JSON.stringify(ok([{ ...message, metadata: '__DEEP__' }])).replace('"__DEEP__"', `${'{"a":'.repeat(300)}1${'}'.repeat(300)}`), /nested deeper than/],
   ['a good message, then a bad one', JSON.stringify(ok([message, { ...message, timestamp: 'yesterday' }])), /messages\[1\]\.timestamp/],
 ];
-
-async function importFile(url: string, file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, 'import', file], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 async function counts(store: Store) {
   const n = async (table: 'messages' | 'conversations' | 'contacts' | 'media') =>
