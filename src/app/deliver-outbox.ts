@@ -6,11 +6,10 @@ import { isWindowOpen } from '../chat/window.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { MessageSender, OutboundMedia, OutboundMessage, PreparedSend, Recipient, SendOutcome } from '../providers/send.js';
 import type { WriteTx } from '../store/group-commit.js';
-import { runJobNow } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
 import {
-  earlierPendingSend, latestInbound, nextPendingSend, sendMessageOf, sendTarget, sendTargetOf, setSendMetadataIfStatus, setSendOutcomeIfStatus, type SendTarget,
+  earlierPendingSend, latestInbound, runNextSendNow, sendMessageOf, sendTarget, sendTargetOf, setSendMetadataIfStatus, setSendOutcomeIfStatus, type SendTarget,
 } from '../store/outbox.store.js';
 import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
@@ -52,7 +51,7 @@ interface SendMetadata {
 
 /**
  * A message waits while an earlier one of its conversation is pending. The predecessor's outcome
- * makes the held job due at once (`runJobNow`); this poll only covers a job that was running its
+ * makes the held job due at once (`runNextSendNow`); this poll only covers a job that was running its
  * check at that very moment.
  */
 const HOLD_MS = 2_000;
@@ -347,8 +346,7 @@ async function markFailed(ctx: AppContext, tx: WriteTx, row: MessageRow, error: 
 }
 
 async function unblockNext(tx: WriteTx, row: MessageRow): Promise<void> {
-  const next = await nextPendingSend(tx.db, tx.dialect, row.conversation_id, row.seq);
-  if (next) await runJobNow(tx.db, 'outbox.send', `${row.conversation_id}:${next.message_id}`);
+  await runNextSendNow(tx.db, tx.dialect, row.conversation_id, row.seq);
 }
 
 function metadataOf(row: MessageRow): SendMetadata {

@@ -300,13 +300,13 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
         claimed: claim.claimed,
         release,
         complete: async (tx) => {
-          await completeJob(tx.db, job.id);
+          await completeJob(tx.db, tx.dialect, job.id);
           tx.afterCommit(() => {
             completed = true;
           });
         },
       });
-      if (!completed) await committer.run((tx) => completeJob(tx.db, job.id));
+      if (!completed) await committer.run((tx) => completeJob(tx.db, tx.dialect, job.id));
       stats.completed++;
     } catch (err) {
       if (completed) {
@@ -315,14 +315,14 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       }
       if (controller.signal.reason === STOPPED) {
         // Interrupted by shutdown, not failed: queue it again at once for the next worker.
-        await committer.run((tx) => failJob(tx.db, job.id, 'interrupted by shutdown', new Date()));
+        await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, 'interrupted by shutdown', new Date()));
         return;
       }
       const failure = toFailure(err, controller.signal);
       if (failure.permanent || job.attempt >= maxAttempts) return giveUp(job, failure);
       const delay = failure.retryAfterMs ?? backoffDelay(job.attempt, backoff);
       log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message, delayMs: delay }, 'job failed; retrying');
-      await committer.run((tx) => failJob(tx.db, job.id, describe(failure), new Date(Date.now() + delay)));
+      await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, describe(failure), new Date(Date.now() + delay)));
       stats.retried++;
       schedule(delay);
     } finally {
@@ -335,13 +335,13 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message }, 'job failed for good');
     try {
       await committer.run(async (tx) => {
-        await failJob(tx.db, job.id, describe(failure), null);
+        await failJob(tx.db, tx.dialect, job.id, describe(failure), null);
         await handler.giveUp?.(job, failure, tx);
       });
     } catch (err) {
       // The domain side could not record it; still end the job, or it would come back forever.
       log?.error({ err, jobId: job.id, kind: job.kind }, 'recording a job failure failed; marking the job failed alone');
-      await committer.run((tx) => failJob(tx.db, job.id, `${describe(failure)}; giveUp failed`, null));
+      await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, `${describe(failure)}; giveUp failed`, null));
     }
     stats.failed++;
   }
@@ -353,7 +353,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       await committer.run(async (tx) => {
         const started = claims.flatMap((c) => (c.job ? [{ job: c.job, claimed: c.claimed }] : []));
         if (options.onUnclaim && started.length > 0) await options.onUnclaim(started, tx);
-        for (const c of claims) await failJob(tx.db, c.row.id, 'claimed ahead; handed back at shutdown', new Date());
+        for (const c of claims) await failJob(tx.db, tx.dialect, c.row.id, 'claimed ahead; handed back at shutdown', new Date());
       });
     } catch (err) {
       log?.error({ err, kinds, jobs: claims.length }, 'handing back jobs claimed ahead failed; their claims will expire and they run again');

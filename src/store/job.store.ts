@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DialectName } from './database.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { DB, JobRow } from './schema.js';
@@ -41,11 +41,20 @@ export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Pro
  */
 export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now: Date, dialect: DialectName): Promise<JobRow[]> {
   if (kinds.length === 0 || limit <= 0) return [];
+  const rows = await claimStatement(kinds.length).all(db, dialect, claimParameters(kinds, limit, lockMs, now));
+  return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
+}
+
+/** The claim statement's text and parameters on `dialect`, as claimJobs runs it (for a plan test). */
+export function claimJobsStatement(kinds: JobKind[], limit: number, lockMs: number, now: Date, dialect: DialectName): { sql: string; parameters: unknown[] } {
+  return { sql: claimStatement(kinds.length).text(dialect), parameters: claimParameters(kinds, limit, lockMs, now) };
+}
+
+function claimParameters(kinds: JobKind[], limit: number, lockMs: number, now: Date): unknown[] {
   const nowIso = now.toISOString();
   const lockedUntil = new Date(now.getTime() + lockMs).toISOString();
-  const pick = [...kinds, nowIso, limit];
-  const rows = await claimStatement(kinds.length).all(db, dialect, [lockedUntil, nowIso, ...pick, ...pick, limit, ...kinds, nowIso, nowIso]);
-  return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
+  const picks = kinds.flatMap((kind) => [kind, nowIso, limit]);
+  return [lockedUntil, nowIso, ...picks, ...picks, limit, nowIso, nowIso];
 }
 
 /** One claim statement per number of kinds (the runners use one or two). */
@@ -54,48 +63,57 @@ const claimStatements = new Map<number, PreparedSql<JobRow>>();
 /**
  * One statement for the whole batch, written as SQL: the runner claims after every job, and
  * building the nested query with Kysely cost more than running it. The choice walks the
- * (status, run_at) index in order for each kind of due job — queued and due, or claimed by a worker
- * whose claim lapsed — `limit` rows at most each, and orders only those (a single OR over both
- * sorted the whole backlog on each claim). The due condition is repeated on the update itself, so
- * a row another process claimed between the choice and the update (PostgreSQL re-checks it on the
- * updated version) is left out: never two claims of one job. On PostgreSQL the choice skips rows
- * locked by another open claim instead of waiting for it.
+ * (kind, status, run_at) index in order for each kind and each way a job is due — queued and due,
+ * or claimed by a worker whose claim lapsed — `limit` rows at most each, and orders only those: a
+ * runner never reads another kind's backlog, and never sorts its own. The due condition is
+ * repeated on the update itself, so a row another process claimed between the choice and the
+ * update (PostgreSQL re-checks it on the updated version) is left out: never two claims of one
+ * job. On PostgreSQL the choice skips rows locked by another open claim instead of waiting for it.
+ * Parameters: lockedUntil, now, then per kind (kind, now, limit) twice, limit, now, now.
  */
 function claimStatement(kindCount: number): PreparedSql<JobRow> {
   let statement = claimStatements.get(kindCount);
   if (statement) return statement;
   const kinds = Array.from({ length: kindCount }, () => '?').join(', ');
-  const text = (lock: string) => {
+  // The chosen ids are looked up by primary key, never found by the due condition's OR (that would
+  // read the kind's whole due backlog and test each row against the ids). A job's kind never
+  // changes, so the re-check is of the due condition alone. SQLite: unary + keeps the
+  // re-check's columns out of index choice (without it the planner takes a MULTI-INDEX OR).
+  // PostgreSQL, which has no + on text: the ids as an array computed once, then `id = any(…)` on
+  // the primary key whatever the planner thinks of the table's size.
+  const text = (postgres: boolean) => {
+    const lock = postgres ? ' for update skip locked' : '';
+    const plain = postgres ? '' : '+';
     const pick = (status: string, column: string, op: string) =>
-      `select id, run_at from jobs where kind in (${kinds}) and status = '${status}' and ${column} ${op} ? order by run_at, id limit ?${lock}`;
+      `select id, run_at from (select id, run_at from jobs where kind = ? and status = '${status}' and ${column} ${op} ? order by run_at, id limit ?${lock}) as p`;
+    const picks = [
+      ...Array.from({ length: kindCount }, () => pick('queued', 'run_at', '<=')),
+      ...Array.from({ length: kindCount }, () => pick('running', 'locked_until', '<')),
+    ];
+    const chosen = `select c.id from (${picks.join(' union all ')}) as c order by c.run_at, c.id limit ?`;
     return `update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
-      where id in (
-        select c.id from (
-          select q.id, q.run_at from (${pick('queued', 'run_at', '<=')}) as q
-          union all
-          select r.id, r.run_at from (${pick('running', 'locked_until', '<')}) as r
-        ) as c order by c.run_at, c.id limit ?)
-      and kind in (${kinds}) and ((status = 'queued' and run_at <= ?) or (status = 'running' and locked_until < ?))
+      where ${postgres ? `id = any(array(${chosen}))` : `id in (${chosen})`}
+      and ((${plain}status = 'queued' and ${plain}run_at <= ?) or (${plain}status = 'running' and ${plain}locked_until < ?))
       returning *`;
   };
-  statement = new PreparedSql<JobRow>(text(''), text(' for update skip locked'));
+  statement = new PreparedSql<JobRow>(text(false), text(true));
   claimStatements.set(kindCount, statement);
   return statement;
 }
 
-export async function completeJob(db: Db, id: number): Promise<void> {
-  await db.updateTable('jobs').set({ status: 'done', locked_until: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+const jobDone = new PreparedSql("update jobs set status = 'done', locked_until = null, updated_at = ? where id = ?");
+const jobRetry = new PreparedSql("update jobs set status = 'queued', run_at = ?, locked_until = null, last_error = ?, updated_at = ? where id = ?");
+const jobFailed = new PreparedSql("update jobs set status = 'failed', locked_until = null, last_error = ?, updated_at = ? where id = ?");
+
+export async function completeJob(db: Db, dialect: DialectName, id: number): Promise<void> {
+  await jobDone.run(db, dialect, [new Date().toISOString(), id]);
 }
 
 /** Schedules another attempt at `runAt`, or marks the job failed for good when `runAt` is null. */
-export async function failJob(db: Db, id: number, error: string, runAt: Date | null): Promise<void> {
-  await db.updateTable('jobs').set({
-    status: runAt ? 'queued' : 'failed',
-    run_at: runAt ? runAt.toISOString() : sql`run_at`,
-    locked_until: null,
-    last_error: error.slice(0, 2000),
-    updated_at: new Date().toISOString(),
-  }).where('id', '=', id).execute();
+export async function failJob(db: Db, dialect: DialectName, id: number, error: string, runAt: Date | null): Promise<void> {
+  const now = new Date().toISOString();
+  if (runAt) await jobRetry.run(db, dialect, [runAt.toISOString(), error.slice(0, 2000), now, id]);
+  else await jobFailed.run(db, dialect, [error.slice(0, 2000), now, id]);
 }
 
 export async function countJobs(db: Db, kind: JobKind, status?: string): Promise<number> {
@@ -110,16 +128,6 @@ export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | n
   const r = await db.selectFrom('jobs').select((eb) => eb.fn.min('created_at').as('at'))
     .where('status', 'in', ['queued', 'running']).where('kind', '=', kind).executeTakeFirst();
   return (r?.at as string | null | undefined) ?? null;
-}
-
-/**
- * Makes a queued job of (kind, dedupe_key) due now (a held message whose predecessor just
- * finished). Only ever earlier: a job already due keeps its place in the run_at order.
- */
-export async function runJobNow(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<void> {
-  const nowIso = now.toISOString();
-  await db.updateTable('jobs').set({ run_at: nowIso, updated_at: nowIso })
-    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', '=', 'queued').where('run_at', '>', nowIso).execute();
 }
 
 /**

@@ -303,6 +303,15 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('contacts').addColumn('username', 'text').execute();
       },
     },
+    '0012_jobs_by_kind': {
+      // Each job runner claims its own kinds: with (status, run_at) alone, a runner walked every
+      // due job of the other kinds to find none of its own (the media runner, woken by each outbox
+      // commit, read the whole outbox backlog on every claim).
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('jobs_kind_status_run_at_idx').on('jobs').columns(['kind', 'status', 'run_at']).execute();
+        await db.schema.dropIndex('jobs_status_run_at_idx').execute();
+      },
+    },
   };
 }
 

@@ -80,9 +80,6 @@ const messageOf = new PreparedSql<MessageRow>('select * from messages where conv
 const earlierPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
   "select message_id, seq from messages where conversation_id = ? and seq < ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
 );
-const nextPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
-  "select message_id, seq from messages where conversation_id = ? and seq > ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
-);
 const targetOf = new PreparedSql<SendTarget>(
   'select conversations.last_inbound_at, channels.provider, channels.external_id as channel_external_id, contacts.wa_id, contacts.user_id'
   + ' from conversations inner join channels on channels.id = conversations.channel_id inner join contacts on contacts.id = conversations.contact_id'
@@ -93,6 +90,22 @@ const outcomeIfStatus = new PreparedSql<MessageRow>(
   'update messages set status = ?, provider_message_id = ?, metadata = ?, updated_at = ? where id = ? and status = ? returning *',
 );
 
+/**
+ * The `outbox.send` job of the conversation's next pending message after `seq` made due now, in
+ * one statement (nextPendingOutbound, then runJobNow on its job): the job is keyed
+ * `{conversation_id}:{message_id}`, and only a queued job due later moves.
+ */
+const unblockNextSend = new PreparedSql(
+  "update jobs set run_at = ?, updated_at = ? where kind = 'outbox.send' and status = 'queued' and run_at > ? and dedupe_key = ("
+  + "select cast(? as text) || ':' || message_id from messages where conversation_id = ? and seq > ? and status = 'pending' and role <> 'user' order by seq asc limit 1)",
+);
+
+/** Makes the conversation's next pending send after `seq` due now (see unblockNextSend). */
+export async function runNextSendNow(db: Db, dialect: DialectName, conversationId: string, seq: number, now = new Date()): Promise<void> {
+  const nowIso = now.toISOString();
+  await unblockNextSend.run(db, dialect, [nowIso, nowIso, nowIso, conversationId, conversationId, seq]);
+}
+
 /** findMessage for the sender. */
 export function sendMessageOf(db: Db, dialect: DialectName, conversationId: string, messageId: string): Promise<MessageRow | undefined> {
   return messageOf.first(db, dialect, [conversationId, messageId]);
@@ -101,11 +114,6 @@ export function sendMessageOf(db: Db, dialect: DialectName, conversationId: stri
 /** earlierPendingOutbound for the sender. */
 export function earlierPendingSend(db: Db, dialect: DialectName, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
   return earlierPending.first(db, dialect, [conversationId, seq]);
-}
-
-/** nextPendingOutbound for the sender. */
-export function nextPendingSend(db: Db, dialect: DialectName, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
-  return nextPending.first(db, dialect, [conversationId, seq]);
 }
 
 /** sendTarget for the sender. */

@@ -45,7 +45,8 @@ export class PreparedSql<R> {
     return Number(result.numAffectedRows ?? 0n);
   }
 
-  private text(dialect: DialectName): string {
+  /** The text run on `dialect` (placeholders `?` on SQLite, `$1`… on PostgreSQL), e.g. for EXPLAIN. */
+  text(dialect: DialectName): string {
     const text = this.texts[dialect];
     if (text === null) throw new Error(`a PostgreSQL-only statement was run on ${dialect}`);
     return text;

@@ -1,7 +1,8 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/database.js';
-import { earlierPendingOutbound, earlierPendingQuery, nextPendingOutbound } from '../../src/store/outbox.store.js';
+import { enqueueJob } from '../../src/store/job.store.js';
+import { earlierPendingOutbound, earlierPendingQuery, nextPendingOutbound, runNextSendNow } from '../../src/store/outbox.store.js';
 import { contractDatabases, type TestDatabase } from '../support/databases.js';
 import { seedConversation } from '../support/store-fixtures.js';
 
@@ -46,6 +47,27 @@ for (const factory of contractDatabases()) {
       expect(await earlierPendingOutbound(store.reader, conversation, SIZE)).toEqual({ message_id: 'm.4000', seq: 4_000 });
       expect(await nextPendingOutbound(store.reader, conversation, 4_000)).toEqual({ message_id: 'm.4500', seq: 4_500 });
       expect(await nextPendingOutbound(store.reader, conversation, 4_500)).toBeUndefined();
+    });
+
+    it('[OUT1] a finished send makes the next pending message\'s job due now, and only that job, only earlier', async () => {
+      const later = new Date(Date.now() + 60_000);
+      const key = (seq: number) => `${conversation}:m.${seq}`;
+      for (const seq of [4_000, 4_500]) {
+        await enqueueJob(store.db, store.dialect, { kind: 'outbox.send', dedupe_key: key(seq), payload: { conversation_id: conversation, message_id: `m.${seq}` }, run_at: later });
+      }
+      const runAt = async (seq: number) => (await store.db.selectFrom('jobs').select('run_at').where('dedupe_key', '=', key(seq)).executeTakeFirstOrThrow()).run_at;
+      const now = new Date();
+      // After m.4500 nothing is pending: no job moves.
+      await runNextSendNow(store.db, store.dialect, conversation, 4_500, now);
+      expect(await runAt(4_000)).toBe(later.toISOString());
+      expect(await runAt(4_500)).toBe(later.toISOString());
+      // After m.4000 (or anything between) the next pending is m.4500: its job is due now.
+      await runNextSendNow(store.db, store.dialect, conversation, 4_000, now);
+      expect(await runAt(4_500)).toBe(now.toISOString());
+      expect(await runAt(4_000)).toBe(later.toISOString());
+      // Never later: a second call with a later clock leaves it.
+      await runNextSendNow(store.db, store.dialect, conversation, 4_000, new Date(now.getTime() + 5_000));
+      expect(await runAt(4_500)).toBe(now.toISOString());
     });
 
     it('its plan reads messages_pending_seq_idx, not the conversation', async () => {
