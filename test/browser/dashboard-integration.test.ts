@@ -248,12 +248,12 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
   });
 
   it('[AI5][§11] with a responder the release is "Hand back to AI": the AI owns the conversation again and the marker says so', async () => {
-    // The dashboard asks which responder runs when it starts: this server (faq) came after the page's.
-    await page.reload();
-    await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });
+    // The page was loaded against a server without a responder; this one (faq) came after it, and
+    // the dashboard learns that when its event stream comes back, without a reload.
     await open('Nadia Fares');
     await page.locator('.thread-header').getByRole('button', { name: 'Take over', exact: true }).click();
     await page.locator('.thread-header [data-state="operator"]').waitFor({ timeout: WAIT_MS });
+    await page.getByRole('button', { name: 'Hand back to AI' }).waitFor({ timeout: WAIT_MS });
     expect(await page.getByRole('button', { name: 'Back to queue' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Hand back to AI' }).click();
     await page.locator('.thread-header [data-state="ai"]').waitFor({ timeout: WAIT_MS });

@@ -38,11 +38,10 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const [notice, setNotice] = useState<string | null>(null);
   const [isPageVisible, setPageVisible] = useState(() => !document.hidden);
   const [view, setView] = useState<'conversations' | 'knowledge'>(() => (window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations'));
-  // Whether an assistant takes conversations back (AI_RESPONDER is not `none`); assumed until the server says.
+  // Whether an assistant takes conversations back (AI_RESPONDER is not `none`); assumed until the
+  // server says. Asked again each time the event stream comes back: a server restarted with another
+  // responder changes the release button without a reload.
   const [hasAssistant, setHasAssistant] = useState(true);
-  useEffect(() => {
-    api.me().then((r) => setHasAssistant(r.ai_responder !== 'none'), () => {});
-  }, []);
   const [isAlerting, setAlerting] = useState(areAlertsOn);
   const latest = useRef({ state, selectedId });
   const hasLoaded = useRef(false);
@@ -117,6 +116,11 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
       else api.me().catch(() => {});
     },
   });
+
+  useEffect(() => {
+    if (connection !== 'live') return;
+    api.me().then((r) => setHasAssistant(r.ai_responder !== 'none'), () => {});
+  }, [connection]);
 
   // The open thread: load on selection, drop the previous one's messages.
   useEffect(() => {
