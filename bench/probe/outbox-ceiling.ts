@@ -1,6 +1,5 @@
 import { fork } from 'node:child_process';
-import { createServer, request as httpRequest, Agent } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, Agent } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { parseMetaWebhook } from '../../src/providers/meta/meta.webhook.js';
 import { openStore } from '../../src/store/database.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { metaTextPayload } from '../../test/support/app.js';
+import { bareLoop as benchBareLoop, FakeGraph } from '../scenarios/outbound.js';
 
 /*
  * `tsx bench/probe/outbox-ceiling.ts [messages] [concurrency] [prefetch]`: how fast THIS machine can
@@ -26,9 +26,10 @@ import { metaTextPayload } from '../../test/support/app.js';
  * — and claims the next jobs for the free slots (one statement), reads their messages, windows and
  * recipients with the order check (one statement) and writes the start markers (one statement).
  * Then the calls, at most `concurrency` at once, to a fake of Meta's send endpoint in a child
- * process answering at once; `prefetch` jobs more are claimed ahead. Beside it, in the same run,
- * the bare loop of the bench (the same calls, nothing stored): against the same fake process, and
- * against a fake in this process as bench/scenarios/outbound.ts runs it (its baseline).
+ * process (the bench's FakeGraph) answering at once; `prefetch` jobs more are claimed ahead.
+ * Beside it, in the same run, the bare loop (the same calls, nothing stored): against the same fake
+ * process, and the bench's own bareLoop against a FakeGraph in this process, as
+ * bench/scenarios/outbound.ts runs its baseline.
  *
  * What it leaves out and the server does: the window and attempt checks in JS, the full presented
  * message in each event, metrics, per-call timeouts and abort signals, holds and retries, the
@@ -37,31 +38,10 @@ import { metaTextPayload } from '../../test/support/app.js';
 
 const FAKE_FLAG = '--fake';
 
-/** Graph's answer to a text send, at once. */
-function fakeGraph() {
-  let count = 0;
-  return createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      count++;
-      const text = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '+1', wa_id: '1' }], messages: [{ id: `wamid.CEIL${count}` }] });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-}
-
-/** The fake in this process, as bench/scenarios/outbound.ts runs it beside its bare loop. */
-async function startLocalFake(): Promise<{ port: number; close(): void }> {
-  const server = fakeGraph();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => { server.closeAllConnections(); server.close(); } };
-}
-
 if (process.argv.includes(FAKE_FLAG)) {
-  // The fake provider in its own process, for the pump and the first bare loop.
-  const server = fakeGraph();
-  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
+  // The bench's fake provider in its own process, for the pump and the first bare loop.
+  const fake = await FakeGraph.start();
+  process.send!({ port: fake.port });
   process.on('disconnect', () => process.exit(0));
 } else {
   await main();
@@ -100,9 +80,10 @@ async function main(): Promise<void> {
   try {
     const pump = await runPump(dbPath, port, total, concurrency, prefetch);
     const bare = await bareLoop(port, total, concurrency);
-    const local = await startLocalFake();
-    const bareLocal = await bareLoop(local.port, total, concurrency);
-    local.close();
+    // The bench's own fake and bare loop, in this process, as bench/scenarios/outbound.ts runs them.
+    const local = await FakeGraph.start();
+    const bareLocal = (await benchBareLoop(local, total, concurrency)).rate;
+    await local.close();
     console.log(JSON.stringify({
       messages: total, concurrency, prefetch,
       ceiling: { sendsPerSecond: Math.round(pump.rate), commits: pump.commits, messagesPerCommit: +(total / pump.commits).toFixed(1), cpuMsPerMessage: +pump.cpuMs.toFixed(3) },
@@ -225,7 +206,7 @@ function call(agent: Agent, port: number, s: Started): Promise<string> {
   });
 }
 
-/** The bench's bare loop: `workers` keep-alive callers, the same bodies, nothing stored. */
+/** The bare loop against the fake process: `workers` keep-alive callers, the pump's bodies, nothing stored. */
 async function bareLoop(port: number, total: number, workers: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: workers });
   const s: Started = { id: 0, jobId: 0, conversationId: '', messageId: 'msg_20261203000000_00000000', text: 'bare', waId: '96170000000' };

@@ -19,7 +19,7 @@ import { summarize } from '../lib/stats.js';
  */
 
 /** Same-run fake of Meta's send endpoint: answers every POST like Graph does, and notes when each text arrived. */
-class FakeGraph {
+export class FakeGraph {
   readonly arrivals = new Map<string, number>();
   count = 0;
   /** How long each answer takes (0: at once; Graph itself takes tens to hundreds of ms). */
@@ -84,7 +84,7 @@ class FakeGraph {
  * keep-alive, timed after `warmup` untimed calls (a cold first run of 2,000 calls measured a third of
  * a warm one: the baseline would flatter the server, whose drain is also timed warm).
  */
-async function bareLoop(fake: FakeGraph, total: number, workers: number, warmup = 0): Promise<{ rate: number; p50Ms: number }> {
+export async function bareLoop(fake: FakeGraph, total: number, workers: number, warmup = 0): Promise<{ rate: number; p50Ms: number }> {
   if (warmup > 0) await bareLoop(fake, warmup, workers);
   const agent = new Agent({ keepAlive: true, maxSockets: workers });
   const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '+96170000000', biz_opaque_callback_data: 'msg_20261203000000_00000000', type: 'text', text: { preview_url: false, body: 'bare' } });
