@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await local.close();
     console.log(JSON.stringify({
       messages: total, concurrency, prefetch,
-      ceiling: { sendsPerSecond: Math.round(pump.rate), commits: pump.commits, messagesPerCommit: +(total / pump.commits).toFixed(1), cpuMsPerMessage: +pump.cpuMs.toFixed(3) },
+      ceiling: { sendsPerSecond: Math.round(pump.rate), commits: pump.commits, messagesPerCommit: +(total / pump.commits).toFixed(1), cpuMsPerMessage: +pump.cpuMs.toFixed(3), walKiBPerMessage: +(pump.walBytes / total / 1024).toFixed(1) },
       bare: { callsPerSecond: Math.round(bare), fakeInSameProcessCallsPerSecond: Math.round(bareLocal) },
       ratio: +(pump.rate / bare).toFixed(2),
       ratioToBenchBaseline: +(pump.rate / bareLocal).toFixed(2),
@@ -99,10 +99,15 @@ async function main(): Promise<void> {
 
 interface Started { id: number; jobId: number; conversationId: string; messageId: string; text: string; waId: string }
 
-async function runPump(dbPath: string, port: number, total: number, concurrency: number, prefetch: number): Promise<{ rate: number; commits: number; cpuMs: number }> {
+async function runPump(dbPath: string, port: number, total: number, concurrency: number, prefetch: number): Promise<{ rate: number; commits: number; cpuMs: number; walBytes: number }> {
   const db = new Database(dbPath);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // The WAL only grows during the pump (no checkpoint): its growth is what the commits wrote.
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('wal_autocheckpoint = 0');
+  const walSize = () => statSync(`${dbPath}-wal`).size;
+  const wal0 = walSize();
   const claim = db.prepare<[string, string, string, number]>(`update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
     where id in (select id from jobs where kind = 'outbox.send' and status = 'queued' and run_at <= ? order by run_at, id limit ?) returning id, payload`);
   const load = db.prepare<[string]>(`select m.id, m.conversation_id, m.message_id, m.text, c.last_inbound_at, ct.wa_id,
@@ -177,8 +182,9 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         agent.destroy();
+        const walBytes = walSize() - wal0;
         db.close();
-        resolve({ rate: total / seconds, commits, cpuMs: (cpu.user + cpu.system) / 1000 / total });
+        resolve({ rate: total / seconds, commits, cpuMs: (cpu.user + cpu.system) / 1000 / total, walBytes });
         return;
       }
       ready.push(...started);
