@@ -77,3 +77,42 @@ export interface KnowledgeEntry {
   updated_at: string;
   deleted_at: string | null;
 }
+
+/** A page of the conversation list (`GET /api/conversations`), newest activity first. */
+export interface ConversationPage {
+  conversations: Conversation[];
+  next_cursor: string | null;
+}
+
+/** A conversation with its latest page of messages, oldest first (`GET /api/conversations/{id}`). */
+export interface ConversationDetails extends Conversation {
+  messages: Message[];
+  has_more: boolean;
+}
+
+/** A page of a conversation's messages, oldest first (`GET /api/conversations/{id}/messages`). */
+export interface MessagePage {
+  messages: Message[];
+  has_more: boolean;
+}
+
+/** A page of the knowledge base (`GET /api/knowledge`). */
+export interface KnowledgePage {
+  entries: KnowledgeEntry[];
+  next_cursor: string | null;
+}
+
+/**
+ * The live events (SPEC §8) and the shape each carries, the one list of them: the writer's
+ * `tx.emit` checks its payload against it, and the dashboard's event hook reads the stream by it.
+ */
+export interface WireEvents {
+  new_message: Message;
+  message_updated: Message;
+  conversation_updated: Conversation;
+}
+
+export type WireEventType = keyof WireEvents;
+
+/** One event as the stream delivers it: its type and its data. */
+export type WireEvent = { [K in WireEventType]: { type: K; data: WireEvents[K] } }[WireEventType];

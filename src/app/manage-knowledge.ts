@@ -1,5 +1,5 @@
 import { presentKnowledge } from '../api/present.js';
-import type { KnowledgeEntry } from '../api/types.js';
+import type { KnowledgeEntry, KnowledgePage } from '../api/types.js';
 import { DomainError } from '../chat/errors.js';
 import {
   findKnowledge, insertKnowledge, listKnowledgePage, softDeleteKnowledge, updateKnowledge, type KnowledgePatch,
@@ -12,10 +12,6 @@ import type { AppContext } from './context.js';
 export const MAX_KNOWLEDGE_PAGE = 100;
 export const DEFAULT_KNOWLEDGE_PAGE = 50;
 
-export interface KnowledgeList {
-  entries: KnowledgeEntry[];
-  next_cursor: string | null;
-}
 
 function encodeCursor(row: { created_at: string; id: string }): string {
   return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
@@ -36,7 +32,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 /** Live entries, oldest first, optionally those containing `search` (question, answer or alternates). */
 export async function listKnowledge(
   ctx: Pick<AppContext, 'store'>, query: { search?: string; cursor?: string; limit?: number },
-): Promise<KnowledgeList> {
+): Promise<KnowledgePage> {
   const limit = Math.min(query.limit ?? DEFAULT_KNOWLEDGE_PAGE, MAX_KNOWLEDGE_PAGE);
   const page = await listKnowledgePage(ctx.store.reader, {
     search: query.search,

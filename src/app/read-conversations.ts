@@ -1,5 +1,5 @@
 import { presentConversation, presentMessage } from '../api/present.js';
-import type { Conversation, Message } from '../api/types.js';
+import type { ConversationDetails, ConversationPage, MessagePage } from '../api/types.js';
 import { DomainError } from '../chat/errors.js';
 import { listConversationPage } from '../store/conversation-query.store.js';
 import { lastMessages, listMessages } from '../store/message.store.js';
@@ -19,10 +19,6 @@ export interface ConversationQuery {
   limit?: number;
 }
 
-export interface ConversationList {
-  conversations: Conversation[];
-  next_cursor: string | null;
-}
 
 /** The opaque cursor: the keyset position of the last row of a page. */
 export function encodeCursor(position: { lastActivityAt: string; id: string }): string {
@@ -42,7 +38,7 @@ export function decodeCursor(cursor: string): { lastActivityAt: string; id: stri
 }
 
 /** Conversations, newest activity first, one page at a time (SPEC §7). */
-export async function listConversations(ctx: Pick<AppContext, 'store'>, query: ConversationQuery): Promise<ConversationList> {
+export async function listConversations(ctx: Pick<AppContext, 'store'>, query: ConversationQuery): Promise<ConversationPage> {
   const limit = Math.min(query.limit ?? DEFAULT_CONVERSATION_PAGE, MAX_PAGE_SIZE);
   const db = ctx.store.reader;
   const page = await listConversationPage(db, ctx.store.dialect, {
@@ -62,8 +58,6 @@ export async function listConversations(ctx: Pick<AppContext, 'store'>, query: C
   };
 }
 
-export type ConversationDetails = Conversation & { messages: Message[]; has_more: boolean };
-
 /** The conversation plus its latest page of messages, oldest first; reads only that page. */
 export async function getConversationDetails(ctx: Pick<AppContext, 'store'>, conversationId: string, limit = DEFAULT_MESSAGE_PAGE): Promise<ConversationDetails> {
   const db = ctx.store.reader;
@@ -82,7 +76,7 @@ export interface MessagePageQuery {
  * A page of messages, oldest first. `before_seq` pages back from the latest; `after_seq` reads
  * forward (catch-up); with neither, the latest page.
  */
-export async function getMessagePage(ctx: Pick<AppContext, 'store'>, conversationId: string, query: MessagePageQuery): Promise<{ messages: Message[]; has_more: boolean }> {
+export async function getMessagePage(ctx: Pick<AppContext, 'store'>, conversationId: string, query: MessagePageQuery): Promise<MessagePage> {
   const db = ctx.store.reader;
   await requireConversation(db, conversationId);
   const page = await listMessages(db, conversationId, {

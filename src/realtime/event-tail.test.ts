@@ -4,6 +4,7 @@ import { openStore, type Store } from '../store/database.js';
 import { readEventsAfter, type EventRecord } from '../store/event.store.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { EventTail } from './event-tail.js';
+import { plumbingEvent } from '../../test/support/store-fixtures.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -32,7 +33,7 @@ function tailOf(store: Store, pollIntervalMs: number) {
 /** Emits `count` events from `units` concurrent write units. */
 async function emitMany(committer: GroupCommitter, units: number, perUnit: number, tag: string): Promise<void> {
   await Promise.all(Array.from({ length: units }, (_, u) => committer.run(async (tx) => {
-    for (let i = 0; i < perUnit; i++) tx.emit({ type: 'new_message', conversation_id: `${tag}-${u}`, payload: { u, i } });
+    for (let i = 0; i < perUnit; i++) tx.emit(plumbingEvent('new_message', `${tag}-${u}`, { u, i }));
   })));
 }
 

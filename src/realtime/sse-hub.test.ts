@@ -5,6 +5,7 @@ import type { Store } from '../store/database.js';
 import { readEventsAfter, type EventRecord } from '../store/event.store.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { SseHub, type SseHubOptions } from './sse-hub.js';
+import { plumbingEvent } from '../../test/support/store-fixtures.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -48,7 +49,7 @@ async function setup(events: number, options: Partial<SseHubOptions> = {}) {
   cleanups.push(() => database.destroy(), () => store.close());
   const committer = new GroupCommitter(store, { maxBatch: 64 });
   await committer.run(async (tx) => {
-    for (let i = 0; i < events; i++) tx.emit({ type: 'new_message', conversation_id: i % 2 ? 'odd' : 'even', payload: { i, pad: 'p'.repeat(200) } });
+    for (let i = 0; i < events; i++) tx.emit(plumbingEvent('new_message', i % 2 ? 'odd' : 'even', { i, pad: 'p'.repeat(200) }));
   });
   const log = await readEventsAfter(store.reader, 0, 100_000);
   const hub = new SseHub({ db: store.reader, pingIntervalMs: 60_000, ...options });

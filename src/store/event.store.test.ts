@@ -3,6 +3,7 @@ import { contractDatabases, type TestDatabase } from '../../test/support/databas
 import type { Store } from './database.js';
 import { latestEventId, oldestEventId, purgeEventsBefore, readEventsAfter } from './event.store.js';
 import { GroupCommitter, type EventType } from './group-commit.js';
+import { plumbingEvent } from '../../test/support/store-fixtures.js';
 
 for (const factory of contractDatabases()) {
   describe(`event log store on ${factory.kind}`, () => {
@@ -28,7 +29,7 @@ for (const factory of contractDatabases()) {
     async function emit(list: { conversation: string; type?: EventType }[]): Promise<number[]> {
       const before = await latestEventId(store.reader);
       await committer.run(async (tx) => {
-        for (const e of list) tx.emit({ type: e.type ?? 'new_message', conversation_id: e.conversation, payload: { c: e.conversation } });
+        for (const e of list) tx.emit(plumbingEvent(e.type ?? 'new_message', e.conversation, { c: e.conversation }));
       });
       return (await readEventsAfter(store.reader, before, 10_000)).map((e) => e.id);
     }

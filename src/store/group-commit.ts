@@ -1,16 +1,16 @@
 import { sql, type Transaction } from 'kysely';
 import type { DialectName, Store } from './database.js';
 import { PreparedSql } from './prepared-sql.js';
+import type { WireEvents, WireEventType } from '../api/types.js';
 import type { DB } from './schema.js';
 
-export type EventType = 'new_message' | 'message_updated' | 'conversation_updated';
+export type EventType = WireEventType;
 
-/** An event-log row to be written with the unit that emitted it (and only if that unit commits). */
-export interface PendingEvent {
-  type: EventType;
-  conversation_id: string | null;
-  payload: unknown;
-}
+/**
+ * An event-log row to be written with the unit that emitted it (and only if that unit commits):
+ * its payload is the presented shape its type carries (src/api/types.ts WireEvents).
+ */
+export type PendingEvent = { [K in WireEventType]: { type: K; conversation_id: string | null; payload: WireEvents[K] } }[WireEventType];
 
 /** A webhook body as received, kept for replays and audits [IN1]. */
 export interface JournalEntry {

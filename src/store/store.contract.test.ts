@@ -11,7 +11,7 @@ import { GroupCommitter } from './group-commit.js';
 import { listConversationPage } from './conversation-query.store.js';
 import { updateMessage } from './message.store.js';
 import { contractDatabases, sharedDatabases, type TestDatabase } from '../../test/support/databases.js';
-import { sampleMessage, seedConversation } from '../../test/support/store-fixtures.js';
+import { plumbingEvent, sampleMessage, seedConversation } from '../../test/support/store-fixtures.js';
 
 for (const factory of contractDatabases()) {
   describe(`store contract on ${factory.kind}`, () => {
@@ -155,7 +155,7 @@ for (const factory of contractDatabases()) {
       const seen: number[] = [];
       const writes = Array.from({ length: n }, (_, i) => committer.run(async (tx) => {
         const r = await appendMessage(tx.db, conv, sampleMessage(`gc${i}`));
-        tx.emit({ type: 'new_message', conversation_id: conv, payload: { message_id: `gc${i}` } });
+        tx.emit(plumbingEvent('new_message', conv, { message_id: `gc${i}` }));
         return r.row;
       }).then(async (row) => {
         // Durable when resolved: a fresh read (on SQLite another connection) already sees it.
@@ -179,7 +179,7 @@ for (const factory of contractDatabases()) {
         committer.run((tx) => appendMessage(tx.db, conv, sampleMessage('ok1'))),
         committer.run(async (tx) => {
           await appendMessage(tx.db, conv, sampleMessage('doomed'));
-          tx.emit({ type: 'new_message', conversation_id: conv, payload: {} });
+          tx.emit(plumbingEvent('new_message', conv, {}));
           throw new Error('unit failed');
         }),
         committer.run((tx) => appendMessage(tx.db, conv, sampleMessage('ok2'))),
@@ -200,7 +200,7 @@ for (const factory of contractDatabases()) {
       const unit = (id: string, fail = false) => committer.run(async (tx) => {
         runs.set(id, (runs.get(id) ?? 0) + 1);
         const r = await appendMessage(tx.db, conv, sampleMessage(id));
-        tx.emit({ type: 'new_message', conversation_id: conv, payload: { message_id: id } });
+        tx.emit(plumbingEvent('new_message', conv, { message_id: id }));
         tx.journal({ provider: 'gc-retry', received_at: new Date().toISOString(), body: JSON.stringify({ id }), message_count: 1, status_count: 0 });
         tx.afterCommit(() => committed.push(id));
         if (fail) throw new Error(`${id} failed`);

@@ -5,6 +5,7 @@ import { GroupCommitter } from '../../src/store/group-commit.js';
 import { claimJobs, enqueueJob } from '../../src/store/job.store.js';
 import { contractDatabases, type TestDatabase } from '../support/databases.js';
 import { sleep, waitFor } from './support.js';
+import { plumbingEvent } from '../support/store-fixtures.js';
 
 type Payload = { n: number };
 
@@ -88,7 +89,7 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
       async giveUp(job, failure, tx) {
         if (job.id !== id) return;
         gaveUp.push(failure.reason);
-        tx.emit({ type: 'conversation_updated', conversation_id: null, payload: { gave_up: job.id } });
+        tx.emit(plumbingEvent('conversation_updated', null, { gave_up: job.id }));
       },
     });
     await waitFor(async () => (await job(id)).status === 'failed', 'job failed');
@@ -126,7 +127,7 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
       async run({ job, complete }) {
         seen.push(job.attempt);
         await committer.run(async (tx) => {
-          tx.emit({ type: 'message_updated', conversation_id: null, payload: { job: job.id, attempt: job.attempt } });
+          tx.emit(plumbingEvent('message_updated', null, { job: job.id, attempt: job.attempt }));
           await complete(tx);
           if (job.attempt === 1) throw new Error('rolled back after complete');
         });

@@ -1,4 +1,5 @@
 import type { Store } from '../../src/store/database.js';
+import type { EventType, PendingEvent } from '../../src/store/group-commit.js';
 import { ensureConversation, upsertChannel, upsertContact } from '../../src/store/conversation.store.js';
 import type { NewMessage } from '../../src/store/message.store.js';
 
@@ -30,4 +31,12 @@ export async function seedConversation(store: Store, contactKey = '96170000001')
     const contact = await upsertContact(trx, { channel_id: channel.id, contact_key: contactKey, wa_id: contactKey, user_id: null, name: 'Rana' }, now);
     return (await ensureConversation(trx, channel.id, contact.id, 'ai', now)).row.id;
   });
+}
+
+/**
+ * An event for a test of the event log's plumbing (write, tail, fan-out, resume), whose payload is
+ * a marker the test reads back, not the presented Message or Conversation its type carries.
+ */
+export function plumbingEvent(type: EventType, conversationId: string | null, payload: Record<string, unknown>): PendingEvent {
+  return { type, conversation_id: conversationId, payload } as unknown as PendingEvent;
 }

@@ -3,32 +3,15 @@
  * JSON bodies on every state-changing request (the server's CSRF rule, SPEC §10), and errors
  * surfaced as `ApiError` with the server's `{ error: { code, message } }`.
  */
-import type { Conversation, KnowledgeEntry, Message, Operator } from '../../src/api/types.js';
+import type {
+  Conversation, ConversationDetails, ConversationPage, KnowledgeEntry, KnowledgePage, Message, MessagePage, Operator, WireEvent, WireEventType,
+} from '../../src/api/types.js';
 
-export type { Conversation, KnowledgeEntry, Message, Operator };
+export type {
+  Conversation, ConversationDetails, ConversationPage, KnowledgeEntry, KnowledgePage, Message, MessagePage, Operator, WireEvent, WireEventType,
+};
 export type OperatorStatus = Operator['status'];
 export type ConversationState = Conversation['state'];
-
-export interface ConversationDetails extends Conversation {
-  messages: Message[];
-  has_more: boolean;
-}
-
-export interface ConversationPage {
-  conversations: Conversation[];
-  next_cursor: string | null;
-}
-
-export interface MessagePage {
-  messages: Message[];
-  has_more: boolean;
-}
-
-
-export interface KnowledgePage {
-  entries: KnowledgeEntry[];
-  next_cursor: string | null;
-}
 
 export interface NewKnowledgeEntry {
   question: string;

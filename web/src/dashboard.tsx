@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { alertWaiting, areAlertsOn, primeAlerts, setAlertsOn } from './alerts.js';
-import { api, ApiError, type Conversation, type Message, type Operator, type OutgoingMessage } from './api.js';
+import { api, ApiError, type Conversation, type Message, type Operator, type OutgoingMessage, type WireEvent } from './api.js';
 import { contactLabel, HANDOVER_REASON_LABELS } from './format.js';
 import { initialState, reduce, type ListFilter } from './state.js';
-import { useServerEvents, type ServerEvent } from './use-server-events.js';
+import { useServerEvents } from './use-server-events.js';
 import { ConnectionBadge } from './components/connection-badge.js';
 import { ConversationList } from './components/conversation-list.js';
 import { DetailsPanel } from './components/details-panel.js';
@@ -93,7 +93,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
     if (open) void loadThread(open);
   }, [loadList, loadWaiting, loadThread]);
 
-  const onEvent = useCallback((event: ServerEvent) => {
+  const onEvent = useCallback((event: WireEvent) => {
     if (event.type === 'conversation_updated') {
       const c = event.data;
       const before = latest.current.state.conversations[c.conversation_id];

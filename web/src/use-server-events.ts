@@ -10,23 +10,19 @@
  *   (re)loads its snapshots, and every later change arrives as an event — nothing falls between.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { Conversation, Message } from './api.js';
-
-export type ServerEvent =
-  | { type: 'new_message'; data: Message }
-  | { type: 'message_updated'; data: Message }
-  | { type: 'conversation_updated'; data: Conversation };
+import type { WireEvent, WireEventType } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
 export interface ServerEventHandlers {
-  onEvent(event: ServerEvent): void;
+  onEvent(event: WireEvent): void;
   onSync(): void;
   /** The browser gave up on the stream (it will be reopened): a chance to check the session. */
   onLost(): void;
 }
 
-const EVENT_TYPES = ['new_message', 'message_updated', 'conversation_updated'] as const;
+/** Every event of the server's map, each listed once: the build fails when the map gains or loses one. */
+const EVENT_TYPES = Object.keys({ new_message: true, message_updated: true, conversation_updated: true } satisfies Record<WireEventType, true>) as WireEventType[];
 const REOPEN_DELAYS_MS = [1000, 2000, 5000, 10_000];
 
 export function useServerEvents(handlers: ServerEventHandlers): ConnectionState {
@@ -69,7 +65,7 @@ export function useServerEvents(handlers: ServerEventHandlers): ConnectionState 
           } catch {
             return;
           }
-          handlersRef.current.onEvent({ type, data } as ServerEvent);
+          handlersRef.current.onEvent({ type, data } as WireEvent);
         });
       }
       current.addEventListener('reset', (e: MessageEvent<string>) => {
