@@ -3,13 +3,14 @@ import { transition } from '../chat/conversation-state.js';
 import { nextStatus } from '../chat/message-status.js';
 import type { ConversationState, InboundBatch, InboundMessage, InboundOperation, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
-import { ensureConversation, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
+import { ensureConversation, operatorOf, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
 import { appendInbound, findContactByKey, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
 import { applyOperation, applyWaitingOperations, hasWaitingOperations } from './apply-lifecycle.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { parseJson, toJson } from '../store/json.js';
-import { findByProviderMessageId, findMessage, updateMessage, updateMessageIfStatus } from '../store/message.store.js';
+import { insertMedia } from '../store/media.store.js';
+import { findByProviderMessageId, findMessage, getMessageByPk, updateMessage, updateMessageIfStatus } from '../store/message.store.js';
 import { unmatchedOutbound } from '../store/outbox.store.js';
 import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
@@ -203,21 +204,18 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   let { conversation: updated, message } = appended;
 
   if (media && m.media) {
-    await tx.db.insertInto('media').values({
+    await insertMedia(tx.db, {
       media_id: media.media_id, message_pk: message.id, conversation_id: conversation.id, provider: m.provider,
       source_ref: m.media.ref, source_kind: m.media.kind, sha256: m.media.sha256, mime_type: m.media.mime_type,
       size: null, status: 'pending', storage_path: null, error: null, created_at: nowIso, updated_at: nowIso,
-    }).execute();
+    });
     await enqueueJob(tx.db, tx.dialect, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
   }
   // [ED3][RV3] an edit or revoke that arrived before this message is applied now, before anyone sees it.
   if (hasWaitingOperations(updated)) ({ conversation: updated, message } = await applyWaitingOperations(tx, updated, message, now, options));
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(message) });
   // The channel and contact rows are the ones just upserted: no second read for the conversation event.
-  const operator = updated.operator_id
-    ? await tx.db.selectFrom('operators').select(['id', 'name']).where('id', '=', updated.operator_id).executeTakeFirst() ?? null
-    : null;
-  return { parts: { conversation: updated, contact, channel, operator }, last: message };
+  return { parts: { conversation: updated, contact, channel, operator: await operatorOf(tx.db, updated) }, last: message };
 }
 
 /**
@@ -320,7 +318,7 @@ async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> 
         applied = true;
         break;
       }
-      const reread = await tx.db.selectFrom('messages').selectAll().where('id', '=', row.id).executeTakeFirst();
+      const reread = await getMessageByPk(tx.db, row.id);
       if (!reread) break;
       row = reread;
     }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_URL, createPostgresDatabase, createSqliteDatabase, type TestDatabase } from '../../test/support/databases.js';
 import { openStore, type Store } from '../store/database.js';
+import { eventLogOf } from '../store/event-log.js';
 import { readEventsAfter, type EventRecord } from '../store/event.store.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { EventTail } from './event-tail.js';
@@ -25,7 +26,7 @@ async function open(db: TestDatabase): Promise<Store> {
 
 function tailOf(store: Store, pollIntervalMs: number) {
   const delivered: EventRecord[] = [];
-  const tail = new EventTail({ db: store.reader, pgPool: store.pgPool, pollIntervalMs, reconnectDelayMs: 100 }, (events) => delivered.push(...events));
+  const tail = new EventTail({ log: eventLogOf(store, { reconnectDelayMs: 100 }), pollIntervalMs }, (events) => delivered.push(...events));
   cleanups.push(() => tail.stop());
   return { tail, delivered };
 }
@@ -57,7 +58,7 @@ describe('EventTail on SQLite with SQLITE_SYNC=offloaded', () => {
     cleanups.push(() => other.close());
     const delivered: { ids: number[]; fsyncsBefore: number }[] = [];
     const tail = new EventTail(
-      { db: store.reader, eventsDurable: (id) => store.eventsDurable(id), pollIntervalMs: 20 },
+      { log: eventLogOf(store), pollIntervalMs: 20 },
       (events) => delivered.push({ ids: ids(events), fsyncsBefore: store.wal!.stats.fsyncs }),
     );
     cleanups.push(() => tail.stop());

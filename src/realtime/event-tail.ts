@@ -1,32 +1,22 @@
-import type { Kysely } from 'kysely';
-import type pg from 'pg';
 import type { Logger } from 'pino';
-import { latestEventId, readEventsAfter, type EventRecord } from '../store/event.store.js';
-import type { DB } from '../store/schema.js';
-
-/** The channel group-commit.ts notifies with the newest committed event id. */
-export const EVENTS_CHANNEL = 'switchboard_events';
+import type { CommitListener, EventLog } from '../store/event-log.js';
+import type { EventRecord } from '../store/event.store.js';
 
 export interface EventTailOptions {
-  /** Reads of the log (the reader connection). */
-  db: Kysely<DB>;
-  /** Resolves once the events up to an id are on disk: what a read found is delivered only then. */
-  eventsDurable?: (eventId: number) => Promise<void>;
-  /** PostgreSQL: LISTEN on a dedicated connection from this pool [RT3]. Null on SQLite. */
-  pgPool?: pg.Pool | null;
+  /** The log it follows (the store's: eventLogOf). */
+  log: EventLog;
   logger?: Logger;
   /** Safety poll: a lost wake-up (or a write from another process on SQLite) delays an event by at most this. */
   pollIntervalMs?: number;
   pageSize?: number;
-  /** Wait before reopening a broken LISTEN connection. */
-  reconnectDelayMs?: number;
 }
 
 /**
  * Follows the durable event log: one per process. Woken by this process's commits
- * (`wake(lastId)`), by PostgreSQL NOTIFY from any process, and by a poll every second; each wake
- * reads `id > lastSeenId` in id order and hands the rows to `deliver`, in order and each once.
- * Because event ids commit in id order (group-commit.ts), remembering the last id is enough.
+ * (`wake(lastId)`), by the log's word of any process's commit (PostgreSQL NOTIFY [RT3]), and by a
+ * poll every second; each wake reads `id > lastSeenId` in id order and hands the rows to
+ * `deliver`, in order and each once. Because event ids commit in id order (group-commit.ts),
+ * remembering the last id is enough.
  */
 export class EventTail {
   private seen = 0;
@@ -34,11 +24,9 @@ export class EventTail {
   private again = false;
   private stopped = true;
   private pollTimer: NodeJS.Timeout | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private listener: pg.PoolClient | null = null;
+  private listener: CommitListener | null = null;
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
-  private readonly reconnectDelayMs: number;
   /** Wake-ups that found something to read, for tests and metrics. */
   readonly stats = { reads: 0, events: 0, notifications: 0, listenErrors: 0 };
 
@@ -49,7 +37,6 @@ export class EventTail {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     // A page is published to every client at once: its size bounds the burst a client's buffer must absorb.
     this.pageSize = options.pageSize ?? 500;
-    this.reconnectDelayMs = options.reconnectDelayMs ?? 1000;
   }
 
   /** The newest event id read from the log. */
@@ -57,19 +44,32 @@ export class EventTail {
     return this.seen;
   }
 
-  /** True while a LISTEN connection is open (PostgreSQL). */
+  /** True while the log's commit listener is open (PostgreSQL LISTEN). */
   get isListening(): boolean {
-    return this.listener !== null;
+    return this.listener?.isOpen ?? false;
   }
 
   /** Starts at the log's current end (history is the catch-up's business, not the tail's). */
   async start(): Promise<number> {
     if (!this.stopped) return this.seen;
     this.stopped = false;
-    this.seen = await latestEventId(this.options.db);
+    const { log, logger } = this.options;
+    this.seen = await log.latestId();
     this.pollTimer = setInterval(() => this.wake(), this.pollIntervalMs);
     this.pollTimer.unref();
-    if (this.options.pgPool) await this.listen();
+    this.listener = log.listen?.({
+      notified: (eventId) => {
+        this.stats.notifications++;
+        this.wake(eventId);
+      },
+      // Anything committed while no LISTEN was open.
+      opened: () => this.wake(),
+      lost: (err) => {
+        this.stats.listenErrors++;
+        logger?.warn({ err }, 'event LISTEN connection lost; reconnecting (the poll covers the gap)');
+      },
+    }) ?? null;
+    await this.listener?.ready;
     return this.seen;
   }
 
@@ -95,11 +95,9 @@ export class EventTail {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.pollTimer = this.reconnectTimer = null;
-    const listener = this.listener;
+    this.pollTimer = null;
+    this.listener?.close();
     this.listener = null;
-    listener?.release(true);
     await this.idle();
   }
 
@@ -109,9 +107,9 @@ export class EventTail {
         this.again = false;
         // Bounded per pass; a full last page asks for another pass.
         for (let page = 0; page < 100 && !this.stopped; page++) {
-          const rows = await readEventsAfter(this.options.db, this.seen, this.pageSize);
+          const rows = await this.options.log.readAfter(this.seen, this.pageSize);
           if (rows.length === 0) break;
-          await this.options.eventsDurable?.(rows[rows.length - 1]!.id);
+          await this.options.log.durable(rows[rows.length - 1]!.id);
           this.seen = rows[rows.length - 1]!.id;
           this.stats.reads++;
           this.stats.events += rows.length;
@@ -128,70 +126,5 @@ export class EventTail {
       // The database is unreachable or busy: the next poll retries from the same position.
       if (!this.stopped) this.options.logger?.warn({ err }, 'event log read failed; retrying on the next poll');
     }
-  }
-
-  private async listen(): Promise<void> {
-    const pool = this.options.pgPool;
-    if (!pool || this.stopped || this.listener) return;
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      this.listenFailed(null, err);
-      return;
-    }
-    if (this.stopped) {
-      client.release(true);
-      return;
-    }
-    let failed = false;
-    const onError = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      this.listenFailed(client, err);
-    };
-    client.on('error', onError);
-    client.on('end', () => onError(new Error('LISTEN connection ended')));
-    client.on('notification', (msg) => {
-      if (msg.channel !== EVENTS_CHANNEL) return;
-      this.stats.notifications++;
-      const id = Number(msg.payload);
-      this.wake(Number.isSafeInteger(id) ? id : undefined);
-    });
-    try {
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-    } catch (err) {
-      onError(err);
-      return;
-    }
-    if (failed) return;
-    if (this.stopped) {
-      client.release(true);
-      return;
-    }
-    this.listener = client;
-    // Anything committed while no LISTEN was open.
-    this.wake();
-  }
-
-  private listenFailed(client: pg.PoolClient | null, err: unknown): void {
-    if (client) {
-      if (this.listener === client) this.listener = null;
-      client.removeAllListeners('notification');
-      try {
-        client.release(err instanceof Error ? err : true);
-      } catch {
-        // already released
-      }
-    }
-    if (this.stopped) return;
-    this.stats.listenErrors++;
-    this.options.logger?.warn({ err }, 'event LISTEN connection lost; reconnecting (the poll covers the gap)');
-    if (this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.listen();
-    }, this.reconnectDelayMs);
-    this.reconnectTimer.unref();
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/database.js';
+import { eventLogOf } from '../store/event-log.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import { EventRetention } from './event-retention.js';
 import { EventTail } from './event-tail.js';
@@ -30,11 +31,9 @@ export class Realtime {
 
   constructor(options: RealtimeOptions) {
     const { store, logger } = options;
-    this.hub = new SseHub({ db: store.reader, eventsDurable: (id) => store.eventsDurable(id), logger, observer: options.observer, pingIntervalMs: options.pingIntervalMs, ...options.buffer });
-    this.tail = new EventTail(
-      { db: store.reader, eventsDurable: (id) => store.eventsDurable(id), pgPool: store.pgPool, logger, pollIntervalMs: options.pollIntervalMs },
-      (events) => this.hub.publish(events),
-    );
+    const log = eventLogOf(store);
+    this.hub = new SseHub({ log, logger, observer: options.observer, pingIntervalMs: options.pingIntervalMs, ...options.buffer });
+    this.tail = new EventTail({ log, logger, pollIntervalMs: options.pollIntervalMs }, (events) => this.hub.publish(events));
     this.retention = new EventRetention({
       committer: options.committer, retentionDays: options.retentionDays, logger, intervalMs: options.purgeIntervalMs,
     });

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteDatabase } from '../../test/support/databases.js';
 import type { Store } from '../store/database.js';
+import { eventLogOf } from '../store/event-log.js';
 import { readEventsAfter, type EventRecord } from '../store/event.store.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { SseHub, type SseHubOptions } from './sse-hub.js';
@@ -52,7 +53,7 @@ async function setup(events: number, options: Partial<SseHubOptions> = {}) {
     for (let i = 0; i < events; i++) tx.emit(plumbingEvent('new_message', i % 2 ? 'odd' : 'even', { i, pad: 'p'.repeat(200) }));
   });
   const log = await readEventsAfter(store.reader, 0, 100_000);
-  const hub = new SseHub({ db: store.reader, pingIntervalMs: 60_000, ...options });
+  const hub = new SseHub({ log: eventLogOf(store), pingIntervalMs: 60_000, ...options });
   cleanups.push(() => hub.closeAll());
   return { hub, log, store };
 }

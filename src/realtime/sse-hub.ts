@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { oldestEventId, latestEventId, readEventsAfter, type EventRecord } from '../store/event.store.js';
-import type { DB } from '../store/schema.js';
+import type { EventLog } from '../store/event-log.js';
+import type { EventRecord } from '../store/event.store.js';
 import { sseComment, sseEvent, sseRetry } from './sse-frames.js';
 
 /**
@@ -33,10 +32,8 @@ export interface SseObserver {
 }
 
 export interface SseHubOptions {
-  /** Catch-up reads (the reader connection: never queues behind a write transaction). */
-  db: Kysely<DB>;
-  /** Resolves once the events up to an id are on disk: what the catch-up read is sent only then. */
-  eventsDurable?: (eventId: number) => Promise<void>;
+  /** The log the catch-up reads (a read is sent once the log says it is durable). */
+  log: EventLog;
   logger?: Logger;
   observer?: SseObserver;
   retryMs?: number;
@@ -122,8 +119,7 @@ export class SseHub {
 
   constructor(options: SseHubOptions) {
     this.options = {
-      db: options.db,
-      eventsDurable: options.eventsDurable ?? (() => Promise.resolve()),
+      log: options.log,
       logger: options.logger ?? null,
       observer: options.observer ?? null,
       retryMs: options.retryMs ?? SSE_DEFAULTS.retryMs,
@@ -211,21 +207,21 @@ export class SseHub {
   }
 
   private async catchUp(client: SseClient, resumeAfter: number): Promise<void> {
-    const { db, catchUpPageSize } = this.options;
-    if (resumeAfter > this.latestId && resumeAfter > (await latestEventId(db))) {
+    const { log, catchUpPageSize } = this.options;
+    if (resumeAfter > this.latestId && resumeAfter > (await log.latestId())) {
       return this.reset(client, 'unknown_position', `event ${resumeAfter} is not in this event log`);
     }
     let cursor = resumeAfter;
     // Bounded by the log: the cursor only moves forward.
     for (;;) {
       if (client.isClosed) return;
-      const rows = await readEventsAfter(db, cursor, catchUpPageSize, client.conversationId);
+      const rows = await log.readAfter(cursor, catchUpPageSize, client.conversationId);
       // Retention deletes a prefix of the log; if it reached past the cursor, something after it is gone.
-      const oldest = await oldestEventId(db);
+      const oldest = await log.oldestId();
       if (oldest !== null && oldest > cursor + 1) {
         return this.reset(client, 'expired', `events after ${cursor} are no longer retained; reload`);
       }
-      if (rows.length > 0) await this.options.eventsDurable(rows[rows.length - 1]!.id);
+      if (rows.length > 0) await log.durable(rows[rows.length - 1]!.id);
       if (client.isClosed) return;
       for (const e of rows) client.send({ id: e.id, text: sseEvent(e.id, e.type, e.payload) });
       if (rows.length < catchUpPageSize) break;

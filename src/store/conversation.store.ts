@@ -133,9 +133,13 @@ export async function completeParts(db: Db, conversation: ConversationRow): Prom
   const [contact, channel, operator] = await Promise.all([
     db.selectFrom('contacts').selectAll().where('id', '=', conversation.contact_id).executeTakeFirstOrThrow(),
     db.selectFrom('channels').selectAll().where('id', '=', conversation.channel_id).executeTakeFirstOrThrow(),
-    conversation.operator_id
-      ? db.selectFrom('operators').select(['id', 'name']).where('id', '=', conversation.operator_id).executeTakeFirst()
-      : Promise.resolve(undefined),
+    operatorOf(db, conversation),
   ]);
-  return { conversation, contact, channel, operator: operator ?? null };
+  return { conversation, contact, channel, operator };
+}
+
+/** The operator who owns the conversation (id and name, as a Conversation shows them), or null. */
+export async function operatorOf(db: Db, conversation: Pick<ConversationRow, 'operator_id'>): Promise<ConversationParts['operator']> {
+  if (!conversation.operator_id) return null;
+  return await db.selectFrom('operators').select(['id', 'name']).where('id', '=', conversation.operator_id).executeTakeFirst() ?? null;
 }

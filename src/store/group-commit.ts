@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { DialectName, Store } from './database.js';
+import { EVENTS_CHANNEL } from './event-log.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { WireEvents, WireEventType } from '../api/types.js';
 import type { DB } from './schema.js';
@@ -288,7 +289,7 @@ const batchRowsInsertPg = PreparedSql.postgresOnly<{ last: number | null }>(`
     order by e.n
     returning id
   )
-  select max(id) as last, case when max(id) is not null then pg_notify('switchboard_events', max(id)::text) end as notified from inserted`);
+  select max(id) as last, case when max(id) is not null then pg_notify('${EVENTS_CHANNEL}', max(id)::text) end as notified from inserted`);
 
 function runSafely(fn: () => void): void {
   try {
