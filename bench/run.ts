@@ -53,7 +53,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--keep') args.keep = true;
     else if (a === '--out') args.out = argv[++i] ?? null;
     else if (a in SCENARIOS) args.names.push(a);
-    else throw new Error(`unknown argument ${JSON.stringify(a)}; scenarios: ${Object.keys(SCENARIOS).join(' ')}; flags: --quick --profile --keep --out <file>`);
+    else
+      throw new Error(
+        `unknown argument ${JSON.stringify(a)}; scenarios: ${Object.keys(SCENARIOS).join(' ')}; flags: --quick --profile --keep --out <file>`,
+      );
   }
   if (args.names.length === 0) args.names = Object.keys(SCENARIOS);
   else args.names = Object.keys(SCENARIOS).filter((n) => args.names.includes(n));
@@ -61,12 +64,16 @@ function parseArgs(argv: string[]): Args {
 }
 
 function loadText(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 }
 
 function diskOf(path: string): string {
   try {
-    return execSync(`df -h --output=source,fstype,size ${JSON.stringify(path)} | tail -n 1`, { encoding: 'utf8' }).trim().replace(/\s+/g, ' ');
+    return execSync(`df -h --output=source,fstype,size ${JSON.stringify(path)} | tail -n 1`, { encoding: 'utf8' })
+      .trim()
+      .replace(/\s+/g, ' ');
   } catch {
     return 'unknown';
   }
@@ -91,8 +98,11 @@ function otherLoad(): string {
     // The busiest processes right now that this run did not start: a hint of shared-machine load.
     const own = ownPids();
     const lines = execSync('ps -eo pid=,ppid=,pcpu=,args= --sort=-pcpu', { encoding: 'utf8' }).trim().split('\n');
-    const others = lines.map((l) => l.trim().split(/\s+/)).filter(([pid, ppid]) => !own.has(Number(pid)) && !own.has(Number(ppid)))
-      .filter(([, , cpu, command]) => Number(cpu) >= 5 && command !== 'ps').slice(0, 6)
+    const others = lines
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([pid, ppid]) => !own.has(Number(pid)) && !own.has(Number(ppid)))
+      .filter(([, , cpu, command]) => Number(cpu) >= 5 && command !== 'ps')
+      .slice(0, 6)
       .map(([, , cpu, ...args]) => `${cpu} % ${args.join(' ').slice(0, 70)}`);
     return others.length > 0 ? others.join('; ') : 'none above 5 % CPU';
   } catch {
@@ -140,8 +150,8 @@ async function main(): Promise<void> {
   const md = [
     '# Switchboard benchmark results',
     '',
-    `Written by \`npm run bench${args.quick ? ' -- --quick' : ''}${full ? '' : ` -- ${args.names.join(' ')}`}\` (bench/run.ts). Every figure stands beside a baseline measured in the same run;`
-      + ' targets are goals from issue 5, not asserts. Load comes from other processes than the server (autocannon and the webhook sender in the bench process, SSE clients in forked load processes), all on 127.0.0.1, sharing the same cores as the server.',
+    `Written by \`npm run bench${args.quick ? ' -- --quick' : ''}${full ? '' : ` -- ${args.names.join(' ')}`}\` (bench/run.ts). Every figure stands beside a baseline measured in the same run;` +
+      ' targets are goals from issue 5, not asserts. Load comes from other processes than the server (autocannon and the webhook sender in the bench process, SSE clients in forked load processes), all on 127.0.0.1, sharing the same cores as the server.',
     '',
     '## Machine',
     '',
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
     `- Node ${process.version}, ${process.platform} ${release()}`,
     `- Scratch disk: ${diskOf(tmpdir())}`,
     `- Load average (1 / 5 / 15 min): before ${loadBefore}; after ${loadAfter}. Other processes at start with ≥ 5 % CPU (ps: % of one core, averaged over each process's lifetime): ${busyBefore}.`,
-    '  The machine is shared: other engineers\' builds and test runs may have competed for the CPU during this run, and a load average above 0 before the start means they did.',
+    "  The machine is shared: other engineers' builds and test runs may have competed for the CPU during this run, and a load average above 0 before the start means they did.",
     '',
     '## Results',
     '',

@@ -61,10 +61,17 @@ async function main(): Promise<void> {
 
   const server = await startSwitchboard({ databaseUrl: `sqlite:${dbPath}`, dataDir: dir });
   const load = await SseLoad.start(2);
-  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
   try {
     const cookie = await loginCookie(server.url);
-    const connected = await load.connect(`${server.url}/api/events`, { cookie }, clients, { batch: 100, timeoutMs: 30_000, deadlineMs: 120_000, countOnly: true });
+    const connected = await load.connect(`${server.url}/api/events`, { cookie }, clients, {
+      batch: 100,
+      timeoutMs: 30_000,
+      deadlineMs: 120_000,
+      countOnly: true,
+    });
     if (connected.connected !== clients) throw new Error(`only ${connected.connected} of ${clients} SSE clients connected`);
     log(`${clients} SSE clients; ${rate} webhooks/s for ${minutes} min`);
 
@@ -87,9 +94,19 @@ async function main(): Promise<void> {
         nextSample += 10_000;
         const stats = await server.stats({ gc: true });
         events = (await load.collect()).events;
-        samples.push({ at: (performance.now() - started) / 1000, rss: stats.rss, heap: stats.heapUsed, fds: openFds(server), sent, accepted: accepted.size, events });
+        samples.push({
+          at: (performance.now() - started) / 1000,
+          rss: stats.rss,
+          heap: stats.heapUsed,
+          fds: openFds(server),
+          sent,
+          accepted: accepted.size,
+          events,
+        });
         const s = samples.at(-1)!;
-        log(`${s.at.toFixed(0)} s: rss ${(s.rss / 2 ** 20).toFixed(1)} MiB, heap ${(s.heap / 2 ** 20).toFixed(1)} MiB, fds ${s.fds}, accepted ${s.accepted}, events ${s.events}`);
+        log(
+          `${s.at.toFixed(0)} s: rss ${(s.rss / 2 ** 20).toFixed(1)} MiB, heap ${(s.heap / 2 ** 20).toFixed(1)} MiB, fds ${s.fds}, accepted ${s.accepted}, events ${s.events}`,
+        );
       }
     }
     await Promise.all(inFlight);
@@ -123,17 +140,27 @@ async function main(): Promise<void> {
   const checks = [
     { name: 'RSS flat (last fifth vs second fifth)', ok: rssGrowth < 0.1, value: `${(rssGrowth * 100).toFixed(1)} %` },
     { name: 'heap flat (after full GC)', ok: heapGrowth < 0.2, value: `${(heapGrowth * 100).toFixed(1)} %` },
-    { name: 'no file-descriptor growth (floor, last fifth vs second fifth)', ok: fdGrowth <= 2, value: `${fdGrowth >= 0 ? '+' : ''}${fdGrowth}` },
-    { name: 'every accepted message reached every client', ok: delivered >= accepted.size * clients, value: `${delivered.toLocaleString('en-US')}/${(accepted.size * clients).toLocaleString('en-US')}` },
+    {
+      name: 'no file-descriptor growth (floor, last fifth vs second fifth)',
+      ok: fdGrowth <= 2,
+      value: `${fdGrowth >= 0 ? '+' : ''}${fdGrowth}`,
+    },
+    {
+      name: 'every accepted message reached every client',
+      ok: delivered >= accepted.size * clients,
+      value: `${delivered.toLocaleString('en-US')}/${(accepted.size * clients).toLocaleString('en-US')}`,
+    },
     { name: 'every 200 in the database', ok: missing === 0, value: `${missing} missing of ${accepted.size.toLocaleString('en-US')}` },
     { name: 'no stream closed by the server', ok: closedByServer === 0, value: String(closedByServer) },
   ];
   const lines = [
     '# Switchboard soak',
     '',
-    `\`npm run soak -- --minutes ${minutes} --rate ${rate} --clients ${clients}\` on ${new Date().toISOString()}: SQLite, ${rate} signed webhooks/s over 500 conversations, `
-      + `${clients} SSE clients, ${minutes} min. Load average before ${loadBefore}, after ${loadavg().map((l) => l.toFixed(2)).join(' / ')}. `
-      + `${sent.toLocaleString('en-US')} sent, ${accepted.size.toLocaleString('en-US')} accepted.`,
+    `\`npm run soak -- --minutes ${minutes} --rate ${rate} --clients ${clients}\` on ${new Date().toISOString()}: SQLite, ${rate} signed webhooks/s over 500 conversations, ` +
+      `${clients} SSE clients, ${minutes} min. Load average before ${loadBefore}, after ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')}. ` +
+      `${sent.toLocaleString('en-US')} sent, ${accepted.size.toLocaleString('en-US')} accepted.`,
     '',
     '| check | value | ok |',
     '|---|---|---|',
@@ -141,7 +168,10 @@ async function main(): Promise<void> {
     '',
     '| t (s) | RSS MiB | heap MiB | fds | accepted | events received |',
     '|---|---|---|---|---|---|',
-    ...samples.map((s) => `| ${s.at.toFixed(0)} | ${(s.rss / 2 ** 20).toFixed(1)} | ${(s.heap / 2 ** 20).toFixed(1)} | ${s.fds} | ${s.accepted} | ${s.events} |`),
+    ...samples.map(
+      (s) =>
+        `| ${s.at.toFixed(0)} | ${(s.rss / 2 ** 20).toFixed(1)} | ${(s.heap / 2 ** 20).toFixed(1)} | ${s.fds} | ${s.accepted} | ${s.events} |`,
+    ),
     '',
   ];
   const out = fileURLToPath(new URL('./SOAK.md', import.meta.url));

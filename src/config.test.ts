@@ -13,7 +13,10 @@ describe('configuration', () => {
   it('[AI6] AI_NOTICES: every kind by default, none, or a list; an unknown kind stops the start naming it', () => {
     expect(loadConfig({}).ai.notices).toEqual(['handover_requested', 'operator_joined', 'conversation_ended', 'handed_back']);
     expect(loadConfig({ AI_NOTICES: 'none' }).ai.notices).toEqual([]);
-    expect(loadConfig({ AI_NOTICES: 'handover_requested, conversation_ended' }).ai.notices).toEqual(['handover_requested', 'conversation_ended']);
+    expect(loadConfig({ AI_NOTICES: 'handover_requested, conversation_ended' }).ai.notices).toEqual([
+      'handover_requested',
+      'conversation_ended',
+    ]);
     expect(() => loadConfig({ AI_NOTICES: 'handover_requested,goodbye' })).toThrow(/AI_NOTICES="handover_requested,goodbye"/);
   });
 });

@@ -303,7 +303,15 @@ export function loadConfig(env: Env = process.env): Config {
       downloadTimeoutMs: int('MEDIA_DOWNLOAD_TIMEOUT_MS', 120_000, 100, 3_600_000),
       retryBaseMs: int('MEDIA_RETRY_BASE_MS', 2_000, 1, 3_600_000),
       retryMaxMs: int('MEDIA_RETRY_MAX_MS', 300_000, 1, 86_400_000),
-      fetchAllowHosts: (str('MEDIA_FETCH_ALLOW_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean),
+      fetchAllowHosts: (str('MEDIA_FETCH_ALLOW_HOSTS') ?? '')
+        .split(',')
+        .map((h) =>
+          h
+            .trim()
+            .toLowerCase()
+            .replace(/^\[(.*)\]$/, '$1'),
+        )
+        .filter(Boolean),
       linkSecret: str('MEDIA_LINK_SECRET'),
       linkTtlSeconds: int('MEDIA_LINK_TTL_SECONDS', 900, 60, 7 * 86_400),
     },
@@ -323,7 +331,8 @@ export function loadConfig(env: Env = process.env): Config {
   // A claim must outlive the work it covers, or a second worker would take a job still running.
   if (config.media.downloadTimeoutMs >= config.jobs.lockMs) problems.push('MEDIA_DOWNLOAD_TIMEOUT_MS must be below JOB_LOCK_MS');
   if (config.outbox.sendTimeoutMs >= config.jobs.lockMs) problems.push('OUTBOX_SEND_TIMEOUT_MS must be below JOB_LOCK_MS');
-  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS');
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not be above HTTP_REQUEST_TIMEOUT_MS');
   if (config.ai.timeoutMs >= config.jobs.lockMs) problems.push('AI_TIMEOUT_MS must be below JOB_LOCK_MS');
   const email = config.admin.email;
   if (email !== null && !/^[^@\s]+@[^@\s]+$/.test(email)) problems.push(`ADMIN_EMAIL=${JSON.stringify(email)}: not an email address`);
@@ -337,7 +346,10 @@ export function loadConfig(env: Env = process.env): Config {
 function noticeKinds(raw: string | null, problems: string[]): readonly NoticeKind[] {
   if (raw === null || raw === 'all') return NOTICE_KINDS;
   if (raw === 'none') return [];
-  const kinds = raw.split(',').map((k) => k.trim()).filter(Boolean);
+  const kinds = raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   const unknown = kinds.filter((k) => !(NOTICE_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0 || kinds.length === 0) {
     problems.push(`AI_NOTICES=${JSON.stringify(raw)}: expected all, none or a comma list of ${NOTICE_KINDS.join(', ')}`);

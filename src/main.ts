@@ -29,7 +29,12 @@ export interface Running {
    * outbox, the AI worker (null with AI_RESPONDER=none) and voice transcription (null without
    * AI_TRANSCRIBE_MODEL).
    */
-  readonly jobs: { readonly media: JobRunner; readonly outbox: JobRunner; readonly ai: JobRunner | null; readonly transcribe: JobRunner | null };
+  readonly jobs: {
+    readonly media: JobRunner;
+    readonly outbox: JobRunner;
+    readonly ai: JobRunner | null;
+    readonly transcribe: JobRunner | null;
+  };
   /** Graceful stop: refuse new requests, finish in-flight ones, drain writes, close the database. */
   close(): Promise<void>;
 }
@@ -39,7 +44,15 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
     level: config.logLevel,
     // Secrets never reach the logs (SPEC §10).
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-webhook-token"]', 'req.headers["x-hub-signature-256"]', '*.password', '*.password_hash', '*.token'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-webhook-token"]',
+        'req.headers["x-hub-signature-256"]',
+        '*.password',
+        '*.password_hash',
+        '*.token',
+      ],
       censor: '[redacted]',
     },
   });
@@ -60,7 +73,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let wakeJobs = () => {};
   const metrics = createMetrics(store);
   const realtime = new Realtime({
-    store, committer, logger, retentionDays: config.eventRetentionDays, pingIntervalMs: config.ssePingIntervalMs,
+    store,
+    committer,
+    logger,
+    retentionDays: config.eventRetentionDays,
+    pingIntervalMs: config.ssePingIntervalMs,
     observer: {
       clientOpened: () => metrics.sseClients.inc(),
       clientClosed: () => metrics.sseClients.dec(),
@@ -99,10 +116,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     outbox: startOutbox(ctx, senders),
     // While the AI prepares a reply, the customer sees WhatsApp's typing indicator where the provider
     // has one; best effort, never delaying the reply (showTyping logs its own failures).
-    ai: responder ? startAiWorker(ctx, {
-      responder,
-      onGenerating: (conversationId, messageId) => void showTyping(ctx, senders, conversationId, messageId),
-    }) : null,
+    ai: responder
+      ? startAiWorker(ctx, {
+          responder,
+          onGenerating: (conversationId, messageId) => void showTyping(ctx, senders, conversationId, messageId),
+        })
+      : null,
     transcribe: transcriber ? startTranscriptions(ctx, transcriber) : null,
   };
   const runners = Object.values(jobs).filter((runner): runner is JobRunner => runner !== null);
@@ -116,12 +135,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     ctx,
     url: `http://${shownHost}:${port}`,
     jobs,
-    close: () => (closing ??= (async () => {
-      await app.close();
-      await realtime.stop();
-      await Promise.all(runners.map((runner) => runner.stop()));
-      await committer.idle();
-      await store.close();
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await realtime.stop();
+        await Promise.all(runners.map((runner) => runner.stop()));
+        await committer.idle();
+        await store.close();
+      })()),
   };
 }

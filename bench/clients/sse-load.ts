@@ -88,7 +88,14 @@ function open(url: string, headers: Record<string, string>, timeoutMs: number): 
   });
 }
 
-async function connect(message: { url: string; headers: Record<string, string>; count: number; batch: number; timeoutMs: number; countOnly?: boolean }) {
+async function connect(message: {
+  url: string;
+  headers: Record<string, string>;
+  count: number;
+  batch: number;
+  timeoutMs: number;
+  countOnly?: boolean;
+}) {
   countOnly = message.countOnly === true;
   const started = nowMs();
   let connected = 0;

@@ -16,7 +16,12 @@ export interface BenchContext {
   scratch(prefix: string): string;
 }
 
-export function createBenchContext(options: { quick: boolean; workDir: string; profileDir: string | null; postgresUrl: string }): BenchContext {
+export function createBenchContext(options: {
+  quick: boolean;
+  workDir: string;
+  profileDir: string | null;
+  postgresUrl: string;
+}): BenchContext {
   const started = performance.now();
   return {
     ...options,

@@ -47,14 +47,16 @@ export class SqliteFiller {
     this.insertConversation = this.db.prepare(`insert into conversations (id, channel_id, contact_id, state, operator_id, handover,
       unread_count, last_seq, last_inbound_at, last_activity_at, legacy_id, metadata, created_at, updated_at)
       values (?, ?, ?, ?, null, null, ?, ?, ?, ?, null, '{}', ?, ?)`);
-    this.insertContact = this.db.prepare(`insert into contacts (id, channel_id, contact_key, wa_id, user_id, name, language, created_at, updated_at)
+    this.insertContact = this.db
+      .prepare(`insert into contacts (id, channel_id, contact_key, wa_id, user_id, name, language, created_at, updated_at)
       values (?, ?, ?, ?, null, ?, null, ?, ?)`);
     this.db.exec('begin');
   }
 
   channel(now: string): string {
     const id = `ch_${randomBytes(8).toString('hex')}`;
-    this.db.prepare('insert into channels (id, provider, external_id, name, created_at) values (?, ?, ?, ?, ?)')
+    this.db
+      .prepare('insert into channels (id, provider, external_id, name, created_at) values (?, ?, ?, ?, ?)')
       .run(id, META_CHANNEL.provider, META_CHANNEL.external_id, META_CHANNEL.name, now);
     return id;
   }
@@ -66,8 +68,24 @@ export class SqliteFiller {
     return id;
   }
 
-  conversation(id: string, channelId: string, contactId: string, c: { state: string; lastSeq: number; unread: number; lastActivityAt: string; createdAt: string }): void {
-    this.insertConversation.run(id, channelId, contactId, c.state, c.unread, c.lastSeq, c.lastActivityAt, c.lastActivityAt, c.createdAt, c.lastActivityAt);
+  conversation(
+    id: string,
+    channelId: string,
+    contactId: string,
+    c: { state: string; lastSeq: number; unread: number; lastActivityAt: string; createdAt: string },
+  ): void {
+    this.insertConversation.run(
+      id,
+      channelId,
+      contactId,
+      c.state,
+      c.unread,
+      c.lastSeq,
+      c.lastActivityAt,
+      c.lastActivityAt,
+      c.createdAt,
+      c.lastActivityAt,
+    );
     this.tick(1);
   }
 
@@ -75,12 +93,25 @@ export class SqliteFiller {
   messages(conversationId: string, fromSeq: number, count: number, spec: MessageSpec): void {
     for (let seq = fromSeq; seq < fromSeq + count; seq++) {
       const role = spec.role?.(seq) ?? 'user';
-      const messageId = role === 'user' ? `wamid.fill${conversationId.slice(2)}${seq.toString(36)}` : `msg_fill_${conversationId.slice(2)}_${seq}`;
-      const metadata = role === 'user'
-        ? `{"provider":"meta","message_id":"${messageId}","source_message_id":"${messageId}"}`
-        : `{"message_id":"${messageId}","responder":"faq"}`;
+      const messageId =
+        role === 'user' ? `wamid.fill${conversationId.slice(2)}${seq.toString(36)}` : `msg_fill_${conversationId.slice(2)}_${seq}`;
+      const metadata =
+        role === 'user'
+          ? `{"provider":"meta","message_id":"${messageId}","source_message_id":"${messageId}"}`
+          : `{"message_id":"${messageId}","responder":"faq"}`;
       const at = spec.timestamp(seq);
-      this.insertMessage.run(conversationId, messageId, seq, role, spec.text(seq), role === 'user' ? 'received' : 'delivered', at, metadata, at, at);
+      this.insertMessage.run(
+        conversationId,
+        messageId,
+        seq,
+        role,
+        spec.text(seq),
+        role === 'user' ? 'received' : 'delivered',
+        at,
+        metadata,
+        at,
+        at,
+      );
       this.tick(1);
     }
   }
@@ -118,9 +149,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const WORDS = ('hello hi thanks please order delivery refund price menu open today tomorrow where when how much available '
-  + 'size color cash card address branch pickup late cancel change invoice receipt help agent human yes no okay great '
-  + 'problem wrong missing broken warranty return exchange shipping track number time hours weekend discount offer').split(' ');
+const WORDS = (
+  'hello hi thanks please order delivery refund price menu open today tomorrow where when how much available ' +
+  'size color cash card address branch pickup late cancel change invoice receipt help agent human yes no okay great ' +
+  'problem wrong missing broken warranty return exchange shipping track number time hours weekend discount offer'
+).split(' ');
 
 /** A chat-like sentence of 4–14 words. */
 export function sentence(random: () => number): string {
@@ -142,12 +175,24 @@ export function fillJsonBlob(path: string, userId: string, count: number): void 
     const id = `wamid.fill${i.toString(36)}`;
     const role = i % 2 === 0 ? 'user' : 'ai';
     return {
-      role, text: sentence(random), timestamp: new Date(start + i * 30_000).toISOString(), type: 'text',
+      role,
+      text: sentence(random),
+      timestamp: new Date(start + i * 30_000).toISOString(),
+      type: 'text',
       ...(role === 'user' ? { message_id: id } : {}),
       metadata: role === 'user' ? { handled_by: 'ai', source_message_id: id } : { handled_by: 'ai' },
     };
   });
-  const doc = { user_id: userId, status: 'active', customer_info: { name: CONTACT_NAME, phone_full: `+${userId}` }, last_updated: new Date().toISOString(), messages };
-  db.prepare('insert into conversations (id, doc) values (?, ?) on conflict (id) do update set doc = excluded.doc').run(userId, JSON.stringify(doc));
+  const doc = {
+    user_id: userId,
+    status: 'active',
+    customer_info: { name: CONTACT_NAME, phone_full: `+${userId}` },
+    last_updated: new Date().toISOString(),
+    messages,
+  };
+  db.prepare('insert into conversations (id, doc) values (?, ?) on conflict (id) do update set doc = excluded.doc').run(
+    userId,
+    JSON.stringify(doc),
+  );
   db.close();
 }

@@ -29,7 +29,13 @@ export interface Sampled extends Summary {
  * behind the load generator's own requests. Stops after `count` requests or `maxMs`, whichever
  * comes first (a few warm-up requests are not counted).
  */
-export async function sampleGet(baseUrl: string, path: string, headers: Record<string, string>, count: number, maxMs: number): Promise<Sampled> {
+export async function sampleGet(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  count: number,
+  maxMs: number,
+): Promise<Sampled> {
   const warmup = Math.min(5, count);
   for (let i = 0; i < warmup; i++) await getOnce(baseUrl, path, headers);
   const latencies: number[] = [];

@@ -56,11 +56,15 @@ export interface StartOptions {
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
   const started = performance.now();
   const args = ['--expose-gc', '--import', PROBE, ...(options.nodeFlags ?? []), ...options.nodeArgs];
-  const child = spawn('sh', ['-c', `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'sh', process.execPath, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    'sh',
+    ['-c', `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`, 'sh', process.execPath, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   let output = '';
   const keep = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -74,7 +78,8 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   let readyMs = 0;
   for (let attempt = 0; attempt < 100_000; attempt++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${options.name} exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${options.name} exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} not ready in time:\n${output}`);
@@ -86,21 +91,22 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
     await sleep(5);
   }
 
-  const ask = <T>(message: object, reply: string, timeoutMs = 30_000): Promise<T> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.off('message', onMessage);
-      reject(new Error(`${options.name}: no ${reply} from the probe`));
-    }, timeoutMs);
-    const onMessage = (m: unknown) => {
-      if (m && typeof m === 'object' && (m as { probe?: string }).probe === reply) {
-        clearTimeout(timer);
+  const ask = <T>(message: object, reply: string, timeoutMs = 30_000): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
         child.off('message', onMessage);
-        resolve(m as T);
-      }
-    };
-    child.on('message', onMessage);
-    child.send(message);
-  });
+        reject(new Error(`${options.name}: no ${reply} from the probe`));
+      }, timeoutMs);
+      const onMessage = (m: unknown) => {
+        if (m && typeof m === 'object' && (m as { probe?: string }).probe === reply) {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(m as T);
+        }
+      };
+      child.on('message', onMessage);
+      child.send(message);
+    });
 
   const stop = async (graceMs = 15_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -169,10 +175,13 @@ export async function startBaseline(name: 'bare-http' | 'bare-sse' | 'json-blob'
 }
 
 function answers200(url: string): Promise<boolean> {
-  return fetch(url, { signal: AbortSignal.timeout(2_000) }).then(async (r) => {
-    await r.arrayBuffer();
-    return r.status === 200;
-  }, () => false);
+  return fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+    async (r) => {
+      await r.arrayBuffer();
+      return r.status === 200;
+    },
+    () => false,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -24,19 +24,36 @@ export class SseLoad {
   private constructor(private readonly children: ChildProcess[]) {}
 
   static async start(processes: number): Promise<SseLoad> {
-    const children = Array.from({ length: processes }, () => fork(CLIENT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const children = Array.from({ length: processes }, () =>
+      fork(CLIENT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     await Promise.all(children.map((c) => reply(c, 'ready', 30_000)));
     return new SseLoad(children);
   }
 
   /** Opens `total` streams spread over the processes. */
-  async connect(url: string, headers: Record<string, string>, total: number, options: { batch: number; timeoutMs: number; deadlineMs: number; countOnly?: boolean }): Promise<ConnectResult> {
+  async connect(
+    url: string,
+    headers: Record<string, string>,
+    total: number,
+    options: { batch: number; timeoutMs: number; deadlineMs: number; countOnly?: boolean },
+  ): Promise<ConnectResult> {
     const share = (i: number) => Math.floor(total / this.children.length) + (i < total % this.children.length ? 1 : 0);
-    const results = await Promise.all(this.children.map((c, i) => {
-      const answer = reply<ConnectResult>(c, 'connected', options.deadlineMs);
-      c.send({ type: 'connect', url, headers, count: share(i), batch: options.batch, timeoutMs: options.timeoutMs, countOnly: options.countOnly === true });
-      return answer;
-    }));
+    const results = await Promise.all(
+      this.children.map((c, i) => {
+        const answer = reply<ConnectResult>(c, 'connected', options.deadlineMs);
+        c.send({
+          type: 'connect',
+          url,
+          headers,
+          count: share(i),
+          batch: options.batch,
+          timeoutMs: options.timeoutMs,
+          countOnly: options.countOnly === true,
+        });
+        return answer;
+      }),
+    );
     const status: Record<string, number> = {};
     for (const r of results) for (const [k, v] of Object.entries(r.status)) status[k] = (status[k] ?? 0) + v;
     return {
@@ -48,11 +65,17 @@ export class SseLoad {
   }
 
   async collect(): Promise<Collected> {
-    const parts = await Promise.all(this.children.map((c) => {
-      const answer = reply<{ received: Map<string, number[]>; counters: { events: number; closedByServer: number; open: number } }>(c, 'collected', 60_000);
-      c.send({ type: 'collect' });
-      return answer;
-    }));
+    const parts = await Promise.all(
+      this.children.map((c) => {
+        const answer = reply<{ received: Map<string, number[]>; counters: { events: number; closedByServer: number; open: number } }>(
+          c,
+          'collected',
+          60_000,
+        );
+        c.send({ type: 'collect' });
+        return answer;
+      }),
+    );
     const received = new Map<string, number[]>();
     for (const part of parts) {
       for (const [id, times] of part.received) {
@@ -70,15 +93,20 @@ export class SseLoad {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.children.map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve();
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      c.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      c.send({ type: 'close' });
-    })));
+    await Promise.all(
+      this.children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+            c.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            c.send({ type: 'close' });
+          }),
+      ),
+    );
   }
 }
 

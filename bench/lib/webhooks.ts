@@ -50,20 +50,22 @@ export async function runIngestLoad(options: IngestLoadOptions): Promise<IngestL
   let sent = 0;
   const once = async (durationS: number): Promise<autocannon.Result> => {
     const setupClient = (client: autocannon.Client) => {
-      client.setRequests([{
-        method: 'POST',
-        path: '/webhooks/meta',
-        setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
-          const n = sent++;
-          const id = `wamid.${options.idPrefix}${n.toString(36).padStart(8, '0')}`;
-          context.id = id;
-          const { body, headers } = signedWebhook(id, options.from(n));
-          return { ...req, method: 'POST', path: '/webhooks/meta', body, headers };
+      client.setRequests([
+        {
+          method: 'POST',
+          path: '/webhooks/meta',
+          setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
+            const n = sent++;
+            const id = `wamid.${options.idPrefix}${n.toString(36).padStart(8, '0')}`;
+            context.id = id;
+            const { body, headers } = signedWebhook(id, options.from(n));
+            return { ...req, method: 'POST', path: '/webhooks/meta', body, headers };
+          },
+          onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
+            if (status === 200 && typeof context.id === 'string') acceptedIds.add(context.id);
+          },
         },
-        onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
-          if (status === 200 && typeof context.id === 'string') acceptedIds.add(context.id);
-        },
-      }] as autocannon.Request[]);
+      ] as autocannon.Request[]);
     };
     return autocannon({
       url: options.url,
@@ -99,10 +101,14 @@ export function postWebhook(baseUrl: string, id: string, from: string): Promise<
   const url = new URL('/webhooks/meta', baseUrl);
   return new Promise((resolve) => {
     const sentAt = nowMs();
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: senderAgent, timeout: 30_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, answeredAt: nowMs() }));
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: senderAgent, timeout: 30_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, answeredAt: nowMs() }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: 0, sentAt, answeredAt: nowMs() }));
     req.end(body);

@@ -66,9 +66,22 @@ async function main(): Promise<void> {
   for (let at = 0; at < total; at += 100) {
     await committer.run(async (tx) => {
       for (let n = at; n < Math.min(total, at + 100); n++) {
-        await appendOutbound(tx, ids[n % ids.length]!, 'meta', {
-          role: 'assistant', type: 'text', text: `ceiling ${n}`, media: null, operator: null, reply_to: null, metadata: {}, client_key: null,
-        }, new Date());
+        await appendOutbound(
+          tx,
+          ids[n % ids.length]!,
+          'meta',
+          {
+            role: 'assistant',
+            type: 'text',
+            text: `ceiling ${n}`,
+            media: null,
+            operator: null,
+            reply_to: null,
+            metadata: {},
+            client_key: null,
+          },
+          new Date(),
+        );
       }
     });
   }
@@ -84,22 +97,45 @@ async function main(): Promise<void> {
     const local = await FakeGraph.start();
     const bareLocal = (await benchBareLoop(local, total, concurrency)).rate;
     await local.close();
-    console.log(JSON.stringify({
-      messages: total, concurrency, prefetch,
-      ceiling: { sendsPerSecond: Math.round(pump.rate), commits: pump.commits, messagesPerCommit: +(total / pump.commits).toFixed(1), cpuMsPerMessage: +pump.cpuMs.toFixed(3), walKiBPerMessage: +(pump.walBytes / total / 1024).toFixed(1) },
-      bare: { callsPerSecond: Math.round(bare), fakeInSameProcessCallsPerSecond: Math.round(bareLocal) },
-      ratio: +(pump.rate / bare).toFixed(2),
-      ratioToBenchBaseline: +(pump.rate / bareLocal).toFixed(2),
-    }));
+    console.log(
+      JSON.stringify({
+        messages: total,
+        concurrency,
+        prefetch,
+        ceiling: {
+          sendsPerSecond: Math.round(pump.rate),
+          commits: pump.commits,
+          messagesPerCommit: +(total / pump.commits).toFixed(1),
+          cpuMsPerMessage: +pump.cpuMs.toFixed(3),
+          walKiBPerMessage: +(pump.walBytes / total / 1024).toFixed(1),
+        },
+        bare: { callsPerSecond: Math.round(bare), fakeInSameProcessCallsPerSecond: Math.round(bareLocal) },
+        ratio: +(pump.rate / bare).toFixed(2),
+        ratioToBenchBaseline: +(pump.rate / bareLocal).toFixed(2),
+      }),
+    );
   } finally {
     fake.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-interface Started { id: number; jobId: number; conversationId: string; messageId: string; text: string; waId: string }
+interface Started {
+  id: number;
+  jobId: number;
+  conversationId: string;
+  messageId: string;
+  text: string;
+  waId: string;
+}
 
-async function runPump(dbPath: string, port: number, total: number, concurrency: number, prefetch: number): Promise<{ rate: number; commits: number; cpuMs: number; walBytes: number }> {
+async function runPump(
+  dbPath: string,
+  port: number,
+  total: number,
+  concurrency: number,
+  prefetch: number,
+): Promise<{ rate: number; commits: number; cpuMs: number; walBytes: number }> {
   const db = new Database(dbPath);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -108,7 +144,9 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
   db.pragma('wal_autocheckpoint = 0');
   const walSize = () => statSync(`${dbPath}-wal`).size;
   const wal0 = walSize();
-  const claim = db.prepare<[string, string, string, number]>(`update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+  const claim = db.prepare<
+    [string, string, string, number]
+  >(`update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
     where id in (select id from jobs where kind = 'outbox.send' and status = 'queued' and run_at <= ? order by run_at, id limit ?) returning id, payload`);
   const load = db.prepare<[string]>(`select m.id, m.conversation_id, m.message_id, m.text, c.last_inbound_at, ct.wa_id,
       (select 1 from messages e where e.conversation_id = m.conversation_id and e.seq < m.seq and e.status = 'pending' and e.role <> 'user' limit 1) as earlier
@@ -120,7 +158,9 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
   const outcome = db.prepare<[string, string, string]>(`update messages set status = 'sent', provider_message_id = j.value ->> '$.p',
       metadata = json_set(metadata, '$.send_open', json('false'), '$.provider_message_id', j.value ->> '$.p', '$.sent_at', ?), updated_at = ?
     from json_each(?) j where messages.id = j.value ->> '$.id' and messages.status = 'pending' returning *`);
-  const done = db.prepare<[string, string]>(`update jobs set status = 'done', locked_until = null, updated_at = ? where id in (select value from json_each(?))`);
+  const done = db.prepare<[string, string]>(
+    `update jobs set status = 'done', locked_until = null, updated_at = ? where id in (select value from json_each(?))`,
+  );
   const events = db.prepare<[string, string]>(`insert into events (type, conversation_id, payload, created_at)
     select 'message_updated', j.value ->> '$.c', j.value ->> '$.p', ? from json_each(?) j`);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -156,9 +196,15 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
       const started: Started[] = [];
       db.exec('begin immediate');
       if (outs.length > 0) {
-        const rows = outcome.all(now, now, JSON.stringify(outs.map((o) => ({ id: o.id, p: o.providerId })))) as { conversation_id: string; metadata: string }[];
+        const rows = outcome.all(now, now, JSON.stringify(outs.map((o) => ({ id: o.id, p: o.providerId })))) as {
+          conversation_id: string;
+          metadata: string;
+        }[];
         done.run(now, JSON.stringify(outs.map((o) => o.jobId)));
-        events.run(now, JSON.stringify(rows.map((r) => ({ c: r.conversation_id, p: JSON.stringify({ ...r, metadata: JSON.parse(r.metadata) }) }))));
+        events.run(
+          now,
+          JSON.stringify(rows.map((r) => ({ c: r.conversation_id, p: JSON.stringify({ ...r, metadata: JSON.parse(r.metadata) }) }))),
+        );
       }
       const wanted = concurrency + prefetch - inFlight - ready.length;
       if (wanted > 0) {
@@ -166,12 +212,25 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
         if (jobs.length > 0) {
           const payloads = jobs.map((j) => JSON.parse(j.payload) as { conversation_id: string; message_id: string });
           const jobOf = new Map(jobs.map((j, i) => [`${payloads[i]!.conversation_id}:${payloads[i]!.message_id}`, j.id]));
-          const rows = load.all(JSON.stringify(payloads.map((p) => ({ c: p.conversation_id, m: p.message_id })))) as
-            { id: number; conversation_id: string; message_id: string; text: string; wa_id: string; earlier: number | null }[];
+          const rows = load.all(JSON.stringify(payloads.map((p) => ({ c: p.conversation_id, m: p.message_id })))) as {
+            id: number;
+            conversation_id: string;
+            message_id: string;
+            text: string;
+            wa_id: string;
+            earlier: number | null;
+          }[];
           const sendable = rows.filter((r) => r.earlier === null);
           mark.run(now, now, JSON.stringify(sendable.map((r) => r.id)));
           for (const r of sendable) {
-            started.push({ id: r.id, jobId: jobOf.get(`${r.conversation_id}:${r.message_id}`)!, conversationId: r.conversation_id, messageId: r.message_id, text: r.text, waId: r.wa_id });
+            started.push({
+              id: r.id,
+              jobId: jobOf.get(`${r.conversation_id}:${r.message_id}`)!,
+              conversationId: r.conversation_id,
+              messageId: r.message_id,
+              text: r.text,
+              waId: r.wa_id,
+            });
           }
         }
       }
@@ -197,16 +256,32 @@ async function runPump(dbPath: string, port: number, total: number, concurrency:
 
 /** One Graph text send; resolves with the provider's id. */
 function call(agent: Agent, port: number, s: Started): Promise<string> {
-  const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: s.waId, biz_opaque_callback_data: s.messageId, type: 'text', text: { preview_url: false, body: s.text } });
+  const body = JSON.stringify({
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: s.waId,
+    biz_opaque_callback_data: s.messageId,
+    type: 'text',
+    text: { preview_url: false, body: s.text },
+  });
   return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1', port, path: '/v25.0/106540352242922/messages', method: 'POST', agent,
-      headers: { authorization: 'Bearer probe', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { messages: { id: string }[] }).messages[0]!.id));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v25.0/106540352242922/messages',
+        method: 'POST',
+        agent,
+        headers: { authorization: 'Bearer probe', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { messages: { id: string }[] }).messages[0]!.id),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -218,12 +293,14 @@ async function bareLoop(port: number, total: number, workers: number): Promise<n
   const s: Started = { id: 0, jobId: 0, conversationId: '', messageId: 'msg_20261203000000_00000000', text: 'bare', waId: '96170000000' };
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < total) {
-      next++;
-      await call(agent, port, s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < total) {
+        next++;
+        await call(agent, port, s);
+      }
+    }),
+  );
   agent.destroy();
   return total / ((performance.now() - t0) / 1000);
 }

@@ -26,7 +26,10 @@ const SENDERS = 1000;
 const dir = mkdtempSync(join(tmpdir(), 'sb-probe-'));
 const dbPath = join(dir, 'probe.db');
 const store = await openStore(`sqlite:${dbPath}`, { sqliteSync: process.env.SQLITE_SYNC === 'offloaded' ? 'offloaded' : 'full' });
-for (const statement of (process.env.PROBE_SQL ?? '').split(';').map((s) => s.trim()).filter(Boolean)) {
+for (const statement of (process.env.PROBE_SQL ?? '')
+  .split(';')
+  .map((s) => s.trim())
+  .filter(Boolean)) {
   await sql.raw(statement).execute(store.db);
 }
 const committer = new GroupCommitter(store, { maxBatch: 256 });
@@ -34,7 +37,9 @@ const bytesWritten = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/i
 
 function webhook(n: number) {
   const id = `wamid.probe${n.toString(36).padStart(8, '0')}`;
-  const raw = JSON.stringify(metaTextPayload(id, `1650555${String(n % SENDERS).padStart(4, '0')}`, `Hello, I need help with order ${id.slice(-6)} please`));
+  const raw = JSON.stringify(
+    metaTextPayload(id, `1650555${String(n % SENDERS).padStart(4, '0')}`, `Hello, I need help with order ${id.slice(-6)} please`),
+  );
   return { raw, batch: parseMetaWebhook(JSON.parse(raw), new Date()) };
 }
 
@@ -59,12 +64,17 @@ await run(2_000, total);
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const commits = committer.stats.batches - batches0;
-console.log(JSON.stringify({
-  messages: total, batch: batchSize, sync: process.env.SQLITE_SYNC ?? 'full', commits,
-  perSecond: Math.round(total / (ms / 1000)),
-  cpuUsPerMessage: Math.round((cpu.user + cpu.system) / total),
-  bytesWrittenPerMessage: Math.round((bytesWritten() - io0) / total),
-}));
+console.log(
+  JSON.stringify({
+    messages: total,
+    batch: batchSize,
+    sync: process.env.SQLITE_SYNC ?? 'full',
+    commits,
+    perSecond: Math.round(total / (ms / 1000)),
+    cpuUsPerMessage: Math.round((cpu.user + cpu.system) / total),
+    bytesWrittenPerMessage: Math.round((bytesWritten() - io0) / total),
+  }),
+);
 
 // Which b-tree each WAL frame of the measured run belongs to (dbstat on the checkpointed file).
 const walCopy = join(dir, 'wal-copy');
@@ -80,11 +90,15 @@ for (let offset = Math.max(32, wal0 - ((wal0 - 32) % (24 + pageSize))); offset +
   frames++;
 }
 const db = new Database(dbPath, { readonly: true });
-const owner = new Map((db.prepare('select pageno, name from dbstat').all() as { pageno: number; name: string }[]).map((r) => [r.pageno, r.name]));
+const owner = new Map(
+  (db.prepare('select pageno, name from dbstat').all() as { pageno: number; name: string }[]).map((r) => [r.pageno, r.name]),
+);
 db.close();
 const byName = new Map<string, number>();
 for (const [page, n] of framesByPage) byName.set(owner.get(page) ?? '(freed)', (byName.get(owner.get(page) ?? '(freed)') ?? 0) + n);
-console.log(`WAL frames: ${frames} in ${commits} commits, ${(frames / commits).toFixed(1)} per commit, ${((frames * pageSize) / total / 1024).toFixed(1)} KiB per message`);
+console.log(
+  `WAL frames: ${frames} in ${commits} commits, ${(frames / commits).toFixed(1)} per commit, ${((frames * pageSize) / total / 1024).toFixed(1)} KiB per message`,
+);
 for (const [name, n] of [...byName].sort((a, b) => b[1] - a[1]).filter(([, n]) => n / commits >= 0.5)) {
   console.log(`${(n / commits).toFixed(1).padStart(8)} per commit  ${name}`);
 }

@@ -33,7 +33,13 @@ async function sseClientGauge(url: string): Promise<number | null> {
   }
 }
 
-async function measure(ctx: BenchContext, server: ServerProcess, path: string, headers: Record<string, string>, countOnServer: boolean): Promise<CapacityResult> {
+async function measure(
+  ctx: BenchContext,
+  server: ServerProcess,
+  path: string,
+  headers: Record<string, string>,
+  countOnServer: boolean,
+): Promise<CapacityResult> {
   const { clients, windowMs } = sizes(ctx);
   const load = await SseLoad.start(LOAD_PROCESSES);
   try {
@@ -47,7 +53,16 @@ async function measure(ctx: BenchContext, server: ServerProcess, path: string, h
     const idle = (await server.stats()).loop;
     const collected = await load.collect();
     const serverCount = countOnServer ? await sseClientGauge(server.url) : null;
-    return { clients, connected: connected.connected, connectMs: connected.ms, before, after, idle, stillOpen: collected.open, serverCount };
+    return {
+      clients,
+      connected: connected.connected,
+      connectMs: connected.ms,
+      before,
+      after,
+      idle,
+      stillOpen: collected.open,
+      serverCount,
+    };
   } finally {
     await load.close();
   }
@@ -59,9 +74,11 @@ function perConnectionKb(r: CapacityResult): number {
 
 function describe(name: string, r: CapacityResult): string {
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  return `${name}: ${r.connected.toLocaleString('en-US')}/${r.clients.toLocaleString('en-US')} connected in ${(r.connectMs / 1000).toFixed(1)} s, ${r.stillOpen.toLocaleString('en-US')} still open after the idle window`
-    + `${r.serverCount !== null ? ` (server's switchboard_sse_clients: ${r.serverCount.toLocaleString('en-US')})` : ''}; RSS ${mib(r.before.rss)} → ${mib(r.after.rss)} MiB, `
-    + `heap ${mib(r.before.heapUsed)} → ${mib(r.after.heapUsed)} MiB (after a full GC); idle event-loop delay p50 ${r.idle.p50Ms.toFixed(1)} / p99 ${r.idle.p99Ms.toFixed(1)} / max ${r.idle.maxMs.toFixed(1)} ms.`;
+  return (
+    `${name}: ${r.connected.toLocaleString('en-US')}/${r.clients.toLocaleString('en-US')} connected in ${(r.connectMs / 1000).toFixed(1)} s, ${r.stillOpen.toLocaleString('en-US')} still open after the idle window` +
+    `${r.serverCount !== null ? ` (server's switchboard_sse_clients: ${r.serverCount.toLocaleString('en-US')})` : ''}; RSS ${mib(r.before.rss)} → ${mib(r.after.rss)} MiB, ` +
+    `heap ${mib(r.before.heapUsed)} → ${mib(r.after.heapUsed)} MiB (after a full GC); idle event-loop delay p50 ${r.idle.p50Ms.toFixed(1)} / p99 ${r.idle.p99Ms.toFixed(1)} / max ${r.idle.maxMs.toFixed(1)} ms.`
+  );
 }
 
 /** Item 4: 10,000 idle SSE clients: RSS per connection and event-loop delay, beside a bare node:http SSE server. */
@@ -78,7 +95,10 @@ export async function runCapacity(ctx: BenchContext): Promise<Section> {
   ctx.log(`capacity: bare ${perConnectionKb(bareResult).toFixed(1)} KB/conn; Switchboard`);
   const dir = ctx.scratch('capacity');
   const server = await startSwitchboard({
-    databaseUrl: `sqlite:${dir}/switchboard.db`, dataDir: dir, profileDir: ctx.profileDir, env: { SSE_PING_INTERVAL_MS: String(pingMs) },
+    databaseUrl: `sqlite:${dir}/switchboard.db`,
+    dataDir: dir,
+    profileDir: ctx.profileDir,
+    env: { SSE_PING_INTERVAL_MS: String(pingMs) },
   });
   let ours: CapacityResult;
   try {
@@ -90,21 +110,45 @@ export async function runCapacity(ctx: BenchContext): Promise<Section> {
   ctx.log(`capacity: Switchboard ${perConnectionKb(ours).toFixed(1)} KB/conn`);
   const scenario = `${clients.toLocaleString('en-US')} idle SSE`;
   const rows: Row[] = [
-    { scenario, figure: 'RSS per connection', value: perConnectionKb(ours), unit: 'KB', baseline: perConnectionKb(bareResult), baselineName: 'bare SSE', target: { on: 'ratio', op: '<=', limit: 1.1 } },
-    { scenario, figure: 'event-loop delay p99 (idle)', value: ours.idle.p99Ms, unit: 'ms', baseline: bareResult.idle.p99Ms, baselineName: 'bare SSE', target: null },
-    { scenario, figure: 'event-loop delay max (idle)', value: ours.idle.maxMs, unit: 'ms', baseline: bareResult.idle.maxMs, baselineName: 'bare SSE', target: null },
+    {
+      scenario,
+      figure: 'RSS per connection',
+      value: perConnectionKb(ours),
+      unit: 'KB',
+      baseline: perConnectionKb(bareResult),
+      baselineName: 'bare SSE',
+      target: { on: 'ratio', op: '<=', limit: 1.1 },
+    },
+    {
+      scenario,
+      figure: 'event-loop delay p99 (idle)',
+      value: ours.idle.p99Ms,
+      unit: 'ms',
+      baseline: bareResult.idle.p99Ms,
+      baselineName: 'bare SSE',
+      target: null,
+    },
+    {
+      scenario,
+      figure: 'event-loop delay max (idle)',
+      value: ours.idle.maxMs,
+      unit: 'ms',
+      baseline: bareResult.idle.maxMs,
+      baselineName: 'bare SSE',
+      target: null,
+    },
   ];
   return {
     name: 'capacity',
     title: '4. SSE capacity',
     rows,
     notes: [
-      `${clients.toLocaleString('en-US')} SSE streams opened (250 at a time) from ${LOAD_PROCESSES} load processes and then left idle. RSS per connection = (server RSS with the clients − RSS before them) / clients, `
-        + 'both read inside the server right after a full GC (bench/probe/loop-probe.mjs, preloaded into both servers). Event-loop delay: perf_hooks monitorEventLoopDelay '
-        + `(10 ms resolution, delay beyond it) over a ${windowMs / 1000} s idle window that includes a \`: ping\` round to every client (ping every ${pingMs / 1000} s in both servers). `
-        + `Servers run with \`ulimit -n ${FD_LIMIT}\`.`,
-      'KB = 1,024 bytes. RSS is the kernel\'s count of the process\'s resident pages: socket buffers live in kernel memory outside it; what it shows is the JavaScript and native '
-        + 'objects per stream (Node\'s socket, HTTP parser and response objects, and in Switchboard the Fastify request/reply, the auth lookup\'s leftovers and the hub\'s client record).',
+      `${clients.toLocaleString('en-US')} SSE streams opened (250 at a time) from ${LOAD_PROCESSES} load processes and then left idle. RSS per connection = (server RSS with the clients − RSS before them) / clients, ` +
+        'both read inside the server right after a full GC (bench/probe/loop-probe.mjs, preloaded into both servers). Event-loop delay: perf_hooks monitorEventLoopDelay ' +
+        `(10 ms resolution, delay beyond it) over a ${windowMs / 1000} s idle window that includes a \`: ping\` round to every client (ping every ${pingMs / 1000} s in both servers). ` +
+        `Servers run with \`ulimit -n ${FD_LIMIT}\`.`,
+      "KB = 1,024 bytes. RSS is the kernel's count of the process's resident pages: socket buffers live in kernel memory outside it; what it shows is the JavaScript and native " +
+        "objects per stream (Node's socket, HTTP parser and response objects, and in Switchboard the Fastify request/reply, the auth lookup's leftovers and the hub's client record).",
       describe('Switchboard', ours),
       describe('bare SSE', bareResult),
     ],

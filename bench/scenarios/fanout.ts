@@ -34,7 +34,11 @@ function sizes(ctx: BenchContext) {
 }
 
 /** `count` signed webhooks at RATE_PER_S, each from one of 100 senders; resolves with every answer. */
-async function paced(url: string, tag: string, count: number): Promise<{ id: string; status: number; sentAt: number; answeredAt: number }[]> {
+async function paced(
+  url: string,
+  tag: string,
+  count: number,
+): Promise<{ id: string; status: number; sentAt: number; answeredAt: number }[]> {
   const started = performance.now();
   const sends: Promise<{ id: string; status: number; sentAt: number; answeredAt: number }>[] = [];
   for (let i = 0; i < count; i++) {
@@ -47,12 +51,21 @@ async function paced(url: string, tag: string, count: number): Promise<{ id: str
 }
 
 /** Connects the clients, sends webhooks at RATE_PER_S for `seconds`, joins send and receive times by message id. */
-async function measure(ctx: BenchContext, server: ServerProcess, path: string, headers: Record<string, string>, tag: string): Promise<FanoutResult> {
+async function measure(
+  ctx: BenchContext,
+  server: ServerProcess,
+  path: string,
+  headers: Record<string, string>,
+  tag: string,
+): Promise<FanoutResult> {
   const { clients, seconds, warmupS } = sizes(ctx);
   const load = await SseLoad.start(LOAD_PROCESSES);
   try {
     const connected = await load.connect(`${server.url}${path}`, headers, clients, { batch: 100, timeoutMs: 30_000, deadlineMs: 120_000 });
-    if (connected.connected !== clients) throw new Error(`${server.name}: only ${connected.connected} of ${clients} SSE clients connected (${JSON.stringify(connected.status)})`);
+    if (connected.connected !== clients)
+      throw new Error(
+        `${server.name}: only ${connected.connected} of ${clients} SSE clients connected (${JSON.stringify(connected.status)})`,
+      );
     // Warm-up at the same rate (not counted): both servers meet the measured events with hot code.
     await paced(server.url, `${tag}w`, RATE_PER_S * warmupS);
     await sleep(500);
@@ -79,9 +92,17 @@ async function measure(ctx: BenchContext, server: ServerProcess, path: string, h
       }
     }
     return {
-      fromAccepted: summarize(fromAccepted), fromSent: summarize(fromSent), sent: count, accepted: accepted.length,
-      delivered: fromSent.length, expected, clients, connectMs: connected.ms, closedByServer: collected.closedByServer,
-      loopP99Ms: loop.loop.p99Ms, loopMaxMs: loop.loop.maxMs,
+      fromAccepted: summarize(fromAccepted),
+      fromSent: summarize(fromSent),
+      sent: count,
+      accepted: accepted.length,
+      delivered: fromSent.length,
+      expected,
+      clients,
+      connectMs: connected.ms,
+      closedByServer: collected.closedByServer,
+      loopP99Ms: loop.loop.p99Ms,
+      loopMaxMs: loop.loop.maxMs,
     };
   } finally {
     await load.close();
@@ -93,9 +114,11 @@ function fmt(s: Summary): string {
 }
 
 function describe(name: string, r: FanoutResult): string {
-  return `${name}: ${r.clients} clients connected in ${(r.connectMs / 1000).toFixed(1)} s; ${r.accepted}/${r.sent} webhooks accepted; `
-    + `${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')} new_message deliveries; streams closed by the server ${r.closedByServer}. `
-    + `Accepted → received ${fmt(r.fromAccepted)}; sent → received ${fmt(r.fromSent)}. Server event-loop delay p99 ${r.loopP99Ms.toFixed(1)} ms, max ${r.loopMaxMs.toFixed(1)} ms.`;
+  return (
+    `${name}: ${r.clients} clients connected in ${(r.connectMs / 1000).toFixed(1)} s; ${r.accepted}/${r.sent} webhooks accepted; ` +
+    `${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')} new_message deliveries; streams closed by the server ${r.closedByServer}. ` +
+    `Accepted → received ${fmt(r.fromAccepted)}; sent → received ${fmt(r.fromSent)}. Server event-loop delay p99 ${r.loopP99Ms.toFixed(1)} ms, max ${r.loopMaxMs.toFixed(1)} ms.`
+  );
 }
 
 /** The figures of the table, each read from one round's result. */
@@ -110,7 +133,12 @@ const FIGURES: { figure: string; of: (r: FanoutResult) => number; target: Row['t
 export async function runFanout(ctx: BenchContext): Promise<Section> {
   const { clients, seconds, warmupS } = sizes(ctx);
   if (!existsSync(EVENTS_ROUTE)) {
-    return { name: 'fanout', title: '3. Fan-out', rows: [], notes: ['PENDING: GET /api/events is not in this checkout; the harness (bench/scenarios/fanout.ts) is ready.'] };
+    return {
+      name: 'fanout',
+      title: '3. Fan-out',
+      rows: [],
+      notes: ['PENDING: GET /api/events is not in this checkout; the harness (bench/scenarios/fanout.ts) is ready.'],
+    };
   }
   // One run of each beside the other swings from 0.7× to 2.3× on this shared machine (steal time):
   // the servers alternate, and each figure is the median over the rounds.
@@ -141,41 +169,52 @@ export async function runFanout(ctx: BenchContext): Promise<Section> {
   const wallS = (performance.now() - started) / 1000;
   const scenario = `fan-out ${clients} SSE, median of ${rounds} round${rounds === 1 ? '' : 's'}`;
   const rows: Row[] = FIGURES.map(({ figure, of, target }) => ({
-    scenario, figure, value: median(ourRuns.map(of)), unit: 'ms', baseline: median(bareRuns.map(of)), baselineName: 'bare SSE', target,
+    scenario,
+    figure,
+    value: median(ourRuns.map(of)),
+    unit: 'ms',
+    baseline: median(bareRuns.map(of)),
+    baselineName: 'bare SSE',
+    target,
   }));
-  const perRound = FIGURES.map(({ figure, of }) => `${figure}: `
-    + bareRuns.map((b, i) => `round ${i + 1} ${of(b).toFixed(1)} / ${of(ourRuns[i]!).toFixed(1)} ms (${(of(ourRuns[i]!) / of(b)).toFixed(2)}×)`).join('; '));
+  const perRound = FIGURES.map(
+    ({ figure, of }) =>
+      `${figure}: ` +
+      bareRuns
+        .map((b, i) => `round ${i + 1} ${of(b).toFixed(1)} / ${of(ourRuns[i]!).toFixed(1)} ms (${(of(ourRuns[i]!) / of(b)).toFixed(2)}×)`)
+        .join('; '),
+  );
   const sync = process.env.SQLITE_SYNC ?? 'full';
   return {
     name: 'fanout',
     title: '3. Fan-out',
     rows,
     notes: [
-      `${clients} SSE clients in ${LOAD_PROCESSES} load processes (Switchboard: GET /api/events with the admin's session cookie; bare: any GET), `
-        + `then ${RATE_PER_S} signed webhooks/s for ${warmupS} s (warm-up, not counted) and ${seconds} s measured from the bench process, each to its own of 100 conversations. Latency joins the sender's clock and the clients' `
-        + 'clocks (CLOCK_MONOTONIC, shared by all processes of the machine) by message id: "accepted" is when the 200 reached the sender (an event can reach a client before '
-        + 'that, so small negatives are possible), "sent" is when the POST left it. Every delivery to every client counts.',
-      `Rounds: on this shared 2-core machine one run of each server side by side gave ratios from 0.7× to 2.3× for the same code, so the two servers alternate — `
-        + `${Array.from({ length: rounds }, () => 'bare, Switchboard').join(', ')} — each run as above with its own process (Switchboard on a fresh SQLite database, `
-        + `SQLITE_SYNC=${sync}${process.env.SQLITE_SYNC === undefined ? ', the default' : ''}), and each figure in the table is, for each server, the median of its ${rounds} run${rounds === 1 ? '' : 's'}; `
-        + `the ratio is the ratio of the medians. The ${rounds * 2} runs took ${wallS.toFixed(0)} s in all (each: server start, ${clients} connects, ${warmupS + seconds} s of webhooks, `
-        + 'at most 10 s for stragglers, stop).',
+      `${clients} SSE clients in ${LOAD_PROCESSES} load processes (Switchboard: GET /api/events with the admin's session cookie; bare: any GET), ` +
+        `then ${RATE_PER_S} signed webhooks/s for ${warmupS} s (warm-up, not counted) and ${seconds} s measured from the bench process, each to its own of 100 conversations. Latency joins the sender's clock and the clients' ` +
+        'clocks (CLOCK_MONOTONIC, shared by all processes of the machine) by message id: "accepted" is when the 200 reached the sender (an event can reach a client before ' +
+        'that, so small negatives are possible), "sent" is when the POST left it. Every delivery to every client counts.',
+      `Rounds: on this shared 2-core machine one run of each server side by side gave ratios from 0.7× to 2.3× for the same code, so the two servers alternate — ` +
+        `${Array.from({ length: rounds }, () => 'bare, Switchboard').join(', ')} — each run as above with its own process (Switchboard on a fresh SQLite database, ` +
+        `SQLITE_SYNC=${sync}${process.env.SQLITE_SYNC === undefined ? ', the default' : ''}), and each figure in the table is, for each server, the median of its ${rounds} run${rounds === 1 ? '' : 's'}; ` +
+        `the ratio is the ratio of the medians. The ${rounds * 2} runs took ${wallS.toFixed(0)} s in all (each: server start, ${clients} connects, ${warmupS + seconds} s of webhooks, ` +
+        'at most 10 s for stragglers, stop).',
       `Per round, bare / Switchboard (ratio of the round): ${perRound.join('. ')}.`,
-      'The bare broadcaster (bench/servers/bare-sse.ts) answers 200 and writes the same two events Switchboard sends per message (`new_message`, `conversation_updated`, '
-        + 'same JSON shapes) to every stream: no auth, no storage, no event log, no per-client buffer bounds — the ceiling. '
-        + 'It writes the frames of one event-loop turn with one write per stream (without that, a write per stream per webhook — 50,000 writes/s here — '
-        + 'overloads it on this machine and it becomes no ceiling at all).',
-      'What limits it (profiled on 2026-11-25 with `npm run bench -- fanout --profile`, 3 rounds of 1,000 clients; shares of the samples of Switchboard\'s main thread '
-        + 'over its whole life — start, connects, 12 s of webhooks, stop — in each of the 3 runs): the writes. Socket writes (Socket._writev and below, one writev per '
-        + 'stream per published batch; the bare server does the same writes) are 44 %; the hub\'s own work (publish/offerLive/flush in src/realtime/sse-hub.ts, without '
-        + 'the writes) 7.5–8.6 %; COMMIT (commitTransaction, its fsync included) 3.3–4.1 %; the event-log read itself 0.6 %; idle 15–21 %; the rest, 22–25 %, '
-        + 'is module loading at start (≈ 7 %), HTTP parsing and Fastify (≈ 6 %), the webhook path (≈ 6 %) and GC (≈ 2 %; split from the second run). '
-        + 'Storage: with SQLITE_SYNC=full (the default, SPEC §9) each COMMIT\'s fsync of the WAL still runs on the event loop, so while it lasts no request is parsed and no '
-        + 'frame is written; WAL checkpoints no longer run inside COMMIT but on a worker thread (PASSIVE, every 100 ms; src/store/wal-checkpointer.ts). With '
-        + 'SQLITE_SYNC=offloaded (src/store/wal-sync.ts) the connection commits with synchronous=NORMAL and the WAL fsync runs on libuv\'s thread pool, off the event loop. '
-        + 'Either way the event-log tail sends an event to the streams only once it is on disk, so the fsync is inside the latency from "sent" (the bare server has no disk '
-        + 'at all); with full, other webhooks\' fsyncs on the event loop also hold up the frames of events already accepted, which reaches the accepted → new_message tail. '
-        + 'And 2 cores are shared by the server, the sender and the two load processes that parse every frame; client-side parsing delay is in both figures alike.',
+      'The bare broadcaster (bench/servers/bare-sse.ts) answers 200 and writes the same two events Switchboard sends per message (`new_message`, `conversation_updated`, ' +
+        'same JSON shapes) to every stream: no auth, no storage, no event log, no per-client buffer bounds — the ceiling. ' +
+        'It writes the frames of one event-loop turn with one write per stream (without that, a write per stream per webhook — 50,000 writes/s here — ' +
+        'overloads it on this machine and it becomes no ceiling at all).',
+      "What limits it (profiled on 2026-11-25 with `npm run bench -- fanout --profile`, 3 rounds of 1,000 clients; shares of the samples of Switchboard's main thread " +
+        'over its whole life — start, connects, 12 s of webhooks, stop — in each of the 3 runs): the writes. Socket writes (Socket._writev and below, one writev per ' +
+        "stream per published batch; the bare server does the same writes) are 44 %; the hub's own work (publish/offerLive/flush in src/realtime/sse-hub.ts, without " +
+        'the writes) 7.5–8.6 %; COMMIT (commitTransaction, its fsync included) 3.3–4.1 %; the event-log read itself 0.6 %; idle 15–21 %; the rest, 22–25 %, ' +
+        'is module loading at start (≈ 7 %), HTTP parsing and Fastify (≈ 6 %), the webhook path (≈ 6 %) and GC (≈ 2 %; split from the second run). ' +
+        "Storage: with SQLITE_SYNC=full (the default, SPEC §9) each COMMIT's fsync of the WAL still runs on the event loop, so while it lasts no request is parsed and no " +
+        'frame is written; WAL checkpoints no longer run inside COMMIT but on a worker thread (PASSIVE, every 100 ms; src/store/wal-checkpointer.ts). With ' +
+        "SQLITE_SYNC=offloaded (src/store/wal-sync.ts) the connection commits with synchronous=NORMAL and the WAL fsync runs on libuv's thread pool, off the event loop. " +
+        'Either way the event-log tail sends an event to the streams only once it is on disk, so the fsync is inside the latency from "sent" (the bare server has no disk ' +
+        "at all); with full, other webhooks' fsyncs on the event loop also hold up the frames of events already accepted, which reaches the accepted → new_message tail. " +
+        'And 2 cores are shared by the server, the sender and the two load processes that parse every frame; client-side parsing delay is in both figures alike.',
       ...bareRuns.flatMap((b, i) => [describe(`Round ${i + 1}, bare SSE`, b), describe(`Round ${i + 1}, Switchboard`, ourRuns[i]!)]),
     ],
   };

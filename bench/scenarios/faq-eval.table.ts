@@ -41,7 +41,7 @@ export const ON_TOPIC: EvalQuestion[] = [
   { kind: 'en', text: 'my daughter is 15, can she get laser?', expect: 'age.en' },
   // French
   { kind: 'fr', text: "c'est combien le laser pour les jambes ?", expect: 'laser-price.fr' },
-  { kind: 'fr', text: 'vous pouvez m\'envoyer la grille tarifaire', expect: 'prices.fr' },
+  { kind: 'fr', text: "vous pouvez m'envoyer la grille tarifaire", expect: 'prices.fr' },
   { kind: 'fr', text: 'il faut venir combien de fois pour le laser', expect: 'laser-sessions.fr' },
   { kind: 'fr', text: 'le laser ça pique beaucoup ?', expect: 'laser-pain.fr' },
   { kind: 'fr', text: "j'ai la peau mate, est-ce que le laser marche ?", expect: 'laser-skin.fr' },

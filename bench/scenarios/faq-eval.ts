@@ -38,11 +38,21 @@ export interface FaqEvalReport {
 
 function inputOf(text: string): ResponderInput {
   const item = {
-    message_id: 'wamid.eval', role: 'user' as const, type: 'text' as const, text, event: null,
-    timestamp: new Date().toISOString(), media: null,
+    message_id: 'wamid.eval',
+    role: 'user' as const,
+    type: 'text' as const,
+    text,
+    event: null,
+    timestamp: new Date().toISOString(),
+    media: null,
   };
   return {
-    conversation_id: 'c_eval', language: null, contact_name: null, history: [item], pending: [item], consecutive_misses: 0,
+    conversation_id: 'c_eval',
+    language: null,
+    contact_name: null,
+    history: [item],
+    pending: [item],
+    consecutive_misses: 0,
     signal: new AbortController().signal,
     loadMedia: () => Promise.reject(new Error('no media in the evaluation')),
   };
@@ -56,9 +66,8 @@ export async function evaluateFaq(responder: FaqResponder, fileIdOf: (rowId: str
     const result = await responder.respond(inputOf(q.text));
     const got = result.origin.knowledge_id ? fileIdOf(result.origin.knowledge_id) : null;
     const answered = result.kind === 'reply' && !result.origin.clarifying && got !== null;
-    const verdict: FaqEvalOutcome['verdict'] = result.kind === 'handover' ? 'handover'
-      : !answered ? 'clarify'
-      : got === expect ? 'right' : 'wrong';
+    const verdict: FaqEvalOutcome['verdict'] =
+      result.kind === 'handover' ? 'handover' : !answered ? 'clarify' : got === expect ? 'right' : 'wrong';
     outcomes.push({ text: q.text, kind: q.kind, expect, got: answered ? got : null, score: result.origin.score ?? null, verdict });
     return verdict;
   };
@@ -82,8 +91,15 @@ export async function evaluateFaq(responder: FaqResponder, fileIdOf: (rowId: str
 }
 
 /** A fresh SQLite database seeded from the sample knowledge file, with a faq responder on it. */
-export async function sampleResponder(dir: string): Promise<{ responder: FaqResponder; fileIdOf: (rowId: string) => string | null; store: Store; close(): Promise<void> }> {
-  const config = loadConfig({ DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, 'faq.db')}`, LOG_LEVEL: 'silent', AI_KNOWLEDGE_FILE: SAMPLE_KNOWLEDGE_FILE });
+export async function sampleResponder(
+  dir: string,
+): Promise<{ responder: FaqResponder; fileIdOf: (rowId: string) => string | null; store: Store; close(): Promise<void> }> {
+  const config = loadConfig({
+    DATA_DIR: dir,
+    DATABASE_URL: `sqlite:${join(dir, 'faq.db')}`,
+    LOG_LEVEL: 'silent',
+    AI_KNOWLEDGE_FILE: SAMPLE_KNOWLEDGE_FILE,
+  });
   const store = await openStore(config.databaseUrl);
   const committer = new GroupCommitter(store, { maxBatch: 64 });
   const logger = pino({ level: 'silent' });
@@ -125,8 +141,12 @@ export function faqEvalMarkdown(report: FaqEvalReport): string {
     '',
     'Not right:',
     '',
-    ...report.outcomes.filter((o) => o.verdict !== 'right' && o.expect !== null).map((o) => `- ${o.verdict}: "${o.text}" (expected ${o.expect}${o.got ? `, got ${o.got}` : ''}, score ${o.score ?? '—'})`),
-    ...report.outcomes.filter((o) => o.expect === null && o.verdict === 'wrong').map((o) => `- off-topic answered: "${o.text}" (got ${o.got}, score ${o.score})`),
+    ...report.outcomes
+      .filter((o) => o.verdict !== 'right' && o.expect !== null)
+      .map((o) => `- ${o.verdict}: "${o.text}" (expected ${o.expect}${o.got ? `, got ${o.got}` : ''}, score ${o.score ?? '—'})`),
+    ...report.outcomes
+      .filter((o) => o.expect === null && o.verdict === 'wrong')
+      .map((o) => `- off-topic answered: "${o.text}" (got ${o.got}, score ${o.score})`),
   ];
   return lines.join('\n');
 }
@@ -136,16 +156,43 @@ export async function runFaqEval(ctx: BenchContext): Promise<Section> {
   const sample = await sampleResponder(ctx.scratch('faq'));
   try {
     const report = await evaluateFaq(sample.responder, sample.fileIdOf);
-    ctx.log(`faq: ${report.onTopic.right}/${report.onTopic.total} right, ${report.offTopic.answered}/${report.offTopic.total} off-topic answered`);
+    ctx.log(
+      `faq: ${report.onTopic.right}/${report.onTopic.total} right, ${report.offTopic.answered}/${report.offTopic.total} off-topic answered`,
+    );
     return {
       name: 'faq',
       title: 'faq responder accuracy (knowledge/clinic.md)',
       rows: [
-        { scenario: 'faq', figure: `right answers (of ${report.onTopic.total})`, value: pct(report.onTopic.right, report.onTopic.total), unit: '%', baseline: null, baselineName: '', target: { on: 'value', op: '>=', limit: 90 } },
-        { scenario: 'faq', figure: `clarifying questions (of ${report.onTopic.total})`, value: pct(report.onTopic.clarify, report.onTopic.total), unit: '%', baseline: null, baselineName: '', target: null },
-        { scenario: 'faq', figure: `off-topic wrongly answered (of ${report.offTopic.total})`, value: pct(report.offTopic.answered, report.offTopic.total), unit: '%', baseline: null, baselineName: '', target: { on: 'value', op: '<=', limit: 5 } },
+        {
+          scenario: 'faq',
+          figure: `right answers (of ${report.onTopic.total})`,
+          value: pct(report.onTopic.right, report.onTopic.total),
+          unit: '%',
+          baseline: null,
+          baselineName: '',
+          target: { on: 'value', op: '>=', limit: 90 },
+        },
+        {
+          scenario: 'faq',
+          figure: `clarifying questions (of ${report.onTopic.total})`,
+          value: pct(report.onTopic.clarify, report.onTopic.total),
+          unit: '%',
+          baseline: null,
+          baselineName: '',
+          target: null,
+        },
+        {
+          scenario: 'faq',
+          figure: `off-topic wrongly answered (of ${report.offTopic.total})`,
+          value: pct(report.offTopic.answered, report.offTopic.total),
+          unit: '%',
+          baseline: null,
+          baselineName: '',
+          target: { on: 'value', op: '<=', limit: 5 },
+        },
       ],
-      notes: report.outcomes.filter((o) => o.verdict !== 'right' && (o.expect !== null || o.verdict === 'wrong'))
+      notes: report.outcomes
+        .filter((o) => o.verdict !== 'right' && (o.expect !== null || o.verdict === 'wrong'))
         .map((o) => `faq ${o.verdict}: "${o.text}" (expected ${o.expect ?? 'no answer'}${o.got ? `, got ${o.got}` : ''})`),
     };
   } finally {

@@ -28,7 +28,10 @@ export class FakeGraph {
   last = 0;
   /** The request count from which `first` is taken: the drain is timed warm, after its first quarter. */
   warmup = 0;
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static async start(): Promise<FakeGraph> {
     let fake: FakeGraph | null = null;
@@ -47,7 +50,11 @@ export class FakeGraph {
         } catch {
           // counted anyway
         }
-        const text = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '+1', wa_id: '1' }], messages: [{ id: `wamid.BENCH${f.count}` }] });
+        const text = JSON.stringify({
+          messaging_product: 'whatsapp',
+          contacts: [{ input: '+1', wa_id: '1' }],
+          messages: [{ id: `wamid.BENCH${f.count}` }],
+        });
         const answer = () => {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
@@ -87,31 +94,52 @@ export class FakeGraph {
 export async function bareLoop(fake: FakeGraph, total: number, workers: number, warmup = 0): Promise<{ rate: number; p50Ms: number }> {
   if (warmup > 0) await bareLoop(fake, warmup, workers);
   const agent = new Agent({ keepAlive: true, maxSockets: workers });
-  const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '+96170000000', biz_opaque_callback_data: 'msg_20261203000000_00000000', type: 'text', text: { preview_url: false, body: 'bare' } });
+  const body = JSON.stringify({
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: '+96170000000',
+    biz_opaque_callback_data: 'msg_20261203000000_00000000',
+    type: 'text',
+    text: { preview_url: false, body: 'bare' },
+  });
   const latencies: number[] = [];
   let next = 0;
-  const one = () => new Promise<void>((resolve, reject) => {
-    const t0 = performance.now();
-    const req = httpRequest({
-      host: '127.0.0.1', port: fake.port, path: `/v25.0/${TEST_SECRETS.META_PHONE_NUMBER_ID}/messages`, method: 'POST', agent,
-      headers: { authorization: `Bearer ${TEST_SECRETS.META_ACCESS_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        latencies.push(performance.now() - t0);
-        resolve();
-      });
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const t0 = performance.now();
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: fake.port,
+          path: `/v25.0/${TEST_SECRETS.META_PHONE_NUMBER_ID}/messages`,
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${TEST_SECRETS.META_ACCESS_TOKEN}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - t0);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   const started = performance.now();
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < total) {
-      next++;
-      await one();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < total) {
+        next++;
+        await one();
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   return { rate: total / seconds, p50Ms: summarize(latencies).p50 };
@@ -121,7 +149,9 @@ export async function bareLoop(fake: FakeGraph, total: number, workers: number, 
 const BARE_WARMUP = 2_000;
 
 function sizes(ctx: BenchContext) {
-  return ctx.quick ? { conversations: 50, messages: 500, latencySamples: 50 } : { conversations: 200, messages: 2_000, latencySamples: 200 };
+  return ctx.quick
+    ? { conversations: 50, messages: 500, latencySamples: 50 }
+    : { conversations: 200, messages: 2_000, latencySamples: 200 };
 }
 
 /**
@@ -129,7 +159,11 @@ function sizes(ctx: BenchContext) {
  * a fake answering at once (the outbox's own cost shows whole); then the default against a fake
  * that takes 50 ms per answer, nearer a real provider.
  */
-const DRAINS = [{ concurrency: 8, delayMs: 0 }, { concurrency: 32, delayMs: 0 }, { concurrency: 8, delayMs: 50 }];
+const DRAINS = [
+  { concurrency: 8, delayMs: 0 },
+  { concurrency: 32, delayMs: 0 },
+  { concurrency: 8, delayMs: 50 },
+];
 
 /** Writes `messages` outbound messages through appendOutbound, round-robin over the conversations, while no server runs. */
 async function fillOutbox(databaseUrl: string, messages: number, tag: string): Promise<void> {
@@ -140,9 +174,22 @@ async function fillOutbox(databaseUrl: string, messages: number, tag: string): P
   for (let at = 0; at < messages; at += 100) {
     await committer.run(async (tx) => {
       for (let n = at; n < Math.min(messages, at + 100); n++) {
-        await appendOutbound(tx, ids[n % ids.length]!, 'meta', {
-          role: 'assistant', type: 'text', text: `outbound ${tag} ${n}`, media: null, operator: null, reply_to: null, metadata: {}, client_key: null,
-        }, now);
+        await appendOutbound(
+          tx,
+          ids[n % ids.length]!,
+          'meta',
+          {
+            role: 'assistant',
+            type: 'text',
+            text: `outbound ${tag} ${n}`,
+            media: null,
+            operator: null,
+            reply_to: null,
+            metadata: {},
+            client_key: null,
+          },
+          now,
+        );
       }
     });
   }
@@ -154,8 +201,12 @@ async function fillOutbox(databaseUrl: string, messages: number, tag: string): P
 async function countSent(databaseUrl: string, tag: string): Promise<number> {
   const store = await openStore(databaseUrl);
   try {
-    const r = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
-      .where('status', '=', 'sent').where('text', 'like', `outbound ${tag} %`).executeTakeFirstOrThrow();
+    const r = await store.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('status', '=', 'sent')
+      .where('text', 'like', `outbound ${tag} %`)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   } finally {
     await store.close();
@@ -185,13 +236,24 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
     ctx.log(`outbound: ${conversations} conversations`);
     let server = await startSwitchboard({ databaseUrl, dataDir: dir, env });
     for (let i = 0; i < conversations; i += 20) {
-      await Promise.all(Array.from({ length: Math.min(20, conversations - i) }, (_, k) =>
-        postMeta(server.url, metaTextPayload(`wamid.OUTB.${i + k}`, String(96170000000 + i + k), 'hello')).then((r) => r.arrayBuffer())));
+      await Promise.all(
+        Array.from({ length: Math.min(20, conversations - i) }, (_, k) =>
+          postMeta(server.url, metaTextPayload(`wamid.OUTB.${i + k}`, String(96170000000 + i + k), 'hello')).then((r) => r.arrayBuffer()),
+        ),
+      );
     }
     await server.stop();
 
     // 2–3. For each concurrency: the outbox filled while no server runs, then drained by a fresh server (timed after its first quarter).
-    const drains: { concurrency: number; delayMs: number; rate: number; seconds: number; sentRows: number; distinct: number; bare: number }[] = [];
+    const drains: {
+      concurrency: number;
+      delayMs: number;
+      rate: number;
+      seconds: number;
+      sentRows: number;
+      distinct: number;
+      bare: number;
+    }[] = [];
     for (const { concurrency, delayMs } of DRAINS) {
       const tag = `c${concurrency}d${delayMs}`;
       ctx.log(`outbound: ${messages} messages into the outbox (concurrency ${concurrency}, provider answering in ${delayMs} ms)`);
@@ -200,7 +262,12 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       const warmup = Math.floor(messages / 4);
       fake.reset(warmup);
       fake.delayMs = delayMs;
-      const drainer = await startSwitchboard({ databaseUrl, dataDir: dir, env: { ...env, OUTBOX_CONCURRENCY: String(concurrency) }, profileDir: ctx.profileDir });
+      const drainer = await startSwitchboard({
+        databaseUrl,
+        dataDir: dir,
+        env: { ...env, OUTBOX_CONCURRENCY: String(concurrency) },
+        profileDir: ctx.profileDir,
+      });
       try {
         const deadline = Date.now() + 120_000;
         while (fake.count < messages && Date.now() < deadline) await sleep(20);
@@ -217,7 +284,9 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
       const bare = await bareLoop(fake, messages, concurrency, delayMs > 0 ? concurrency * 4 : BARE_WARMUP);
       fake.delayMs = 0;
       drains.push({ concurrency, delayMs, rate: timed / seconds, seconds, sentRows, distinct, bare: bare.rate });
-      ctx.log(`outbound: concurrency ${concurrency}: Switchboard ${(timed / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`);
+      ctx.log(
+        `outbound: concurrency ${concurrency}: Switchboard ${(timed / seconds).toFixed(0)} sends/s, bare loop ${bare.rate.toFixed(0)} calls/s`,
+      );
     }
 
     // 4. Latency on an idle server: one operator message at a time, POST → the provider's request.
@@ -256,25 +325,46 @@ export async function runOutbound(ctx: BenchContext): Promise<Section> {
 
     const rows: Row[] = [
       ...drains.map((d): Row => ({
-        scenario: 'outbound', figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}${prefetchLabel}${d.delayMs ? `, provider answering in ${d.delayMs} ms` : ''}`,
-        value: d.rate, unit: 'msg/s', baseline: d.bare, baselineName: `bare HTTP loop, ${d.concurrency} callers`, target: { on: 'ratio', op: '>=', limit: 0.6 },
+        scenario: 'outbound',
+        figure: `sends/s draining ${messages.toLocaleString('en-US')} durable messages, ${where.label}, OUTBOX_CONCURRENCY=${d.concurrency}${prefetchLabel}${d.delayMs ? `, provider answering in ${d.delayMs} ms` : ''}`,
+        value: d.rate,
+        unit: 'msg/s',
+        baseline: d.bare,
+        baselineName: `bare HTTP loop, ${d.concurrency} callers`,
+        target: { on: 'ratio', op: '>=', limit: 0.6 },
       })),
-      { scenario: 'outbound', figure: `operator POST → provider request, p50 (idle server, ${where.label})`, value: p50Ms, unit: 'ms', baseline: bareOne, baselineName: 'one bare call', target: null },
-      { scenario: 'outbound', figure: `operator POST → provider request, p99 (idle server, ${where.label})`, value: p99Ms, unit: 'ms', baseline: null, baselineName: '', target: null },
+      {
+        scenario: 'outbound',
+        figure: `operator POST → provider request, p50 (idle server, ${where.label})`,
+        value: p50Ms,
+        unit: 'ms',
+        baseline: bareOne,
+        baselineName: 'one bare call',
+        target: null,
+      },
+      {
+        scenario: 'outbound',
+        figure: `operator POST → provider request, p99 (idle server, ${where.label})`,
+        value: p99Ms,
+        unit: 'ms',
+        baseline: null,
+        baselineName: '',
+        target: null,
+      },
     ];
     return {
       name: 'outbound',
       title: 'Outbound: the outbox against a local fake provider',
       rows,
       notes: [
-        `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations `
-          + `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's `
-          + `send endpoint in the bench process. Timed warm, from the fake's request after the first quarter to its last (the first ${Math.floor(messages / 4).toLocaleString('en-US')} requests untimed, as the bare loop's warm-up): ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}${d.delayMs ? ` (${d.delayMs} ms answers)` : ''}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. `
-          + 'Each text message costs the server two committed units beside the HTTP call (the runner\'s claim of the job together with the attempt\'s start marker; `sent` with the provider id, '
-          + `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
+        `Throughput: ${messages.toLocaleString('en-US')} messages written through appendOutbound (status pending, outbox.send job, events) into ${conversations} conversations ` +
+          `opened by signed webhooks, round-robin, while no server ran; then a server started with the given OUTBOX_CONCURRENCY drained them into a fake of Meta's ` +
+          `send endpoint in the bench process. Timed warm, from the fake's request after the first quarter to its last (the first ${Math.floor(messages / 4).toLocaleString('en-US')} requests untimed, as the bare loop's warm-up): ${drains.map((d) => `${d.seconds.toFixed(2)} s at ${d.concurrency}${d.delayMs ? ` (${d.delayMs} ms answers)` : ''}, ${d.distinct.toLocaleString('en-US')} distinct messages received, afterwards ${d.sentRows.toLocaleString('en-US')} of them \`sent\``).join('; ')}. ` +
+          "Each text message costs the server two committed units beside the HTTP call (the runner's claim of the job together with the attempt's start marker; `sent` with the provider id, " +
+          `the job's completion and a \`message_updated\` event), on ${where.label}, so every step is durable before the next.`,
         `Baseline: the same POST bodies to the same fake from as many concurrent keep-alive callers in the bench process as the outbox had slots, nothing stored, timed after ${BARE_WARMUP.toLocaleString('en-US')} untimed calls (bench/scenarios/outbound.ts bareLoop).`,
-        `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the `
-          + 'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window and writes the start marker in one commit, then calls.',
+        `Latency: ${latencySamples} operator messages one at a time in one conversation (20 ms apart) on the idle server: from the start of the operator's POST to the fake's receipt of the ` +
+          'provider call. The POST commits the message and its job; the commit wakes the outbox, which claims the job, checks order and window and writes the start marker in one commit, then calls.',
       ],
     };
   } finally {

@@ -14,27 +14,52 @@ const streams = new Set<ServerResponse>();
 let nextEventId = 0;
 let nextSeq = 0;
 
-interface MetaMessage { id: string; from: string; timestamp: string; type: string; text?: { body: string } }
+interface MetaMessage {
+  id: string;
+  from: string;
+  timestamp: string;
+  type: string;
+  text?: { body: string };
+}
 
 function framesFor(message: MetaMessage, phoneNumberId: string, contactName: string | null): string {
   const now = new Date().toISOString();
   const conversationId = `c_${message.from}`;
   const seq = ++nextSeq;
   const presented = {
-    message_id: message.id, conversation_id: conversationId, seq, role: 'user', type: message.type,
-    text: message.text?.body ?? null, media: null, status: 'received', error: null, operator: null, reply_to: null,
+    message_id: message.id,
+    conversation_id: conversationId,
+    seq,
+    role: 'user',
+    type: message.type,
+    text: message.text?.body ?? null,
+    media: null,
+    status: 'received',
+    error: null,
+    operator: null,
+    reply_to: null,
     timestamp: new Date(Number(message.timestamp) * 1000).toISOString(),
     metadata: { provider: 'meta', message_id: message.id, source_message_id: message.id },
   };
   const conversation = {
-    conversation_id: conversationId, channel: { id: `ch_${phoneNumberId}`, provider: 'meta', name: null },
-    contact: { wa_id: message.from, name: contactName, user_id: null, language: null }, state: 'ai', operator: null,
-    handover: null, unread_count: seq, last_message: presented, window_expires_at: now, created_at: now, updated_at: now,
+    conversation_id: conversationId,
+    channel: { id: `ch_${phoneNumberId}`, provider: 'meta', name: null },
+    contact: { wa_id: message.from, name: contactName, user_id: null, language: null },
+    state: 'ai',
+    operator: null,
+    handover: null,
+    unread_count: seq,
+    last_message: presented,
+    window_expires_at: now,
+    created_at: now,
+    updated_at: now,
   };
   const a = ++nextEventId;
   const b = ++nextEventId;
-  return `id: ${a}\nevent: new_message\ndata: ${JSON.stringify(presented)}\n\n`
-    + `id: ${b}\nevent: conversation_updated\ndata: ${JSON.stringify(conversation)}\n\n`;
+  return (
+    `id: ${a}\nevent: new_message\ndata: ${JSON.stringify(presented)}\n\n` +
+    `id: ${b}\nevent: conversation_updated\ndata: ${JSON.stringify(conversation)}\n\n`
+  );
 }
 
 let pending = '';

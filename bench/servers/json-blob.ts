@@ -17,9 +17,16 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.exec('create table if not exists conversations (id text primary key, doc text not null)');
 const read = db.prepare<[string], { doc: string }>('select doc from conversations where id = ?');
-const write = db.prepare<[string, string]>('insert into conversations (id, doc) values (?, ?) on conflict (id) do update set doc = excluded.doc');
+const write = db.prepare<[string, string]>(
+  'insert into conversations (id, doc) values (?, ?) on conflict (id) do update set doc = excluded.doc',
+);
 
-interface LegacyDoc { user_id: string; status: string; last_updated: string; messages: unknown[] }
+interface LegacyDoc {
+  user_id: string;
+  status: string;
+  last_updated: string;
+  messages: unknown[];
+}
 
 // Run with `.immediate`: the write lock is taken before the read, as a read-modify-write must.
 const appendMessage = db.transaction((userId: string, message: { id: string; text: string | null; timestamp: string }) => {
@@ -27,7 +34,11 @@ const appendMessage = db.transaction((userId: string, message: { id: string; tex
   const doc: LegacyDoc = row ? JSON.parse(row.doc) : { user_id: userId, status: 'active', last_updated: '', messages: [] };
   const at = new Date(Number(message.timestamp) * 1000).toISOString();
   doc.messages.push({
-    role: 'user', text: message.text, timestamp: at, type: 'text', message_id: message.id,
+    role: 'user',
+    text: message.text,
+    timestamp: at,
+    type: 'text',
+    message_id: message.id,
     metadata: { handled_by: 'ai', source_message_id: message.id },
   });
   doc.last_updated = at;

@@ -28,9 +28,7 @@ export interface FaqSettings {
 /** Defaults (AI_FAQ_MIN_SCORE and AI_FAQ_MARGIN override the first two), tuned on bench/scenarios/faq-eval.ts. */
 export const DEFAULT_FAQ_SETTINGS: FaqSettings = { minScore: 0.35, margin: 0.05, missesBeforeHandover: 1 };
 
-export type FaqDecision =
-  | { kind: 'answer'; match: KnowledgeMatch }
-  | { kind: 'unsure'; best: KnowledgeMatch | null };
+export type FaqDecision = { kind: 'answer'; match: KnowledgeMatch } | { kind: 'unsure'; best: KnowledgeMatch | null };
 
 /** The threshold rule on a ranked list of matches (pure; the evaluation uses it too). */
 export function decide(matches: readonly KnowledgeMatch[], settings: FaqSettings = DEFAULT_FAQ_SETTINGS): FaqDecision {
@@ -111,14 +109,16 @@ export function createFaqResponder(
     const seen = await knowledgeVersion(ctx.store.reader);
     if (index && seen === version) return index;
     const rows = await listLiveKnowledge(ctx.store.reader);
-    const built = new KnowledgeIndex(rows.map((row) => ({
-      id: row.id,
-      question: row.question,
-      answer: row.answer,
-      language: row.language,
-      alternates: parseJson<string[]>(row.alternates) ?? [],
-      tags: parseJson<string[]>(row.tags) ?? [],
-    })));
+    const built = new KnowledgeIndex(
+      rows.map((row) => ({
+        id: row.id,
+        question: row.question,
+        answer: row.answer,
+        language: row.language,
+        alternates: parseJson<string[]>(row.alternates) ?? [],
+        tags: parseJson<string[]>(row.tags) ?? [],
+      })),
+    );
     // The fingerprint read before the rows: a change in between makes the next call rebuild again.
     index = built;
     version = seen;
@@ -146,7 +146,11 @@ export function createFaqResponder(
     if (texts.length > 0 && texts.every((t) => smallTalkOf(t) !== null)) {
       const kinds = texts.map((t) => smallTalkOf(t)!);
       const kind = kinds.includes('farewell') ? 'farewell' : kinds.includes('thanks') ? 'thanks' : 'greeting';
-      return { kind: 'reply', text: SMALL_TALK_REPLIES[language][kind], origin: { handled_by: 'faq', knowledge_id: null, knowledge_question: null, score: null } };
+      return {
+        kind: 'reply',
+        text: SMALL_TALK_REPLIES[language][kind],
+        origin: { handled_by: 'faq', knowledge_id: null, knowledge_question: null, score: null },
+      };
     }
 
     const idx = await current();
@@ -157,7 +161,11 @@ export function createFaqResponder(
       const matches = idx.search(text, 3);
       const decision = decide(matches, settings);
       const top = matches[0] ?? null;
-      if (!best || (decision.kind === 'answer' && best.decision.kind !== 'answer') || (decision.kind === best.decision.kind && (top?.score ?? 0) > (best.top?.score ?? 0))) {
+      if (
+        !best ||
+        (decision.kind === 'answer' && best.decision.kind !== 'answer') ||
+        (decision.kind === best.decision.kind && (top?.score ?? 0) > (best.top?.score ?? 0))
+      ) {
         best = { decision, top };
       }
     }
@@ -165,13 +173,19 @@ export function createFaqResponder(
     if (best?.decision.kind === 'answer') {
       const { match } = best.decision;
       return {
-        kind: 'reply', text: match.answer,
+        kind: 'reply',
+        text: match.answer,
         origin: { handled_by: 'faq', knowledge_id: match.id, knowledge_question: match.question, score: match.score },
       };
     }
 
     const top = best?.top ?? null;
-    const origin = { handled_by: 'faq' as const, knowledge_id: top?.id ?? null, knowledge_question: top?.question ?? null, score: top?.score ?? null };
+    const origin = {
+      handled_by: 'faq' as const,
+      knowledge_id: top?.id ?? null,
+      knowledge_question: top?.question ?? null,
+      score: top?.score ?? null,
+    };
     if (input.consecutive_misses >= settings.missesBeforeHandover) {
       return { kind: 'handover', reason: 'ai_requested', note: 'faq: no confident answer after a clarifying question', origin };
     }

@@ -29,8 +29,13 @@ const MAX_TEXT = 4000;
  */
 export function seedKeyOf(entry: Pick<KnowledgeFileEntry, 'id' | 'question' | 'language'>): string {
   if (entry.id !== null) return `id:${entry.id}`;
-  const folded = foldText(entry.question).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-  return `q:${createHash('sha256').update(`${entry.language ?? ''}\n${folded}`).digest('hex').slice(0, 32)}`;
+  const folded = foldText(entry.question)
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+  return `q:${createHash('sha256')
+    .update(`${entry.language ?? ''}\n${folded}`)
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** Parses a knowledge file by its name's extension (`.json`, else Markdown); throws KnowledgeFileError. */
@@ -42,7 +47,9 @@ export function parseKnowledgeFile(text: string, fileName: string): KnowledgeFil
     const key = seedKeyOf(entry);
     const first = seen.get(key);
     if (first !== undefined) {
-      throw new KnowledgeFileError(`${fileName}: entry ${index + 1} (${JSON.stringify(entry.question)}) repeats entry ${first + 1} (same ${entry.id !== null ? 'id' : 'question and language'})`);
+      throw new KnowledgeFileError(
+        `${fileName}: entry ${index + 1} (${JSON.stringify(entry.question)}) repeats entry ${first + 1} (same ${entry.id !== null ? 'id' : 'question and language'})`,
+      );
     }
     seen.set(key, index);
   });
@@ -55,20 +62,24 @@ function check(entry: KnowledgeFileEntry, where: string): KnowledgeFileEntry {
   };
   if (entry.question.length === 0) fail('the question is empty');
   if (entry.answer.length === 0) fail('the answer is empty');
-  if (entry.question.length > MAX_TEXT || entry.answer.length > MAX_TEXT) fail(`question and answer must be at most ${MAX_TEXT} characters`);
-  if (entry.language !== null && !LANGUAGE.test(entry.language)) fail(`language ${JSON.stringify(entry.language)} is not a language code like "en" or "ar"`);
+  if (entry.question.length > MAX_TEXT || entry.answer.length > MAX_TEXT)
+    fail(`question and answer must be at most ${MAX_TEXT} characters`);
+  if (entry.language !== null && !LANGUAGE.test(entry.language))
+    fail(`language ${JSON.stringify(entry.language)} is not a language code like "en" or "ar"`);
   if (entry.id !== null && !ID.test(entry.id)) fail(`id ${JSON.stringify(entry.id)}: letters, digits, ".", "_" and "-" only`);
   return entry;
 }
 
-const JsonEntry = z.object({
-  id: z.string().optional(),
-  question: z.string(),
-  answer: z.string(),
-  language: z.string().nullable().optional(),
-  alternates: z.array(z.string()).optional(),
-  tags: z.array(z.string()).optional(),
-}).strict();
+const JsonEntry = z
+  .object({
+    id: z.string().optional(),
+    question: z.string(),
+    answer: z.string(),
+    language: z.string().nullable().optional(),
+    alternates: z.array(z.string()).optional(),
+    tags: z.array(z.string()).optional(),
+  })
+  .strict();
 
 function parseJsonFile(text: string, fileName: string): KnowledgeFileEntry[] {
   let value: unknown;
@@ -77,27 +88,38 @@ function parseJsonFile(text: string, fileName: string): KnowledgeFileEntry[] {
   } catch (err) {
     throw new KnowledgeFileError(`${fileName}: not valid JSON (${(err as Error).message})`);
   }
-  if (!Array.isArray(value)) throw new KnowledgeFileError(`${fileName}: expected a JSON array of {question, answer, language?, alternates?, tags?}`);
+  if (!Array.isArray(value))
+    throw new KnowledgeFileError(`${fileName}: expected a JSON array of {question, answer, language?, alternates?, tags?}`);
   return value.map((item, index) => {
-    const question = typeof (item as { question?: unknown })?.question === 'string' ? ` (${JSON.stringify((item as { question: string }).question)})` : '';
+    const question =
+      typeof (item as { question?: unknown })?.question === 'string' ? ` (${JSON.stringify((item as { question: string }).question)})` : '';
     const where = `${fileName}: entry ${index + 1}${question}`;
     const parsed = JsonEntry.safeParse(item);
     if (!parsed.success) {
-      throw new KnowledgeFileError(`${where}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}`);
+      throw new KnowledgeFileError(
+        `${where}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}`,
+      );
     }
     const e = parsed.data;
-    return check({
-      id: e.id?.trim() || null,
-      question: e.question.trim(),
-      answer: e.answer.trim(),
-      language: e.language?.trim() || null,
-      alternates: (e.alternates ?? []).map((a) => a.trim()).filter(Boolean),
-      tags: (e.tags ?? []).map((t) => t.trim()).filter(Boolean),
-    }, where);
+    return check(
+      {
+        id: e.id?.trim() || null,
+        question: e.question.trim(),
+        answer: e.answer.trim(),
+        language: e.language?.trim() || null,
+        alternates: (e.alternates ?? []).map((a) => a.trim()).filter(Boolean),
+        tags: (e.tags ?? []).map((t) => t.trim()).filter(Boolean),
+      },
+      where,
+    );
   });
 }
 
-const LIST = (value: string, separator: RegExp) => value.split(separator).map((s) => s.trim()).filter(Boolean);
+const LIST = (value: string, separator: RegExp) =>
+  value
+    .split(separator)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /**
  * Markdown: each entry is a `## Q: <question>` heading followed by optional field lines
@@ -107,15 +129,23 @@ const LIST = (value: string, separator: RegExp) => value.split(separator).map((s
  * HTML comments are otherwise ignored.
  */
 function parseMarkdown(text: string, fileName: string): KnowledgeFileEntry[] {
-  const lines = text.replace(/^\uFEFF/, '').replace(/<!--[\s\S]*?-->/g, (c) => c.replace(/[^\n]/g, '')).split(/\r?\n/);
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .replace(/<!--[\s\S]*?-->/g, (c) => c.replace(/[^\n]/g, ''))
+    .split(/\r?\n/);
   const entries: KnowledgeFileEntry[] = [];
   let language: string | null = null;
   let current: { entry: KnowledgeFileEntry; line: number; answer: string[]; inFields: boolean } | null = null;
 
   const finish = () => {
     if (!current) return;
-    current.entry.answer = current.answer.join('\n').trim().replace(/\n{3,}/g, '\n\n');
-    entries.push(check(current.entry, `${fileName}: entry ${entries.length + 1} (line ${current.line}: ${JSON.stringify(current.entry.question)})`));
+    current.entry.answer = current.answer
+      .join('\n')
+      .trim()
+      .replace(/\n{3,}/g, '\n\n');
+    entries.push(
+      check(current.entry, `${fileName}: entry ${entries.length + 1} (line ${current.line}: ${JSON.stringify(current.entry.question)})`),
+    );
     current = null;
   };
 
@@ -130,7 +160,9 @@ function parseMarkdown(text: string, fileName: string): KnowledgeFileEntry[] {
       if (level === 2 && question) {
         current = {
           entry: { id: null, question: question[1]!.trim(), answer: '', language, alternates: [], tags: [] },
-          line: index + 1, answer: [], inFields: true,
+          line: index + 1,
+          answer: [],
+          inFields: true,
         };
       } else if (level === 2) {
         throw new KnowledgeFileError(`${fileName}: line ${index + 1}: "## ${title}" — an entry heading must read "## Q: <question>"`);
@@ -145,10 +177,18 @@ function parseMarkdown(text: string, fileName: string): KnowledgeFileEntry[] {
     if (current.inFields && field) {
       const value = field[2]!.trim();
       switch (field[1]!.toLowerCase()) {
-        case 'id': current.entry.id = value || null; break;
-        case 'language': current.entry.language = value || null; break;
-        case 'also': current.entry.alternates.push(...LIST(value, /\|/)); break;
-        case 'tags': current.entry.tags.push(...LIST(value, /[,،]/)); break;
+        case 'id':
+          current.entry.id = value || null;
+          break;
+        case 'language':
+          current.entry.language = value || null;
+          break;
+        case 'also':
+          current.entry.alternates.push(...LIST(value, /\|/));
+          break;
+        case 'tags':
+          current.entry.tags.push(...LIST(value, /[,،]/));
+          break;
       }
       return;
     }

@@ -102,11 +102,15 @@ export class KnowledgeIndex {
       const answerTerms = new Set(answer.terms);
       this.prepared.set(entry.id, { entry, language, questionTerms, answerTerms });
       this.languages.add(language);
-      for (const term of new Set([...questionTerms, ...answerTerms])) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
+      for (const term of new Set([...questionTerms, ...answerTerms]))
+        this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
       docs.push({
         id: entry.id,
         question: question[0]!.terms.join(' '),
-        alternates: question.slice(1).flatMap((a) => a.terms).join(' '),
+        alternates: question
+          .slice(1)
+          .flatMap((a) => a.terms)
+          .join(' '),
         tags: tags.terms.join(' '),
         answer: answer.terms.join(' '),
       });
@@ -152,12 +156,17 @@ export class KnowledgeIndex {
     const analysis = analyse(text);
     if (analysis.terms.length === 0 || this.prepared.size === 0) return [];
     const language = this.languages.has(analysis.language) ? analysis.language : null;
-    const results = this.search_.search(analysis.terms.join(' '), {
-      filter: language === null ? undefined : (r) => {
-        const l = this.prepared.get(r.id as string)?.language;
-        return l === language;
-      },
-    }).slice(0, CANDIDATES);
+    const results = this.search_
+      .search(analysis.terms.join(' '), {
+        filter:
+          language === null
+            ? undefined
+            : (r) => {
+                const l = this.prepared.get(r.id as string)?.language;
+                return l === language;
+              },
+      })
+      .slice(0, CANDIDATES);
     if (results.length === 0) return [];
     const top = results[0]!.score;
     const scored = results.map((r) => {
@@ -167,7 +176,11 @@ export class KnowledgeIndex {
     });
     scored.sort((a, b) => b.score - a.score);
     return scored.slice(0, Math.max(0, limit)).map(({ prepared: { entry }, score }) => ({
-      id: entry.id, question: entry.question, answer: entry.answer, language: entry.language, score: Math.round(score * 1000) / 1000,
+      id: entry.id,
+      question: entry.question,
+      answer: entry.answer,
+      language: entry.language,
+      score: Math.round(score * 1000) / 1000,
     }));
   }
 }

@@ -17,33 +17,40 @@ export const SAMPLE_KNOWLEDGE_FILE = fileURLToPath(new URL('../../knowledge/clin
  * A file that cannot be read or parsed throws (KnowledgeFileError naming the entry): the start stops.
  */
 export async function seedKnowledge(
-  ctx: Pick<AppContext, 'store' | 'committer' | 'logger' | 'config'>, now = new Date(),
+  ctx: Pick<AppContext, 'store' | 'committer' | 'logger' | 'config'>,
+  now = new Date(),
 ): Promise<{ inserted: number; kept: number }> {
   const file = ctx.config.ai.knowledgeFile ?? SAMPLE_KNOWLEDGE_FILE;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new KnowledgeFileError(`AI_KNOWLEDGE_FILE ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new KnowledgeFileError(
+      `AI_KNOWLEDGE_FILE ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const entries = parseKnowledgeFile(text, basename(file));
   const at = now.toISOString();
   const inserted = await ctx.committer.run(async (tx) => {
     let count = 0;
     for (const entry of entries) {
-      const row = await insertSeededKnowledge(tx.db, {
-        id: newRowId('kb'),
-        question: entry.question,
-        answer: entry.answer,
-        language: entry.language,
-        alternates: entry.alternates,
-        tags: entry.tags,
-        source: 'file',
-        seed_key: seedKeyOf(entry),
-        created_by: null,
-        from_conversation_id: null,
-        from_message_id: null,
-      }, at);
+      const row = await insertSeededKnowledge(
+        tx.db,
+        {
+          id: newRowId('kb'),
+          question: entry.question,
+          answer: entry.answer,
+          language: entry.language,
+          alternates: entry.alternates,
+          tags: entry.tags,
+          source: 'file',
+          seed_key: seedKeyOf(entry),
+          created_by: null,
+          from_conversation_id: null,
+          from_message_id: null,
+        },
+        at,
+      );
       if (row) count++;
     }
     return count;

@@ -10,8 +10,18 @@ export interface OpenAiTranscriberOptions {
 }
 
 const EXTENSIONS: Record<string, string> = {
-  'audio/ogg': 'ogg', 'audio/opus': 'ogg', 'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/mp4': 'm4a', 'audio/m4a': 'm4a',
-  'audio/aac': 'aac', 'audio/amr': 'amr', 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/webm': 'webm', 'audio/flac': 'flac',
+  'audio/ogg': 'ogg',
+  'audio/opus': 'ogg',
+  'audio/mpeg': 'mp3',
+  'audio/mp3': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/m4a': 'm4a',
+  'audio/aac': 'aac',
+  'audio/amr': 'amr',
+  'audio/wav': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/webm': 'webm',
+  'audio/flac': 'flac',
 };
 
 /**
@@ -29,7 +39,12 @@ export function uploadFilename(filename: string | null, mimeType: string, fallba
  * SDK retries are off: the `media.transcribe` job retries durably.
  */
 export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Transcriber {
-  const client = new OpenAI({ baseURL: options.baseUrl, apiKey: options.apiKey ?? 'not-needed', timeout: options.timeoutMs, maxRetries: 0 });
+  const client = new OpenAI({
+    baseURL: options.baseUrl,
+    apiKey: options.apiKey ?? 'not-needed',
+    timeout: options.timeoutMs,
+    maxRetries: 0,
+  });
   return {
     async transcribe(audio, signal) {
       const file = await toFile(audio.bytes, audio.filename, { type: audio.mime_type.split(';')[0]!.trim() });

@@ -36,7 +36,7 @@ export const BUILT_IN_SYSTEM_PROMPT = [
   'You are the assistant of a business answering its customers on WhatsApp.',
   'Answer briefly and politely, in the language the customer writes in.',
   'Use the knowledge base entries given to you when they answer the question; never invent prices, opening hours or medical advice.',
-  'Messages marked as written by a human operator were sent by the business\'s staff; stay consistent with them.',
+  "Messages marked as written by a human operator were sent by the business's staff; stay consistent with them.",
   'When you cannot help, when the customer needs a person, or when a question needs a human decision, call the `handover` tool instead of answering.',
 ].join(' ');
 
@@ -80,7 +80,10 @@ export function createOpenAiResponder(options: OpenAiResponderOptions): Responde
   return {
     name: 'openai',
     async respond(input: ResponderInput): Promise<ResponderResult> {
-      const query = input.pending.map((m) => m.text ?? '').join('\n').trim();
+      const query = input.pending
+        .map((m) => m.text ?? '')
+        .join('\n')
+        .trim();
       const matches = options.knowledge && query ? await options.knowledge.search(query, limit) : [];
       const messages: ChatCompletionMessageParam[] = [
         { role: 'system', content: systemLines(systemPrompt, input, matches) },
@@ -105,7 +108,8 @@ export function createOpenAiResponder(options: OpenAiResponderOptions): Responde
         return { kind: 'handover', reason: 'ai_requested', note: handoverNote(call.function.arguments), origin };
       }
       const text = message.content?.trim();
-      if (!text) throw new ResponderAnswerError(`the model's answer is empty (finish_reason ${completion.choices[0]?.finish_reason ?? 'none'})`);
+      if (!text)
+        throw new ResponderAnswerError(`the model's answer is empty (finish_reason ${completion.choices[0]?.finish_reason ?? 'none'})`);
       return { kind: 'reply', text, origin };
     },
   };
@@ -135,7 +139,10 @@ async function historyMessages(input: ResponderInput, vision: boolean): Promise<
         if (item.text) out.push({ role: 'assistant', content: item.text });
         break;
       case 'operator':
-        out.push({ role: 'assistant', content: `[written by a human operator${item.operator_name ? `, ${item.operator_name}` : ''}] ${describe(item)}` });
+        out.push({
+          role: 'assistant',
+          content: `[written by a human operator${item.operator_name ? `, ${item.operator_name}` : ''}] ${describe(item)}`,
+        });
         break;
       case 'system':
         if (item.type === 'event') out.push({ role: 'system', content: eventLine(item) });

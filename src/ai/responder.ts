@@ -65,5 +65,8 @@ export interface Responder {
 
 /** Speech to text for voice notes [AI2] (the OpenAI-compatible transcription endpoint). */
 export interface Transcriber {
-  transcribe(audio: { bytes: Buffer; mime_type: string; filename: string }, signal: AbortSignal): Promise<{ text: string; language: string | null; model: string }>;
+  transcribe(
+    audio: { bytes: Buffer; mime_type: string; filename: string },
+    signal: AbortSignal,
+  ): Promise<{ text: string; language: string | null; model: string }>;
 }

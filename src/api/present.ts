@@ -50,7 +50,13 @@ export function presentConversation(parts: ConversationParts, lastMessage: Messa
   return {
     conversation_id: c.id,
     channel: { id: channel.id, provider: channel.provider as Conversation['channel']['provider'], name: channel.name },
-    contact: { wa_id: contact.wa_id, name: contact.name, user_id: contact.user_id, username: contact.username ?? null, language: contact.language },
+    contact: {
+      wa_id: contact.wa_id,
+      name: contact.name,
+      user_id: contact.user_id,
+      username: contact.username ?? null,
+      language: contact.language,
+    },
     state: c.state as Conversation['state'],
     operator: operator ? { id: operator.id, name: operator.name } : null,
     handover: parseJson(c.handover),
@@ -92,7 +98,10 @@ export function presentKnowledge(row: KnowledgeRow): KnowledgeEntry {
     tags: parseJson<string[]>(row.tags) ?? [],
     source: row.source as KnowledgeEntry['source'],
     created_by: row.created_by,
-    from: row.from_conversation_id && row.from_message_id ? { conversation_id: row.from_conversation_id, message_id: row.from_message_id } : null,
+    from:
+      row.from_conversation_id && row.from_message_id
+        ? { conversation_id: row.from_conversation_id, message_id: row.from_message_id }
+        : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
     deleted_at: row.deleted_at,

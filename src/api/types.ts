@@ -1,7 +1,5 @@
 /** The JSON shapes that leave the server (SPEC §3): REST and SSE alike, and the dashboard's types. */
-import type {
-  ConversationState, Handover, Media, MessageStatus, MessageType, Provider, ProviderError, Role,
-} from '../chat/types.js';
+import type { ConversationState, Handover, Media, MessageStatus, MessageType, Provider, ProviderError, Role } from '../chat/types.js';
 
 export interface Message {
   message_id: string;

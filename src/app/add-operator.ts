@@ -33,9 +33,19 @@ export async function addOperator(ctx: Pick<AppContext, 'committer'>, input: Add
   }
   const generatedPassword = input.password == null ? generatePassword() : null;
   const passwordHash = await hashPassword(input.password ?? generatedPassword!);
-  const operator = await ctx.committer.run((tx) => insertOperator(tx.db, {
-    id: newRowId('op'), email, name, password_hash: passwordHash, role: input.role,
-  }, now.toISOString()));
+  const operator = await ctx.committer.run((tx) =>
+    insertOperator(
+      tx.db,
+      {
+        id: newRowId('op'),
+        email,
+        name,
+        password_hash: passwordHash,
+        role: input.role,
+      },
+      now.toISOString(),
+    ),
+  );
   if (!operator) throw new DomainError('conflict', `an operator with email ${email} exists`);
   return { operator, generatedPassword };
 }

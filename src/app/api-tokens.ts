@@ -1,5 +1,11 @@
 import { DomainError } from '../chat/errors.js';
-import { countApiTokensByPrefix, deleteApiTokensByPrefix, findOperatorByEmail, listApiTokens, type ApiTokenListing } from '../store/operator.store.js';
+import {
+  countApiTokensByPrefix,
+  deleteApiTokensByPrefix,
+  findOperatorByEmail,
+  listApiTokens,
+  type ApiTokenListing,
+} from '../store/operator.store.js';
 import { createApiToken, toAuthenticated, tokenId, type NewApiToken } from './authenticate.js';
 import type { AppContext } from './context.js';
 import { normaliseEmail } from './login.js';
@@ -12,7 +18,9 @@ export const MIN_TOKEN_ID_PREFIX = 8;
  * CLI holds the database anyway). The token is returned once; only its hash is stored.
  */
 export async function createApiTokenFor(
-  ctx: Pick<AppContext, 'committer' | 'store'>, input: { email: string; name: string; expiresInDays?: number }, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'store'>,
+  input: { email: string; name: string; expiresInDays?: number },
+  now = new Date(),
 ): Promise<NewApiToken & { id: string }> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw new DomainError('validation_failed', 'name: 1 to 200 characters');

@@ -22,23 +22,34 @@ const DETECT_FROM_MESSAGES = 10;
  * message, or AI_NOTICES leaves this kind out.
  */
 export async function appendNotice(
-  tx: WriteTx, config: Pick<Config, 'ai'>, conversation: ConversationRow, kind: NoticeKind, vars: { operator_name?: string }, now: Date,
+  tx: WriteTx,
+  config: Pick<Config, 'ai'>,
+  conversation: ConversationRow,
+  kind: NoticeKind,
+  vars: { operator_name?: string },
+  now: Date,
 ): Promise<MessageRow | null> {
   if (!config.ai.notices.includes(kind)) return null;
   if (!isWindowOpen(conversation.last_inbound_at ? new Date(conversation.last_inbound_at) : null, now)) return null;
   const { contact, channel } = await completeParts(tx.db, conversation);
   const language = contact.language ?? (await detectNow(tx, conversation.id, contact.id, now)) ?? 'en';
   const text = noticeText(kind, language, vars, config.ai.noticeOverrides ?? undefined);
-  return appendOutbound(tx, conversation.id, channel.provider as Provider, {
-    role: 'system',
-    type: 'text',
-    text,
-    media: null,
-    operator: null,
-    reply_to: null,
-    metadata: { notice: kind, language },
-    client_key: null,
-  }, now);
+  return appendOutbound(
+    tx,
+    conversation.id,
+    channel.provider as Provider,
+    {
+      role: 'system',
+      type: 'text',
+      text,
+      media: null,
+      operator: null,
+      reply_to: null,
+      metadata: { notice: kind, language },
+      client_key: null,
+    },
+    now,
+  );
 }
 
 async function detectNow(tx: WriteTx, conversationId: string, contactId: string, now: Date): Promise<string | null> {

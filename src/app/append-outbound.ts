@@ -36,25 +36,34 @@ export interface OutboundDraft {
  * 24 h window); the sender checks the window again before each attempt.
  */
 export async function appendOutbound(
-  tx: WriteTx, conversationId: string, provider: Provider, draft: OutboundDraft, now: Date,
+  tx: WriteTx,
+  conversationId: string,
+  provider: Provider,
+  draft: OutboundDraft,
+  now: Date,
 ): Promise<MessageRow> {
   const messageId = generateMessageId(now);
-  const { row: message } = await appendMessage(tx.db, conversationId, {
-    message_id: messageId,
-    role: draft.role,
-    type: draft.type,
-    text: draft.text,
-    media: draft.media ? JSON.stringify(draft.media) : null,
-    status: 'pending',
-    error: null,
-    operator_id: draft.operator?.id ?? null,
-    operator_name: draft.operator?.name ?? null,
-    reply_to: draft.reply_to,
-    timestamp: now.toISOString(),
-    metadata: JSON.stringify({ ...draft.metadata, message_id: messageId, provider }),
-    provider_message_id: null,
-    client_key: draft.client_key,
-  }, { regenerateId: () => generateMessageId(now) });
+  const { row: message } = await appendMessage(
+    tx.db,
+    conversationId,
+    {
+      message_id: messageId,
+      role: draft.role,
+      type: draft.type,
+      text: draft.text,
+      media: draft.media ? JSON.stringify(draft.media) : null,
+      status: 'pending',
+      error: null,
+      operator_id: draft.operator?.id ?? null,
+      operator_name: draft.operator?.name ?? null,
+      reply_to: draft.reply_to,
+      timestamp: now.toISOString(),
+      metadata: JSON.stringify({ ...draft.metadata, message_id: messageId, provider }),
+      provider_message_id: null,
+      client_key: draft.client_key,
+    },
+    { regenerateId: () => generateMessageId(now) },
+  );
   const payload: OutboxSendPayload = { conversation_id: conversationId, message_id: message.message_id };
   await enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: `${conversationId}:${message.message_id}`, payload });
   tx.emit({ type: 'new_message', conversation_id: conversationId, payload: presentMessage(message) });

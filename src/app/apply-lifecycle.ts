@@ -7,8 +7,14 @@ import type { WriteTx } from '../store/group-commit.js';
 import { lockConversationOf } from '../store/inbound.store.js';
 import { parseJson } from '../store/json.js';
 import {
-  deleteMediaContent, hasPendingOperation, insertPendingOperation, markOperationsApplied, moveContactToNumber,
-  patchMessageLifecycle, stillWaiting, waitingOperations,
+  deleteMediaContent,
+  hasPendingOperation,
+  insertPendingOperation,
+  markOperationsApplied,
+  moveContactToNumber,
+  patchMessageLifecycle,
+  stillWaiting,
+  waitingOperations,
 } from '../store/lifecycle.store.js';
 import { appendMessage, findMessage } from '../store/message.store.js';
 import type { ChannelRow, ContactRow, ConversationRow, MessageRow } from '../store/schema.js';
@@ -38,7 +44,13 @@ export const PENDING_KEY = 'pending_operations';
  * `event` message; `user_changed_number` moves the contact to the new number [SY2].
  */
 export async function applyOperation(
-  tx: WriteTx, op: InboundOperation, channel: ChannelRow, contact: ContactRow, initialState: string, now: Date, options: LifecycleOptions,
+  tx: WriteTx,
+  op: InboundOperation,
+  channel: ChannelRow,
+  contact: ContactRow,
+  initialState: string,
+  now: Date,
+  options: LifecycleOptions,
 ): Promise<OperationOutcome> {
   const nowIso = now.toISOString();
   const operationId = op.message.provider_message_id;
@@ -49,8 +61,12 @@ export async function applyOperation(
   const target = await findMessage(tx.db, conversation.id, targetId);
   if (!target) {
     const created = await insertPendingOperation(tx.db, {
-      conversation_id: conversation.id, kind: op.kind, operation_id: operationId, target_message_id: targetId,
-      payload: JSON.stringify(op), received_at: nowIso,
+      conversation_id: conversation.id,
+      kind: op.kind,
+      operation_id: operationId,
+      target_message_id: targetId,
+      payload: JSON.stringify(op),
+      received_at: nowIso,
     });
     if (!created) return 'duplicate';
     await listWaiting(tx, conversation, nowIso);
@@ -71,7 +87,11 @@ export async function applyOperation(
  * it now stands. The caller emits the row; no separate `message_updated` is needed.
  */
 export async function applyWaitingOperations(
-  tx: WriteTx, conversation: ConversationRow, message: MessageRow, now: Date, options: LifecycleOptions,
+  tx: WriteTx,
+  conversation: ConversationRow,
+  message: MessageRow,
+  now: Date,
+  options: LifecycleOptions,
 ): Promise<{ conversation: ConversationRow; message: MessageRow }> {
   const nowIso = now.toISOString();
   const waiting = await waitingOperations(tx.db, conversation.id, message.message_id);
@@ -83,7 +103,11 @@ export async function applyWaitingOperations(
     const next = op.kind === 'edit' ? await applyEdit(tx, current, op, nowIso) : await applyRevoke(tx, current, op, nowIso, options);
     if (next) current = next;
   }
-  await markOperationsApplied(tx.db, waiting.map((w) => w.id), nowIso);
+  await markOperationsApplied(
+    tx.db,
+    waiting.map((w) => w.id),
+    nowIso,
+  );
   return { conversation: await listWaiting(tx, conversation, nowIso), message: current };
 }
 
@@ -132,12 +156,17 @@ async function applyEdit(tx: WriteTx, row: MessageRow, op: InboundOperation, now
   }
   const version: EditVersion = { text: row.text, since: lastEditAt ?? row.timestamp, replaced_at: editedAt, edit_id: editId };
   const media = parseJson<Media>(row.media);
-  return patchMessageLifecycle(tx.db, row.id, {
-    text: newText,
-    media: media ? JSON.stringify({ ...media, caption: newText }) : row.media,
-    metadata: JSON.stringify({ ...metadata, edits: [...edits, version], last_edit_at: editedAt }),
-    edited_at: nowIso,
-  }, nowIso);
+  return patchMessageLifecycle(
+    tx.db,
+    row.id,
+    {
+      text: newText,
+      media: media ? JSON.stringify({ ...media, caption: newText }) : row.media,
+      metadata: JSON.stringify({ ...metadata, edits: [...edits, version], last_edit_at: editedAt }),
+      edited_at: nowIso,
+    },
+    nowIso,
+  );
 }
 
 /** Metadata a deleted message keeps: where it came from, never what it said. */
@@ -149,7 +178,13 @@ const KEPT_AFTER_REVOKE = ['provider', 'message_id', 'source_message_id', 'qiscu
  * answers 410; the row stays with `deleted_at` so ids and seq never change. Undefined when it is
  * deleted already [RV2] or not the customer's.
  */
-async function applyRevoke(tx: WriteTx, row: MessageRow, op: InboundOperation, nowIso: string, options: LifecycleOptions): Promise<MessageRow | undefined> {
+async function applyRevoke(
+  tx: WriteTx,
+  row: MessageRow,
+  op: InboundOperation,
+  nowIso: string,
+  options: LifecycleOptions,
+): Promise<MessageRow | undefined> {
   if (row.role !== 'user' || row.deleted_at !== null) return undefined;
   const metadata = parseJson<Record<string, unknown>>(row.metadata) ?? {};
   const kept = Object.fromEntries(KEPT_AFTER_REVOKE.filter((key) => key in metadata).map((key) => [key, metadata[key]]));
@@ -168,18 +203,32 @@ async function applyRevoke(tx: WriteTx, row: MessageRow, op: InboundOperation, n
       });
     }
   }
-  const deletedMedia: Media | null = media ? {
-    media_id: media.media_id, mime_type: null, url: null, status: 'deleted', caption: null, transcript: null, filename: null, size: null,
-  } : null;
-  return patchMessageLifecycle(tx.db, row.id, {
-    text: null,
-    media: deletedMedia ? JSON.stringify(deletedMedia) : null,
-    metadata: JSON.stringify({
-      ...kept,
-      deleted: { by: 'customer', at: nowIso, revoked_at: isoOf(op.message.timestamp), revoke_id: op.message.provider_message_id },
-    }),
-    deleted_at: nowIso,
-  }, nowIso);
+  const deletedMedia: Media | null = media
+    ? {
+        media_id: media.media_id,
+        mime_type: null,
+        url: null,
+        status: 'deleted',
+        caption: null,
+        transcript: null,
+        filename: null,
+        size: null,
+      }
+    : null;
+  return patchMessageLifecycle(
+    tx.db,
+    row.id,
+    {
+      text: null,
+      media: deletedMedia ? JSON.stringify(deletedMedia) : null,
+      metadata: JSON.stringify({
+        ...kept,
+        deleted: { by: 'customer', at: nowIso, revoked_at: isoOf(op.message.timestamp), revoke_id: op.message.provider_message_id },
+      }),
+      deleted_at: nowIso,
+    },
+    nowIso,
+  );
 }
 
 /**
@@ -189,7 +238,12 @@ async function applyRevoke(tx: WriteTx, row: MessageRow, op: InboundOperation, n
  * `metadata.number_change` says so.
  */
 async function appendSystemEvent(
-  tx: WriteTx, op: InboundOperation, conversation: ConversationRow, channel: ChannelRow, contact: ContactRow, nowIso: string,
+  tx: WriteTx,
+  op: InboundOperation,
+  conversation: ConversationRow,
+  channel: ChannelRow,
+  contact: ContactRow,
+  nowIso: string,
 ): Promise<OperationOutcome> {
   const m = op.message;
   const extra: Record<string, unknown> = {};
@@ -203,10 +257,26 @@ async function appendSystemEvent(
       : { from: contact.wa_id, to: op.new_wa_id, applied: false, reason: 'another contact of this channel has that number' };
   }
   const { row, created } = await appendMessage(tx.db, conversation.id, {
-    message_id: m.provider_message_id, role: 'system', type: 'event', text: m.text, media: null, status: 'received', error: null,
-    operator_id: null, operator_name: null, reply_to: null, timestamp: m.timestamp instanceof Date ? m.timestamp.toISOString() : String(m.timestamp),
-    metadata: JSON.stringify({ ...m.metadata, ...extra, provider: m.provider, message_id: m.provider_message_id, source_message_id: m.provider_message_id }),
-    provider_message_id: null, client_key: null,
+    message_id: m.provider_message_id,
+    role: 'system',
+    type: 'event',
+    text: m.text,
+    media: null,
+    status: 'received',
+    error: null,
+    operator_id: null,
+    operator_name: null,
+    reply_to: null,
+    timestamp: m.timestamp instanceof Date ? m.timestamp.toISOString() : String(m.timestamp),
+    metadata: JSON.stringify({
+      ...m.metadata,
+      ...extra,
+      provider: m.provider,
+      message_id: m.provider_message_id,
+      source_message_id: m.provider_message_id,
+    }),
+    provider_message_id: null,
+    client_key: null,
   });
   if (!created) return 'duplicate';
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(row) });
@@ -222,7 +292,13 @@ async function listWaiting(tx: WriteTx, conversation: ConversationRow, nowIso: s
   const metadata = parseJson<Record<string, unknown>>(conversation.metadata) ?? {};
   if (waiting.length === 0 && !(PENDING_KEY in metadata)) return conversation;
   if (waiting.length === 0) delete metadata[PENDING_KEY];
-  else metadata[PENDING_KEY] = waiting.map((w) => ({ kind: w.kind, operation_id: w.operation_id, original_message_id: w.target_message_id, received_at: w.received_at }));
+  else
+    metadata[PENDING_KEY] = waiting.map((w) => ({
+      kind: w.kind,
+      operation_id: w.operation_id,
+      original_message_id: w.target_message_id,
+      received_at: w.received_at,
+    }));
   const updated = await updateConversation(tx.db, conversation.id, { metadata: JSON.stringify(metadata) }, nowIso);
   return updated;
 }

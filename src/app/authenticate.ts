@@ -46,7 +46,12 @@ export function toAuthenticated(row: OperatorRow): AuthenticatedOperator {
  * The operator a token of `kind` belongs to, or null when the token is unknown, of the other
  * kind, expired, or its operator is disabled. Reads only.
  */
-export async function authenticate(ctx: Pick<AppContext, 'store'>, token: string, kind: SessionKind, now = new Date()): Promise<Authentication | null> {
+export async function authenticate(
+  ctx: Pick<AppContext, 'store'>,
+  token: string,
+  kind: SessionKind,
+  now = new Date(),
+): Promise<Authentication | null> {
   if (token.length === 0 || token.length > 200) return null;
   return authenticateStored(ctx, tokenId(token), kind, now);
 }
@@ -55,7 +60,12 @@ export async function authenticate(ctx: Pick<AppContext, 'store'>, token: string
  * The same check by the stored id: for a long-lived request (an SSE stream) whose session may end
  * while it runs — logout, expiry, a disabled operator.
  */
-export async function authenticateStored(ctx: Pick<AppContext, 'store'>, id: string, kind: SessionKind, now = new Date()): Promise<Authentication | null> {
+export async function authenticateStored(
+  ctx: Pick<AppContext, 'store'>,
+  id: string,
+  kind: SessionKind,
+  now = new Date(),
+): Promise<Authentication | null> {
   const found = await findSessionWithOperator(ctx.store.reader, id);
   if (!found || found.session.kind !== kind) return null;
   if (found.session.expires_at !== null && Date.parse(found.session.expires_at) <= now.getTime()) return null;
@@ -75,18 +85,25 @@ export interface NewApiToken {
  * themselves; only an admin may create one for someone else. The token is returned once.
  */
 export async function createApiToken(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator,
-  input: { operatorId?: string; name: string; expiresInDays?: number }, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  actor: AuthenticatedOperator,
+  input: { operatorId?: string; name: string; expiresInDays?: number },
+  now = new Date(),
 ): Promise<NewApiToken> {
   const operatorId = input.operatorId ?? actor.id;
-  if (operatorId !== actor.id && actor.role !== 'admin') throw new DomainError('forbidden', 'only an admin can create tokens for other operators');
+  if (operatorId !== actor.id && actor.role !== 'admin')
+    throw new DomainError('forbidden', 'only an admin can create tokens for other operators');
   const token = newToken();
   const expiresAt = input.expiresInDays ? new Date(now.getTime() + input.expiresInDays * 86_400_000).toISOString() : null;
   await ctx.committer.run(async (tx) => {
     const operator = await findOperatorById(tx.db, operatorId);
     if (!operator) throw new DomainError('not_found', `no operator ${operatorId}`);
     if (operator.disabled_at !== null) throw new DomainError('operator_disabled', 'the operator is disabled');
-    await insertSession(tx.db, { id: tokenId(token), operator_id: operatorId, kind: 'api_token', name: input.name, expires_at: expiresAt }, now.toISOString());
+    await insertSession(
+      tx.db,
+      { id: tokenId(token), operator_id: operatorId, kind: 'api_token', name: input.name, expires_at: expiresAt },
+      now.toISOString(),
+    );
   });
   return { token, operator_id: operatorId, name: input.name, expires_at: expiresAt };
 }

@@ -25,7 +25,7 @@ export async function bootstrapAdmin(ctx: Pick<AppContext, 'config' | 'store' | 
   const { email: configuredEmail, password } = ctx.config.admin;
   const none: BootstrapResult = { createdEmail: null, generatedPassword: null };
   if (configuredEmail === null) {
-    if (await countOperators(ctx.store.db) > 0) return none;
+    if ((await countOperators(ctx.store.db)) > 0) return none;
   } else if (await findOperatorByEmail(ctx.store.db, normaliseEmail(configuredEmail))) {
     return none;
   }

@@ -44,25 +44,35 @@ export function isOwnedByOther(row: { state: string; operator_id: string | null 
  * context and the dashboard [AI5].
  */
 export async function appendSystemEvent(
-  tx: WriteTx, conversationId: string, event: string, text: string, actor: { id: string; name: string }, now: Date,
+  tx: WriteTx,
+  conversationId: string,
+  event: string,
+  text: string,
+  actor: { id: string; name: string },
+  now: Date,
 ): Promise<MessageRow> {
   const messageId = generateMessageId(now);
-  const { row } = await appendMessage(tx.db, conversationId, {
-    message_id: messageId,
-    role: 'system',
-    type: 'event',
-    text,
-    media: null,
-    status: 'received',
-    error: null,
-    operator_id: actor.id,
-    operator_name: actor.name,
-    reply_to: null,
-    timestamp: now.toISOString(),
-    metadata: JSON.stringify({ message_id: messageId, event }),
-    provider_message_id: null,
-    client_key: null,
-  }, { regenerateId: () => generateMessageId(now) });
+  const { row } = await appendMessage(
+    tx.db,
+    conversationId,
+    {
+      message_id: messageId,
+      role: 'system',
+      type: 'event',
+      text,
+      media: null,
+      status: 'received',
+      error: null,
+      operator_id: actor.id,
+      operator_name: actor.name,
+      reply_to: null,
+      timestamp: now.toISOString(),
+      metadata: JSON.stringify({ message_id: messageId, event }),
+      provider_message_id: null,
+      client_key: null,
+    },
+    { regenerateId: () => generateMessageId(now) },
+  );
   tx.emit({ type: 'new_message', conversation_id: conversationId, payload: presentMessage(row) });
   return row;
 }

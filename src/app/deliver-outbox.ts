@@ -9,7 +9,15 @@ import type { WriteTx } from '../store/group-commit.js';
 import { parseJson } from '../store/json.js';
 import { findMessage, getMessageByPk, updateMessageIfStatus } from '../store/message.store.js';
 import {
-  earlierPendingSend, latestInbound, runNextSendNow, sendMessageOf, sendTarget, sendTargetOf, setSendMetadataIfStatus, setSendOutcomeIfStatus, type SendTarget,
+  earlierPendingSend,
+  latestInbound,
+  runNextSendNow,
+  sendMessageOf,
+  sendTarget,
+  sendTargetOf,
+  setSendMetadataIfStatus,
+  setSendOutcomeIfStatus,
+  type SendTarget,
 } from '../store/outbox.store.js';
 import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
@@ -123,9 +131,10 @@ export function outboxHandler(ctx: AppContext, senders: MessageSenders): OutboxH
         if (started) await setSendMetadataIfStatus(tx.db, tx.dialect, started.row.id, 'pending', started.previousMetadata);
       }
     },
-    run: (run) => (run.job.kind === 'outbox.read'
-      ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
-      : deliver(ctx, senders, run as JobRun<OutboxSendPayload>)),
+    run: (run) =>
+      run.job.kind === 'outbox.read'
+        ? markReadAtProvider(ctx, senders, run as JobRun<OutboxReadPayload>)
+        : deliver(ctx, senders, run as JobRun<OutboxSendPayload>),
     giveUp: async (job, failure, tx) => {
       if (job.kind !== 'outbox.send') return;
       const payload = (job as Job<OutboxSendPayload>).payload;
@@ -163,7 +172,12 @@ interface StartedSend {
  * an upload must not sit inside the open attempt) and every job that fails a check are left to
  * `deliver`'s own path, which decides the same checks again and says why.
  */
-async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[], tx: WriteTx): Promise<Map<number, StartedSend>> {
+async function startOnClaim(
+  ctx: AppContext,
+  senders: MessageSenders,
+  jobs: readonly Job<OutboxSendPayload | OutboxReadPayload>[],
+  tx: WriteTx,
+): Promise<Map<number, StartedSend>> {
   const startedJobs = new Map<number, StartedSend>();
   const now = new Date();
   for (const job of jobs) {
@@ -185,7 +199,16 @@ async function startOnClaim(ctx: AppContext, senders: MessageSenders, jobs: read
     const replyTo = row.reply_to ? await quotedProviderId(tx.db, conversationId, row.reply_to) : null;
     const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: now.toISOString(), send_open: true };
     const started = await setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta));
-    if (started) startedJobs.set(job.id, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata });
+    if (started)
+      startedJobs.set(job.id, {
+        row: started,
+        meta: startedMeta,
+        attempt: attempts + 1,
+        provider,
+        to,
+        replyTo,
+        previousMetadata: row.metadata,
+      });
   }
   return startedJobs;
 }
@@ -211,17 +234,27 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
 
   const earlier = await earlierPendingSend(store.reader, store.dialect, conversationId, row.seq);
-  if (earlier) throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, { retryAfterMs: holdDelay(run.job.attempt) });
+  if (earlier)
+    throw new JobFailure('held', `waiting for ${earlier.message_id} (seq ${earlier.seq}) to be sent or fail`, {
+      retryAfterMs: holdDelay(run.job.attempt),
+    });
 
   const target = await sendTargetOf(store.reader, store.dialect, conversationId);
-  if (!target) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
+  if (!target)
+    return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
   const now = new Date();
   if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
-    return finish(ctx, run, row, { kind: 'permanent', error: { code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' } });
+    return finish(ctx, run, row, {
+      kind: 'permanent',
+      error: { code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' },
+    });
   }
   const attempts = meta.send_attempts ?? 0;
   if (attempts >= config.outbox.maxAttempts) {
-    return finish(ctx, run, row, { kind: 'permanent', error: meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' } });
+    return finish(ctx, run, row, {
+      kind: 'permanent',
+      error: meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' },
+    });
   }
 
   const provider = (meta.provider ?? target.provider) as Provider;
@@ -234,7 +267,8 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   try {
     media = await mediaOf(ctx, row);
   } catch (err) {
-    if (isDomainError(err) && err.code === 'media_not_found') return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
+    if (isDomainError(err) && err.code === 'media_not_found')
+      return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
     throw err;
   }
   const to = await recipientOf(store.reader, conversationId, target);
@@ -249,7 +283,14 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
   const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
   if (!started) return;
-  return callProvider(ctx, run, sender, { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata }, prepared.prepared, signal);
+  return callProvider(
+    ctx,
+    run,
+    sender,
+    { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata },
+    prepared.prepared,
+    signal,
+  );
 }
 
 function outboundOf(row: MessageRow, to: Recipient, replyTo: string | null, media: OutboundMedia | null): OutboundMessage {
@@ -261,7 +302,14 @@ function outboundOf(row: MessageRow, to: Recipient, replyTo: string | null, medi
  * is null for a text message started in the claim's unit: its prepare (no I/O for text) runs here,
  * and a failed prepare closes the attempt like a refused call.
  */
-async function callProvider(ctx: AppContext, run: JobRun<OutboxSendPayload>, sender: MessageSender, started: StartedSend, prepared: PreparedSend | null, signal?: AbortSignal): Promise<void> {
+async function callProvider(
+  ctx: AppContext,
+  run: JobRun<OutboxSendPayload>,
+  sender: MessageSender,
+  started: StartedSend,
+  prepared: PreparedSend | null,
+  signal?: AbortSignal,
+): Promise<void> {
   const { row, meta, attempt, provider } = started;
   signal ??= AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]);
   if (!prepared) {
@@ -287,17 +335,31 @@ async function callProvider(ctx: AppContext, run: JobRun<OutboxSendPayload>, sen
 }
 
 /** Commits what one attempt came to, or throws the JobFailure that schedules the next attempt. */
-async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, row: MessageRow, meta: SendMetadata, attempt: number, outcome: SendOutcome): Promise<void> {
+async function recordOutcome(
+  ctx: AppContext,
+  run: JobRun<OutboxSendPayload>,
+  row: MessageRow,
+  meta: SendMetadata,
+  attempt: number,
+  outcome: SendOutcome,
+): Promise<void> {
   if (outcome.kind !== 'retryable') return finish(ctx, run, row, outcome);
   const { config, committer } = ctx;
   if (attempt >= config.outbox.maxAttempts) return finish(ctx, run, row, { kind: 'permanent', error: outcome.error });
   const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
-  const closed: SendMetadata = { ...meta, send_attempts: attempt, send_open: false, last_send_error: outcome.error, pair_limit_hits: pairHits };
+  const closed: SendMetadata = {
+    ...meta,
+    send_attempts: attempt,
+    send_open: false,
+    last_send_error: outcome.error,
+    pair_limit_hits: pairHits,
+  };
   await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(closed)));
-  const delay = outcome.retryAfterMs
-    ?? (outcome.error.code === PAIR_LIMIT_CODE
-      // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
-      ? Math.min(PAIR_LIMIT_MAX_MS, 1000 * 4 ** (pairHits - 1))
+  const delay =
+    outcome.retryAfterMs ??
+    (outcome.error.code === PAIR_LIMIT_CODE
+      ? // Meta's own pacing for the pair, like a Retry-After: not shortened to OUTBOX_RETRY_MAX_MS.
+        Math.min(PAIR_LIMIT_MAX_MS, 1000 * 4 ** (pairHits - 1))
       : backoffDelay(attempt, { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs }));
   throw new JobFailure(outcome.error.code, outcome.error.title, { retryAfterMs: delay });
 }
@@ -308,7 +370,12 @@ async function recordOutcome(ctx: AppContext, run: JobRun<OutboxSendPayload>, ro
  * column and `metadata.provider_message_id`; refused → `failed` with `{code, title}`. Either
  * emits `message_updated` and makes the conversation's next pending message due.
  */
-async function finish(ctx: AppContext, run: JobRun<OutboxSendPayload>, row: MessageRow, outcome: Exclude<SendOutcome, { kind: 'retryable' }>): Promise<void> {
+async function finish(
+  ctx: AppContext,
+  run: JobRun<OutboxSendPayload>,
+  row: MessageRow,
+  outcome: Exclude<SendOutcome, { kind: 'retryable' }>,
+): Promise<void> {
   await ctx.committer.run(async (tx) => {
     if (outcome.kind === 'accepted') await markSent(tx, row, outcome.providerMessageId);
     else await markFailed(ctx, tx, row, outcome.error);
@@ -319,7 +386,12 @@ async function finish(ctx: AppContext, run: JobRun<OutboxSendPayload>, row: Mess
 async function markSent(tx: WriteTx, row: MessageRow, providerMessageId: string | null): Promise<void> {
   let current: MessageRow | undefined = row;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
-    const meta: SendMetadata = { ...metadataOf(current), send_open: false, provider_message_id: providerMessageId, sent_at: new Date().toISOString() };
+    const meta: SendMetadata = {
+      ...metadataOf(current),
+      send_open: false,
+      provider_message_id: providerMessageId,
+      sent_at: new Date().toISOString(),
+    };
     const updated = await setSendOutcomeIfStatus(tx.db, tx.dialect, current.id, current.status, {
       status: current.status === 'pending' ? 'sent' : current.status,
       provider_message_id: providerMessageId,
@@ -338,7 +410,11 @@ async function markFailed(ctx: AppContext, tx: WriteTx, row: MessageRow, error: 
   const current = await getMessageByPk(tx.db, row.id);
   if (!current || current.status !== 'pending') return;
   const meta: SendMetadata = { ...metadataOf(current), send_open: false };
-  const updated = await updateMessageIfStatus(tx.db, current.id, 'pending', { status: 'failed', error: JSON.stringify(error), metadata: JSON.stringify(meta) });
+  const updated = await updateMessageIfStatus(tx.db, current.id, 'pending', {
+    status: 'failed',
+    error: JSON.stringify(error),
+    metadata: JSON.stringify(meta),
+  });
   if (!updated) return;
   tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
   tx.afterCommit(() => ctx.metrics.outboxFailures.inc({ code: error.code }));
@@ -391,14 +467,25 @@ async function markReadAtProvider(ctx: AppContext, senders: MessageSenders, run:
   if (typeof conversationId !== 'string' || typeof messageId !== 'string') return;
   const target = await readTarget(ctx, senders, conversationId);
   if (!target) return;
-  const outcome = await target.sender.markRead!(target.to, messageId, false, { signal: AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]) });
+  const outcome = await target.sender.markRead!(target.to, messageId, false, {
+    signal: AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]),
+  });
   if (outcome.kind === 'retryable' && run.job.attempt < READ_MAX_ATTEMPTS) {
-    throw new JobFailure(outcome.error.code, outcome.error.title, { retryAfterMs: outcome.retryAfterMs ?? backoffDelay(run.job.attempt, { baseMs: ctx.config.outbox.retryBaseMs, maxMs: ctx.config.outbox.retryMaxMs }) });
+    throw new JobFailure(outcome.error.code, outcome.error.title, {
+      retryAfterMs:
+        outcome.retryAfterMs ??
+        backoffDelay(run.job.attempt, { baseMs: ctx.config.outbox.retryBaseMs, maxMs: ctx.config.outbox.retryMaxMs }),
+    });
   }
-  if (outcome.kind !== 'accepted') ctx.logger.info({ conversationId, messageId, error: outcome.error }, 'marking a message read at the provider failed; dropped');
+  if (outcome.kind !== 'accepted')
+    ctx.logger.info({ conversationId, messageId, error: outcome.error }, 'marking a message read at the provider failed; dropped');
 }
 
-async function readTarget(ctx: AppContext, senders: MessageSenders, conversationId: string): Promise<{ sender: MessageSender; to: Recipient } | null> {
+async function readTarget(
+  ctx: AppContext,
+  senders: MessageSenders,
+  conversationId: string,
+): Promise<{ sender: MessageSender; to: Recipient } | null> {
   const target = await sendTarget(ctx.store.reader, conversationId);
   if (!target) return null;
   const sender = senders[target.provider as Provider];
@@ -412,11 +499,18 @@ async function readTarget(ctx: AppContext, senders: MessageSenders, conversation
  * Best effort, not durable (a typing indicator is worth nothing later): resolves false when the
  * provider has none or the call failed, and never throws. For the AI worker.
  */
-export async function showTyping(ctx: AppContext, senders: MessageSenders, conversationId: string, inboundMessageId: string): Promise<boolean> {
+export async function showTyping(
+  ctx: AppContext,
+  senders: MessageSenders,
+  conversationId: string,
+  inboundMessageId: string,
+): Promise<boolean> {
   try {
     const target = await readTarget(ctx, senders, conversationId);
     if (!target) return false;
-    const outcome = await target.sender.markRead!(target.to, inboundMessageId, true, { signal: AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs) });
+    const outcome = await target.sender.markRead!(target.to, inboundMessageId, true, {
+      signal: AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs),
+    });
     return outcome.kind === 'accepted';
   } catch (err) {
     ctx.logger.info({ err, conversationId }, 'typing indicator failed');

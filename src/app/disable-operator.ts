@@ -10,10 +10,14 @@ import { normaliseEmail } from './login.js';
  * never locks out the caller by accident.
  */
 export async function disableOperator(
-  ctx: Pick<AppContext, 'committer'>, target: { id: string } | { email: string }, actorId: string | null, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  target: { id: string } | { email: string },
+  actorId: string | null,
+  now = new Date(),
 ): Promise<OperatorRow> {
   return ctx.committer.run(async (tx) => {
-    const operator = 'id' in target ? await findOperatorById(tx.db, target.id) : await findOperatorByEmail(tx.db, normaliseEmail(target.email));
+    const operator =
+      'id' in target ? await findOperatorById(tx.db, target.id) : await findOperatorByEmail(tx.db, normaliseEmail(target.email));
     if (!operator) throw new DomainError('not_found', 'no such operator');
     if (operator.id === actorId) throw new DomainError('conflict', 'you cannot disable yourself');
     await deleteSessionsOf(tx.db, operator.id);

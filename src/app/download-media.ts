@@ -82,7 +82,12 @@ export function startMediaDownloads(ctx: AppContext, fetchers: Partial<Record<Pr
     committer: ctx.committer,
     kinds: ['media.download'],
     handler: mediaDownloadHandler({
-      config, store: ctx.store, committer: ctx.committer, fetchers, logger: ctx.logger, transcribe: isTranscriberConfigured(config),
+      config,
+      store: ctx.store,
+      committer: ctx.committer,
+      fetchers,
+      logger: ctx.logger,
+      transcribe: isTranscriberConfigured(config),
     }),
     concurrency: config.media.downloadConcurrency,
     pollMs: config.jobs.pollMs,
@@ -122,7 +127,8 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
     for (const expected of [media.sha256, fetched.sha256]) {
       if (!expected) continue;
       const matches = sha256Matches(expected, digest);
-      if (matches === false) throw new JobFailure('sha256_mismatch', `sha256 of the ${size} bytes received is not the one the provider gave`);
+      if (matches === false)
+        throw new JobFailure('sha256_mismatch', `sha256 of the ${size} bytes received is not the one the provider gave`);
       if (matches === null) deps.logger?.warn({ mediaId }, 'provider sha256 is neither hex nor base64; not checked');
     }
 
@@ -163,7 +169,12 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
 }
 
 /** Streams the body into `path`, counting and hashing; the file is fsynced before it is used. */
-async function writeTemp(fetched: FetchedMedia, path: string, maxBytes: number, signal: AbortSignal): Promise<{ size: number; digest: Buffer }> {
+async function writeTemp(
+  fetched: FetchedMedia,
+  path: string,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<{ size: number; digest: Buffer }> {
   await mkdir(dirname(path), { recursive: true });
   const hash = createHash('sha256');
   let size = 0;
@@ -197,7 +208,9 @@ async function removeLeftovers(tempDir: string, mediaId: string): Promise<void> 
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => n.startsWith(`${mediaId}.`) && n.endsWith('.part')).map((n) => rm(join(tempDir, n), { force: true })));
+  await Promise.all(
+    names.filter((n) => n.startsWith(`${mediaId}.`) && n.endsWith('.part')).map((n) => rm(join(tempDir, n), { force: true })),
+  );
 }
 
 /** Makes a rename durable (best effort: not every platform can fsync a directory). */

@@ -13,8 +13,13 @@ import { appendSystemEvent, isOwnedByOther, requireConversation, updateAndEmit }
  * conversation ended (resolve) or is back with the assistant (release). Only the owner or an admin may end another's stretch (`owned_by_other`).
  */
 async function endHumanStretch(
-  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now: Date,
-  action: 'release' | 'resolve', event: string, text: string,
+  ctx: Pick<AppContext, 'committer' | 'config'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  now: Date,
+  action: 'release' | 'resolve',
+  event: string,
+  text: string,
 ): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
     const row = await requireConversation(tx.db, conversationId);
@@ -24,7 +29,8 @@ async function endHumanStretch(
     const next = transition(row.state as ConversationState, action, { responder: ctx.config.ai.responder });
     await appendSystemEvent(tx, row.id, event, text, actor, now);
     // Without a responder a release puts the conversation back in the queue: no assistant takes it, so the customer is told nothing.
-    if (action === 'resolve' || next === 'ai') await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
+    if (action === 'resolve' || next === 'ai')
+      await appendNotice(tx, ctx.config, row, action === 'resolve' ? 'conversation_ended' : 'handed_back', {}, now);
     return updateAndEmit(tx, row.id, { state: next, operator_id: null, last_activity_at: now.toISOString() }, now);
   });
 }
@@ -35,15 +41,24 @@ async function endHumanStretch(
  * (`waiting`, unowned), where any operator can take it.
  */
 export function releaseConversation(
-  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'config'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  now = new Date(),
 ): Promise<Conversation> {
-  const text = ctx.config.ai.responder === 'none' ? `${actor.name} put the conversation back in the queue` : `${actor.name} handed the conversation back to the AI`;
+  const text =
+    ctx.config.ai.responder === 'none'
+      ? `${actor.name} put the conversation back in the queue`
+      : `${actor.name} handed the conversation back to the AI`;
   return endHumanStretch(ctx, actor, conversationId, now, 'release', 'released', text);
 }
 
 /** Ends the conversation: state `resolved` (`resolved` event); the customer's next message reopens it. */
 export function resolveConversation(
-  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'config'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  now = new Date(),
 ): Promise<Conversation> {
   return endHumanStretch(ctx, actor, conversationId, now, 'resolve', 'resolved', `${actor.name} resolved the conversation`);
 }

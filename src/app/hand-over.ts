@@ -13,8 +13,12 @@ import { updateAndEmit } from './conversation-view.js';
  * customer's language [AI6]. The caller holds the conversation's row (lockConversationRow).
  */
 export async function handOver(
-  tx: WriteTx, ctx: { config: Pick<Config, 'ai'>; metrics: Pick<Metrics, 'handovers'> }, row: ConversationRow,
-  reason: HandoverReason, note: string | null, now: Date,
+  tx: WriteTx,
+  ctx: { config: Pick<Config, 'ai'>; metrics: Pick<Metrics, 'handovers'> },
+  row: ConversationRow,
+  reason: HandoverReason,
+  note: string | null,
+  now: Date,
 ): Promise<void> {
   const next = transition(row.state as ConversationState, 'handover');
   const handover: Handover = { reason, at: now.toISOString(), note };

@@ -27,7 +27,10 @@ export interface ImportReport {
  * second import of the same file creates nothing and changes nothing.
  */
 export async function importLegacy(
-  store: Store, conversations: LegacyConversation[], target: ImportTarget, onProgress: (done: number, total: number) => void = () => {},
+  store: Store,
+  conversations: LegacyConversation[],
+  target: ImportTarget,
+  onProgress: (done: number, total: number) => void = () => {},
 ): Promise<ImportReport> {
   const report: ImportReport = { conversations: conversations.length, conversationsCreated: 0, messages: 0, messagesCreated: 0 };
   await store.db.transaction().execute(async (trx) => {
@@ -37,23 +40,40 @@ export async function importLegacy(
     // thread, appended oldest first.
     let done = 0;
     for (const legacy of sortByFirstMessage(conversations)) {
-      const contact = await upsertContact(trx, {
-        channel_id: channel.id, contact_key: legacy.contact.key, wa_id: legacy.contact.phone, user_id: null,
-        name: legacy.contact.name === null ? null : cutText(legacy.contact.name, MAX_NAME_LENGTH),
-      }, now);
+      const contact = await upsertContact(
+        trx,
+        {
+          channel_id: channel.id,
+          contact_key: legacy.contact.key,
+          wa_id: legacy.contact.phone,
+          user_id: null,
+          name: legacy.contact.name === null ? null : cutText(legacy.contact.name, MAX_NAME_LENGTH),
+        },
+        now,
+      );
       const { row: conversation, created } = await ensureConversation(trx, channel.id, contact.id, legacy.state, now);
       if (created) report.conversationsCreated++;
 
       let lastInbound: string | null = conversation.last_inbound_at;
-      let lastActivity = created ? null as string | null : conversation.last_activity_at;
+      let lastActivity = created ? (null as string | null) : conversation.last_activity_at;
       let added = 0;
       for (const m of legacy.messages) {
         report.messages++;
         const timestamp = m.timestamp.toISOString();
         const mediaId = m.media ? `md_legacy_${createHash('sha256').update(m.media.url).digest('hex').slice(0, 20)}` : null;
-        const media: Media | null = m.media && mediaId ? {
-          media_id: mediaId, mime_type: null, url: null, status: 'pending', caption: null, transcript: null, filename: null, size: null,
-        } : null;
+        const media: Media | null =
+          m.media && mediaId
+            ? {
+                media_id: mediaId,
+                mime_type: null,
+                url: null,
+                status: 'pending',
+                caption: null,
+                transcript: null,
+                filename: null,
+                size: null,
+              }
+            : null;
         const appended = await appendMessage(trx, conversation.id, {
           message_id: m.message_id,
           role: m.role,
@@ -75,11 +95,26 @@ export async function importLegacy(
         if (m.role === 'user' && (!lastInbound || timestamp > lastInbound)) lastInbound = timestamp;
         if (!lastActivity || timestamp > lastActivity) lastActivity = timestamp;
         if (m.media && mediaId) {
-          await trx.insertInto('media').values({
-            media_id: mediaId, message_pk: appended.row.id, conversation_id: conversation.id, provider: target.provider,
-            source_ref: m.media.url, source_kind: 'url', sha256: null, mime_type: null, size: null, status: 'pending',
-            storage_path: null, error: null, created_at: now, updated_at: now,
-          }).onConflict((oc) => oc.column('media_id').doNothing()).execute();
+          await trx
+            .insertInto('media')
+            .values({
+              media_id: mediaId,
+              message_pk: appended.row.id,
+              conversation_id: conversation.id,
+              provider: target.provider,
+              source_ref: m.media.url,
+              source_kind: 'url',
+              sha256: null,
+              mime_type: null,
+              size: null,
+              status: 'pending',
+              storage_path: null,
+              error: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .onConflict((oc) => oc.column('media_id').doNothing())
+            .execute();
           await enqueueJob(trx, store.dialect, { kind: 'media.download', dedupe_key: mediaId, payload: { media_id: mediaId } });
         }
       }
@@ -87,20 +122,36 @@ export async function importLegacy(
       onProgress(++done, conversations.length);
       if (created) {
         const updatedAt = legacy.updated_at?.toISOString();
-        await updateConversation(trx, conversation.id, {
-          last_inbound_at: lastInbound,
-          last_activity_at: [lastActivity, updatedAt].filter((v): v is string => !!v).sort().pop() ?? now,
-          legacy_id: legacy.legacy_id,
-          handover: legacy.handover_reason ? JSON.stringify({ reason: 'user_requested', at: updatedAt ?? now, note: legacy.handover_reason }) : null,
-          metadata: JSON.stringify({ ...legacy.metadata, legacy_operator_id: legacy.operator_id }),
-        }, now);
+        await updateConversation(
+          trx,
+          conversation.id,
+          {
+            last_inbound_at: lastInbound,
+            last_activity_at:
+              [lastActivity, updatedAt]
+                .filter((v): v is string => !!v)
+                .sort()
+                .pop() ?? now,
+            legacy_id: legacy.legacy_id,
+            handover: legacy.handover_reason
+              ? JSON.stringify({ reason: 'user_requested', at: updatedAt ?? now, note: legacy.handover_reason })
+              : null,
+            metadata: JSON.stringify({ ...legacy.metadata, legacy_operator_id: legacy.operator_id }),
+          },
+          now,
+        );
       } else if (added > 0) {
         const metadata = JSON.parse(conversation.metadata) as Record<string, unknown>;
-        const merged = [...new Set([...(metadata.merged_legacy_ids as string[] | undefined ?? []), legacy.legacy_id])];
-        await updateConversation(trx, conversation.id, {
-          last_inbound_at: lastInbound,
-          metadata: JSON.stringify({ ...metadata, merged_legacy_ids: merged }),
-        }, now);
+        const merged = [...new Set([...((metadata.merged_legacy_ids as string[] | undefined) ?? []), legacy.legacy_id])];
+        await updateConversation(
+          trx,
+          conversation.id,
+          {
+            last_inbound_at: lastInbound,
+            metadata: JSON.stringify({ ...metadata, merged_legacy_ids: merged }),
+          },
+          now,
+        );
       }
     }
   });
@@ -114,7 +165,8 @@ function firstTimestamp(c: LegacyConversation): number {
 
 /** Stable: conversations without messages keep their place relative to each other. */
 export function sortByFirstMessage(conversations: LegacyConversation[]): LegacyConversation[] {
-  return conversations.map((c, i) => ({ c, i, t: firstTimestamp(c) }))
+  return conversations
+    .map((c, i) => ({ c, i, t: firstTimestamp(c) }))
     .sort((a, b) => (a.t === b.t ? a.i - b.i : a.t < b.t ? -1 : 1))
     .map((x) => x.c);
 }

@@ -46,7 +46,11 @@ export class JobFailure extends Error {
   readonly permanent: boolean;
   readonly retryAfterMs: number | null;
 
-  constructor(readonly reason: string, message: string, options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(
+    readonly reason: string,
+    message: string,
+    options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs ?? null;
@@ -247,7 +251,11 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
 
   function toClaim(row: JobRow): Claim {
     try {
-      return { row, job: { id: row.id, kind: row.kind as JobKind, payload: JSON.parse(row.payload) as P, attempt: row.attempts }, at: Date.now() };
+      return {
+        row,
+        job: { id: row.id, kind: row.kind as JobKind, payload: JSON.parse(row.payload) as P, attempt: row.attempts },
+        at: Date.now(),
+      };
     } catch (err) {
       return { row, job: null, parseError: err, at: Date.now() };
     }
@@ -264,13 +272,15 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       drain();
       schedule(0);
     };
-    const p = execute(claim, release).catch((err: unknown) => {
-      log?.error({ err, jobId: row.id, kind: row.kind }, 'recording a job outcome failed; the claim will expire and the job run again');
-    }).finally(() => {
-      release();
-      running.delete(p);
-      schedule(0);
-    });
+    const p = execute(claim, release)
+      .catch((err: unknown) => {
+        log?.error({ err, jobId: row.id, kind: row.kind }, 'recording a job outcome failed; the claim will expire and the job run again');
+      })
+      .finally(() => {
+        release();
+        running.delete(p);
+        schedule(0);
+      });
     running.add(p);
   }
 
@@ -290,7 +300,10 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     const onStop = () => controller.abort(STOPPED);
     stopController.signal.addEventListener('abort', onStop, { once: true });
     // Stop before the claim lapses, so no second worker ever runs this job beside us.
-    const deadline = setTimeout(() => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)), Math.max(0, Math.floor(lockMs * 0.9) - (Date.now() - claim.at)));
+    const deadline = setTimeout(
+      () => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)),
+      Math.max(0, Math.floor(lockMs * 0.9) - (Date.now() - claim.at)),
+    );
     deadline.unref();
     let completed = false;
     try {
@@ -321,7 +334,10 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       const failure = toFailure(err, controller.signal);
       if (failure.permanent || job.attempt >= maxAttempts) return giveUp(job, failure);
       const delay = failure.retryAfterMs ?? backoffDelay(job.attempt, backoff);
-      log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message, delayMs: delay }, 'job failed; retrying');
+      log?.warn(
+        { jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message, delayMs: delay },
+        'job failed; retrying',
+      );
       await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, describe(failure), new Date(Date.now() + delay)));
       stats.retried++;
       schedule(delay);
@@ -356,7 +372,10 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
         for (const c of claims) await failJob(tx.db, tx.dialect, c.row.id, 'claimed ahead; handed back at shutdown', new Date());
       });
     } catch (err) {
-      log?.error({ err, kinds, jobs: claims.length }, 'handing back jobs claimed ahead failed; their claims will expire and they run again');
+      log?.error(
+        { err, kinds, jobs: claims.length },
+        'handing back jobs claimed ahead failed; their claims will expire and they run again',
+      );
     }
   }
 
@@ -365,11 +384,12 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
   return {
     wake: () => schedule(0),
     stats,
-    idle: () => new Promise<void>((resolve) => {
-      if (stopped) return resolve();
-      idleWaiters.push(resolve);
-      schedule(0);
-    }),
+    idle: () =>
+      new Promise<void>((resolve) => {
+        if (stopped) return resolve();
+        idleWaiters.push(resolve);
+        schedule(0);
+      }),
     async stop({ graceMs = 10_000 } = {}) {
       stopped = true;
       if (timer) clearTimeout(timer);

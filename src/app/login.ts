@@ -1,7 +1,16 @@
 import { DomainError } from '../chat/errors.js';
 import {
-  clearLoginFailures, countLoginFailuresSince, deleteExpiredSessions, deleteLoginAttempts, deleteSession, findOperatorByEmail,
-  insertSession, lockLoginAttempts, oldestLoginFailureSince, pruneLoginFailures, recordLoginFailure,
+  clearLoginFailures,
+  countLoginFailuresSince,
+  deleteExpiredSessions,
+  deleteLoginAttempts,
+  deleteSession,
+  findOperatorByEmail,
+  insertSession,
+  lockLoginAttempts,
+  oldestLoginFailureSince,
+  pruneLoginFailures,
+  recordLoginFailure,
 } from '../store/operator.store.js';
 import type { OperatorRow } from '../store/schema.js';
 import { newToken, tokenId } from './authenticate.js';
@@ -39,7 +48,11 @@ export function normaliseEmail(email: string): string {
  * The answers do not depend on whether the email exists (an unknown email costs as much as a wrong
  * password and is counted the same). A disabled operator is refused only after a correct password.
  */
-export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input: { email: string; password: string; clientAddress: string }, now = new Date()): Promise<LoginResult> {
+export async function login(
+  ctx: Pick<AppContext, 'store' | 'committer'>,
+  input: { email: string; password: string; clientAddress: string },
+  now = new Date(),
+): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
   const limits: [key: string, max: number][] = [
     [`${email}|${input.clientAddress}`, LOGIN_MAX_FAILURES],
@@ -51,7 +64,7 @@ export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input:
     await lockLoginAttempts(tx.db, tx.dialect);
     await pruneLoginFailures(tx.db, windowStart);
     for (const [key, max] of limits) {
-      if (await countLoginFailuresSince(tx.db, key, windowStart) >= max) {
+      if ((await countLoginFailuresSince(tx.db, key, windowStart)) >= max) {
         const oldest = await oldestLoginFailureSince(tx.db, key, windowStart);
         const freeAt = (oldest ? Date.parse(oldest) : now.getTime()) + LOGIN_WINDOW_MS;
         // A parallel attempt that took the lock before this one may carry a later `now`: never
@@ -68,7 +81,7 @@ export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input:
     throw new DomainError('rate_limited', 'too many failed logins; try again later', { retry_after_s: reserved.retryAfterSeconds });
   }
   const operator = await findOperatorByEmail(ctx.store.reader, email);
-  const ok = await verifyPassword(input.password, operator?.password_hash ?? await dummyHash());
+  const ok = await verifyPassword(input.password, operator?.password_hash ?? (await dummyHash()));
   if (!operator || !ok) throw new DomainError('invalid_credentials', 'wrong email or password');
   if (operator.disabled_at !== null) throw new DomainError('operator_disabled', 'this operator is disabled');
   const token = newToken();
@@ -77,7 +90,11 @@ export async function login(ctx: Pick<AppContext, 'store' | 'committer'>, input:
     await deleteLoginAttempts(tx.db, reserved.ids);
     await clearLoginFailures(tx.db, limits[0]![0]);
     await deleteExpiredSessions(tx.db, now.toISOString());
-    await insertSession(tx.db, { id: tokenId(token), operator_id: operator.id, kind: 'session', name: null, expires_at: expiresAt.toISOString() }, now.toISOString());
+    await insertSession(
+      tx.db,
+      { id: tokenId(token), operator_id: operator.id, kind: 'session', name: null, expires_at: expiresAt.toISOString() },
+      now.toISOString(),
+    );
   });
   return { token, expiresAt, operator };
 }

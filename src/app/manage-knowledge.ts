@@ -2,7 +2,12 @@ import { presentKnowledge } from '../api/present.js';
 import type { KnowledgeEntry, KnowledgePage } from '../api/types.js';
 import { DomainError } from '../chat/errors.js';
 import {
-  findKnowledge, insertKnowledge, listKnowledgePage, softDeleteKnowledge, updateKnowledge, type KnowledgePatch,
+  findKnowledge,
+  insertKnowledge,
+  listKnowledgePage,
+  softDeleteKnowledge,
+  updateKnowledge,
+  type KnowledgePatch,
 } from '../store/knowledge.store.js';
 import { newRowId } from '../store/json.js';
 import { findMessage } from '../store/message.store.js';
@@ -11,7 +16,6 @@ import type { AppContext } from './context.js';
 
 export const MAX_KNOWLEDGE_PAGE = 100;
 export const DEFAULT_KNOWLEDGE_PAGE = 50;
-
 
 function encodeCursor(row: { created_at: string; id: string }): string {
   return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
@@ -31,7 +35,8 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 
 /** Live entries, oldest first, optionally those containing `search` (question, answer or alternates). */
 export async function listKnowledge(
-  ctx: Pick<AppContext, 'store'>, query: { search?: string; cursor?: string; limit?: number },
+  ctx: Pick<AppContext, 'store'>,
+  query: { search?: string; cursor?: string; limit?: number },
 ): Promise<KnowledgePage> {
   const limit = Math.min(query.limit ?? DEFAULT_KNOWLEDGE_PAGE, MAX_KNOWLEDGE_PAGE);
   const page = await listKnowledgePage(ctx.store.reader, {
@@ -66,33 +71,45 @@ export interface NewKnowledgeInput {
  * process sees the entry on its next reply (it re-reads the table's fingerprint before each one).
  */
 export async function addKnowledge(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator, source: 'dashboard' | 'api', input: NewKnowledgeInput, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  actor: AuthenticatedOperator,
+  source: 'dashboard' | 'api',
+  input: NewKnowledgeInput,
+  now = new Date(),
 ): Promise<KnowledgeEntry> {
   return ctx.committer.run(async (tx) => {
     if (input.from) {
       const message = await findMessage(tx.db, input.from.conversation_id, input.from.message_id);
-      if (!message) throw new DomainError('message_not_found', `no message ${input.from.message_id} in conversation ${input.from.conversation_id}`);
+      if (!message)
+        throw new DomainError('message_not_found', `no message ${input.from.message_id} in conversation ${input.from.conversation_id}`);
     }
-    const row = await insertKnowledge(tx.db, {
-      id: newRowId('kb'),
-      question: input.question,
-      answer: input.answer,
-      language: input.language,
-      alternates: input.alternates,
-      tags: input.tags,
-      source,
-      seed_key: null,
-      created_by: actor.id,
-      from_conversation_id: input.from?.conversation_id ?? null,
-      from_message_id: input.from?.message_id ?? null,
-    }, now.toISOString());
+    const row = await insertKnowledge(
+      tx.db,
+      {
+        id: newRowId('kb'),
+        question: input.question,
+        answer: input.answer,
+        language: input.language,
+        alternates: input.alternates,
+        tags: input.tags,
+        source,
+        seed_key: null,
+        created_by: actor.id,
+        from_conversation_id: input.from?.conversation_id ?? null,
+        from_message_id: input.from?.message_id ?? null,
+      },
+      now.toISOString(),
+    );
     return presentKnowledge(row);
   });
 }
 
 /** Corrects an entry in place (admins): the next faq reply uses the new text. `not_found` for unknown or deleted entries. */
 export async function correctKnowledge(
-  ctx: Pick<AppContext, 'committer'>, id: string, patch: KnowledgePatch, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  id: string,
+  patch: KnowledgePatch,
+  now = new Date(),
 ): Promise<KnowledgeEntry> {
   return ctx.committer.run(async (tx) => {
     const row = await updateKnowledge(tx.db, id, patch, now.toISOString());

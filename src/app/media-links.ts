@@ -32,7 +32,8 @@ export async function loadMediaLinks(ctx: Pick<AppContext, 'config' | 'store' | 
     secret = Promise.resolve(config.media.linkSecret);
   } else {
     // Through the committer: on SQLite a statement beside an open batch would join it.
-    secret = loaded.get(store) ?? committer.run((tx) => settingOrInsert(tx.db, MEDIA_LINK_SECRET_SETTING, randomBytes(32).toString('base64url')));
+    secret =
+      loaded.get(store) ?? committer.run((tx) => settingOrInsert(tx.db, MEDIA_LINK_SECRET_SETTING, randomBytes(32).toString('base64url')));
     secret.catch(() => loaded.delete(store));
     loaded.set(store, secret);
   }

@@ -17,7 +17,10 @@ describe('password hashing (SPEC §10)', () => {
   it('[§10 passwords] malformed or tampered stored hashes never verify', async () => {
     const good = await hashPassword('pw-12345678');
     const parts = good.split('$');
-    const flipped = [...parts.slice(0, 5), Buffer.from(Buffer.from(parts[5]!, 'base64url').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64url')].join('$');
+    const flipped = [
+      ...parts.slice(0, 5),
+      Buffer.from(Buffer.from(parts[5]!, 'base64url').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64url'),
+    ].join('$');
     for (const stored of ['', 'plain', 'scrypt$1$2$3', flipped, good.replace('scrypt', 'bcrypt'), good.replace('$32768$', '$99999999$')]) {
       expect(await verifyPassword('pw-12345678', stored), stored).toBe(false);
     }

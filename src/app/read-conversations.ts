@@ -19,7 +19,6 @@ export interface ConversationQuery {
   limit?: number;
 }
 
-
 /** The opaque cursor: the keyset position of the last row of a page. */
 export function encodeCursor(position: { lastActivityAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([position.lastActivityAt, position.id])).toString('base64url');
@@ -49,7 +48,10 @@ export async function listConversations(ctx: Pick<AppContext, 'store'>, query: C
     after: query.cursor !== undefined ? decodeCursor(query.cursor) : undefined,
     limit,
   });
-  const last = await lastMessages(db, page.items.map((p) => p.conversation));
+  const last = await lastMessages(
+    db,
+    page.items.map((p) => p.conversation),
+  );
   const conversations = page.items.map((p) => presentConversation(p, last.get(p.conversation.id) ?? null));
   const tail = page.items.at(-1)?.conversation;
   return {
@@ -59,7 +61,11 @@ export async function listConversations(ctx: Pick<AppContext, 'store'>, query: C
 }
 
 /** The conversation plus its latest page of messages, oldest first; reads only that page. */
-export async function getConversationDetails(ctx: Pick<AppContext, 'store'>, conversationId: string, limit = DEFAULT_MESSAGE_PAGE): Promise<ConversationDetails> {
+export async function getConversationDetails(
+  ctx: Pick<AppContext, 'store'>,
+  conversationId: string,
+  limit = DEFAULT_MESSAGE_PAGE,
+): Promise<ConversationDetails> {
   const db = ctx.store.reader;
   const row = await requireConversation(db, conversationId);
   const [view, page] = await Promise.all([viewConversation(db, row), listMessages(db, row.id, { limit: Math.min(limit, MAX_PAGE_SIZE) })]);
@@ -76,11 +82,17 @@ export interface MessagePageQuery {
  * A page of messages, oldest first. `before_seq` pages back from the latest; `after_seq` reads
  * forward (catch-up); with neither, the latest page.
  */
-export async function getMessagePage(ctx: Pick<AppContext, 'store'>, conversationId: string, query: MessagePageQuery): Promise<MessagePage> {
+export async function getMessagePage(
+  ctx: Pick<AppContext, 'store'>,
+  conversationId: string,
+  query: MessagePageQuery,
+): Promise<MessagePage> {
   const db = ctx.store.reader;
   await requireConversation(db, conversationId);
   const page = await listMessages(db, conversationId, {
-    beforeSeq: query.beforeSeq, afterSeq: query.afterSeq, limit: Math.min(query.limit ?? DEFAULT_MESSAGE_PAGE, MAX_PAGE_SIZE),
+    beforeSeq: query.beforeSeq,
+    afterSeq: query.afterSeq,
+    limit: Math.min(query.limit ?? DEFAULT_MESSAGE_PAGE, MAX_PAGE_SIZE),
   });
   return { messages: page.rows.map(presentMessage), has_more: page.hasMore };
 }

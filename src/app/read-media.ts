@@ -33,7 +33,8 @@ export async function readMedia(ctx: AppContext, mediaId: string): Promise<Media
   if (!media) throw new DomainError('media_not_found', 'no such media');
   if (media.status === 'deleted') throw new DomainError('media_deleted', 'the customer deleted this message and its media');
   if (media.status === 'pending') throw new DomainError('media_not_ready', 'the media is still being downloaded');
-  if (media.status !== 'ready' || media.size === null) throw new DomainError('media_not_found', `the media download failed (${media.error ?? 'unknown'})`);
+  if (media.status !== 'ready' || media.size === null)
+    throw new DomainError('media_not_found', `the media download failed (${media.error ?? 'unknown'})`);
   const message = await getMessageByPk(db, media.message_pk);
   const filename = parseJson<Media>(message?.media ?? null)?.filename ?? null;
   const base = { mediaId, mimeType: media.mime_type ?? 'application/octet-stream', size: media.size, filename };
@@ -51,12 +52,15 @@ export async function readMedia(ctx: AppContext, mediaId: string): Promise<Media
   return {
     ...base,
     // Read in slices, so a large blob never sits in memory whole.
-    open: (start, end) => Readable.from((async function* () {
-      for (let at = start; at <= end; at += BLOB_CHUNK) {
-        const part = await readMediaBlobRange(db, mediaId, at, Math.min(BLOB_CHUNK, end - at + 1));
-        if (!part || part.length === 0) throw new Error(`media blob ${mediaId} ended early at byte ${at}`);
-        yield part;
-      }
-    })()),
+    open: (start, end) =>
+      Readable.from(
+        (async function* () {
+          for (let at = start; at <= end; at += BLOB_CHUNK) {
+            const part = await readMediaBlobRange(db, mediaId, at, Math.min(BLOB_CHUNK, end - at + 1));
+            if (!part || part.length === 0) throw new Error(`media blob ${mediaId} ended early at byte ${at}`);
+            yield part;
+          }
+        })(),
+      ),
   };
 }

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { transition } from '../chat/conversation-state.js';
 import { nextStatus } from '../chat/message-status.js';
-import type { ConversationState, InboundBatch, InboundMessage, InboundOperation, Media, MessageStatus, Provider, StatusUpdate } from '../chat/types.js';
+import type {
+  ConversationState,
+  InboundBatch,
+  InboundMessage,
+  InboundOperation,
+  Media,
+  MessageStatus,
+  Provider,
+  StatusUpdate,
+} from '../chat/types.js';
 import { presentConversation, presentMessage } from '../api/present.js';
 import { ensureConversation, operatorOf, upsertChannel, upsertContact, type ConversationParts } from '../store/conversation.store.js';
 import { appendInbound, findContactByKey, findSenderThread, lockConversationOf } from '../store/inbound.store.js';
@@ -48,12 +57,22 @@ export interface ReceiveOptions {
  * [ST1], event-log rows, and jobs for media and the AI. Resolves only after COMMIT [IN1].
  */
 export function receiveWebhook(
-  committer: GroupCommitter, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions,
+  committer: GroupCommitter,
+  provider: Provider,
+  rawBody: string,
+  batch: InboundBatch,
+  options: ReceiveOptions,
 ): Promise<ReceiveResult> {
   return committer.run((tx) => ingest(tx, provider, rawBody, batch, options));
 }
 
-async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: InboundBatch, options: ReceiveOptions): Promise<ReceiveResult> {
+async function ingest(
+  tx: WriteTx,
+  provider: Provider,
+  rawBody: string,
+  batch: InboundBatch,
+  options: ReceiveOptions,
+): Promise<ReceiveResult> {
   const now = new Date();
   const nowIso = now.toISOString();
   if (!options.replay) {
@@ -91,7 +110,13 @@ async function ingest(tx: WriteTx, provider: Provider, rawBody: string, batch: I
   return result;
 }
 
-async function receiveOperations(tx: WriteTx, operations: InboundOperation[], now: Date, options: ReceiveOptions, result: ReceiveResult): Promise<void> {
+async function receiveOperations(
+  tx: WriteTx,
+  operations: InboundOperation[],
+  now: Date,
+  options: ReceiveOptions,
+  result: ReceiveResult,
+): Promise<void> {
   result.operations = 0;
   const nowIso = now.toISOString();
   for (const parsed of operations) {
@@ -104,7 +129,7 @@ async function receiveOperations(tx: WriteTx, operations: InboundOperation[], no
     const known = await findContactByKey(tx.db, tx.dialect, channel.id, op.message.contact_key);
     // A redelivered number change: the contact answers to the new number already [SY2].
     const moved = !known && op.new_wa_id ? await findContactByKey(tx.db, tx.dialect, channel.id, op.new_wa_id) : undefined;
-    const contact = moved ?? await contactFor(tx, channel.id, op.message, known, nowIso);
+    const contact = moved ?? (await contactFor(tx, channel.id, op.message, known, nowIso));
     const initialState = options.responder === 'none' ? 'waiting' : 'ai';
     const outcome = await applyOperation(tx, op, channel, contact, initialState, now, options);
     if (outcome === 'duplicate') result.duplicates++;
@@ -161,8 +186,8 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   const contact = await contactFor(tx, channel.id, m, known?.contact, nowIso);
   // The thread read with the contact stays valid: a contact found by its key keeps its id.
   const thread = known?.thread && known.contact.id === contact.id ? known.thread : undefined;
-  const { conversation, hasMessage } = thread ?? await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso);
-  if (hasMessage) return options.replay && await refreshMessage(tx, conversation.id, m) ? 'refreshed' : null;
+  const { conversation, hasMessage } = thread ?? (await conversationFor(tx, channel.id, contact.id, messageId, initialState, nowIso));
+  if (hasMessage) return options.replay && (await refreshMessage(tx, conversation.id, m)) ? 'refreshed' : null;
 
   // The customer-service window runs from the customer's latest message; a provider clock ahead of ours is clamped.
   const sentAt = Math.min(m.timestamp.getTime(), now.getTime());
@@ -171,48 +196,82 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
   const state = options.replay ? current : transition(current, 'customer_message', { responder: options.responder });
 
   const mediaId = m.media ? `md_${randomBytes(10).toString('hex')}` : null;
-  const media: Media | null = m.media && mediaId ? {
-    media_id: mediaId, mime_type: m.media.mime_type, url: null, status: 'pending', caption: m.media.caption,
-    transcript: null, filename: m.media.filename, size: null,
-  } : null;
-  const appended = await appendInbound(tx.db, tx.dialect, conversation.id, {
-    state, clearOwner: state !== conversation.state, last_inbound_at: new Date(lastInbound).toISOString(), now: nowIso,
-  }, {
-    message_id: messageId,
-    role: 'user',
-    type: m.type,
-    text: m.text,
-    media: toJson(media),
-    status: 'received',
-    error: toJson(m.error),
-    operator_id: null,
-    operator_name: null,
-    reply_to: m.reply_to,
-    timestamp: m.timestamp.toISOString(),
-    // [ID4] metadata.message_id always equals message_id; inbound messages carry their source id.
-    metadata: JSON.stringify({ ...m.metadata, provider: m.provider, message_id: messageId, source_message_id: messageId }),
-    provider_message_id: null,
-    client_key: null,
-    created_at: nowIso,
-    updated_at: nowIso,
-  }, state === 'ai' && !options.replay ? {
-    kind: 'ai.reply', payload: { conversation_id: conversation.id, message_id: messageId },
-    run_at: options.aiDebounceMs ? new Date(now.getTime() + options.aiDebounceMs).toISOString() : undefined,
-  } : null);
+  const media: Media | null =
+    m.media && mediaId
+      ? {
+          media_id: mediaId,
+          mime_type: m.media.mime_type,
+          url: null,
+          status: 'pending',
+          caption: m.media.caption,
+          transcript: null,
+          filename: m.media.filename,
+          size: null,
+        }
+      : null;
+  const appended = await appendInbound(
+    tx.db,
+    tx.dialect,
+    conversation.id,
+    {
+      state,
+      clearOwner: state !== conversation.state,
+      last_inbound_at: new Date(lastInbound).toISOString(),
+      now: nowIso,
+    },
+    {
+      message_id: messageId,
+      role: 'user',
+      type: m.type,
+      text: m.text,
+      media: toJson(media),
+      status: 'received',
+      error: toJson(m.error),
+      operator_id: null,
+      operator_name: null,
+      reply_to: m.reply_to,
+      timestamp: m.timestamp.toISOString(),
+      // [ID4] metadata.message_id always equals message_id; inbound messages carry their source id.
+      metadata: JSON.stringify({ ...m.metadata, provider: m.provider, message_id: messageId, source_message_id: messageId }),
+      provider_message_id: null,
+      client_key: null,
+      created_at: nowIso,
+      updated_at: nowIso,
+    },
+    state === 'ai' && !options.replay
+      ? {
+          kind: 'ai.reply',
+          payload: { conversation_id: conversation.id, message_id: messageId },
+          run_at: options.aiDebounceMs ? new Date(now.getTime() + options.aiDebounceMs).toISOString() : undefined,
+        }
+      : null,
+  );
   // Unreachable while the check above holds; if it ever fails, the unit is undone and the provider retries.
   if (!appended) throw new Error(`message ${messageId} appeared in conversation ${conversation.id} during its own insert`);
   let { conversation: updated, message } = appended;
 
   if (media && m.media) {
     await insertMedia(tx.db, {
-      media_id: media.media_id, message_pk: message.id, conversation_id: conversation.id, provider: m.provider,
-      source_ref: m.media.ref, source_kind: m.media.kind, sha256: m.media.sha256, mime_type: m.media.mime_type,
-      size: null, status: 'pending', storage_path: null, error: null, created_at: nowIso, updated_at: nowIso,
+      media_id: media.media_id,
+      message_pk: message.id,
+      conversation_id: conversation.id,
+      provider: m.provider,
+      source_ref: m.media.ref,
+      source_kind: m.media.kind,
+      sha256: m.media.sha256,
+      mime_type: m.media.mime_type,
+      size: null,
+      status: 'pending',
+      storage_path: null,
+      error: null,
+      created_at: nowIso,
+      updated_at: nowIso,
     });
     await enqueueJob(tx.db, tx.dialect, { kind: 'media.download', dedupe_key: media.media_id, payload: { media_id: media.media_id } });
   }
   // [ED3][RV3] an edit or revoke that arrived before this message is applied now, before anyone sees it.
-  if (hasWaitingOperations(updated)) ({ conversation: updated, message } = await applyWaitingOperations(tx, updated, message, now, options));
+  if (hasWaitingOperations(updated))
+    ({ conversation: updated, message } = await applyWaitingOperations(tx, updated, message, now, options));
   tx.emit({ type: 'new_message', conversation_id: conversation.id, payload: presentMessage(message) });
   // The channel and contact rows are the ones just upserted: no second read for the conversation event.
   return { parts: { conversation: updated, contact, channel, operator: await operatorOf(tx.db, updated) }, last: message };
@@ -228,10 +287,22 @@ async function refreshMessage(tx: WriteTx, conversationId: string, m: InboundMes
   // An edited or deleted message is what the customer made of it since [ED1][RV1]: a replay of the original must not bring it back.
   if (!stored || stored.edited_at !== null || stored.deleted_at !== null) return false;
   const before = parseJson<Record<string, unknown>>(stored.metadata) ?? {};
-  const metadata = JSON.stringify({ ...before, ...m.metadata, provider: m.provider, message_id: stored.message_id, source_message_id: stored.message_id });
+  const metadata = JSON.stringify({
+    ...before,
+    ...m.metadata,
+    provider: m.provider,
+    message_id: stored.message_id,
+    source_message_id: stored.message_id,
+  });
   const patch = { type: m.type, text: m.text, reply_to: m.reply_to, error: toJson(m.error), metadata };
-  if (stored.type === patch.type && stored.text === patch.text && stored.reply_to === patch.reply_to
-    && stored.error === patch.error && stored.metadata === patch.metadata) return false;
+  if (
+    stored.type === patch.type &&
+    stored.text === patch.text &&
+    stored.reply_to === patch.reply_to &&
+    stored.error === patch.error &&
+    stored.metadata === patch.metadata
+  )
+    return false;
   const updated = await updateMessage(tx.db, stored.id, patch);
   tx.emit({ type: 'message_updated', conversation_id: conversationId, payload: presentMessage(updated) });
   return true;
@@ -251,16 +322,32 @@ async function conversationFor(tx: WriteTx, channelId: string, contactId: string
 }
 
 /** The sender's contact (`known`: as read by its key), written only when it is new or the webhook tells something new. */
-async function contactFor(tx: WriteTx, channelId: string, m: InboundMessage, known: ContactRow | undefined, nowIso: string): Promise<ContactRow> {
-  const unchanged = known
-    && (m.contact_name === null || m.contact_name === known.name)
-    && (m.wa_id === null || m.wa_id === known.wa_id)
-    && (m.user_id === null || m.user_id === known.user_id)
-    && (!m.contact_username || m.contact_username === known.username);
+async function contactFor(
+  tx: WriteTx,
+  channelId: string,
+  m: InboundMessage,
+  known: ContactRow | undefined,
+  nowIso: string,
+): Promise<ContactRow> {
+  const unchanged =
+    known &&
+    (m.contact_name === null || m.contact_name === known.name) &&
+    (m.wa_id === null || m.wa_id === known.wa_id) &&
+    (m.user_id === null || m.user_id === known.user_id) &&
+    (!m.contact_username || m.contact_username === known.username);
   if (known && unchanged) return known;
-  return upsertContact(tx.db, {
-    channel_id: channelId, contact_key: m.contact_key, wa_id: m.wa_id, user_id: m.user_id, name: m.contact_name, username: m.contact_username ?? null,
-  }, nowIso);
+  return upsertContact(
+    tx.db,
+    {
+      channel_id: channelId,
+      contact_key: m.contact_key,
+      wa_id: m.wa_id,
+      user_id: m.user_id,
+      name: m.contact_name,
+      username: m.contact_username ?? null,
+    },
+    nowIso,
+  );
 }
 
 /**
@@ -293,8 +380,15 @@ async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> 
   if (rows.length === 0 && status.callback_data && /^msg_\d{14}_[0-9a-f]{8}$/.test(status.callback_data)) {
     rows = [];
     for (const row of await unmatchedOutbound(tx.db, status.callback_data)) {
-      const metadata = { ...(JSON.parse(row.metadata) as Record<string, unknown>), provider_message_id: status.provider_message_id, send_open: false };
-      const recorded = await updateMessageIfStatus(tx.db, row.id, row.status, { provider_message_id: status.provider_message_id, metadata: JSON.stringify(metadata) });
+      const metadata = {
+        ...(JSON.parse(row.metadata) as Record<string, unknown>),
+        provider_message_id: status.provider_message_id,
+        send_open: false,
+      };
+      const recorded = await updateMessageIfStatus(tx.db, row.id, row.status, {
+        provider_message_id: status.provider_message_id,
+        metadata: JSON.stringify(metadata),
+      });
       if (!recorded) continue;
       // A status that moves nothing still told us the provider id: show it.
       if (nextStatus(recorded.status as MessageStatus, status.status) === null) {

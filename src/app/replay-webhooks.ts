@@ -27,7 +27,9 @@ const PAGE = 200;
  * accepted, a page at a time; `onProgress` hears (done, total) after each.
  */
 export async function replayWebhooks(
-  ctx: Pick<AppContext, 'store' | 'committer' | 'config'>, adapters: Partial<Record<Provider, WebhookAdapter>>, filter: JournalFilter,
+  ctx: Pick<AppContext, 'store' | 'committer' | 'config'>,
+  adapters: Partial<Record<Provider, WebhookAdapter>>,
+  filter: JournalFilter,
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<ReplayReport> {
   const total = await countJournal(ctx.store.reader, filter);
@@ -39,14 +41,18 @@ export async function replayWebhooks(
     for (const entry of page) {
       afterId = entry.id;
       report.webhooks++;
-      const provider = (PROVIDERS as readonly string[]).includes(entry.provider) ? entry.provider as Provider : null;
+      const provider = (PROVIDERS as readonly string[]).includes(entry.provider) ? (entry.provider as Provider) : null;
       const adapter = provider ? adapters[provider] : undefined;
       if (!provider || !adapter) {
         report.skipped++;
       } else {
         try {
           const batch = adapter.parse(JSON.parse(entry.body), new Date(entry.received_at));
-          const r = await receiveWebhook(ctx.committer, provider, entry.body, batch, { responder: ctx.config.ai.responder, replay: true, dataDir: ctx.config.dataDir });
+          const r = await receiveWebhook(ctx.committer, provider, entry.body, batch, {
+            responder: ctx.config.ai.responder,
+            replay: true,
+            dataDir: ctx.config.dataDir,
+          });
           report.created += r.created;
           report.refreshed += r.refreshed;
           report.unchanged += r.duplicates;

@@ -143,13 +143,20 @@ async function replyWithAi(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiRep
     const status = (err as { status?: number }).status;
     const retryAfter = retryAfterMs(err);
     throw new JobFailure(status ? `responder_http_${status}` : 'responder_error', err instanceof Error ? err.message : String(err), {
-      cause: err, retryAfterMs: retryAfter ?? undefined,
+      cause: err,
+      retryAfterMs: retryAfter ?? undefined,
     });
   }
   const latencyMs = Date.now() - startedAt;
-  const stored = await store(ctx, run, snapshot, language, result.kind === 'reply'
-    ? { kind: 'reply', text: result.text, origin: result.origin, latencyMs }
-    : { kind: 'handover', reason: result.reason, note: result.note, origin: result.origin });
+  const stored = await store(
+    ctx,
+    run,
+    snapshot,
+    language,
+    result.kind === 'reply'
+      ? { kind: 'reply', text: result.text, origin: result.origin, latencyMs }
+      : { kind: 'handover', reason: result.reason, note: result.note, origin: result.origin },
+  );
   if (stored && result.kind === 'reply') {
     ctx.metrics.aiReplies.inc({ responder: deps.responder.name });
     ctx.metrics.aiReplySeconds.observe({ responder: deps.responder.name }, latencyMs / 1000);
@@ -200,14 +207,23 @@ function hasTranscript(m: MessageRow): boolean {
  * still coming: this job completes and a copy due a little later is queued in the same unit.
  * Bounded by AI_MEDIA_WAIT_MS; after it the reply goes ahead without. True when put off.
  */
-async function waitForMedia(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiReplyPayload>, snapshot: Snapshot, now: Date): Promise<boolean> {
+async function waitForMedia(
+  ctx: WorkerCtx,
+  deps: AiWorkerDeps,
+  run: JobRun<AiReplyPayload>,
+  snapshot: Snapshot,
+  now: Date,
+): Promise<boolean> {
   const vision = ctx.config.ai.vision && deps.responder.name === 'openai';
   const waiting = snapshot.pending.some((m) => awaitsTranscript(m) || (vision && m.type === 'photo' && mediaOf(m)?.status === 'pending'));
   if (!waiting) return false;
   const payload = run.job.payload;
   const since = payload.waiting_since ? Date.parse(payload.waiting_since) : now.getTime();
   if (now.getTime() - since >= ctx.config.ai.mediaWaitMs) {
-    ctx.logger.warn({ conversationId: payload.conversation_id, messageId: payload.message_id }, 'media still not ready; replying without it');
+    ctx.logger.warn(
+      { conversationId: payload.conversation_id, messageId: payload.message_id },
+      'media still not ready; replying without it',
+    );
     return false;
   }
   const waits = (payload.waits ?? 0) + 1;
@@ -215,7 +231,10 @@ async function waitForMedia(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiRe
   const next: AiReplyPayload = { ...payload, waiting_since: new Date(since).toISOString(), waits };
   await ctx.committer.run(async (tx) => {
     await enqueueJob(tx.db, tx.dialect, {
-      kind: 'ai.reply', dedupe_key: `${payload.conversation_id}:${payload.message_id}:wait:${waits}`, payload: next, run_at: new Date(now.getTime() + delayMs),
+      kind: 'ai.reply',
+      dedupe_key: `${payload.conversation_id}:${payload.message_id}:wait:${waits}`,
+      payload: next,
+      run_at: new Date(now.getTime() + delayMs),
     });
     await run.complete(tx);
   });
@@ -249,7 +268,13 @@ function recentCustomerTexts(rows: MessageRow[]): string[] {
 }
 
 /** Runs the responder, aborted when the conversation leaves `ai` (polled), the job stops, or AI_TIMEOUT_MS passes. */
-async function generate(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiReplyPayload>, snapshot: Snapshot, language: string | null): Promise<ResponderResult> {
+async function generate(
+  ctx: WorkerCtx,
+  deps: AiWorkerDeps,
+  run: JobRun<AiReplyPayload>,
+  snapshot: Snapshot,
+  language: string | null,
+): Promise<ResponderResult> {
   const { conversation, pending } = snapshot;
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, run.signal, AbortSignal.timeout(ctx.config.ai.timeoutMs)]);
@@ -258,11 +283,14 @@ async function generate(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiReplyP
   const poll = setInterval(() => {
     if (polling) return;
     polling = true;
-    readConversationState(ctx.store.reader, conversation.id).then((now) => {
-      if (!now || now.state !== 'ai') controller.abort(new Superseded(`conversation is ${now?.state ?? 'gone'}`));
-    }).catch((err: unknown) => ctx.logger.warn({ err }, 'reading the conversation state during a generation failed')).finally(() => {
-      polling = false;
-    });
+    readConversationState(ctx.store.reader, conversation.id)
+      .then((now) => {
+        if (!now || now.state !== 'ai') controller.abort(new Superseded(`conversation is ${now?.state ?? 'gone'}`));
+      })
+      .catch((err: unknown) => ctx.logger.warn({ err }, 'reading the conversation state during a generation failed'))
+      .finally(() => {
+        polling = false;
+      });
   }, pollMs);
   try {
     try {
@@ -301,7 +329,7 @@ function historyItem(m: MessageRow): HistoryItem {
     role: m.role as HistoryItem['role'],
     type: m.type as MessageType,
     // [RV1] a deleted message is shown as deleted, never as an empty one of its type.
-    text: m.deleted_at ? '[the customer deleted this message]' : m.text ?? transcript,
+    text: m.deleted_at ? '[the customer deleted this message]' : (m.text ?? transcript),
     event: typeof metadata.event === 'string' ? metadata.event : null,
     timestamp: m.timestamp,
     media: media && media.status === 'ready' ? { media_id: media.media_id, mime_type: media.mime_type, kind: m.type as MessageType } : null,
@@ -336,7 +364,13 @@ type Outcome =
  * The one unit that records the outcome and completes the job [AI3]: with the conversation's row
  * locked, it must still be `ai` and hold nothing newer than the snapshot. True when recorded.
  */
-async function store(ctx: WorkerCtx, run: JobRun<AiReplyPayload>, snapshot: Snapshot, language: string | null, outcome: Outcome): Promise<boolean> {
+async function store(
+  ctx: WorkerCtx,
+  run: JobRun<AiReplyPayload>,
+  snapshot: Snapshot,
+  language: string | null,
+  outcome: Outcome,
+): Promise<boolean> {
   const { conversation, contact, pending } = snapshot;
   return ctx.committer.run(async (tx) => {
     const row = await lockConversationRow(tx.db, tx.dialect, conversation.id);
@@ -369,9 +403,22 @@ async function store(ctx: WorkerCtx, run: JobRun<AiReplyPayload>, snapshot: Snap
     if (origin.knowledge_question) metadata.knowledge_question = origin.knowledge_question;
     if (origin.score !== undefined && origin.score !== null) metadata.score = origin.score;
     if (origin.clarifying) metadata.clarifying = true;
-    await appendOutbound(tx, s.conversation.id, s.provider, {
-      role: 'assistant', type: 'text', text: reply.text, media: null, operator: null, reply_to: null, metadata, client_key: null,
-    }, now);
+    await appendOutbound(
+      tx,
+      s.conversation.id,
+      s.provider,
+      {
+        role: 'assistant',
+        type: 'text',
+        text: reply.text,
+        media: null,
+        operator: null,
+        reply_to: null,
+        metadata,
+        client_key: null,
+      },
+      now,
+    );
   }
 }
 

@@ -18,7 +18,9 @@ export interface ResetPassword {
  * they are revoked one by one (`switchboard token revoke`).
  */
 export async function resetPassword(
-  ctx: Pick<AppContext, 'committer'>, input: { email: string; password: string | null }, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  input: { email: string; password: string | null },
+  now = new Date(),
 ): Promise<ResetPassword> {
   if (input.password !== null && input.password.length < MIN_PASSWORD_LENGTH) {
     throw new DomainError('validation_failed', `password: at least ${MIN_PASSWORD_LENGTH} characters`);

@@ -22,14 +22,19 @@ import { requireConversation } from './conversation-view.js';
  * retrying it is the operator's decision.
  */
 export async function retryMessage(
-  ctx: Pick<AppContext, 'committer'>, actor: AuthenticatedOperator, conversationId: string, messageId: string, now = new Date(),
+  ctx: Pick<AppContext, 'committer'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  messageId: string,
+  now = new Date(),
 ): Promise<Message> {
   return ctx.committer.run(async (tx) => {
     const conversation = await requireConversation(tx.db, conversationId);
     const message = await findMessage(tx.db, conversationId, messageId);
     if (!message) throw new DomainError('message_not_found', `no message ${messageId} in this conversation`);
     if (message.role === 'user') throw new DomainError('conflict', 'a customer message is not sent by us');
-    if (message.status !== 'failed') throw new DomainError('conflict', `only a failed message can be retried; this one is ${message.status}`, { status: message.status });
+    if (message.status !== 'failed')
+      throw new DomainError('conflict', `only a failed message can be retried; this one is ${message.status}`, { status: message.status });
     canSend({ state: conversation.state as ConversationState, operator_id: conversation.operator_id }, actor);
     assertWindowOpen(conversation.last_inbound_at ? new Date(conversation.last_inbound_at) : null, now);
 
@@ -38,11 +43,17 @@ export async function retryMessage(
     const updated = await updateMessageIfStatus(tx.db, message.id, 'failed', {
       status: 'pending',
       error: null,
-      metadata: JSON.stringify({ ...metadata, send_open: false, retries: retries + 1, retried_by: actor.id, retried_at: now.toISOString() }),
+      metadata: JSON.stringify({
+        ...metadata,
+        send_open: false,
+        retries: retries + 1,
+        retried_by: actor.id,
+        retried_at: now.toISOString(),
+      }),
     });
     if (!updated) throw new DomainError('conflict', 'the message changed meanwhile; reload it');
     const dedupeKey = `${conversationId}:${message.message_id}`;
-    if (!await requeueJob(tx.db, 'outbox.send', dedupeKey, now)) {
+    if (!(await requeueJob(tx.db, 'outbox.send', dedupeKey, now))) {
       // Its entry is gone (or was never written, e.g. an imported message): queue a new one.
       const payload: OutboxSendPayload = { conversation_id: conversationId, message_id: message.message_id };
       await enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: dedupeKey, payload });

@@ -50,7 +50,13 @@ export interface SentMessage {
   created: boolean;
 }
 
-const MESSAGE_TYPE: Record<UploadKind, MessageType> = { photo: 'photo', document: 'document', voice: 'voice', audio: 'audio', video: 'video' };
+const MESSAGE_TYPE: Record<UploadKind, MessageType> = {
+  photo: 'photo',
+  document: 'document',
+  voice: 'voice',
+  audio: 'audio',
+  video: 'video',
+};
 
 /** What a repeat must match to be the same message: its type and text (caption). */
 function replay(existing: MessageRow, type: MessageType | null, text: string | null): SentMessage {
@@ -80,16 +86,23 @@ async function checkSendable(db: Db, actor: AuthenticatedOperator, conversationI
  * message passes (its repeat is answered with that message).
  */
 export async function checkOperatorCanSend(
-  ctx: Pick<AppContext, 'store'>, actor: AuthenticatedOperator, conversationId: string, idempotencyKey: string | null, now = new Date(),
+  ctx: Pick<AppContext, 'store'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  idempotencyKey: string | null,
+  now = new Date(),
 ): Promise<void> {
-  if (idempotencyKey !== null && await findMessageByClientKey(ctx.store.reader, conversationId, idempotencyKey)) return;
+  if (idempotencyKey !== null && (await findMessageByClientKey(ctx.store.reader, conversationId, idempotencyKey))) return;
   await checkSendable(ctx.store.reader, actor, conversationId, null, now);
 }
 
 /** A file name safe to show and to put in a Content-Disposition: no path, no control characters. */
 function safeFilename(name: string | null, kind: UploadKind, remuxed: boolean): string | null {
   // eslint-disable-next-line no-control-regex
-  let clean = basename((name ?? '').replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f"]/g, '').trim().slice(0, 200);
+  let clean = basename((name ?? '').replace(/\\/g, '/'))
+    .replace(/[\u0000-\u001f\u007f"]/g, '')
+    .trim()
+    .slice(0, 200);
   if (kind === 'voice' || (remuxed && clean)) clean = clean ? clean.replace(/\.(webm|weba|ogg|oga|opus)$/i, '') + '.ogg' : 'voice-note.ogg';
   return clean || null;
 }
@@ -107,10 +120,18 @@ interface PreparedBytes {
 
 async function prepareUpload(ctx: Pick<AppContext, 'config'>, upload: OperatorUpload, caption: string | null): Promise<PreparedBytes> {
   const accepted = checkUpload({
-    declaredType: upload.declaredType, kind: upload.kind, size: upload.file.size, head: upload.file.head, mediaMaxBytes: ctx.config.media.maxBytes,
+    declaredType: upload.declaredType,
+    kind: upload.kind,
+    size: upload.file.size,
+    head: upload.file.head,
+    mediaMaxBytes: ctx.config.media.maxBytes,
   });
   if ((accepted.kind === 'voice' || accepted.kind === 'audio') && caption !== null) {
-    throw new DomainError('validation_failed', 'text: WhatsApp shows no caption on audio or voice notes; send the text as its own message', { field: 'text' });
+    throw new DomainError(
+      'validation_failed',
+      'text: WhatsApp shows no caption on audio or voice notes; send the text as its own message',
+      { field: 'text' },
+    );
   }
   let bytes: Buffer | null = null;
   let mimeType = accepted.type;
@@ -160,7 +181,11 @@ async function prepareUpload(ctx: Pick<AppContext, 'config'>, upload: OperatorUp
  * race (the loser of the unique index reads the winner back).
  */
 export async function sendOperatorMessage(
-  ctx: Pick<AppContext, 'committer' | 'store' | 'config'>, actor: AuthenticatedOperator, conversationId: string, input: OperatorMessageInput, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'store' | 'config'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  input: OperatorMessageInput,
+  now = new Date(),
 ): Promise<SentMessage> {
   const key = input.idempotencyKey;
   const replyTo = input.replyTo ?? null;
@@ -182,7 +207,10 @@ export async function sendOperatorMessage(
   if (prepared && mediaId && ctx.config.mediaStore !== 'database') {
     const storagePath = mediaFilePath(mediaId, createdAt);
     const finalPath = join(ctx.config.dataDir, storagePath);
-    await placeFile(prepared.bytes ? { bytes: prepared.bytes, tempDir: join(ctx.config.dataDir, 'media', 'tmp') } : { path: upload!.file.path }, finalPath);
+    await placeFile(
+      prepared.bytes ? { bytes: prepared.bytes, tempDir: join(ctx.config.dataDir, 'media', 'tmp') } : { path: upload!.file.path },
+      finalPath,
+    );
     placedPath = finalPath;
   }
   const type: MessageType = prepared ? MESSAGE_TYPE[prepared.kind] : 'text';
@@ -196,19 +224,51 @@ export async function sendOperatorMessage(
       const row = await checkSendable(tx.db, actor, conversationId, replyTo, now);
       const { channel } = await completeParts(tx.db, row);
       const provider = channel.provider as Provider;
-      const media: Media | null = prepared && mediaId ? {
-        media_id: mediaId, mime_type: prepared.mimeType, url: null, status: 'ready', caption: input.text,
-        transcript: null, filename: prepared.filename, size: prepared.size,
-      } : null;
-      const message = await appendOutbound(tx, row.id, provider, {
-        role: 'operator', type, text: input.text, media, operator: { id: actor.id, name: actor.name },
-        reply_to: replyTo, metadata: {}, client_key: key,
-      }, now);
+      const media: Media | null =
+        prepared && mediaId
+          ? {
+              media_id: mediaId,
+              mime_type: prepared.mimeType,
+              url: null,
+              status: 'ready',
+              caption: input.text,
+              transcript: null,
+              filename: prepared.filename,
+              size: prepared.size,
+            }
+          : null;
+      const message = await appendOutbound(
+        tx,
+        row.id,
+        provider,
+        {
+          role: 'operator',
+          type,
+          text: input.text,
+          media,
+          operator: { id: actor.id, name: actor.name },
+          reply_to: replyTo,
+          metadata: {},
+          client_key: key,
+        },
+        now,
+      );
       if (prepared && mediaId) {
         await insertMedia(tx.db, {
-          media_id: mediaId, message_pk: message.id, conversation_id: row.id, provider, source_ref: mediaId, source_kind: 'upload',
-          sha256: prepared.sha256, mime_type: prepared.mimeType, size: prepared.size, status: 'ready',
-          storage_path: placedPath ? mediaFilePath(mediaId, createdAt) : null, error: null, created_at: createdAt, updated_at: createdAt,
+          media_id: mediaId,
+          message_pk: message.id,
+          conversation_id: row.id,
+          provider,
+          source_ref: mediaId,
+          source_kind: 'upload',
+          sha256: prepared.sha256,
+          mime_type: prepared.mimeType,
+          size: prepared.size,
+          status: 'ready',
+          storage_path: placedPath ? mediaFilePath(mediaId, createdAt) : null,
+          error: null,
+          created_at: createdAt,
+          updated_at: createdAt,
         });
         if (ctx.config.mediaStore === 'database') await putMediaBlob(tx.db, mediaId, prepared.bytes!);
       }

@@ -14,7 +14,11 @@ import { requireConversation, updateAndEmit, viewConversation } from './conversa
  * unless an admin passes `force`. Taking over one's own conversation changes nothing and emits nothing.
  */
 export async function takeOver(
-  ctx: Pick<AppContext, 'committer' | 'config'>, actor: AuthenticatedOperator, conversationId: string, options: { force?: boolean } = {}, now = new Date(),
+  ctx: Pick<AppContext, 'committer' | 'config'>,
+  actor: AuthenticatedOperator,
+  conversationId: string,
+  options: { force?: boolean } = {},
+  now = new Date(),
 ): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
     const row = await requireConversation(tx.db, conversationId);

@@ -18,7 +18,10 @@ export interface MediaTranscribePayload {
 type TranscribeCtx = Pick<AppContext, 'config' | 'store' | 'committer' | 'logger' | 'metrics'>;
 
 /** The bytes of a ready media object, whole (voice notes and photos are small; WhatsApp caps them at 16 MB / 5 MB). */
-export async function readMediaBytes(ctx: Pick<AppContext, 'config' | 'store' | 'logger'>, mediaId: string): Promise<{ bytes: Buffer; mime_type: string; filename: string | null }> {
+export async function readMediaBytes(
+  ctx: Pick<AppContext, 'config' | 'store' | 'logger'>,
+  mediaId: string,
+): Promise<{ bytes: Buffer; mime_type: string; filename: string | null }> {
   const content = await readMedia(ctx as AppContext, mediaId);
   const chunks: Buffer[] = [];
   for await (const chunk of content.open(0, content.size - 1)) chunks.push(chunk as Buffer);
@@ -72,14 +75,20 @@ async function transcribe(ctx: TranscribeCtx, transcriber: Transcriber, run: Job
   const signal = AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.ai.timeoutMs)]);
   let text: string;
   try {
-    ({ text } = await transcriber.transcribe({ bytes: audio.bytes, mime_type: audio.mime_type, filename: uploadFilename(audio.filename, audio.mime_type) }, signal));
+    ({ text } = await transcriber.transcribe(
+      { bytes: audio.bytes, mime_type: audio.mime_type, filename: uploadFilename(audio.filename, audio.mime_type) },
+      signal,
+    ));
   } catch (err) {
     if (run.signal.aborted) throw run.signal.reason ?? err;
     ctx.metrics.transcriptions.inc({ outcome: 'retried' });
     const status = (err as { status?: number }).status;
     // 4xx other than 408/429 will not get better: the format or the model is wrong.
     const permanent = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-    throw new JobFailure(status ? `transcriber_http_${status}` : 'transcriber_error', err instanceof Error ? err.message : String(err), { cause: err, permanent });
+    throw new JobFailure(status ? `transcriber_http_${status}` : 'transcriber_error', err instanceof Error ? err.message : String(err), {
+      cause: err,
+      permanent,
+    });
   }
   if (!text) throw new JobFailure('empty_transcript', 'the transcriber heard nothing', { permanent: true });
   await ctx.committer.run(async (tx) => {

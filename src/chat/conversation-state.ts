@@ -35,11 +35,7 @@ export interface TransitionContext {
  * A customer message never takes over or releases [AI3]; it only reopens a resolved conversation.
  * Ownership is not checked here beyond `ctx`: call `canOperatorTakeOver` first.
  */
-export function transition(
-  state: ConversationState,
-  action: ConversationAction,
-  ctx: TransitionContext = {},
-): ConversationState {
+export function transition(state: ConversationState, action: ConversationAction, ctx: TransitionContext = {}): ConversationState {
   switch (action) {
     case 'handover':
       if (state === 'ai') return 'waiting';
@@ -89,10 +85,7 @@ export function canOperatorTakeOver(
  * conversation over first (forcing it if needed), so that the customer only ever has one
  * operator replying and the AI is certainly silent [AI3].
  */
-export function canSend(
-  conv: { state: ConversationState; operator_id: string | null },
-  actor: Pick<Actor, 'id'>,
-): void {
+export function canSend(conv: { state: ConversationState; operator_id: string | null }, actor: Pick<Actor, 'id'>): void {
   if (conv.state === 'operator' && conv.operator_id === actor.id) return;
   throw new DomainError('not_owner', 'take over the conversation before sending', {
     state: conv.state,

@@ -247,16 +247,32 @@ describe('scoreSentiment', () => {
     const angry = ORDINARY.map((text) => [text, scoreSentiment([text])] as const).filter(([, result]) => result.isAngry);
     expect(angry).toEqual([]);
     // The recent messages of one calm conversation: a complaint, a problem, a refund question.
-    expect(scoreSentiment([
-      'I have a problem with my appointment time',
-      'I have a complaint about the waiting time last visit',
-      'Can I get a refund if I cancel 24 hours before?',
-      'Help!! I forgot my appointment, can I come tomorrow instead?',
-    ]).isAngry).toBe(false);
+    expect(
+      scoreSentiment([
+        'I have a problem with my appointment time',
+        'I have a complaint about the waiting time last visit',
+        'Can I get a refund if I cancel 24 hours before?',
+        'Help!! I forgot my appointment, can I come tomorrow instead?',
+      ]).isAngry,
+    ).toBe(false);
   });
 
   it('[AI4] a single broad word — problem, help, issue, wrong, complaint, bad — never escalates', () => {
-    for (const word of ['problem', 'help', 'issue', 'wrong', 'complaint', 'bad', 'مشكلة', 'ساعدني', 'شكوى', 'غلط', 'problème', 'aide', 'moshkle']) {
+    for (const word of [
+      'problem',
+      'help',
+      'issue',
+      'wrong',
+      'complaint',
+      'bad',
+      'مشكلة',
+      'ساعدني',
+      'شكوى',
+      'غلط',
+      'problème',
+      'aide',
+      'moshkle',
+    ]) {
       expect(scoreSentiment([word]), word).toEqual({ score: 0, isAngry: false, signals: [] });
     }
     expect(scoreSentiment(['problem help issue wrong complaint bad']).score).toBe(0);

@@ -66,7 +66,10 @@ describe('parseLegacyExport, nested users/conversations form', () => {
   });
 
   it('[ID8] two legacy messages sharing one timestamp get ts_… and ts_…_2', () => {
-    const ids = byId.get('k3Jd8sPq1LmN0xYzA2bC')?.messages.slice(5, 7).map((m) => m.message_id);
+    const ids = byId
+      .get('k3Jd8sPq1LmN0xYzA2bC')
+      ?.messages.slice(5, 7)
+      .map((m) => m.message_id);
     expect(ids).toEqual(['ts_2025-03-01T14:33:00.000Z', 'ts_2025-03-01T14:33:00.000Z_2']);
   });
 
@@ -152,9 +155,7 @@ describe('parseLegacyExport, nested users/conversations form', () => {
   });
 
   it('reads contact, operator, hand-over reason and last update', () => {
-    expect(
-      conversations.map((c) => [c.contact, c.operator_id, c.handover_reason, c.updated_at?.toISOString() ?? null]),
-    ).toEqual([
+    expect(conversations.map((c) => [c.contact, c.operator_id, c.handover_reason, c.updated_at?.toISOString() ?? null])).toEqual([
       [{ key: '9613956607', phone: '9613956607', name: 'Rana' }, null, null, '2025-03-01T14:35:00.000Z'],
       [{ key: '9613956607', phone: '9613956607', name: 'Rana' }, 'op_7', 'user_requested', '2025-03-02T09:05:00.000Z'],
       [{ key: '971501234567', phone: '971501234567', name: 'Karim' }, null, 'ai_requested', null],
@@ -246,7 +247,11 @@ describe('[ID8] message id edge cases', () => {
       { role: 'user', timestamp: 1740839520001, image_url: 'https://x/p.jpg', audio_url: 'https://x/a.ogg' },
       { role: 'user', timestamp: 1740839520002, type: 'image', image_url: 'https://x/p.jpg', audio_url: 'https://x/a.ogg' },
     ]);
-    expect(messages.map((m) => [m.type, m.media?.kind])).toEqual([['voice', 'audio'], ['voice', 'audio'], ['photo', 'image']]);
+    expect(messages.map((m) => [m.type, m.media?.kind])).toEqual([
+      ['voice', 'audio'],
+      ['voice', 'audio'],
+      ['photo', 'image'],
+    ]);
     expect(messages[1]?.metadata.legacy_fields).toEqual({ image_url: 'https://x/p.jpg' });
     expect(messages[2]?.metadata.legacy_fields).toEqual({ audio_url: 'https://x/a.ogg' });
   });
@@ -327,15 +332,34 @@ describe('parseLegacyExport refuses malformed input with the path of the bad fie
     ['a type that is not a string', exportWithMessage({ type: 5 }), `${C}.messages[1].type`],
     ['metadata that is not an object', exportWithMessage({ metadata: 'x' }), `${C}.messages[1].metadata`],
     ['a message_id that is a boolean', exportWithMessage({ message_id: true }), `${C}.messages[1].message_id`],
-    ['a source_message_id that is an object', exportWithMessage({ metadata: { source_message_id: {} } }), `${C}.messages[1].metadata.source_message_id`],
+    [
+      'a source_message_id that is an object',
+      exportWithMessage({ metadata: { source_message_id: {} } }),
+      `${C}.messages[1].metadata.source_message_id`,
+    ],
     ['an unknown status', exportWith({ status: 'pending' }), `${C}.status`],
     ['an invalid last_updated', exportWith({ last_updated: 'soon' }), `${C}.last_updated`],
     ['a customer name that is a number', exportWith({ customer_info: { name: 5 } }), `${C}.customer_info.name`],
     ['an array element that is null', [null], '[0]'],
     ['an array conversation without user_id', [{ messages: [] }], '[0].user_id'],
-    ['an array message with a bad timestamp', [{ user_id: '1' }, { user_id: '2', messages: [{ role: 'user', timestamp: {} }] }], '[1].messages[0].timestamp'],
-    ['a duplicate conversation id', [{ id: 'a', user_id: '1' }, { id: 'a', user_id: '2' }], '[1].id'],
-    ['keys that need quoting', { users: { 'a"b': { conversations: { 'c]1': { user_id: 'x', status: 'open' } } } } }, 'users["a\\"b"].conversations["c]1"].status'],
+    [
+      'an array message with a bad timestamp',
+      [{ user_id: '1' }, { user_id: '2', messages: [{ role: 'user', timestamp: {} }] }],
+      '[1].messages[0].timestamp',
+    ],
+    [
+      'a duplicate conversation id',
+      [
+        { id: 'a', user_id: '1' },
+        { id: 'a', user_id: '2' },
+      ],
+      '[1].id',
+    ],
+    [
+      'keys that need quoting',
+      { users: { 'a"b': { conversations: { 'c]1': { user_id: 'x', status: 'open' } } } } },
+      'users["a\\"b"].conversations["c]1"].status',
+    ],
   ])('%s', (_case, input, path) => {
     const error = importErrorOf(input);
     expect(error.path).toBe(path);

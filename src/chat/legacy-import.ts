@@ -98,10 +98,7 @@ export function parseLegacyTimestamp(value: unknown): Date | null {
   if (keys.length === 1 && keys[0] === '__time__') {
     return typeof value.__time__ === 'string' ? parseIsoTimestamp(value.__time__) : null;
   }
-  return (
-    parseSecondsTimestamp(value, '_seconds', '_nanoseconds', []) ??
-    parseSecondsTimestamp(value, 'seconds', 'nanoseconds', ['type'])
-  );
+  return parseSecondsTimestamp(value, '_seconds', '_nanoseconds', []) ?? parseSecondsTimestamp(value, 'seconds', 'nanoseconds', ['type']);
 }
 
 const ROOT = '(root)';
@@ -138,14 +135,10 @@ const LEGACY_TYPES: ReadonlyMap<string, MessageType> = new Map([
 const GENERATED_ID = /^msg_\d{14}_[0-9a-f]{8}$/;
 
 const USER_FIELDS = new Set(['name', 'phone_full', 'conversations']);
-const CONVERSATION_FIELDS = new Set([
-  'user_id', 'status', 'customer_info', 'operator_id', 'escalation_reason', 'last_updated', 'messages',
-]);
+const CONVERSATION_FIELDS = new Set(['user_id', 'status', 'customer_info', 'operator_id', 'escalation_reason', 'last_updated', 'messages']);
 const ARRAY_CONVERSATION_FIELDS = new Set([...CONVERSATION_FIELDS, 'id']);
 const CUSTOMER_INFO_FIELDS = new Set(['name', 'phone_full']);
-const MESSAGE_FIELDS = new Set([
-  'role', 'text', 'timestamp', 'type', 'language', 'message_id', 'audio_url', 'image_url', 'metadata',
-]);
+const MESSAGE_FIELDS = new Set(['role', 'text', 'timestamp', 'type', 'language', 'message_id', 'audio_url', 'image_url', 'metadata']);
 
 type JsonObject = Record<string, unknown>;
 
@@ -203,12 +196,7 @@ function claimLegacyId(legacyId: string, path: string, seenIds: SeenIds): void {
   seenIds.set(legacyId, path);
 }
 
-function parseConversation(
-  document: unknown,
-  path: string,
-  legacyId: string,
-  user: UserContext | null,
-): LegacyConversation {
+function parseConversation(document: unknown, path: string, legacyId: string, user: UserContext | null): LegacyConversation {
   const conversation = requireRecord(document, path, 'a conversation document');
   const userIdPath = fieldPath(path, 'user_id');
   const userId = optionalId(conversation.user_id, userIdPath) ?? user?.key.trim();
@@ -222,9 +210,7 @@ function parseConversation(
   }
 
   const customerPath = fieldPath(path, 'customer_info');
-  const customer = isAbsent(conversation.customer_info)
-    ? {}
-    : requireRecord(conversation.customer_info, customerPath, 'an object');
+  const customer = isAbsent(conversation.customer_info) ? {} : requireRecord(conversation.customer_info, customerPath, 'an object');
   const customerName = optionalString(customer.name, fieldPath(customerPath, 'name'));
   const customerPhone = optionalScalarString(customer.phone_full, fieldPath(customerPath, 'phone_full'));
 
@@ -241,8 +227,7 @@ function parseConversation(
   if (user && hasKeys(user.extra_fields)) metadata.legacy_user = user.extra_fields;
 
   const phone =
-    phoneDigits(customerPhone) ?? phoneDigits(user?.phone_full ?? null) ?? phoneDigits(userId) ??
-    phoneDigits(user?.key ?? null);
+    phoneDigits(customerPhone) ?? phoneDigits(user?.phone_full ?? null) ?? phoneDigits(userId) ?? phoneDigits(user?.key ?? null);
   return {
     legacy_id: legacyId,
     contact: { key: phoneDigits(userId) ?? userId, phone, name: nonEmpty(customerName ?? user?.name ?? null) },
@@ -380,8 +365,7 @@ function sourceMessageId(metadata: JsonObject, path: string, userMessageId: stri
   return userMessageId !== null && !GENERATED_ID.test(userMessageId) ? userMessageId : null;
 }
 
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 function parseIsoTimestamp(value: string): Date | null {
   const match = ISO_TIMESTAMP.exec(value);
@@ -393,8 +377,12 @@ function parseIsoTimestamp(value: string): Date | null {
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi, s, Number(fraction.slice(0, 3).padEnd(3, '0')));
   const isRealDate =
-    date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
-    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s;
   if (!isRealDate) return null;
   const offsetMinutes = zoneOffsetMinutes(zone);
   if (offsetMinutes === null) return null;
@@ -410,12 +398,7 @@ function zoneOffsetMinutes(zone: string): number | null {
   return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
 }
 
-function parseSecondsTimestamp(
-  value: JsonObject,
-  secondsKey: string,
-  nanosKey: string,
-  optionalKeys: string[],
-): Date | null {
+function parseSecondsTimestamp(value: JsonObject, secondsKey: string, nanosKey: string, optionalKeys: string[]): Date | null {
   if (!Object.hasOwn(value, secondsKey)) return null;
   const allowed = new Set([secondsKey, nanosKey, ...optionalKeys]);
   if (!Object.keys(value).every((key) => allowed.has(key))) return null;

@@ -21,9 +21,7 @@ function utcStampOf(ms: number): string {
 
 describe('generateMessageId', () => {
   it('[ID3] generated ids match msg_YYYYMMDDHHMMSS_8hex and use the UTC wall clock', () => {
-    expect(generateMessageId(new Date('2026-03-01T14:30:22.987Z'), fixedBytes('a1b2c3d4'))).toBe(
-      'msg_20260301143022_a1b2c3d4',
-    );
+    expect(generateMessageId(new Date('2026-03-01T14:30:22.987Z'), fixedBytes('a1b2c3d4'))).toBe('msg_20260301143022_a1b2c3d4');
   });
 
   it('[ID3] 100,000 ids all match the pattern and carry the UTC clock of the `now` passed', () => {

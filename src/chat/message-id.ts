@@ -14,10 +14,7 @@ const RANDOM_BYTES = 4;
  * (a cryptographic source by default). Uniqueness is the caller's concern: see
  * `generateUniqueMessageId` and the store's unique index [ID5].
  */
-export function generateMessageId(
-  now: Date = new Date(),
-  random: (bytes: number) => Buffer = randomBytes,
-): string {
+export function generateMessageId(now: Date = new Date(), random: (bytes: number) => Buffer = randomBytes): string {
   const time = now.getTime();
   if (!Number.isFinite(time) || now.getUTCFullYear() < 0 || now.getUTCFullYear() > 9999) {
     throw new RangeError('generateMessageId: date outside years 0000-9999');
@@ -88,7 +85,9 @@ function sortKeys(value: unknown, ancestors: Set<object>, depth: number): unknow
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (depth >= CANONICAL_JSON_MAX_DEPTH) {
-    throw new DomainError('validation_failed', `nested deeper than ${CANONICAL_JSON_MAX_DEPTH} levels`, { max_depth: CANONICAL_JSON_MAX_DEPTH });
+    throw new DomainError('validation_failed', `nested deeper than ${CANONICAL_JSON_MAX_DEPTH} levels`, {
+      max_depth: CANONICAL_JSON_MAX_DEPTH,
+    });
   }
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON(), ancestors, depth + 1);

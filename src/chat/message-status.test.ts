@@ -18,10 +18,7 @@ function applyAll(start: MessageStatus, reports: readonly MessageStatus[]): Mess
  */
 function expectedFinal(reports: readonly Reported[]): MessageStatus {
   const ladder = reports.filter((s): s is Exclude<Reported, 'failed'> => s !== 'failed');
-  const top = ladder.reduce<keyof typeof STATUS_RANK>(
-    (best, s) => (STATUS_RANK[s] > STATUS_RANK[best] ? s : best),
-    'pending',
-  );
+  const top = ladder.reduce<keyof typeof STATUS_RANK>((best, s) => (STATUS_RANK[s] > STATUS_RANK[best] ? s : best), 'pending');
   if (STATUS_RANK[top] >= STATUS_RANK.delivered) return top;
   return reports.includes('failed') ? 'failed' : top;
 }

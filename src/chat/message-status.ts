@@ -1,9 +1,7 @@
 import type { MessageStatus } from './types.js';
 
 /** [ST1] The delivery ladder of an outbound message. `received` and `failed` are not on it. */
-export const STATUS_RANK = { pending: 0, sent: 1, delivered: 2, read: 3 } as const satisfies Partial<
-  Record<MessageStatus, number>
->;
+export const STATUS_RANK = { pending: 0, sent: 1, delivered: 2, read: 3 } as const satisfies Partial<Record<MessageStatus, number>>;
 
 type RankedStatus = keyof typeof STATUS_RANK;
 

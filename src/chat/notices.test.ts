@@ -37,7 +37,9 @@ describe('noticeText', () => {
 
   it('[AI6] "<operator name> joined" names the operator, in each language', () => {
     expect(noticeText('operator_joined', 'en', { operator_name: 'Ana' })).toBe('Ana has joined the conversation and is happy to help you.');
-    expect(noticeText('operator_joined', 'fr', { operator_name: 'Ana' })).toBe('Ana a rejoint la conversation et se fera un plaisir de vous aider.');
+    expect(noticeText('operator_joined', 'fr', { operator_name: 'Ana' })).toBe(
+      'Ana a rejoint la conversation et se fera un plaisir de vous aider.',
+    );
     expect(noticeText('operator_joined', 'ar', { operator_name: 'رنا' })).toBe('رنا معك الآن في المحادثة، ويسعدنا مساعدتك.');
   });
 
@@ -101,11 +103,19 @@ describe('parseNoticeOverrides', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ 'english!': { handover_requested: 'x' } }, 'english!', /"english!" is not a language code/],
       [{ ar: 'نص' }, 'ar', /"ar" must be an object of notice texts/],
-      [{ ar: { handover_request: 'نص' } }, 'ar.handover_request', /"ar.handover_request" is not a notice kind \(expected one of handover_requested, operator_joined, conversation_ended, handed_back, operator_fallback\)/],
+      [
+        { ar: { handover_request: 'نص' } },
+        'ar.handover_request',
+        /"ar.handover_request" is not a notice kind \(expected one of handover_requested, operator_joined, conversation_ended, handed_back, operator_fallback\)/,
+      ],
       [{ fr: { operator_joined: 42 } }, 'fr.operator_joined', /"fr.operator_joined" must be a non-empty string/],
       [{ fr: { operator_joined: '   ' } }, 'fr.operator_joined', /must be a non-empty string/],
       [{ en: { handed_back: 'x'.repeat(NOTICE_MAX_LENGTH + 1) } }, 'en.handed_back', /longer than 1000 characters/],
-      [{ en: { operator_joined: '{name} joined' } }, 'en.operator_joined', /contains the placeholder \{name\} \(only \{operator_name\} is allowed\)/],
+      [
+        { en: { operator_joined: '{name} joined' } },
+        'en.operator_joined',
+        /contains the placeholder \{name\} \(only \{operator_name\} is allowed\)/,
+      ],
       [{ en: { operator_fallback: '{operator_name}' } }, 'en.operator_fallback', /no placeholder is allowed/],
       [{ en: { handed_back: 'ok' }, EN: { handed_back: 'ok' } }, 'EN', /"EN" appears twice/],
     ];

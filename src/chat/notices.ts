@@ -46,7 +46,8 @@ export const DEFAULT_NOTICES: Readonly<Record<'en' | 'ar' | 'fr', Readonly<Recor
   fr: {
     handover_requested: 'Merci de votre patience. Un membre de notre équipe va vous répondre très bientôt.',
     operator_joined: '{operator_name} a rejoint la conversation et se fera un plaisir de vous aider.',
-    conversation_ended: 'Cette conversation est terminée. Merci de nous avoir contactés ; écrivez-nous à tout moment si vous avez besoin d’autre chose.',
+    conversation_ended:
+      'Cette conversation est terminée. Merci de nous avoir contactés ; écrivez-nous à tout moment si vous avez besoin d’autre chose.',
     handed_back: 'Merci ! Notre assistant reprend la conversation. Vous pouvez demander à parler à notre équipe à tout moment.',
     operator_fallback: 'Un membre de notre équipe',
   },

@@ -10,8 +10,20 @@ export const ROLES = ['user', 'assistant', 'operator', 'system'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const MESSAGE_TYPES = [
-  'text', 'voice', 'audio', 'photo', 'video', 'document', 'sticker', 'location', 'contacts',
-  'interactive', 'button', 'reaction', 'unsupported', 'event',
+  'text',
+  'voice',
+  'audio',
+  'photo',
+  'video',
+  'document',
+  'sticker',
+  'location',
+  'contacts',
+  'interactive',
+  'button',
+  'reaction',
+  'unsupported',
+  'event',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 

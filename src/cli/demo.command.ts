@@ -31,11 +31,22 @@ export async function demoCommand(env: Record<string, string | undefined>, io: C
   mkdirSync(dataDir, { recursive: true });
   const secret = () => randomBytes(16).toString('hex');
   const demoEnv: Record<string, string> = {
-    META_APP_SECRET: secret(), META_VERIFY_TOKEN: secret(), META_ACCESS_TOKEN: `EAAdemo${secret()}`, META_PHONE_NUMBER_ID: '106540352242922',
-    MONTYMOBILE_WEBHOOK_TOKEN: secret(), MONTYMOBILE_TENANT: '6f1c1a52-8d0e-4c5e-9d7e-3f2b1a0c9e11', MONTYMOBILE_API_KEY: secret() + secret(), MONTYMOBILE_SOURCE_NUMBER: '96181000000',
-    QISCUS_WEBHOOK_SECRET: secret(), QISCUS_APP_CODE: 'lumiere-demo', QISCUS_SECRET_KEY: secret(), QISCUS_BOT_EMAIL: 'bot@lumiere-demo.example',
-    ADMIN_EMAIL: DEMO_ADMIN.email, ADMIN_PASSWORD: DEMO_ADMIN.password,
-    AI_RESPONDER: 'faq', AI_TRANSCRIBE_MODEL: 'simulated',
+    META_APP_SECRET: secret(),
+    META_VERIFY_TOKEN: secret(),
+    META_ACCESS_TOKEN: `EAAdemo${secret()}`,
+    META_PHONE_NUMBER_ID: '106540352242922',
+    MONTYMOBILE_WEBHOOK_TOKEN: secret(),
+    MONTYMOBILE_TENANT: '6f1c1a52-8d0e-4c5e-9d7e-3f2b1a0c9e11',
+    MONTYMOBILE_API_KEY: secret() + secret(),
+    MONTYMOBILE_SOURCE_NUMBER: '96181000000',
+    QISCUS_WEBHOOK_SECRET: secret(),
+    QISCUS_APP_CODE: 'lumiere-demo',
+    QISCUS_SECRET_KEY: secret(),
+    QISCUS_BOT_EMAIL: 'bot@lumiere-demo.example',
+    ADMIN_EMAIL: DEMO_ADMIN.email,
+    ADMIN_PASSWORD: DEMO_ADMIN.password,
+    AI_RESPONDER: 'faq',
+    AI_TRANSCRIBE_MODEL: 'simulated',
   };
   // The simulator starts first: its URLs are what the server is pointed at. It learns the server's
   // URL once the server listens (PORT=0 picks a free port).
@@ -50,8 +61,15 @@ export async function demoCommand(env: Record<string, string | undefined>, io: C
   });
   const urls = await simulator.start();
   const config = loadCliConfig({
-    ...env, ...demoEnv, ...urls, MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
-    PORT: String(options.port), HOST: host, DATA_DIR: dataDir, DATABASE_URL: `sqlite:${resolve(dataDir, 'switchboard.db')}`, LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+    ...env,
+    ...demoEnv,
+    ...urls,
+    MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
+    PORT: String(options.port),
+    HOST: host,
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${resolve(dataDir, 'switchboard.db')}`,
+    LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
   });
   const { createLogger, startServer } = await import('../main.js');
   const running = await startServer(config, createLogger(config));

@@ -16,7 +16,12 @@ export const IMPORT_MAX_BYTES = 256 * 1024 * 1024;
  * the original system. A malformed file is refused with the path of the bad field; nothing of it is
  * imported. The channel defaults to the Meta number (META_PHONE_NUMBER_ID) or `meta:legacy`.
  */
-export async function importCommand(config: Config, io: CliIo, file: string, options: { channel?: string; progress?: boolean }): Promise<number> {
+export async function importCommand(
+  config: Config,
+  io: CliIo,
+  file: string,
+  options: { channel?: string; progress?: boolean },
+): Promise<number> {
   const [provider, external] = options.channel ? options.channel.split(':', 2) : ['meta', config.meta.phoneNumberId ?? 'legacy'];
   if (!(PROVIDERS as readonly string[]).includes(provider ?? '')) {
     throw new UsageError(`--channel ${options.channel}: the provider must be one of ${PROVIDERS.join(', ')}`);
@@ -39,9 +44,15 @@ export async function importCommand(config: Config, io: CliIo, file: string, opt
   }
   const store = await openStore(config.databaseUrl);
   try {
-    const r = await importLegacy(store, conversations, { provider: provider as Provider, channelExternalId: external || 'legacy' },
-      progressBar(io, 'importing', options.progress));
-    io.out(`imported ${file}: ${r.conversations} conversations (${r.conversationsCreated} new), ${r.messages} messages (${r.messagesCreated} new)\n`);
+    const r = await importLegacy(
+      store,
+      conversations,
+      { provider: provider as Provider, channelExternalId: external || 'legacy' },
+      progressBar(io, 'importing', options.progress),
+    );
+    io.out(
+      `imported ${file}: ${r.conversations} conversations (${r.conversationsCreated} new), ${r.messages} messages (${r.messagesCreated} new)\n`,
+    );
     return 0;
   } finally {
     await store.close();

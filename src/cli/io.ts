@@ -28,6 +28,8 @@ export function progressBar(io: CliIo, label: string, force = false): (done: num
     const share = total === 0 ? 1 : Math.min(1, done / total);
     const width = 30;
     const filled = Math.round(share * width);
-    io.err(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${done}/${total}${finished ? '\n' : ''}`);
+    io.err(
+      `\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${done}/${total}${finished ? '\n' : ''}`,
+    );
   };
 }

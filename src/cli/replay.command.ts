@@ -16,7 +16,8 @@ export interface ReplayOptions {
 function instant(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a date or time such as 2026-12-01 or 2026-12-01T08:00:00Z`);
+  if (Number.isNaN(at.getTime()))
+    throw new UsageError(`${flag} ${JSON.stringify(value)}: expected a date or time such as 2026-12-01 or 2026-12-01T08:00:00Z`);
   return at.toISOString();
 }
 
@@ -35,9 +36,16 @@ export async function replayCommand(config: Config, io: CliIo, options: ReplayOp
   if (since && until && since >= until) throw new UsageError('--since must be before --until');
   const adapters = webhookAdapters(config);
   return withDatabase(config, async (ctx) => {
-    const r = await replayWebhooks(ctx, adapters, { provider: options.provider, since, until }, progressBar(io, 'replaying', options.progress));
-    io.out(`replayed ${r.webhooks} webhooks: ${r.refreshed} messages updated, ${r.created} stored for the first time, ${r.unchanged} unchanged, ${r.statusesApplied} statuses applied`
-      + `${r.skipped ? `, ${r.skipped} skipped (provider not configured)` : ''}${r.failed.length ? `, ${r.failed.length} refused by the parser` : ''}\n`);
+    const r = await replayWebhooks(
+      ctx,
+      adapters,
+      { provider: options.provider, since, until },
+      progressBar(io, 'replaying', options.progress),
+    );
+    io.out(
+      `replayed ${r.webhooks} webhooks: ${r.refreshed} messages updated, ${r.created} stored for the first time, ${r.unchanged} unchanged, ${r.statusesApplied} statuses applied` +
+        `${r.skipped ? `, ${r.skipped} skipped (provider not configured)` : ''}${r.failed.length ? `, ${r.failed.length} refused by the parser` : ''}\n`,
+    );
     for (const f of r.failed) io.err(`journal entry ${f.id}: ${f.reason}\n`);
     return r.failed.length > 0 ? 1 : 0;
   });

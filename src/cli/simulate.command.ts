@@ -26,17 +26,25 @@ export function simulatorSettings(config: Config, switchboardUrl: string, port: 
     switchboardUrl: switchboardUrl.replace(/\/+$/, ''),
     port,
     pace,
-    meta: { appSecret: need('META_APP_SECRET', config.meta.appSecret), accessToken: need('META_ACCESS_TOKEN', config.meta.accessToken), phoneNumberId: need('META_PHONE_NUMBER_ID', config.meta.phoneNumberId) },
+    meta: {
+      appSecret: need('META_APP_SECRET', config.meta.appSecret),
+      accessToken: need('META_ACCESS_TOKEN', config.meta.accessToken),
+      phoneNumberId: need('META_PHONE_NUMBER_ID', config.meta.phoneNumberId),
+    },
     montymobile: {
-      webhookToken: need('MONTYMOBILE_WEBHOOK_TOKEN', config.montymobile.webhookToken), tenant: need('MONTYMOBILE_TENANT', config.montymobile.tenant),
-      apiKey: need('MONTYMOBILE_API_KEY', config.montymobile.apiKey), sourceNumber: need('MONTYMOBILE_SOURCE_NUMBER', config.montymobile.sourceNumber),
+      webhookToken: need('MONTYMOBILE_WEBHOOK_TOKEN', config.montymobile.webhookToken),
+      tenant: need('MONTYMOBILE_TENANT', config.montymobile.tenant),
+      apiKey: need('MONTYMOBILE_API_KEY', config.montymobile.apiKey),
+      sourceNumber: need('MONTYMOBILE_SOURCE_NUMBER', config.montymobile.sourceNumber),
     },
     qiscus: {
-      webhookSecret: need('QISCUS_WEBHOOK_SECRET', config.qiscus.webhookSecret), appCode: need('QISCUS_APP_CODE', config.qiscus.appCode),
+      webhookSecret: need('QISCUS_WEBHOOK_SECRET', config.qiscus.webhookSecret),
+      appCode: need('QISCUS_APP_CODE', config.qiscus.appCode),
       secretKey: need('QISCUS_SECRET_KEY', config.qiscus.secretKey),
     },
   };
-  if (missing.length > 0) throw new UsageError(`the simulator signs and sends as the providers: set ${missing.join(', ')} (the same values as the server's)`);
+  if (missing.length > 0)
+    throw new UsageError(`the simulator signs and sends as the providers: set ${missing.join(', ')} (the same values as the server's)`);
   return settings;
 }
 
@@ -44,7 +52,11 @@ export function simulatorSettings(config: Config, switchboardUrl: string, port: 
  * Plays the script (in the background) and serves until Ctrl-C, the end of `duration`, or the end
  * of stdin in interactive mode, where each line typed is a message of the interactive customer.
  */
-export async function runSimulator(simulator: WhatsAppSimulator, io: CliIo, options: Pick<SimulateOptions, 'interactive' | 'scenario' | 'duration'>): Promise<void> {
+export async function runSimulator(
+  simulator: WhatsAppSimulator,
+  io: CliIo,
+  options: Pick<SimulateOptions, 'interactive' | 'scenario' | 'duration'>,
+): Promise<void> {
   if (options.scenario) simulator.playScenario().catch((err: unknown) => io.err(`the scenario stopped: ${(err as Error).message}\n`));
   let timer: NodeJS.Timeout | undefined;
   let lines: ReturnType<typeof createInterface> | undefined;
@@ -59,7 +71,8 @@ export async function runSimulator(simulator: WhatsAppSimulator, io: CliIo, opti
     io.out(`Type as ${you.name} (+${you.waId}); each line is a WhatsApp message. Ctrl-D or Ctrl-C stops.\n`);
     lines = createInterface({ input: process.stdin });
     lines.on('line', (line) => {
-      if (line.trim()) simulator.customerWrites(you, line.trim()).catch((err: unknown) => io.err(`could not send: ${(err as Error).message}\n`));
+      if (line.trim())
+        simulator.customerWrites(you, line.trim()).catch((err: unknown) => io.err(`could not send: ${(err as Error).message}\n`));
     });
     lines.on('close', stop);
   });
@@ -84,7 +97,11 @@ export async function simulateCommand(config: Config, io: CliIo, options: Simula
     },
   });
   const urls = await simulator.start();
-  io.out(`Simulated WhatsApp for ${options.url}. Start the server with:\n${Object.entries(urls).map(([k, v]) => `  ${k}=${v}`).join('\n')}\n  AI_TRANSCRIBE_MODEL=simulated (voice notes get transcripts labelled as simulated)\n`);
+  io.out(
+    `Simulated WhatsApp for ${options.url}. Start the server with:\n${Object.entries(urls)
+      .map(([k, v]) => `  ${k}=${v}`)
+      .join('\n')}\n  AI_TRANSCRIBE_MODEL=simulated (voice notes get transcripts labelled as simulated)\n`,
+  );
   try {
     await runSimulator(simulator, io, options);
   } finally {

@@ -10,10 +10,13 @@ export async function startCommand(config: Config, io: CliIo): Promise<number> {
   io.out(`Switchboard is running: dashboard at ${running.url}\n`);
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    running.close().then(() => process.exit(0), (err) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

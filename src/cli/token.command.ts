@@ -10,7 +10,9 @@ const SHOWN_ID = 12;
 export function tokenCreate(config: Config, io: CliIo, email: string, options: { name: string; expiresDays?: number }): Promise<number> {
   return withDatabase(config, async (ctx) => {
     const created = await createApiTokenFor(ctx, { email, name: options.name, expiresInDays: options.expiresDays });
-    io.out(`token ${created.id.slice(0, SHOWN_ID)} "${created.name}" for ${email.trim().toLowerCase()}${created.expires_at ? `, expires ${created.expires_at}` : ''}\n`);
+    io.out(
+      `token ${created.id.slice(0, SHOWN_ID)} "${created.name}" for ${email.trim().toLowerCase()}${created.expires_at ? `, expires ${created.expires_at}` : ''}\n`,
+    );
     io.out(`${created.token}\n(shown only now: send it as Authorization: Bearer <token>)\n`);
   });
 }
@@ -19,7 +21,9 @@ export function tokenCreate(config: Config, io: CliIo, email: string, options: {
 export function tokenList(config: Config, io: CliIo, options: { email?: string }): Promise<number> {
   return withDatabase(config, async (ctx) => {
     for (const t of await listTokens(ctx, options.email)) {
-      io.out(`${t.id.slice(0, SHOWN_ID)}\t${t.name ?? ''}\t${t.operator_email}\t${t.created_at}\t${t.expires_at ?? 'never'}\t${t.last_used_at ?? 'unused'}\n`);
+      io.out(
+        `${t.id.slice(0, SHOWN_ID)}\t${t.name ?? ''}\t${t.operator_email}\t${t.created_at}\t${t.expires_at ?? 'never'}\t${t.last_used_at ?? 'unused'}\n`,
+      );
     }
   });
 }

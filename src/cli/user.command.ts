@@ -7,7 +7,13 @@ import type { CliIo } from './io.js';
 import { withDatabase } from './with-database.js';
 
 /** `switchboard user add <email> <name> [--admin] [--password <pw>]`; a generated password is printed once. */
-export function userAdd(config: Config, io: CliIo, email: string, name: string, options: { admin?: boolean; password?: string }): Promise<number> {
+export function userAdd(
+  config: Config,
+  io: CliIo,
+  email: string,
+  name: string,
+  options: { admin?: boolean; password?: string },
+): Promise<number> {
   return withDatabase(config, async (ctx) => {
     const added = await addOperator(ctx, { email, name, role: options.admin ? 'admin' : 'operator', password: options.password ?? null });
     io.out(`added ${added.operator.role} ${added.operator.email} (${added.operator.id})\n`);

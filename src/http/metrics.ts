@@ -80,7 +80,7 @@ export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
     }),
     aiReplySeconds: new Histogram({
       name: 'switchboard_ai_reply_duration_seconds',
-      help: "Time a responder took to produce a stored reply (the generation alone, not the debounce).",
+      help: 'Time a responder took to produce a stored reply (the generation alone, not the debounce).',
       labelNames: ['responder'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
       registers,
@@ -135,7 +135,13 @@ export function createMetrics(store: Pick<Store, 'reader'>): Metrics {
 }
 
 const OUTCOME_BY_STATUS: Record<number, string> = {
-  200: 'accepted', 401: 'unauthorized', 403: 'unauthorized', 400: 'rejected', 413: 'too_large', 404: 'not_configured', 503: 'failed',
+  200: 'accepted',
+  401: 'unauthorized',
+  403: 'unauthorized',
+  400: 'rejected',
+  413: 'too_large',
+  404: 'not_configured',
+  503: 'failed',
 };
 
 /** Counts one webhook request by its HTTP answer; accepted ones also feed the ingest latency histogram. */

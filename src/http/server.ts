@@ -147,8 +147,12 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = error.code === 'validation_failed' || error.validation ? 'validation_failed'
-        : error.code === 'unsupported_media_type' || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'bad_request';
+      const code =
+        error.code === 'validation_failed' || error.validation
+          ? 'validation_failed'
+          : error.code === 'unsupported_media_type' || error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'unsupported_media_type'
+            : 'bad_request';
       return reply.status(status).send({ error: { code, message: error.message } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');

@@ -15,14 +15,19 @@ function box(type: string, ...children: Buffer[]): Buffer {
 }
 const hdlr = (handler: string) => box('hdlr', Buffer.alloc(8), Buffer.from(handler, 'latin1'), Buffer.alloc(12), Buffer.from('name\0'));
 const stsd = (codec: string) => box('stsd', Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), box(codec, Buffer.alloc(70)));
-const trak = (handler: string, codec: string) => box('trak', box('tkhd', Buffer.alloc(84)), box('mdia', hdlr(handler), box('minf', box('stbl', stsd(codec)))));
+const trak = (handler: string, codec: string) =>
+  box('trak', box('tkhd', Buffer.alloc(84)), box('mdia', hdlr(handler), box('minf', box('stbl', stsd(codec)))));
 const ftyp = box('ftyp', Buffer.from('isom\0\0\0\0isomavc1', 'latin1'));
-const mp4 = (...tracks: Buffer[]) => Buffer.concat([ftyp, box('mdat', Buffer.alloc(100)), box('moov', box('mvhd', Buffer.alloc(100)), ...tracks)]);
+const mp4 = (...tracks: Buffer[]) =>
+  Buffer.concat([ftyp, box('mdat', Buffer.alloc(100)), box('moov', box('mvhd', Buffer.alloc(100)), ...tracks)]);
 
 describe('MP4 codecs (REFERENCE §1.12: video is H.264 with AAC)', () => {
   it('reads the tracks of Chromium recordings', () => {
     expect(mp4Tracks(H264)).toEqual([{ handler: 'vide', codec: 'avc1' }]);
-    expect(mp4Tracks(H264_OPUS)).toEqual([{ handler: 'vide', codec: 'avc1' }, { handler: 'soun', codec: 'Opus' }]);
+    expect(mp4Tracks(H264_OPUS)).toEqual([
+      { handler: 'vide', codec: 'avc1' },
+      { handler: 'soun', codec: 'Opus' },
+    ]);
     expect(whatsAppMp4Problem(H264, 'video')).toBeNull();
     expect(whatsAppMp4Problem(H264_OPUS, 'video')).toMatch(/audio is Opus; WhatsApp takes AAC/);
   });

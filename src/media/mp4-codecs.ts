@@ -17,7 +17,11 @@ export interface Mp4Track {
 /** Containers on the way from the file to the sample descriptions. */
 const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 
-interface Box { type: string; start: number; end: number }
+interface Box {
+  type: string;
+  start: number;
+  end: number;
+}
 
 function* boxes(bytes: Buffer, start: number, end: number): Generator<Box> {
   let at = start;

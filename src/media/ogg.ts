@@ -121,7 +121,8 @@ export function readOggPages(bytes: Buffer): OggPage[] {
   const pages: OggPage[] = [];
   let at = 0;
   while (at < bytes.length) {
-    if (bytes.length - at < HEADER_SIZE || bytes.toString('latin1', at, at + 4) !== 'OggS') throw new OggFormatError(`no Ogg page at byte ${at}`);
+    if (bytes.length - at < HEADER_SIZE || bytes.toString('latin1', at, at + 4) !== 'OggS')
+      throw new OggFormatError(`no Ogg page at byte ${at}`);
     if (bytes[at + 4] !== 0) throw new OggFormatError(`unknown Ogg version ${bytes[at + 4]} at byte ${at}`);
     const count = bytes[at + 26]!;
     const headerEnd = at + HEADER_SIZE + count;
@@ -134,8 +135,12 @@ export function readOggPages(bytes: Buffer): OggPage[] {
     page.writeUInt32LE(0, 22);
     if (oggCrc32(page) !== crc) throw new OggFormatError(`Ogg page at byte ${at} fails its CRC`);
     pages.push({
-      flags: bytes[at + 5]!, granule: bytes.readBigUInt64LE(at + 6), serial: bytes.readUInt32LE(at + 14),
-      sequence: bytes.readUInt32LE(at + 18), segments, body: bytes.subarray(headerEnd, end),
+      flags: bytes[at + 5]!,
+      granule: bytes.readBigUInt64LE(at + 6),
+      serial: bytes.readUInt32LE(at + 14),
+      sequence: bytes.readUInt32LE(at + 18),
+      segments,
+      body: bytes.subarray(headerEnd, end),
     });
     at = end;
   }
@@ -147,8 +152,10 @@ export function oggPackets(pages: OggPage[]): { packet: Buffer; page: number }[]
   const packets: { packet: Buffer; page: number }[] = [];
   let pending: Buffer[] = [];
   pages.forEach((page, index) => {
-    if (pending.length > 0 && !(page.flags & OGG_CONTINUED)) throw new OggFormatError(`page ${page.sequence} drops a packet continued from the page before`);
-    if (pending.length === 0 && page.flags & OGG_CONTINUED) throw new OggFormatError(`page ${page.sequence} continues a packet no page began`);
+    if (pending.length > 0 && !(page.flags & OGG_CONTINUED))
+      throw new OggFormatError(`page ${page.sequence} drops a packet continued from the page before`);
+    if (pending.length === 0 && page.flags & OGG_CONTINUED)
+      throw new OggFormatError(`page ${page.sequence} continues a packet no page began`);
     let offset = 0;
     for (const length of page.segments) {
       pending.push(page.body.subarray(offset, offset + length));

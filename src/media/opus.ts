@@ -46,8 +46,12 @@ export function parseOpusHead(packet: Uint8Array): OpusHead | null {
   // Major version 0 is the one defined; minor versions stay compatible.
   if (version >> 4 !== 0) return null;
   const head = {
-    version, channels: b[9]!, preSkip: b.readUInt16LE(10), inputSampleRate: b.readUInt32LE(12),
-    outputGain: b.readInt16LE(16), mappingFamily: b[18]!,
+    version,
+    channels: b[9]!,
+    preSkip: b.readUInt16LE(10),
+    inputSampleRate: b.readUInt32LE(12),
+    outputGain: b.readInt16LE(16),
+    mappingFamily: b[18]!,
   };
   if (head.channels === 0) return null;
   if (head.mappingFamily === 0 && head.channels > 2) return null;

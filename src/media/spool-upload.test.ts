@@ -11,14 +11,20 @@ describe('spoolUpload', () => {
 
   it('[§10 media] a body that fails before the temp file is open leaves no temp file behind', async () => {
     for (let i = 0; i < 100; i++) {
-      const body = new Readable({ read() { setImmediate(() => this.destroy(new Error('cut short'))); } });
+      const body = new Readable({
+        read() {
+          setImmediate(() => this.destroy(new Error('cut short')));
+        },
+      });
       await expect(spoolUpload(body, dir, 1000)).rejects.toThrow('cut short');
     }
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a body over the limit is refused with payload_too_large and leaves no temp file', async () => {
-    await expect(spoolUpload(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), dir, 1000)).rejects.toMatchObject({ code: 'payload_too_large' });
+    await expect(spoolUpload(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), dir, 1000)).rejects.toMatchObject({
+      code: 'payload_too_large',
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 

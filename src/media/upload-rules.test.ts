@@ -27,7 +27,8 @@ const HEADS = {
   text: Buffer.from('Opening hours: 9–17, Monday to Friday.\n', 'utf8'),
 };
 
-const accept = (check: Partial<UploadCheck> & { head: Buffer }) => checkUpload({ declaredType: null, kind: null, size: 1000, mediaMaxBytes: 100 * MB, ...check });
+const accept = (check: Partial<UploadCheck> & { head: Buffer }) =>
+  checkUpload({ declaredType: null, kind: null, size: 1000, mediaMaxBytes: 100 * MB, ...check });
 function refusal(check: Partial<UploadCheck> & { head: Buffer }): { code: string; message: string } {
   try {
     accept(check);
@@ -71,7 +72,9 @@ describe('upload rules (REFERENCE §1.12)', () => {
     expect(accept({ declaredType: 'image/jpeg', head: HEADS.jpeg })).toEqual({ kind: 'photo', type: 'image/jpeg' });
     expect(accept({ declaredType: 'image/png', head: HEADS.png })).toEqual({ kind: 'photo', type: 'image/png' });
     expect(accept({ declaredType: 'application/pdf', head: HEADS.pdf })).toEqual({ kind: 'document', type: 'application/pdf' });
-    expect(accept({ declaredType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', head: HEADS.zip }).kind).toBe('document');
+    expect(accept({ declaredType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', head: HEADS.zip }).kind).toBe(
+      'document',
+    );
     expect(accept({ declaredType: 'application/vnd.ms-excel', head: HEADS.ole }).kind).toBe('document');
     expect(accept({ declaredType: 'text/plain', head: HEADS.text })).toEqual({ kind: 'document', type: 'text/plain' });
     expect(accept({ declaredType: 'audio/mpeg', head: HEADS.id3 })).toEqual({ kind: 'audio', type: 'audio/mpeg' });
@@ -93,7 +96,9 @@ describe('upload rules (REFERENCE §1.12)', () => {
   });
 
   it('refuses bytes that are not what the declared type says', () => {
-    expect(refusal({ declaredType: 'image/png', head: HEADS.jpeg }).message).toMatch(/bytes are not image\/png \(they look like image\/jpeg\)/);
+    expect(refusal({ declaredType: 'image/png', head: HEADS.jpeg }).message).toMatch(
+      /bytes are not image\/png \(they look like image\/jpeg\)/,
+    );
     expect(refusal({ declaredType: 'application/pdf', head: HEADS.zip }).message).toMatch(/bytes are not application\/pdf/);
     expect(refusal({ declaredType: 'text/plain', head: HEADS.png }).message).toMatch(/bytes are not text\/plain/);
     expect(refusal({ declaredType: 'text/plain', head: Buffer.from([0x41, 0x00, 0x42]) }).message).toMatch(/bytes are not text\/plain/);
@@ -102,9 +107,14 @@ describe('upload rules (REFERENCE §1.12)', () => {
   });
 
   it('refuses types a kind does not take, voice notes other than Ogg/WebM Opus included', () => {
-    expect(refusal({ declaredType: 'image/gif', head: HEADS.gif })).toEqual({ code: 'validation_failed', message: expect.stringMatching(/image\/gif cannot be sent as a photo; accepted: image\/jpeg, image\/png/) });
+    expect(refusal({ declaredType: 'image/gif', head: HEADS.gif })).toEqual({
+      code: 'validation_failed',
+      message: expect.stringMatching(/image\/gif cannot be sent as a photo; accepted: image\/jpeg, image\/png/),
+    });
     expect(refusal({ declaredType: 'image/webp', head: HEADS.webp }).message).toMatch(/cannot be sent as a photo/);
-    expect(refusal({ declaredType: 'audio/mpeg', kind: 'voice', head: HEADS.id3 }).message).toMatch(/voice note must be Ogg\/Opus or WebM\/Opus, not audio\/mpeg/);
+    expect(refusal({ declaredType: 'audio/mpeg', kind: 'voice', head: HEADS.id3 }).message).toMatch(
+      /voice note must be Ogg\/Opus or WebM\/Opus, not audio\/mpeg/,
+    );
     expect(refusal({ declaredType: 'image/png', kind: 'document', head: HEADS.png }).message).toMatch(/cannot be sent as a document/);
     expect(refusal({ declaredType: 'audio/webm', kind: 'audio', head: HEADS.webm }).message).toMatch(/cannot be sent as audio/);
     expect(refusal({ declaredType: 'application/x-msdownload', head: latin('MZ') }).message).toMatch(/cannot be sent as a document/);
@@ -113,14 +123,21 @@ describe('upload rules (REFERENCE §1.12)', () => {
 
   it('enforces the size limit of each kind, bounded by MEDIA_MAX_BYTES', () => {
     expect(accept({ declaredType: 'image/png', head: HEADS.png, size: 5 * MB }).kind).toBe('photo');
-    expect(refusal({ declaredType: 'image/png', head: HEADS.png, size: 5 * MB + 1 })).toEqual({ code: 'payload_too_large', message: expect.stringMatching(/photos are limited to 5 MB/) });
+    expect(refusal({ declaredType: 'image/png', head: HEADS.png, size: 5 * MB + 1 })).toEqual({
+      code: 'payload_too_large',
+      message: expect.stringMatching(/photos are limited to 5 MB/),
+    });
     expect(accept({ declaredType: 'audio/webm', head: HEADS.webm, size: 16 * MB }).kind).toBe('voice');
-    expect(refusal({ declaredType: 'audio/webm', head: HEADS.webm, size: 16 * MB + 1 }).message).toMatch(/voice notes are limited to 16 MB/);
+    expect(refusal({ declaredType: 'audio/webm', head: HEADS.webm, size: 16 * MB + 1 }).message).toMatch(
+      /voice notes are limited to 16 MB/,
+    );
     expect(refusal({ declaredType: 'audio/mpeg', head: HEADS.id3, size: 16 * MB + 1 }).message).toMatch(/audio files are limited to 16 MB/);
     expect(refusal({ declaredType: 'video/mp4', head: HEADS.mp4, size: 16 * MB + 1 }).message).toMatch(/videos are limited to 16 MB/);
     expect(accept({ declaredType: 'application/pdf', head: HEADS.pdf, size: 100 * MB }).kind).toBe('document');
     expect(refusal({ declaredType: 'application/pdf', head: HEADS.pdf, size: 100 * MB + 1 }).code).toBe('payload_too_large');
-    expect(refusal({ declaredType: 'application/pdf', head: HEADS.pdf, size: 2 * MB, mediaMaxBytes: MB }).message).toMatch(/documents are limited to 1 MB/);
+    expect(refusal({ declaredType: 'application/pdf', head: HEADS.pdf, size: 2 * MB, mediaMaxBytes: MB }).message).toMatch(
+      /documents are limited to 1 MB/,
+    );
   });
 
   it('receives no more bytes than the declared type could be allowed', () => {

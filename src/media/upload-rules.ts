@@ -22,10 +22,14 @@ export const KIND_MAX_BYTES: Record<UploadKind, number> = {
 export const VOICE_MIME_TYPE = 'audio/ogg; codecs=opus';
 
 const DOCUMENT_TYPES = [
-  'application/pdf', 'text/plain',
-  'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/vnd.ms-powerpoint', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/pdf',
+  'text/plain',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
 ] as const;
 
 /** Types accepted per kind. WebM is accepted only as a voice note, which is remuxed to Ogg. */
@@ -39,20 +43,38 @@ const KIND_TYPES: Record<UploadKind, readonly string[]> = {
 
 /** Common spellings of the same type, as browsers and operating systems declare them. */
 const ALIASES: Record<string, string> = {
-  'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg',
-  'audio/mp3': 'audio/mpeg', 'audio/x-m4a': 'audio/mp4', 'audio/m4a': 'audio/mp4', 'audio/aacp': 'audio/aac', 'audio/x-aac': 'audio/aac',
-  'audio/opus': 'audio/ogg', 'video/3gp': 'video/3gpp',
+  'image/jpg': 'image/jpeg',
+  'image/pjpeg': 'image/jpeg',
+  'audio/mp3': 'audio/mpeg',
+  'audio/x-m4a': 'audio/mp4',
+  'audio/m4a': 'audio/mp4',
+  'audio/aacp': 'audio/aac',
+  'audio/x-aac': 'audio/aac',
+  'audio/opus': 'audio/ogg',
+  'video/3gp': 'video/3gpp',
 };
 
 /** The container a file's first bytes identify (magic numbers); null when none we know. */
 export type Sniffed =
-  | 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp'
-  | 'application/pdf' | 'zip' | 'ole'
-  | 'audio/aac' | 'audio/amr' | 'audio/mpeg' | 'audio/ogg' | 'webm' | 'ftyp' | 'ftyp-3gp';
+  | 'image/jpeg'
+  | 'image/png'
+  | 'image/gif'
+  | 'image/webp'
+  | 'application/pdf'
+  | 'zip'
+  | 'ole'
+  | 'audio/aac'
+  | 'audio/amr'
+  | 'audio/mpeg'
+  | 'audio/ogg'
+  | 'webm'
+  | 'ftyp'
+  | 'ftyp-3gp';
 
 /** Identifies a file by its first bytes (64 are enough). */
 export function sniff(head: Buffer): Sniffed | null {
-  const starts = (hex: string, at = 0) => head.length >= at + hex.length / 2 && head.subarray(at, at + hex.length / 2).toString('hex') === hex;
+  const starts = (hex: string, at = 0) =>
+    head.length >= at + hex.length / 2 && head.subarray(at, at + hex.length / 2).toString('hex') === hex;
   const ascii = (text: string, at = 0) => head.length >= at + text.length && head.toString('latin1', at, at + text.length) === text;
   if (starts('ffd8ff')) return 'image/jpeg';
   if (starts('89504e470d0a1a0a')) return 'image/png';
@@ -77,26 +99,43 @@ export function sniff(head: Buffer): Sniffed | null {
 /** Whether bytes identified as `sniffed` can be a file of `type`. */
 function contentMatches(type: string, sniffed: Sniffed | null, head: Buffer): boolean {
   switch (type) {
-    case 'text/plain': return sniffed === null && !head.includes(0);
-    case 'application/msword': case 'application/vnd.ms-excel': case 'application/vnd.ms-powerpoint': return sniffed === 'ole';
+    case 'text/plain':
+      return sniffed === null && !head.includes(0);
+    case 'application/msword':
+    case 'application/vnd.ms-excel':
+    case 'application/vnd.ms-powerpoint':
+      return sniffed === 'ole';
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
     case 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet':
-    case 'application/vnd.openxmlformats-officedocument.presentationml.presentation': return sniffed === 'zip';
-    case 'audio/mp4': case 'video/mp4': return sniffed === 'ftyp' || sniffed === 'ftyp-3gp';
-    case 'video/3gpp': return sniffed === 'ftyp-3gp' || sniffed === 'ftyp';
-    case 'audio/webm': return sniffed === 'webm';
-    default: return sniffed === type;
+    case 'application/vnd.openxmlformats-officedocument.presentationml.presentation':
+      return sniffed === 'zip';
+    case 'audio/mp4':
+    case 'video/mp4':
+      return sniffed === 'ftyp' || sniffed === 'ftyp-3gp';
+    case 'video/3gpp':
+      return sniffed === 'ftyp-3gp' || sniffed === 'ftyp';
+    case 'audio/webm':
+      return sniffed === 'webm';
+    default:
+      return sniffed === type;
   }
 }
 
 /** The type to assume when the client declared none (or a generic one): the bytes decide. */
 function typeOfSniffed(sniffed: Sniffed | null): string | null {
   switch (sniffed) {
-    case null: case 'zip': case 'ole': return null; // a text or an Office file: its type must be declared
-    case 'webm': return 'audio/webm';
-    case 'ftyp': return 'video/mp4';
-    case 'ftyp-3gp': return 'video/3gpp';
-    default: return sniffed;
+    case null:
+    case 'zip':
+    case 'ole':
+      return null; // a text or an Office file: its type must be declared
+    case 'webm':
+      return 'audio/webm';
+    case 'ftyp':
+      return 'video/mp4';
+    case 'ftyp-3gp':
+      return 'video/3gpp';
+    default:
+      return sniffed;
   }
 }
 
@@ -155,18 +194,28 @@ export function checkUpload(input: UploadCheck): AcceptedUpload {
   const sniffed = sniff(input.head);
   const declared = normaliseType(input.declaredType);
   const type = declared ?? typeOfSniffed(sniffed);
-  if (!type) throw new DomainError('validation_failed', 'the file\'s type is unknown: send it with its content type');
+  if (!type) throw new DomainError('validation_failed', "the file's type is unknown: send it with its content type");
   const kind = input.kind ?? defaultKind(type);
   if (!KIND_TYPES[kind].includes(type)) {
-    if (kind === 'voice') throw new DomainError('validation_failed', `a voice note must be Ogg/Opus or WebM/Opus, not ${type}`, { field: 'file' });
-    throw new DomainError('validation_failed', `${type} cannot be sent as ${kind === 'audio' ? 'audio' : `a ${kind}`}; accepted: ${KIND_TYPES[kind].join(', ')}`, { field: 'file' });
+    if (kind === 'voice')
+      throw new DomainError('validation_failed', `a voice note must be Ogg/Opus or WebM/Opus, not ${type}`, { field: 'file' });
+    throw new DomainError(
+      'validation_failed',
+      `${type} cannot be sent as ${kind === 'audio' ? 'audio' : `a ${kind}`}; accepted: ${KIND_TYPES[kind].join(', ')}`,
+      { field: 'file' },
+    );
   }
   if (!contentMatches(type, sniffed, input.head)) {
-    throw new DomainError('validation_failed', `the file's bytes are not ${type}${sniffed ? ` (they look like ${sniffed})` : ''}`, { field: 'file' });
+    throw new DomainError('validation_failed', `the file's bytes are not ${type}${sniffed ? ` (they look like ${sniffed})` : ''}`, {
+      field: 'file',
+    });
   }
   const limit = Math.min(KIND_MAX_BYTES[kind], input.mediaMaxBytes);
   if (input.size > limit) {
-    throw new DomainError('payload_too_large', `${kind === 'audio' || kind === 'voice' ? `${kind === 'voice' ? 'voice notes' : 'audio files'}` : `${kind}s`} are limited to ${describeSize(limit)}; this file has ${input.size} bytes`);
+    throw new DomainError(
+      'payload_too_large',
+      `${kind === 'audio' || kind === 'voice' ? `${kind === 'voice' ? 'voice notes' : 'audio files'}` : `${kind}s`} are limited to ${describeSize(limit)}; this file has ${input.size} bytes`,
+    );
   }
   return { kind, type };
 }

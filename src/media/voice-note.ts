@@ -18,7 +18,8 @@ export function checkOggOpus(bytes: Buffer): OpusHead {
   if (pages.some((p) => p.serial !== first.serial)) throw new OggFormatError('the Ogg file holds more than one stream');
   const packets = oggPackets(pages);
   const head = packets[0] ? parseOpusHead(packets[0].packet) : null;
-  if (!head || packets[0]!.page !== 0 || first.segments.length !== 1) throw new OggFormatError('the Ogg stream does not start with an OpusHead page (not Opus)');
+  if (!head || packets[0]!.page !== 0 || first.segments.length !== 1)
+    throw new OggFormatError('the Ogg stream does not start with an OpusHead page (not Opus)');
   if (!packets[1] || !isOpusTags(packets[1].packet)) throw new OggFormatError('the Ogg/Opus stream has no OpusTags header');
   if (packets.length < 3) throw new OggFormatError('the Ogg/Opus stream holds no audio');
   return head;
@@ -46,12 +47,20 @@ export function prepareOpusAudio(bytes: Buffer, type: 'audio/ogg' | 'audio/webm'
     }
   } catch (err) {
     if (err instanceof WebmFormatError || err instanceof OggFormatError) {
-      throw new DomainError('validation_failed', `the ${type === 'audio/webm' ? 'WebM' : 'Ogg'} file is not usable Opus audio: ${err.message}`, { field: 'file' });
+      throw new DomainError(
+        'validation_failed',
+        `the ${type === 'audio/webm' ? 'WebM' : 'Ogg'} file is not usable Opus audio: ${err.message}`,
+        { field: 'file' },
+      );
     }
     throw err;
   }
   if (result.head.channels !== 1) {
-    throw new DomainError('validation_failed', `WhatsApp plays only mono Opus; this recording has ${result.head.channels} channels (record with channelCount: 1)`, { field: 'file' });
+    throw new DomainError(
+      'validation_failed',
+      `WhatsApp plays only mono Opus; this recording has ${result.head.channels} channels (record with channelCount: 1)`,
+      { field: 'file' },
+    );
   }
   return result;
 }

@@ -48,7 +48,10 @@ function vintSize(n: number): Buffer {
     if (n < 2 ** (7 * width) - 1) {
       const b = Buffer.alloc(width);
       let v = n;
-      for (let i = width - 1; i >= 0; i--) { b[i] = v % 256; v = Math.floor(v / 256); }
+      for (let i = width - 1; i >= 0; i--) {
+        b[i] = v % 256;
+        v = Math.floor(v / 256);
+      }
       b[0]! |= 0x80 >> (width - 1);
       return b;
     }
@@ -80,7 +83,10 @@ function int16(n: number): Buffer {
 function opusHead(channels: number, preSkip: number): Buffer {
   const b = Buffer.alloc(19);
   b.write('OpusHead', 0, 'latin1');
-  b[8] = 1; b[9] = channels; b.writeUInt16LE(preSkip, 10); b.writeUInt32LE(48000, 12);
+  b[8] = 1;
+  b[9] = channels;
+  b.writeUInt16LE(preSkip, 10);
+  b.writeUInt32LE(48000, 12);
   return b;
 }
 /** An Opus packet: TOC config 31 (CELT 20 ms, 960 samples), code 0, then `length - 1` bytes. */
@@ -90,9 +96,15 @@ function packet(length: number, fill: number): Buffer {
   return b;
 }
 function webm(options: { channels?: number; codec?: string; head?: Buffer | null; clusters: Buffer[] }): Buffer {
-  const entry = el(0xae, el(0xd7, 1), el(0x83, 2), el(0x86, options.codec ?? 'A_OPUS'),
+  const entry = el(
+    0xae,
+    el(0xd7, 1),
+    el(0x83, 2),
+    el(0x86, options.codec ?? 'A_OPUS'),
     ...(options.head === null ? [] : [el(0x63a2, options.head ?? opusHead(options.channels ?? 1, 312))]),
-    el(0x56aa, 6_500_000), el(0xe1, el(0x9f, options.channels ?? 1)));
+    el(0x56aa, 6_500_000),
+    el(0xe1, el(0x9f, options.channels ?? 1)),
+  );
   return Buffer.concat([
     el(0x1a45dfa3, el(0x4286, 1), el(0x4282, 'webm')),
     unknownSize(0x18538067, el(0x1549a966, el(0x2ad7b1, 1_000_000)), el(0x1654ae6b, entry), ...options.clusters),
@@ -238,7 +250,10 @@ describe('WebM/Opus → Ogg/Opus remux', () => {
     const ebml = el(0xa3, Buffer.from([0x81]), int16(60), Buffer.from([0x86, 1]), vintSize(700), frames[3]!, frames[4]!);
     const group = el(0xa0, el(0xa1, Buffer.from([0x81]), int16(100), Buffer.from([0x00]), frames[5]!));
     const last = el(0xa0, el(0xa1, Buffer.from([0x81]), int16(0), Buffer.from([0x00]), frames[6]!), el(0x75a2, uint(10_000_000)));
-    const file = webm({ head: null, clusters: [unknownSize(0x1f43b675, el(0xe7, 0), xiph, ebml, group), unknownSize(0x1f43b675, el(0xe7, 140), last)] });
+    const file = webm({
+      head: null,
+      clusters: [unknownSize(0x1f43b675, el(0xe7, 0), xiph, ebml, group), unknownSize(0x1f43b675, el(0xe7, 140), last)],
+    });
 
     const parsed = parseWebm(file);
     expect(parsed.frames.map((f) => f.data)).toEqual(frames);
@@ -248,7 +263,9 @@ describe('WebM/Opus → Ogg/Opus remux', () => {
     const { ogg, head, finalGranule } = remuxWebmToOgg(file);
     expect(head.preSkip).toBe(312); // 6.5 ms CodecDelay at 48 kHz
     const pages = readOggPages(ogg);
-    const out = oggPackets(pages).slice(2).map((p) => p.packet);
+    const out = oggPackets(pages)
+      .slice(2)
+      .map((p) => p.packet);
     expect(out).toEqual(frames);
     // 7 packets × 960 samples, minus 10 ms (480 samples) of end padding.
     expect(finalGranule).toBe(BigInt(7 * 960 - 480));
@@ -266,7 +283,9 @@ describe('WebM/Opus → Ogg/Opus remux', () => {
 
   it('refuses what it cannot remux, with the reason', () => {
     expect(() => remuxWebmToOgg(Buffer.from('not a webm file'))).toThrow(WebmFormatError);
-    expect(() => remuxWebmToOgg(webm({ codec: 'A_VORBIS', clusters: [el(0x1f43b675, el(0xe7, 0), simpleBlock(0, packet(20, 1)))] }))).toThrow(/no Opus audio track/);
+    expect(() =>
+      remuxWebmToOgg(webm({ codec: 'A_VORBIS', clusters: [el(0x1f43b675, el(0xe7, 0), simpleBlock(0, packet(20, 1)))] })),
+    ).toThrow(/no Opus audio track/);
     expect(() => remuxWebmToOgg(webm({ clusters: [] }))).toThrow(/holds no audio/);
     const cut = CHROMIUM_WEBM.subarray(0, CHROMIUM_WEBM.length - 7);
     expect(() => remuxWebmToOgg(cut)).toThrow(/runs past the end/);

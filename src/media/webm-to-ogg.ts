@@ -12,13 +12,28 @@ export class WebmFormatError extends Error {
 
 /** Matroska element ids we read (with their length marker, as the spec writes them). */
 const ID = {
-  ebml: 0x1a45dfa3, docType: 0x4282,
+  ebml: 0x1a45dfa3,
+  docType: 0x4282,
   segment: 0x18538067,
-  info: 0x1549a966, timecodeScale: 0x2ad7b1,
-  tracks: 0x1654ae6b, trackEntry: 0xae, trackNumber: 0xd7, trackType: 0x83, codecId: 0x86,
-  codecPrivate: 0x63a2, codecDelay: 0x56aa, contentEncodings: 0x6d80,
-  audio: 0xe1, samplingFrequency: 0xb5, channels: 0x9f,
-  cluster: 0x1f43b675, timecode: 0xe7, simpleBlock: 0xa3, blockGroup: 0xa0, block: 0xa1, discardPadding: 0x75a2,
+  info: 0x1549a966,
+  timecodeScale: 0x2ad7b1,
+  tracks: 0x1654ae6b,
+  trackEntry: 0xae,
+  trackNumber: 0xd7,
+  trackType: 0x83,
+  codecId: 0x86,
+  codecPrivate: 0x63a2,
+  codecDelay: 0x56aa,
+  contentEncodings: 0x6d80,
+  audio: 0xe1,
+  samplingFrequency: 0xb5,
+  channels: 0x9f,
+  cluster: 0x1f43b675,
+  timecode: 0xe7,
+  simpleBlock: 0xa3,
+  blockGroup: 0xa0,
+  block: 0xa1,
+  discardPadding: 0x75a2,
 } as const;
 
 /** Containers whose children we read; only Segment and Cluster may have an unknown size (live recording). */
@@ -63,7 +78,7 @@ function readVint(bytes: Buffer, at: number, keepMarker: boolean): { width: numb
   if (width > 8) throw new WebmFormatError(`invalid EBML number at byte ${at}`);
   if (at + width > bytes.length) throw new WebmFormatError(`the file ends inside an element header at byte ${at}`);
   let value = keepMarker ? first : first & (0xff >> width);
-  let allOnes = value === (0xff >> width);
+  let allOnes = value === 0xff >> width;
   for (let i = 1; i < width; i++) {
     const b = bytes[at + i]!;
     value = value * 256 + b;
@@ -106,7 +121,8 @@ function blockFrames(data: Buffer): { track: number; offset: number; frames: Buf
   const count = data[at]! + 1;
   at += 1;
   const sizes: number[] = [];
-  if (lacing === 1) { // Xiph
+  if (lacing === 1) {
+    // Xiph
     for (let i = 0; i < count - 1; i++) {
       let size = 0;
       for (;;) {
@@ -117,7 +133,8 @@ function blockFrames(data: Buffer): { track: number; offset: number; frames: Buf
       }
       sizes.push(size);
     }
-  } else if (lacing === 3) { // EBML
+  } else if (lacing === 3) {
+    // EBML
     const first = readVint(data, at, false);
     at += first.width;
     sizes.push(first.value);
@@ -127,7 +144,8 @@ function blockFrames(data: Buffer): { track: number; offset: number; frames: Buf
       const bias = 2 ** (7 * delta.width - 1) - 1;
       sizes.push(sizes[i - 1]! + delta.value - bias);
     }
-  } else { // fixed size
+  } else {
+    // fixed size
     const size = (data.length - at) / count;
     if (!Number.isInteger(size)) throw new WebmFormatError('fixed-size lacing that does not divide the block');
     for (let i = 0; i < count - 1; i++) sizes.push(size);
@@ -168,46 +186,97 @@ export function parseWebm(bytes: Buffer): WebmFile {
     const id = readVint(bytes, at, true);
     const size = readVint(bytes, at + id.width, false);
     const start = at + id.width + size.width;
-    if (size.allOnes && !UNKNOWN_SIZE_ALLOWED.has(id.value)) throw new WebmFormatError(`element 0x${id.value.toString(16)} of unknown size`);
+    if (size.allOnes && !UNKNOWN_SIZE_ALLOWED.has(id.value))
+      throw new WebmFormatError(`element 0x${id.value.toString(16)} of unknown size`);
     const end = size.allOnes ? bytes.length : start + size.value;
     if (MASTERS.has(id.value)) {
       if (end > bytes.length) throw new WebmFormatError(`element 0x${id.value.toString(16)} runs past the end of the file`);
-      if (id.value === ID.trackEntry) tracks.push({ number: 0, type: null, codecId: null, codecPrivate: null, codecDelay: null, channels: null, samplingFrequency: null, hasContentEncoding: false });
-      if (id.value === ID.cluster) { closeGroup(); clusterTimecode = null; }
-      if (id.value === ID.blockGroup) { closeGroup(); group = { block: null, discardPadding: 0, end }; }
+      if (id.value === ID.trackEntry)
+        tracks.push({
+          number: 0,
+          type: null,
+          codecId: null,
+          codecPrivate: null,
+          codecDelay: null,
+          channels: null,
+          samplingFrequency: null,
+          hasContentEncoding: false,
+        });
+      if (id.value === ID.cluster) {
+        closeGroup();
+        clusterTimecode = null;
+      }
+      if (id.value === ID.blockGroup) {
+        closeGroup();
+        group = { block: null, discardPadding: 0, end };
+      }
       at = start;
       continue;
     }
-    if (end > bytes.length) throw new WebmFormatError(`element 0x${id.value.toString(16)} at byte ${at} runs past the end of the file (truncated recording?)`);
+    if (end > bytes.length)
+      throw new WebmFormatError(`element 0x${id.value.toString(16)} at byte ${at} runs past the end of the file (truncated recording?)`);
     const data = bytes.subarray(start, end);
     const track = tracks.at(-1);
     switch (id.value) {
-      case ID.docType: docType = data.toString('latin1').replace(/\0+$/, ''); break;
-      case ID.timecodeScale: timecodeScale = readUint(data); break;
-      case ID.trackNumber: if (track) track.number = readUint(data); break;
-      case ID.trackType: if (track) track.type = readUint(data); break;
-      case ID.codecId: if (track) track.codecId = data.toString('latin1').replace(/\0+$/, ''); break;
-      case ID.codecPrivate: if (track) track.codecPrivate = Buffer.from(data); break;
-      case ID.codecDelay: if (track) track.codecDelay = readUint(data); break;
-      case ID.contentEncodings: if (track) track.hasContentEncoding = true; break;
-      case ID.channels: if (track) track.channels = readUint(data); break;
-      case ID.samplingFrequency: if (track) track.samplingFrequency = readFloat(data); break;
-      case ID.timecode: clusterTimecode = readUint(data); break;
-      case ID.simpleBlock: closeGroup(); raw.push({ data, cluster: clusterTimecode ?? 0, discardPadding: 0 }); break;
-      case ID.block: if (group) group.block = data; break;
-      case ID.discardPadding: if (group) group.discardPadding = readSigned(data); break;
-      default: break; // SeekHead, Cues, Tags, Void, CRC-32 …: not needed to carry the audio
+      case ID.docType:
+        docType = data.toString('latin1').replace(/\0+$/, '');
+        break;
+      case ID.timecodeScale:
+        timecodeScale = readUint(data);
+        break;
+      case ID.trackNumber:
+        if (track) track.number = readUint(data);
+        break;
+      case ID.trackType:
+        if (track) track.type = readUint(data);
+        break;
+      case ID.codecId:
+        if (track) track.codecId = data.toString('latin1').replace(/\0+$/, '');
+        break;
+      case ID.codecPrivate:
+        if (track) track.codecPrivate = Buffer.from(data);
+        break;
+      case ID.codecDelay:
+        if (track) track.codecDelay = readUint(data);
+        break;
+      case ID.contentEncodings:
+        if (track) track.hasContentEncoding = true;
+        break;
+      case ID.channels:
+        if (track) track.channels = readUint(data);
+        break;
+      case ID.samplingFrequency:
+        if (track) track.samplingFrequency = readFloat(data);
+        break;
+      case ID.timecode:
+        clusterTimecode = readUint(data);
+        break;
+      case ID.simpleBlock:
+        closeGroup();
+        raw.push({ data, cluster: clusterTimecode ?? 0, discardPadding: 0 });
+        break;
+      case ID.block:
+        if (group) group.block = data;
+        break;
+      case ID.discardPadding:
+        if (group) group.discardPadding = readSigned(data);
+        break;
+      default:
+        break; // SeekHead, Cues, Tags, Void, CRC-32 …: not needed to carry the audio
     }
     at = end;
   }
   closeGroup();
-  if (docType !== 'webm' && docType !== 'matroska') throw new WebmFormatError(`EBML DocType ${JSON.stringify(docType)} is not webm or matroska`);
+  if (docType !== 'webm' && docType !== 'matroska')
+    throw new WebmFormatError(`EBML DocType ${JSON.stringify(docType)} is not webm or matroska`);
 
   const frames: WebmFrame[] = [];
   for (const block of raw) {
     const { track, offset, frames: parts } = blockFrames(block.data);
     const timestampNs = (block.cluster + offset) * timecodeScale;
-    parts.forEach((data, i) => frames.push({ track, timestampNs, data, discardPaddingNs: i === parts.length - 1 ? block.discardPadding : 0 }));
+    parts.forEach((data, i) =>
+      frames.push({ track, timestampNs, data, discardPaddingNs: i === parts.length - 1 ? block.discardPadding : 0 }),
+    );
   }
   return { docType, tracks, frames };
 }
@@ -244,7 +313,7 @@ export function remuxWebmToOgg(bytes: Buffer): RemuxResult {
   let headBytes = track.codecPrivate;
   let head = headBytes ? parseOpusHead(headBytes) : null;
   if (!head) {
-    if (headBytes && headBytes.length > 0) throw new WebmFormatError('the Opus track\'s CodecPrivate is not an OpusHead');
+    if (headBytes && headBytes.length > 0) throw new WebmFormatError("the Opus track's CodecPrivate is not an OpusHead");
     const channels = track.channels ?? 1;
     if (channels < 1 || channels > 2) throw new WebmFormatError(`an Opus track of ${channels} channels needs an OpusHead`);
     const preSkip = Math.round(((track.codecDelay ?? 0) * OPUS_RATE) / 1e9);

@@ -103,7 +103,8 @@ export function usefulMimeType(value: string | null | undefined): string | null 
 
 /** Refuses an announced size over the limit before any byte is read. */
 export function checkDeclaredSize(size: number | null, maxBytes: number): void {
-  if (size !== null && size > maxBytes) throw new MediaFetchError('too_large', `media of ${size} bytes is over the ${maxBytes}-byte limit`, false);
+  if (size !== null && size > maxBytes)
+    throw new MediaFetchError('too_large', `media of ${size} bytes is over the ${maxBytes}-byte limit`, false);
 }
 
 /** Reads a whole (small) response body, refusing more than `limit` bytes. */
@@ -138,13 +139,34 @@ export const MAX_REDIRECTS = 5;
 
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) BLOCKED.addSubnet(net, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  BLOCKED.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['100::', 64], ['2001:db8::', 32],
-] as const) BLOCKED.addSubnet(net, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+  ['100::', 64],
+  ['2001:db8::', 32],
+] as const)
+  BLOCKED.addSubnet(net, prefix, 'ipv6');
 
 /**
  * Why an IP address must not be fetched from: loopback, private (RFC 1918, ULA — fd00:ec2::254
@@ -200,7 +222,8 @@ export async function guardedGet(url: string, options: GuardedGetOptions, what: 
     throw new MediaFetchError('bad_url', `${what}: not a URL`, false);
   }
   for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new MediaFetchError('bad_url', `${what}: scheme ${current.protocol} is not http(s)`, false);
+    if (current.protocol !== 'http:' && current.protocol !== 'https:')
+      throw new MediaFetchError('bad_url', `${what}: scheme ${current.protocol} is not http(s)`, false);
     const response = await getOnce(current, options, what);
     const location = response.headers.get('location');
     if (![301, 302, 303, 307, 308].includes(response.status) || location === null) return response;
@@ -222,7 +245,11 @@ function getOnce(url: URL, options: GuardedGetOptions, what: string): Promise<Re
     if (reason) return Promise.reject(new MediaFetchError('blocked_address', `${what}: ${reason}`, false));
   }
   let blocked: MediaFetchError | null = null;
-  const checkedLookup = (hostname: string, opts: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  const checkedLookup = (
+    hostname: string,
+    opts: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
@@ -254,7 +281,12 @@ function getOnce(url: URL, options: GuardedGetOptions, what: string): Promise<Re
       const status = res.statusCode ?? 502;
       const hasBody = ![204, 205, 304].includes(status) && status >= 200;
       if (!hasBody) res.resume();
-      resolve(new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, { status: status < 200 || status > 599 ? 502 : status, headers }));
+      resolve(
+        new Response(hasBody ? (Readable.toWeb(res) as ReadableStream<Uint8Array>) : null, {
+          status: status < 200 || status > 599 ? 502 : status,
+          headers,
+        }),
+      );
     });
     req.on('error', (err) => {
       if (options.signal.aborted) return reject(options.signal.reason);
@@ -268,7 +300,12 @@ function getOnce(url: URL, options: GuardedGetOptions, what: string): Promise<Re
  * Opens a URL that needs no credentials (Qiscus attachments, MontyMobile media links, imported
  * URLs), through guardedGet. `headers` must not carry credentials.
  */
-export async function fetchPlainUrl(url: string, options: FetchOptions, policy: FetchPolicy = OPEN_POLICY, headers: Record<string, string> = {}): Promise<FetchedMedia> {
+export async function fetchPlainUrl(
+  url: string,
+  options: FetchOptions,
+  policy: FetchPolicy = OPEN_POLICY,
+  headers: Record<string, string> = {},
+): Promise<FetchedMedia> {
   let host = '';
   try {
     host = new URL(url).host;

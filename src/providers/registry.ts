@@ -80,7 +80,8 @@ export function webhookAdapters(secrets: ProviderSecrets): Partial<Record<Provid
     adapters.meta = {
       provider: 'meta',
       verify: (req) => {
-        if (!verifyMetaSignature(req.rawBody, header(req, 'x-hub-signature-256'), appSecret)) throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
+        if (!verifyMetaSignature(req.rawBody, header(req, 'x-hub-signature-256'), appSecret))
+          throw new WebhookRejected(401, 'bad X-Hub-Signature-256');
       },
       begin: (req) => {
         const check = startMetaSignatureCheck(header(req, 'x-hub-signature-256'), appSecret);
@@ -153,7 +154,13 @@ export function mediaFetchers(settings: MediaSettings): Record<Provider, MediaFe
 export interface SendSettings {
   meta: { graphUrl: string; accessToken: string | null; phoneNumberId: string | null };
   montymobile: { apiUrl: string; tenant: string | null; apiKey: string | null; sourceNumber: string | null; audioAs: 'document' | 'audio' };
-  qiscus: { apiUrl: string; appCode: string | null; secretKey: string | null; botEmail: string | null; attachmentForm: 'payload' | 'top_level' };
+  qiscus: {
+    apiUrl: string;
+    appCode: string | null;
+    secretKey: string | null;
+    botEmail: string | null;
+    attachmentForm: 'payload' | 'top_level';
+  };
   outbox: { sendTimeoutMs: number };
 }
 
@@ -163,7 +170,10 @@ export interface SendSettings {
  * take media by public link only: `mediaLink` gives a signed /media-links URL (src/app/media-links.ts)
  * or null when PUBLIC_URL is unset, and then their media messages fail as `public_url_missing`.
  */
-export function messageSenders(settings: SendSettings, mediaLink: ((mediaId: string) => string | null) | null = null): Record<Provider, MessageSender> {
+export function messageSenders(
+  settings: SendSettings,
+  mediaLink: ((mediaId: string) => string | null) | null = null,
+): Record<Provider, MessageSender> {
   const timeoutMs = settings.outbox.sendTimeoutMs;
   return {
     meta: metaMessageSender({ ...settings.meta, timeoutMs }),

@@ -63,7 +63,10 @@ export interface SendOptions {
  * between the two, so the window in which a crash leaves the outcome unknown covers `send` only.
  */
 export interface MessageSender {
-  prepare(message: OutboundMessage, options: SendOptions): Promise<{ prepared: PreparedSend } | { failed: Exclude<SendOutcome, { kind: 'accepted' }> }>;
+  prepare(
+    message: OutboundMessage,
+    options: SendOptions,
+  ): Promise<{ prepared: PreparedSend } | { failed: Exclude<SendOutcome, { kind: 'accepted' }> }>;
   send(prepared: PreparedSend, options: SendOptions): Promise<SendOutcome>;
   /**
    * Marks the customer's message (and every earlier one) read, with the typing indicator when
@@ -84,7 +87,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
 /** The outcome of an HTTP answer that says nothing more specific: 408/425/429/5xx retry, other 4xx are final. */
 export function httpOutcome(status: number, title: string, retryAfter: string | null): Exclude<SendOutcome, { kind: 'accepted' }> {
   const error = { code: `http_${status}`, title };
-  if (status === 408 || status === 425 || status === 429 || status >= 500) return { kind: 'retryable', error, retryAfterMs: retryAfterMs(retryAfter) };
+  if (status === 408 || status === 425 || status === 429 || status >= 500)
+    return { kind: 'retryable', error, retryAfterMs: retryAfterMs(retryAfter) };
   return { kind: 'permanent', error };
 }
 
@@ -103,7 +107,11 @@ const ANSWER_LIMIT = 256 * 1024;
  * becomes a retryable outcome (`unreachable` / `timeout`); the caller's own abort (shutdown) is
  * rethrown. The answer body is read whole (providers answer a few hundred bytes).
  */
-export async function call(url: string, init: RequestInit, options: SendOptions & { timeout: AbortSignal }): Promise<HttpAnswer | Exclude<SendOutcome, { kind: 'accepted' }>> {
+export async function call(
+  url: string,
+  init: RequestInit,
+  options: SendOptions & { timeout: AbortSignal },
+): Promise<HttpAnswer | Exclude<SendOutcome, { kind: 'accepted' }>> {
   const signal = AbortSignal.any([options.signal, options.timeout]);
   try {
     if (typeof init.body === 'string') return await postText(url, init, signal);
@@ -112,9 +120,14 @@ export async function call(url: string, init: RequestInit, options: SendOptions 
     return { status: response.status, headers: response.headers, ...bodyOf(buffer) };
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason ?? err;
-    if (options.timeout.aborted) return { kind: 'retryable', error: { code: 'timeout', title: 'the provider did not answer in time' }, retryAfterMs: null };
+    if (options.timeout.aborted)
+      return { kind: 'retryable', error: { code: 'timeout', title: 'the provider did not answer in time' }, retryAfterMs: null };
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
-    return { kind: 'retryable', error: { code: 'unreachable', title: `the provider could not be reached (${cause ?? (err as Error).message})` }, retryAfterMs: null };
+    return {
+      kind: 'retryable',
+      error: { code: 'unreachable', title: `the provider could not be reached (${cause ?? (err as Error).message})` },
+      retryAfterMs: null,
+    };
   }
 }
 
@@ -142,7 +155,10 @@ function postText(url: string, init: RequestInit, signal: AbortSignal): Promise<
   const agent = agents[target.protocol as keyof typeof agents];
   if (!agent) return Promise.reject(new Error(`unsupported protocol ${target.protocol}`));
   const body = Buffer.from(init.body as string, 'utf8');
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined), 'content-length': String(body.length) };
+  const headers: Record<string, string> = {
+    ...(init.headers as Record<string, string> | undefined),
+    'content-length': String(body.length),
+  };
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<HttpAnswer>((resolve, reject) => {
     const req = send(target, { method: init.method ?? 'POST', headers, agent, signal }, (res) => {
@@ -157,7 +173,12 @@ function postText(url: string, init: RequestInit, signal: AbortSignal): Promise<
         const raw = res.headers;
         resolve({
           status: res.statusCode ?? 0,
-          headers: { get: (name) => { const v = raw[name.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; } },
+          headers: {
+            get: (name) => {
+              const v = raw[name.toLowerCase()];
+              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+            },
+          },
           ...bodyOf(Buffer.concat(chunks)),
         });
       });
@@ -174,7 +195,10 @@ export function isAnswer(value: HttpAnswer | SendOutcome): value is HttpAnswer {
 
 /** The error of a media message to a provider that fetches media by URL when Switchboard has no public address to give it. */
 export function publicUrlMissing(provider: string): ProviderError {
-  return { code: 'public_url_missing', title: `${provider} fetches media from a public link; set PUBLIC_URL to the address it can reach this server at` };
+  return {
+    code: 'public_url_missing',
+    title: `${provider} fetches media from a public link; set PUBLIC_URL to the address it can reach this server at`,
+  };
 }
 
 /** A sender for a provider whose credentials are missing: every message fails as `not_configured`. */

@@ -20,7 +20,11 @@ export const optionalId = z
   .optional()
   .catch(undefined);
 
-const decimal = z.string().trim().regex(/^-?\d{1,3}(\.\d+)?$/).transform(Number);
+const decimal = z
+  .string()
+  .trim()
+  .regex(/^-?\d{1,3}(\.\d+)?$/)
+  .transform(Number);
 
 /** Latitude in degrees, as a number or a decimal string. */
 export const latitudeSchema = z.union([z.number(), decimal]).pipe(z.number().min(-90).max(90));
@@ -79,4 +83,3 @@ export function dateFromIso(value: unknown): Date | null {
   const date = new Date(match[3] ? text : `${text}Z`);
   return Number.isNaN(date.getTime()) ? null : date;
 }
-

@@ -33,9 +33,13 @@ function tailOf(store: Store, pollIntervalMs: number) {
 
 /** Emits `count` events from `units` concurrent write units. */
 async function emitMany(committer: GroupCommitter, units: number, perUnit: number, tag: string): Promise<void> {
-  await Promise.all(Array.from({ length: units }, (_, u) => committer.run(async (tx) => {
-    for (let i = 0; i < perUnit; i++) tx.emit(plumbingEvent('new_message', `${tag}-${u}`, { u, i }));
-  })));
+  await Promise.all(
+    Array.from({ length: units }, (_, u) =>
+      committer.run(async (tx) => {
+        for (let i = 0; i < perUnit; i++) tx.emit(plumbingEvent('new_message', `${tag}-${u}`, { u, i }));
+      }),
+    ),
+  );
 }
 
 async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -57,17 +61,24 @@ describe('EventTail on SQLite with SQLITE_SYNC=offloaded', () => {
     const other = await openStore(db.url, { sqliteSync: 'offloaded' });
     cleanups.push(() => other.close());
     const delivered: { ids: number[]; fsyncsBefore: number }[] = [];
-    const tail = new EventTail(
-      { log: eventLogOf(store), pollIntervalMs: 20 },
-      (events) => delivered.push({ ids: ids(events), fsyncsBefore: store.wal!.stats.fsyncs }),
+    const tail = new EventTail({ log: eventLogOf(store), pollIntervalMs: 20 }, (events) =>
+      delivered.push({ ids: ids(events), fsyncsBefore: store.wal!.stats.fsyncs }),
     );
     cleanups.push(() => tail.stop());
     await tail.start();
     expect(store.wal!.stats.fsyncs).toBe(0);
-    await other.db.insertInto('events').values([1, 2, 3].map((n) => ({
-      type: 'new_message', conversation_id: 'c-other', payload: JSON.stringify({ n }), created_at: new Date().toISOString(),
-    }))).execute();
-    await until(() => delivered.length > 0, 5000, 'the other connection\'s events');
+    await other.db
+      .insertInto('events')
+      .values(
+        [1, 2, 3].map((n) => ({
+          type: 'new_message',
+          conversation_id: 'c-other',
+          payload: JSON.stringify({ n }),
+          created_at: new Date().toISOString(),
+        })),
+      )
+      .execute();
+    await until(() => delivered.length > 0, 5000, "the other connection's events");
     expect(delivered.flatMap((d) => d.ids)).toEqual([1, 2, 3]);
     // This process's WalSync ran an fsync before handing them over.
     expect(delivered[0]!.fsyncsBefore).toBeGreaterThanOrEqual(1);
@@ -147,7 +158,9 @@ describe.skipIf(!TEST_POSTGRES_URL)('EventTail on PostgreSQL', () => {
     const other = await open(db);
     const { tail, delivered } = tailOf(store, 600_000);
     await tail.start();
-    await other.pgPool!.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%'`);
+    await other.pgPool!.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%'`,
+    );
     await until(() => tail.stats.listenErrors > 0, 5000, 'the LISTEN connection to fail');
     await emitMany(new GroupCommitter(other, { maxBatch: 16 }), 3, 3, 'gap');
     // Reconnecting reads what was committed meanwhile, without any poll.

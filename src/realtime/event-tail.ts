@@ -57,18 +57,19 @@ export class EventTail {
     this.seen = await log.latestId();
     this.pollTimer = setInterval(() => this.wake(), this.pollIntervalMs);
     this.pollTimer.unref();
-    this.listener = log.listen?.({
-      notified: (eventId) => {
-        this.stats.notifications++;
-        this.wake(eventId);
-      },
-      // Anything committed while no LISTEN was open.
-      opened: () => this.wake(),
-      lost: (err) => {
-        this.stats.listenErrors++;
-        logger?.warn({ err }, 'event LISTEN connection lost; reconnecting (the poll covers the gap)');
-      },
-    }) ?? null;
+    this.listener =
+      log.listen?.({
+        notified: (eventId) => {
+          this.stats.notifications++;
+          this.wake(eventId);
+        },
+        // Anything committed while no LISTEN was open.
+        opened: () => this.wake(),
+        lost: (err) => {
+          this.stats.listenErrors++;
+          logger?.warn({ err }, 'event LISTEN connection lost; reconnecting (the poll covers the gap)');
+        },
+      }) ?? null;
     await this.listener?.ready;
     return this.seen;
   }

@@ -35,7 +35,10 @@ export class Realtime {
     this.hub = new SseHub({ log, logger, observer: options.observer, pingIntervalMs: options.pingIntervalMs, ...options.buffer });
     this.tail = new EventTail({ log, logger, pollIntervalMs: options.pollIntervalMs }, (events) => this.hub.publish(events));
     this.retention = new EventRetention({
-      committer: options.committer, retentionDays: options.retentionDays, logger, intervalMs: options.purgeIntervalMs,
+      committer: options.committer,
+      retentionDays: options.retentionDays,
+      logger,
+      intervalMs: options.purgeIntervalMs,
     });
   }
 

@@ -6,7 +6,10 @@
 /** `id:`, `event:` and one `data:` line per line of `data` (a newline inside data would end the field). */
 export function sseEvent(id: number | null, event: string, data: string): string {
   const head = `${id === null ? '' : `id: ${id}\n`}event: ${event}\n`;
-  return `${head}${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
+  return `${head}${data
+    .split(/\r\n|\r|\n/)
+    .map((line) => `data: ${line}\n`)
+    .join('')}\n`;
 }
 
 /** Tells the browser how long to wait before reconnecting. */

@@ -47,7 +47,10 @@ class TestSink extends Writable {
 async function setup(events: number, options: Partial<SseHubOptions> = {}) {
   const database = await createSqliteDatabase();
   const store: Store = await database.open();
-  cleanups.push(() => database.destroy(), () => store.close());
+  cleanups.push(
+    () => database.destroy(),
+    () => store.close(),
+  );
   const committer = new GroupCommitter(store, { maxBatch: 64 });
   await committer.run(async (tx) => {
     for (let i = 0; i < events; i++) tx.emit(plumbingEvent('new_message', i % 2 ? 'odd' : 'even', { i, pad: 'p'.repeat(200) }));

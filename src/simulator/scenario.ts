@@ -45,7 +45,12 @@ export const SCENARIO: ScenarioStep[] = [
   { at: 11_000, customer: 'sari', kind: 'text', text: 'Hello, do you sell gift cards?' },
   { at: 13_000, customer: 'maya', kind: 'voice' },
   { at: 16_000, customer: 'emily', kind: 'photo', caption: 'Is this redness normal two days after my laser session?' },
-  { at: 19_000, customer: 'karim', kind: 'text', text: 'This is the THIRD time you cancel my appointment!!! Worst clinic ever, I want a refund NOW 😡' },
+  {
+    at: 19_000,
+    customer: 'karim',
+    kind: 'text',
+    text: 'This is the THIRD time you cancel my appointment!!! Worst clinic ever, I want a refund NOW 😡',
+  },
   { at: 22_000, customer: 'rana', kind: 'text', text: 'وفي مواقف للسيارات عندكم؟' },
   { at: 25_000, customer: 'julien', kind: 'text', text: "Je préfère parler à quelqu'un, s'il vous plaît." },
   { at: 28_000, customer: 'emily', kind: 'reaction', emoji: '👍' },

@@ -142,7 +142,10 @@ export class WhatsAppSimulator {
   }
 
   private async perform(customer: SimulatedCustomer, step: ScenarioStep): Promise<void> {
-    const id = customer.provider === 'qiscus' ? `wa_wamid.SIM${randomBytes(12).toString('hex').toUpperCase()}` : `wamid.SIM${randomBytes(12).toString('hex').toUpperCase()}`;
+    const id =
+      customer.provider === 'qiscus'
+        ? `wa_wamid.SIM${randomBytes(12).toString('hex').toUpperCase()}`
+        : `wamid.SIM${randomBytes(12).toString('hex').toUpperCase()}`;
     if (!this.firstMessageOf.has(customer.key)) this.firstMessageOf.set(customer.key, id);
     let message: Record<string, unknown>;
     switch (step.kind) {
@@ -172,10 +175,29 @@ export class WhatsAppSimulator {
         break;
       }
     }
-    const what = step.kind === 'text' ? `"${step.text}"` : step.kind === 'photo' ? `a photo ("${step.caption}")` : step.kind === 'voice' ? 'a voice note' : `a reaction ${step.emoji}`;
+    const what =
+      step.kind === 'text'
+        ? `"${step.text}"`
+        : step.kind === 'photo'
+          ? `a photo ("${step.caption}")`
+          : step.kind === 'voice'
+            ? 'a voice note'
+            : `a reaction ${step.emoji}`;
     this.log(`${customer.name} (${customer.provider}) → ${what}`);
-    if (customer.provider === 'meta') await this.postMeta(this.metaEnvelope({ contacts: [{ profile: { name: customer.name }, wa_id: customer.waId }], messages: [{ from: customer.waId, id, timestamp: this.now(), ...message }] }));
-    else if (customer.provider === 'montymobile') await this.postMonty(this.montyEnvelope({ contacts: [{ profile: { name: customer.name }, wa_id: customer.waId }], messages: [{ from: customer.waId, id, timestamp: this.now(), ...message }] }));
+    if (customer.provider === 'meta')
+      await this.postMeta(
+        this.metaEnvelope({
+          contacts: [{ profile: { name: customer.name }, wa_id: customer.waId }],
+          messages: [{ from: customer.waId, id, timestamp: this.now(), ...message }],
+        }),
+      );
+    else if (customer.provider === 'montymobile')
+      await this.postMonty(
+        this.montyEnvelope({
+          contacts: [{ profile: { name: customer.name }, wa_id: customer.waId }],
+          messages: [{ from: customer.waId, id, timestamp: this.now(), ...message }],
+        }),
+      );
     else await this.postQiscus(customer, id, step.kind === 'text' ? step.text : what);
   }
 
@@ -183,14 +205,42 @@ export class WhatsAppSimulator {
     const { phoneNumberId } = this.options.meta;
     return {
       object: 'whatsapp_business_account',
-      entry: [{ id: '102290129340398', changes: [{ value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId }, ...value }, field: 'messages' }] }],
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+                ...value,
+              },
+              field: 'messages',
+            },
+          ],
+        },
+      ],
     };
   }
 
   private montyEnvelope(value: Record<string, unknown>) {
     // MontyMobile re-serialises Meta's envelope: `field` before `value`, `object` last.
     return {
-      entry: [{ id: '859562923476499', changes: [{ field: 'messages', value: { metadata: { phone_number_id: '901137269746618', display_phone_number: this.options.montymobile.sourceNumber }, messaging_product: 'whatsapp', ...value } }] }],
+      entry: [
+        {
+          id: '859562923476499',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                metadata: { phone_number_id: '901137269746618', display_phone_number: this.options.montymobile.sourceNumber },
+                messaging_product: 'whatsapp',
+                ...value,
+              },
+            },
+          ],
+        },
+      ],
       object: 'whatsapp_business_account',
     };
   }
@@ -213,14 +263,38 @@ export class WhatsAppSimulator {
       payload: {
         from: { avatar_url: '', email: customer.waId, id: 0, id_str: '0', name: customer.name },
         message: {
-          comment_before_id: 0, comment_before_id_str: '0', created_at: now.toISOString(), disable_link_preview: false, extras: null,
-          id: 0, id_str: '0', payload: null, text, timestamp: now.toISOString(), type: 'text', unique_temp_id: uniqueId,
-          unix_nano_timestamp: now.getTime(), unix_timestamp: Math.floor(now.getTime() / 1000),
+          comment_before_id: 0,
+          comment_before_id_str: '0',
+          created_at: now.toISOString(),
+          disable_link_preview: false,
+          extras: null,
+          id: 0,
+          id_str: '0',
+          payload: null,
+          text,
+          timestamp: now.toISOString(),
+          type: 'text',
+          unique_temp_id: uniqueId,
+          unix_nano_timestamp: now.getTime(),
+          unix_timestamp: Math.floor(now.getTime() / 1000),
         },
         room: {
-          id: `9${customer.waId.slice(-6)}`, id_str: `9${customer.waId.slice(-6)}`, is_public_channel: false, name: customer.name,
-          options: JSON.stringify({ channel: 'wa', channel_details: { channel_id: 963, name: 'Lumière WhatsApp (Qiscus)', phone: '+62628771666489' }, is_resolved: false, is_waiting: false, source: 'wa' }),
-          participants: [{ email: customer.waId }], room_avatar: '', topic_id: '1', topic_id_str: '1', type: 'group',
+          id: `9${customer.waId.slice(-6)}`,
+          id_str: `9${customer.waId.slice(-6)}`,
+          is_public_channel: false,
+          name: customer.name,
+          options: JSON.stringify({
+            channel: 'wa',
+            channel_details: { channel_id: 963, name: 'Lumière WhatsApp (Qiscus)', phone: '+62628771666489' },
+            is_resolved: false,
+            is_waiting: false,
+            source: 'wa',
+          }),
+          participants: [{ email: customer.waId }],
+          room_avatar: '',
+          topic_id: '1',
+          topic_id_str: '1',
+          type: 'group',
         },
         type: 'post_comment_mobile',
       },
@@ -233,7 +307,11 @@ export class WhatsAppSimulator {
   private async post(path: string, body: string, headers: Record<string, string>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(`${this.switchboardUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        const res = await fetch(`${this.switchboardUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
         await res.arrayBuffer();
         if (res.ok) return;
         if (res.status < 500 || attempt >= 5) throw new Error(`${path} answered ${res.status}`);
@@ -260,7 +338,8 @@ export class WhatsAppSimulator {
         res.writeHead(200, { 'content-type': media.mimeType, 'content-length': media.bytes.length });
         return void res.end(media.bytes);
       }
-      if (req.method === 'POST' && path === `${meta}${this.options.meta.phoneNumberId}/messages`) return this.metaSend(res, JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      if (req.method === 'POST' && path === `${meta}${this.options.meta.phoneNumberId}/messages`)
+        return this.metaSend(res, JSON.parse(body.toString('utf8')) as Record<string, unknown>);
       if (req.method === 'POST' && path === `${meta}${this.options.meta.phoneNumberId}/media`) {
         const file = multipartFile(req.headers['content-type'] ?? '', body);
         if (!file) return json(res, 400, { error: { message: '(#100) file is required', code: 100 } });
@@ -270,12 +349,20 @@ export class WhatsAppSimulator {
         const id = decodeURIComponent(path.slice(meta.length));
         const media = this.media.get(id);
         if (!media) return json(res, 404, { error: { message: 'Unsupported get request.', code: 100 } });
-        return json(res, 200, { messaging_product: 'whatsapp', url: `${this.baseUrl}/meta/files/${encodeURIComponent(id)}`, mime_type: media.mimeType, sha256: this.sha256(id), file_size: media.bytes.length, id });
+        return json(res, 200, {
+          messaging_product: 'whatsapp',
+          url: `${this.baseUrl}/meta/files/${encodeURIComponent(id)}`,
+          mime_type: media.mimeType,
+          sha256: this.sha256(id),
+          file_size: media.bytes.length,
+          id,
+        });
       }
     }
     if (req.method === 'POST' && path === '/montymobile/api/v2/WhatsappApi/send-session') {
       const { tenant, apiKey } = this.options.montymobile;
-      if (req.headers.tenant !== tenant || req.headers['api-key'] !== apiKey) return json(res, 401, { success: false, message: 'Unauthorized' });
+      if (req.headers.tenant !== tenant || req.headers['api-key'] !== apiKey)
+        return json(res, 401, { success: false, message: 'Unauthorized' });
       const send = JSON.parse(body.toString('utf8')) as { to?: string; type?: string; text?: { body?: string } };
       const messageId = randomUUID();
       this.record('montymobile', send.to ?? '', String(send.type ?? '').toLowerCase(), send.text?.body ?? null, messageId);
@@ -283,12 +370,21 @@ export class WhatsAppSimulator {
       return json(res, 200, { success: true, data: { messageId }, message: 'Message sent successfully' });
     }
     if (req.method === 'POST' && path === `/qiscus/${this.options.qiscus.appCode}/bot`) {
-      if (req.headers.qiscus_sdk_secret !== this.options.qiscus.secretKey && req.headers['qiscus-secret-key'] !== this.options.qiscus.secretKey) {
+      if (
+        req.headers.qiscus_sdk_secret !== this.options.qiscus.secretKey &&
+        req.headers['qiscus-secret-key'] !== this.options.qiscus.secretKey
+      ) {
         return json(res, 401, { status: 401, error: { message: 'unauthorized' } });
       }
       const send = JSON.parse(body.toString('utf8')) as { room_id?: string; message?: string; type?: string };
       const customer = CUSTOMERS.find((c) => c.provider === 'qiscus' && `9${c.waId.slice(-6)}` === String(send.room_id));
-      this.record('qiscus', customer?.waId ?? String(send.room_id), send.type ?? 'text', send.message ?? null, `qiscus_${randomBytes(6).toString('hex')}`);
+      this.record(
+        'qiscus',
+        customer?.waId ?? String(send.room_id),
+        send.type ?? 'text',
+        send.message ?? null,
+        `qiscus_${randomBytes(6).toString('hex')}`,
+      );
       return json(res, 200, { status: 200, results: { comment: { id: Date.now(), message: send.message } } });
     }
     if (req.method === 'POST' && path === '/openai/v1/audio/transcriptions') {
@@ -323,12 +419,27 @@ export class WhatsAppSimulator {
     const failEvery = this.options.failEvery ?? 8;
     const fails = failEvery > 0 && ++this.sends % failEvery === 0;
     const steps: { after: number; status: string }[] = fails
-      ? [{ after: 400, status: 'sent' }, { after: 1_200, status: 'failed' }]
-      : [{ after: 400, status: 'sent' }, { after: 1_200, status: 'delivered' }, { after: 3_000, status: 'read' }];
+      ? [
+          { after: 400, status: 'sent' },
+          { after: 1_200, status: 'failed' },
+        ]
+      : [
+          { after: 400, status: 'sent' },
+          { after: 1_200, status: 'delivered' },
+          { after: 3_000, status: 'read' },
+        ];
     for (const step of steps) {
       this.later(step.after * Math.max(this.pace, 0.05), async () => {
         const status: Record<string, unknown> = { id, status: step.status, timestamp: this.now(), recipient_id: to };
-        if (step.status === 'failed') status.errors = [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'The recipient could not receive this message (simulated).' } }];
+        if (step.status === 'failed')
+          status.errors = [
+            {
+              code: 131026,
+              title: 'Message undeliverable',
+              message: 'Message undeliverable',
+              error_data: { details: 'The recipient could not receive this message (simulated).' },
+            },
+          ];
         if (provider === 'meta') await this.postMeta(this.metaEnvelope({ statuses: [status] }));
         else await this.postMonty(this.montyEnvelope({ statuses: [status] }));
       });

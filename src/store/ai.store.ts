@@ -20,7 +20,9 @@ export async function readConversationState(db: Db, id: string): Promise<{ state
 
 /** Sets the contact's detected language; writes only when it differs (the caller compares too). */
 export async function setContactLanguage(db: Db, contactId: string, language: string, now: string): Promise<void> {
-  await db.updateTable('contacts').set({ language, updated_at: now })
+  await db
+    .updateTable('contacts')
+    .set({ language, updated_at: now })
     .where('id', '=', contactId)
     .where((eb) => eb.or([eb('language', 'is', null), eb('language', '!=', language)]))
     .execute();

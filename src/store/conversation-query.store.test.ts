@@ -14,7 +14,14 @@ import { contractDatabases, type TestDatabase } from '../../test/support/databas
 const CONVERSATIONS = 300;
 const BASE = Date.parse('2026-03-01T10:00:00.000Z');
 
-interface Model { id: string; at: string; state: string; name: string; wa: string; texts: string[] }
+interface Model {
+  id: string;
+  at: string;
+  state: string;
+  name: string;
+  wa: string;
+  texts: string[];
+}
 
 function modelOf(i: number): Model {
   const texts = [`hello there ${i}`, `order number ${i}`];
@@ -46,19 +53,70 @@ async function fill(store: Store): Promise<void> {
   const now = new Date(BASE).toISOString();
   await store.db.transaction().execute(async (trx) => {
     const channel = await upsertChannel(trx, { provider: 'meta', external_id: 'search-model', name: 'Search' }, now);
-    await trx.insertInto('contacts').values(models.map((m) => ({
-      id: `ct-${m.id}`, channel_id: channel.id, contact_key: m.wa, wa_id: m.wa, user_id: null, name: m.name, language: null, created_at: now, updated_at: now,
-    }))).execute();
-    await trx.insertInto('conversations').values(models.map((m) => ({
-      id: m.id, channel_id: channel.id, contact_id: `ct-${m.id}`, state: m.state, operator_id: null, handover: null, unread_count: 0,
-      last_seq: m.texts.length, last_inbound_at: m.at, last_activity_at: m.at, legacy_id: null, metadata: '{}', created_at: now, updated_at: now,
-    }))).execute();
-    const messages = models.flatMap((m) => m.texts.map((text, k) => ({
-      conversation_id: m.id, message_id: `${m.id}.${k + 1}`, seq: k + 1, role: 'user', type: 'text', text,
-      media: null, status: 'received', error: null, operator_id: null, operator_name: null, reply_to: null,
-      timestamp: m.at, metadata: '{}', provider_message_id: null, client_key: null, created_at: now, updated_at: now,
-    })));
-    for (let start = 0; start < messages.length; start += 500) await trx.insertInto('messages').values(messages.slice(start, start + 500)).execute();
+    await trx
+      .insertInto('contacts')
+      .values(
+        models.map((m) => ({
+          id: `ct-${m.id}`,
+          channel_id: channel.id,
+          contact_key: m.wa,
+          wa_id: m.wa,
+          user_id: null,
+          name: m.name,
+          language: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    await trx
+      .insertInto('conversations')
+      .values(
+        models.map((m) => ({
+          id: m.id,
+          channel_id: channel.id,
+          contact_id: `ct-${m.id}`,
+          state: m.state,
+          operator_id: null,
+          handover: null,
+          unread_count: 0,
+          last_seq: m.texts.length,
+          last_inbound_at: m.at,
+          last_activity_at: m.at,
+          legacy_id: null,
+          metadata: '{}',
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    const messages = models.flatMap((m) =>
+      m.texts.map((text, k) => ({
+        conversation_id: m.id,
+        message_id: `${m.id}.${k + 1}`,
+        seq: k + 1,
+        role: 'user',
+        type: 'text',
+        text,
+        media: null,
+        status: 'received',
+        error: null,
+        operator_id: null,
+        operator_name: null,
+        reply_to: null,
+        timestamp: m.at,
+        metadata: '{}',
+        provider_message_id: null,
+        client_key: null,
+        created_at: now,
+        updated_at: now,
+      })),
+    );
+    for (let start = 0; start < messages.length; start += 500)
+      await trx
+        .insertInto('messages')
+        .values(messages.slice(start, start + 500))
+        .execute();
   });
 }
 
@@ -106,8 +164,12 @@ for (const factory of contractDatabases()) {
       expect(expected('obsidianite')).toHaveLength(5);
       expect(await walk({ search: 'obsidianite' }, 2)).toEqual(expected('obsidianite'));
       expect(await walk({ search: 'ObsidiaNITE' }, 1)).toEqual(expected('obsidianite'));
-      expect(await walk({ search: 'obsidianite', states: ['resolved'] }, 1)).toEqual(expected('obsidianite', (m) => m.state === 'resolved'));
-      expect(await walk({ search: 'obsidianite', states: ['ai', 'waiting'] }, 2)).toEqual(expected('obsidianite', (m) => m.state !== 'resolved'));
+      expect(await walk({ search: 'obsidianite', states: ['resolved'] }, 1)).toEqual(
+        expected('obsidianite', (m) => m.state === 'resolved'),
+      );
+      expect(await walk({ search: 'obsidianite', states: ['ai', 'waiting'] }, 2)).toEqual(
+        expected('obsidianite', (m) => m.state !== 'resolved'),
+      );
       expect(await walk({ search: 'obsidianite', operatorId: 'op_nobody' }, 2)).toEqual([]);
       expect(await walk({ search: 'zanzibarite' }, 2)).toEqual([]);
     });
@@ -129,11 +191,12 @@ for (const factory of contractDatabases()) {
       expect(await walk({ search: '"' }, 5)).toEqual(expected('"'));
     });
 
-    if (factory.kind === 'sqlite') it('[§7 search] SQLite: the index\'s candidates are checked with the walk\'s LIKE, which folds ASCII case only', async () => {
-      // The trigram index also folds É to é; SQLite's LIKE (and lower()) do not, in the walk or here.
-      expect(await walk({ search: 'éclair' }, 5)).toEqual([]);
-      expect(await walk({ search: 'CLAIR fo' }, 5)).toEqual(['cs-0033']);
-    });
+    if (factory.kind === 'sqlite')
+      it("[§7 search] SQLite: the index's candidates are checked with the walk's LIKE, which folds ASCII case only", async () => {
+        // The trigram index also folds É to é; SQLite's LIKE (and lower()) do not, in the walk or here.
+        expect(await walk({ search: 'éclair' }, 5)).toEqual([]);
+        expect(await walk({ search: 'CLAIR fo' }, 5)).toEqual(['cs-0033']);
+      });
 
     it('[§7 search] a common word, walked newest first: the same pages as the model', async () => {
       expect(models.reduce((n, m) => n + m.texts.filter((t) => /refund/i.test(t)).length, 0)).toBeGreaterThan(1_000);

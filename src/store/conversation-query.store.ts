@@ -66,15 +66,27 @@ async function conversationsWithText(db: Db, dialect: DialectName, search: strin
   if (dialect === 'sqlite') {
     const phrase = `"${lowered.replaceAll('"', '""')}"`;
     // Counted first: a common text then costs a count, not a thousand rows.
-    const counted = await sql<{ n: number }>`select count(*) as n from (select rowid from messages_fts where messages_fts match ${phrase} limit ${INDEXED_MATCH_LIMIT + 1})`.execute(db);
+    const counted = await sql<{
+      n: number;
+    }>`select count(*) as n from (select rowid from messages_fts where messages_fts match ${phrase} limit ${INDEXED_MATCH_LIMIT + 1})`.execute(
+      db,
+    );
     if (counted.rows[0]!.n > INDEXED_MATCH_LIMIT) return null;
-    const rows = await db.selectFrom('messages as m').select('m.conversation_id').distinct()
+    const rows = await db
+      .selectFrom('messages as m')
+      .select('m.conversation_id')
+      .distinct()
       .where(sql<boolean>`m.id in (select rowid from messages_fts where messages_fts match ${phrase})`)
-      .where(contains(dialect, 'm.text', pattern)).execute();
+      .where(contains(dialect, 'm.text', pattern))
+      .execute();
     return rows.map((r) => r.conversation_id);
   }
-  const hits = await db.selectFrom('messages as m').select('m.conversation_id')
-    .where(contains(dialect, 'm.text', pattern)).limit(INDEXED_MATCH_LIMIT + 1).execute();
+  const hits = await db
+    .selectFrom('messages as m')
+    .select('m.conversation_id')
+    .where(contains(dialect, 'm.text', pattern))
+    .limit(INDEXED_MATCH_LIMIT + 1)
+    .execute();
   if (hits.length > INDEXED_MATCH_LIMIT) return null;
   return [...new Set(hits.map((r) => r.conversation_id))];
 }
@@ -98,16 +110,26 @@ async function planSearch(db: Db, dialect: DialectName, search: string): Promise
   const textIds = await conversationsWithText(db, dialect, search);
   if (textIds === null) return { scan: { textIds } };
   const pattern = likePattern(search);
-  const contacts = await db.selectFrom('contacts as ct').select('ct.id')
+  const contacts = await db
+    .selectFrom('contacts as ct')
+    .select('ct.id')
     .where((eb) => eb.or(CONTACT_SEARCH_COLUMNS.map((column) => contains(dialect, column, pattern))))
-    .limit(CONTACT_MATCH_LIMIT + 1).execute();
+    .limit(CONTACT_MATCH_LIMIT + 1)
+    .execute();
   if (contacts.length > CONTACT_MATCH_LIMIT) return { scan: { textIds } };
   if (contacts.length === 0) return { ids: textIds };
   // Every channel times each contact: the (channel_id, contact_id) index answers that, whatever
   // channel a contact was made on; contact_id alone has no index.
-  const byContact = await db.selectFrom('conversations as c').select('c.id')
+  const byContact = await db
+    .selectFrom('conversations as c')
+    .select('c.id')
     .where('c.channel_id', 'in', db.selectFrom('channels').select('channels.id'))
-    .where('c.contact_id', 'in', contacts.map((r) => r.id)).execute();
+    .where(
+      'c.contact_id',
+      'in',
+      contacts.map((r) => r.id),
+    )
+    .execute();
   return { ids: [...new Set([...textIds, ...byContact.map((r) => r.id)])] };
 }
 
@@ -134,35 +156,49 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
   }
   if (filter.operatorId !== undefined) q = q.where('c.operator_id', '=', filter.operatorId);
   if (filter.handoverReason !== undefined) {
-    const reason = dialect === 'postgres'
-      ? sql<string>`(c.handover::jsonb ->> 'reason')`
-      : sql<string>`json_extract(c.handover, '$.reason')`;
+    const reason =
+      dialect === 'postgres' ? sql<string>`(c.handover::jsonb ->> 'reason')` : sql<string>`json_extract(c.handover, '$.reason')`;
     q = q.where(reason, '=', filter.handoverReason);
   }
   if (search !== null && plan !== null && 'scan' in plan) {
     const pattern = likePattern(search);
     const { textIds } = plan.scan;
-    q = q.where((eb) => eb.or([
-      // Correlated: a scan's walk is short (a common text, or many matching contacts), and the
-      // contacts are then never read whole.
-      eb.exists(eb.selectFrom('contacts as ct').select(sql`1`.as('one'))
-        .whereRef('ct.id', '=', 'c.contact_id')
-        .where((e) => e.or(CONTACT_SEARCH_COLUMNS.map((column) => contains(dialect, column, pattern))))),
-      textIds === null
-        ? eb.exists(eb.selectFrom('messages as m').select(sql`1`.as('one'))
-          .whereRef('m.conversation_id', '=', 'c.id')
-          .where(contains(dialect, 'm.text', pattern)))
-        : textIds.length > 0 ? eb('c.id', 'in', textIds) : sql<boolean>`1 = 0`,
-    ]));
+    q = q.where((eb) =>
+      eb.or([
+        // Correlated: a scan's walk is short (a common text, or many matching contacts), and the
+        // contacts are then never read whole.
+        eb.exists(
+          eb
+            .selectFrom('contacts as ct')
+            .select(sql`1`.as('one'))
+            .whereRef('ct.id', '=', 'c.contact_id')
+            .where((e) => e.or(CONTACT_SEARCH_COLUMNS.map((column) => contains(dialect, column, pattern)))),
+        ),
+        textIds === null
+          ? eb.exists(
+              eb
+                .selectFrom('messages as m')
+                .select(sql`1`.as('one'))
+                .whereRef('m.conversation_id', '=', 'c.id')
+                .where(contains(dialect, 'm.text', pattern)),
+            )
+          : textIds.length > 0
+            ? eb('c.id', 'in', textIds)
+            : sql<boolean>`1 = 0`,
+      ]),
+    );
   }
   if (filter.after) {
     const { lastActivityAt, id } = filter.after;
-    q = q.where((eb) => eb.or([
-      eb('c.last_activity_at', '<', lastActivityAt),
-      eb.and([eb('c.last_activity_at', '=', lastActivityAt), eb('c.id', '<', id)]),
-    ]));
+    q = q.where((eb) =>
+      eb.or([eb('c.last_activity_at', '<', lastActivityAt), eb.and([eb('c.last_activity_at', '=', lastActivityAt), eb('c.id', '<', id)])]),
+    );
   }
-  const rows = await q.orderBy('c.last_activity_at', 'desc').orderBy('c.id', 'desc').limit(filter.limit + 1).execute();
+  const rows = await q
+    .orderBy('c.last_activity_at', 'desc')
+    .orderBy('c.id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
   const page = rows.slice(0, filter.limit);
   if (page.length === 0) return { items: [], hasMore: false };
 
@@ -172,7 +208,9 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
   const [contacts, channels, operators] = await Promise.all([
     db.selectFrom('contacts').selectAll().where('id', 'in', contactIds).execute(),
     db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute(),
-    operatorIds.length > 0 ? db.selectFrom('operators').select(['id', 'name']).where('id', 'in', operatorIds).execute() : Promise.resolve([]),
+    operatorIds.length > 0
+      ? db.selectFrom('operators').select(['id', 'name']).where('id', 'in', operatorIds).execute()
+      : Promise.resolve([]),
   ]);
   const contactById = new Map(contacts.map((r) => [r.id, r]));
   const channelById = new Map(channels.map((r) => [r.id, r]));
@@ -181,7 +219,7 @@ export async function listConversationPage(db: Db, dialect: DialectName, filter:
     conversation,
     contact: contactById.get(conversation.contact_id)!,
     channel: channelById.get(conversation.channel_id)!,
-    operator: conversation.operator_id ? operatorById.get(conversation.operator_id) ?? null : null,
+    operator: conversation.operator_id ? (operatorById.get(conversation.operator_id) ?? null) : null,
   }));
   return { items, hasMore: rows.length > filter.limit };
 }

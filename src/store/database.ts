@@ -80,7 +80,8 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 
 async function connect(url: string, options: OpenOptions): Promise<Store> {
   if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length), options.sqliteSync ?? 'full');
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options.poolSize ?? 10, options.pgPreparedStatements ?? true);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return connectPostgres(url, options.poolSize ?? 10, options.pgPreparedStatements ?? true);
   if (url.startsWith('pglite:')) return connectPglite(url.slice('pglite:'.length));
   throw new Error(`unsupported DATABASE_URL ${redact(url)}`);
 }
@@ -142,7 +143,12 @@ function connectSqlite(rawPath: string, sync: 'full' | 'offloaded'): Store {
 }
 
 function connectPostgres(url: string, poolSize: number, prepared: boolean): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, Client: prepared ? NamedStatementClient : pg.Client });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    Client: prepared ? NamedStatementClient : pg.Client,
+  });
   // A dropped connection must not crash the process; the next query reports the failure.
   pool.on('error', () => {});
   // The pool listens only on idle clients: a server shutdown reaching a checked-out client between
@@ -172,8 +178,16 @@ async function connectPglite(dir: string): Promise<Store> {
   const pglite = new PGlite(dir || undefined, { parsers: { 20: (v: string) => Number.parseInt(v, 10) }, extensions: { pg_trgm } });
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return {
-    db, reader: db, dialect: 'postgres', label: 'pglite', pgPool: null,
-    syncCommitted: alreadyDurable, eventsDurable: alreadyDurable, wal: null, checkpointer: null, close: () => db.destroy(),
+    db,
+    reader: db,
+    dialect: 'postgres',
+    label: 'pglite',
+    pgPool: null,
+    syncCommitted: alreadyDurable,
+    eventsDurable: alreadyDurable,
+    wal: null,
+    checkpointer: null,
+    close: () => db.destroy(),
   };
 }
 

@@ -69,7 +69,11 @@ class PgCommitListener implements CommitListener {
   private reconnectTimer: NodeJS.Timeout | null = null;
   readonly ready: Promise<void>;
 
-  constructor(private readonly pool: pg.Pool, private readonly handlers: CommitHandlers, private readonly reconnectDelayMs: number) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly handlers: CommitHandlers,
+    private readonly reconnectDelayMs: number,
+  ) {
     this.ready = this.open();
   }
 

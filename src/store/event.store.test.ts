@@ -45,7 +45,12 @@ for (const factory of contractDatabases()) {
     });
 
     it('[RT1] reads after an id in id order, paged, optionally for one conversation', async () => {
-      const ids = await emit([{ conversation: 'c1' }, { conversation: 'c2' }, { conversation: 'c1', type: 'conversation_updated' }, { conversation: 'c2' }]);
+      const ids = await emit([
+        { conversation: 'c1' },
+        { conversation: 'c2' },
+        { conversation: 'c1', type: 'conversation_updated' },
+        { conversation: 'c2' },
+      ]);
       expect(ids).toHaveLength(4);
       const page = await readEventsAfter(store.reader, ids[0]!, 2);
       expect(page.map((e) => e.id)).toEqual(ids.slice(1, 3));

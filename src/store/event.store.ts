@@ -18,7 +18,12 @@ export interface EventRecord {
  * `conversationId` is given. Ids commit in id order (see group-commit.ts writeEvents), so a reader
  * that remembers the last id it saw never skips one.
  */
-export async function readEventsAfter(db: Db, afterId: number, limit: number, conversationId: string | null = null): Promise<EventRecord[]> {
+export async function readEventsAfter(
+  db: Db,
+  afterId: number,
+  limit: number,
+  conversationId: string | null = null,
+): Promise<EventRecord[]> {
   let query = db.selectFrom('events').select(['id', 'type', 'conversation_id', 'payload', 'created_at']).where('id', '>', afterId);
   if (conversationId !== null) query = query.where('conversation_id', '=', conversationId);
   const rows = await query.orderBy('id').limit(limit).execute();
@@ -27,13 +32,19 @@ export async function readEventsAfter(db: Db, afterId: number, limit: number, co
 
 /** The highest event id, 0 for an empty log. */
 export async function latestEventId(db: Db): Promise<number> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
   return row?.id == null ? 0 : Number(row.id);
 }
 
 /** The lowest retained event id, null for an empty log. */
 export async function oldestEventId(db: Db): Promise<number | null> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.min('id').as('id')).executeTakeFirst();
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.min('id').as('id'))
+    .executeTakeFirst();
   return row?.id == null ? null : Number(row.id);
 }
 
@@ -46,11 +57,22 @@ export async function oldestEventId(db: Db): Promise<number | null> {
  * kept: an empty log could not tell a client from before the purge from one that is up to date.
  */
 export async function purgeEventsBefore(db: Db, cutoffIso: string, maxRows: number): Promise<number> {
-  const expired = await db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).where('created_at', '<', cutoffIso).executeTakeFirst();
+  const expired = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('created_at', '<', cutoffIso)
+    .executeTakeFirst();
   if (expired?.id == null) return 0;
   const newest = await latestEventId(db);
   const bound = Math.min(Number(expired.id), newest - 1);
-  const chunk = await db.selectFrom('events').select('id').where('id', '<=', bound).orderBy('id').offset(maxRows - 1).limit(1).executeTakeFirst();
+  const chunk = await db
+    .selectFrom('events')
+    .select('id')
+    .where('id', '<=', bound)
+    .orderBy('id')
+    .offset(maxRows - 1)
+    .limit(1)
+    .executeTakeFirst();
   const upTo = chunk ? Math.min(Number(chunk.id), bound) : bound;
   const result = await db.deleteFrom('events').where('id', '<=', upTo).executeTakeFirst();
   return Number(result.numDeletedRows);

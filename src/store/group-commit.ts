@@ -54,9 +54,7 @@ interface UnitRows {
   after: (() => void)[];
 }
 
-type Outcome =
-  | ({ ok: true; value: unknown } & UnitRows)
-  | { ok: false; error: unknown };
+type Outcome = ({ ok: true; value: unknown } & UnitRows) | { ok: false; error: unknown };
 
 /** Key of the advisory lock that makes PostgreSQL event ids commit in id order (see runBatch). */
 const EVENT_LOG_LOCK = 7_270_001;
@@ -186,7 +184,10 @@ export class GroupCommitter {
    * back to its savepoint and the others commit. If the transaction itself fails (COMMIT, a broken
    * connection) every unit is rejected here: `rejected`.
    */
-  private async attempt(batch: QueuedUnit[], isolated: boolean): Promise<{ outcomes: Outcome[]; lastEventId: number } | 'retry' | 'rejected'> {
+  private async attempt(
+    batch: QueuedUnit[],
+    isolated: boolean,
+  ): Promise<{ outcomes: Outcome[]; lastEventId: number } | 'retry' | 'rejected'> {
     const outcomes: Outcome[] = [];
     let lastEventId = 0;
     try {
@@ -250,7 +251,12 @@ const RETRY_ISOLATED = new Error('a unit of an optimistic batch failed');
  * visible in id order across processes: a reader tailing `id > last` can never see id N+1
  * committed while id N is still in flight [RT1][RT3].
  */
-async function writeBatchRows(trx: Transaction<DB>, dialect: DialectName, events: PendingEvent[], journal: JournalEntry[]): Promise<number> {
+async function writeBatchRows(
+  trx: Transaction<DB>,
+  dialect: DialectName,
+  events: PendingEvent[],
+  journal: JournalEntry[],
+): Promise<number> {
   if (events.length === 0 && journal.length === 0) return 0;
   const now = new Date().toISOString();
   if (dialect === 'sqlite') {
@@ -266,16 +272,26 @@ async function writeBatchRows(trx: Transaction<DB>, dialect: DialectName, events
   if (events.length > 0) await sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`.execute(trx);
   // One round trip for the batch's journal rows, its events and the wake-up of every process's event tail.
   const row = await batchRowsInsertPg.first(trx, dialect, [
-    journal.map((j) => j.provider), journal.map((j) => j.received_at), journal.map((j) => j.body),
-    journal.map((j) => j.message_count), journal.map((j) => j.status_count),
-    now, events.map((e) => e.type), events.map((e) => e.conversation_id), events.map((e) => JSON.stringify(e.payload)),
+    journal.map((j) => j.provider),
+    journal.map((j) => j.received_at),
+    journal.map((j) => j.body),
+    journal.map((j) => j.message_count),
+    journal.map((j) => j.status_count),
+    now,
+    events.map((e) => e.type),
+    events.map((e) => e.conversation_id),
+    events.map((e) => JSON.stringify(e.payload)),
   ]);
   return Number(row?.last ?? 0);
 }
 
-const journalInsert = new PreparedSql('insert into webhook_journal (provider, received_at, body, message_count, status_count) values (?, ?, ?, ?, ?)');
+const journalInsert = new PreparedSql(
+  'insert into webhook_journal (provider, received_at, body, message_count, status_count) values (?, ?, ?, ?, ?)',
+);
 
-const eventInsert = new PreparedSql<{ id: number }>('insert into events (type, conversation_id, payload, created_at) values (?, ?, ?, ?) returning id');
+const eventInsert = new PreparedSql<{ id: number }>(
+  'insert into events (type, conversation_id, payload, created_at) values (?, ?, ?, ?) returning id',
+);
 
 /** The batch's rows as arrays (one text whatever the batch's size); event ids are assigned in array order. */
 const batchRowsInsertPg = PreparedSql.postgresOnly<{ last: number | null }>(`

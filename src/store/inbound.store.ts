@@ -14,7 +14,12 @@ type Db = Kysely<DB> | Transaction<DB>;
 
 const contactByKey = new PreparedSql<ContactRow>('select * from contacts where channel_id = ? and contact_key = ?');
 
-export async function findContactByKey(db: Db, dialect: DialectName, channelId: string, contactKey: string): Promise<ContactRow | undefined> {
+export async function findContactByKey(
+  db: Db,
+  dialect: DialectName,
+  channelId: string,
+  contactKey: string,
+): Promise<ContactRow | undefined> {
   return contactByKey.first(db, dialect, [channelId, contactKey]);
 }
 
@@ -33,7 +38,11 @@ const conversationOf = new PreparedSql<ConversationRow & { duplicate: number | b
 
 /** The conversation of (channel, contact), locked for this transaction on PostgreSQL, and whether it holds `messageId`. */
 export async function lockConversationOf(
-  db: Db, dialect: DialectName, channelId: string, contactId: string, messageId: string,
+  db: Db,
+  dialect: DialectName,
+  channelId: string,
+  contactId: string,
+  messageId: string,
 ): Promise<{ conversation: ConversationRow; hasMessage: boolean } | undefined> {
   const row = await conversationOf.first(db, dialect, [messageId, channelId, contactId]);
   if (!row) return undefined;
@@ -59,7 +68,11 @@ export interface SenderThread {
  * prepared statements on SQLite. Undefined for a sender not seen under this key.
  */
 export async function findSenderThread(
-  db: Db, dialect: DialectName, channelId: string, contactKey: string, messageId: string,
+  db: Db,
+  dialect: DialectName,
+  channelId: string,
+  contactKey: string,
+  messageId: string,
 ): Promise<SenderThread | undefined> {
   if (dialect === 'postgres') {
     const row = await senderThreadPg.first(db, dialect, [messageId, channelId, contactKey]);
@@ -136,27 +149,73 @@ export interface InboundJob {
  * are returned as stored, without reading them back.
  */
 export async function appendInbound(
-  db: Db, dialect: DialectName, conversationId: string, change: InboundConversationChange, m: InboundMessageRow, job: InboundJob | null,
+  db: Db,
+  dialect: DialectName,
+  conversationId: string,
+  change: InboundConversationChange,
+  m: InboundMessageRow,
+  job: InboundJob | null,
 ): Promise<{ conversation: ConversationRow; message: MessageRow } | undefined> {
   const clear = dialect === 'postgres' ? change.clearOwner : Number(change.clearOwner);
   const conversationParams = [change.state, clear, clear, change.last_inbound_at, change.now, change.now, conversationId];
   const messageParams = [
-    m.message_id, m.role, m.type, m.text, m.media, m.status, m.error, m.operator_id, m.operator_name,
-    m.reply_to, m.timestamp, m.metadata, m.provider_message_id, m.client_key, m.created_at, m.updated_at,
+    m.message_id,
+    m.role,
+    m.type,
+    m.text,
+    m.media,
+    m.status,
+    m.error,
+    m.operator_id,
+    m.operator_name,
+    m.reply_to,
+    m.timestamp,
+    m.metadata,
+    m.provider_message_id,
+    m.client_key,
+    m.created_at,
+    m.updated_at,
   ];
   if (dialect === 'postgres') {
     const row = await appendInboundPg.first(db, dialect, [
-      ...conversationParams, ...messageParams,
-      job?.kind ?? null, job ? JSON.stringify(job.payload) : null, job?.run_at ?? change.now, change.now, change.now, job !== null,
+      ...conversationParams,
+      ...messageParams,
+      job?.kind ?? null,
+      job ? JSON.stringify(job.payload) : null,
+      job?.run_at ?? change.now,
+      change.now,
+      change.now,
+      job !== null,
     ]);
     if (!row) throw new Error(`conversation ${conversationId} vanished during a webhook`);
     const { message_pk: pk, ...conversation } = row;
-    return pk === null ? undefined : { conversation, message: { id: Number(pk), conversation_id: conversationId, seq: conversation.last_seq, ...m, edited_at: null, deleted_at: null } };
+    return pk === null
+      ? undefined
+      : {
+          conversation,
+          message: { id: Number(pk), conversation_id: conversationId, seq: conversation.last_seq, ...m, edited_at: null, deleted_at: null },
+        };
   }
   const conversation = await conversationAfterInbound.first(db, dialect, conversationParams);
   if (!conversation) throw new Error(`conversation ${conversationId} vanished during a webhook`);
   const inserted = await messageInsert.first(db, dialect, [conversationId, m.message_id, conversation.last_seq, ...messageParams.slice(1)]);
   if (!inserted) return undefined;
-  if (job) await enqueueJob(db, dialect, { kind: job.kind, dedupe_key: null, payload: job.payload, run_at: job.run_at ? new Date(job.run_at) : undefined });
-  return { conversation, message: { id: Number(inserted.id), conversation_id: conversationId, seq: conversation.last_seq, ...m, edited_at: null, deleted_at: null } };
+  if (job)
+    await enqueueJob(db, dialect, {
+      kind: job.kind,
+      dedupe_key: null,
+      payload: job.payload,
+      run_at: job.run_at ? new Date(job.run_at) : undefined,
+    });
+  return {
+    conversation,
+    message: {
+      id: Number(inserted.id),
+      conversation_id: conversationId,
+      seq: conversation.last_seq,
+      ...m,
+      edited_at: null,
+      deleted_at: null,
+    },
+  };
 }

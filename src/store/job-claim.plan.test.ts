@@ -16,8 +16,16 @@ async function fillJobs(store: Store, kind: JobKind, count: number, from: number
       const rows = [];
       for (let n = start; n < Math.min(start + 500, count); n++) {
         rows.push({
-          kind, dedupe_key: `${kind}:${n}`, payload: JSON.stringify({ n }), status: 'queued', attempts: 0,
-          run_at: new Date(from + n).toISOString(), locked_until: null, last_error: null, created_at: created, updated_at: created,
+          kind,
+          dedupe_key: `${kind}:${n}`,
+          payload: JSON.stringify({ n }),
+          status: 'queued',
+          attempts: 0,
+          run_at: new Date(from + n).toISOString(),
+          locked_until: null,
+          last_error: null,
+          created_at: created,
+          updated_at: created,
         });
       }
       await trx.insertInto('jobs').values(rows).execute();
@@ -70,7 +78,9 @@ for (const factory of contractDatabases()) {
           // The picks read the index in (run_at, id) order: nothing is sorted.
           expect(plan).not.toMatch(/TEMP B-TREE/);
           // Each of the picks (queued and lapsed, per kind) is one search of the kind's index range.
-          const searches = plan.split('\n').filter((line) => /USING (COVERING )?INDEX jobs_kind_status_run_at_idx \(kind=\? AND status=\?/.test(line));
+          const searches = plan
+            .split('\n')
+            .filter((line) => /USING (COVERING )?INDEX jobs_kind_status_run_at_idx \(kind=\? AND status=\?/.test(line));
           expect(searches).toHaveLength(2 * kinds.length);
         } else {
           // The update finds its rows by primary key from the chosen ids; the picks read the kind's index range.
@@ -85,7 +95,9 @@ for (const factory of contractDatabases()) {
       const media = await store.db.transaction().execute((trx) => claimJobs(trx, ['media.download'], 5, 60_000, new Date(), store.dialect));
       expect(media.map((j) => j.kind)).toEqual(Array(5).fill('media.download'));
       expect(media.map((j) => j.dedupe_key)).toEqual([0, 1, 2, 3, 4].map((n) => `media.download:${n}`));
-      const outbox = await store.db.transaction().execute((trx) => claimJobs(trx, ['outbox.send', 'outbox.read'], 3, 60_000, new Date(), store.dialect));
+      const outbox = await store.db
+        .transaction()
+        .execute((trx) => claimJobs(trx, ['outbox.send', 'outbox.read'], 3, 60_000, new Date(), store.dialect));
       expect(outbox.map((j) => j.dedupe_key)).toEqual([0, 1, 2].map((n) => `outbox.send:${n}`));
       expect(outbox.every((j) => j.status === 'running' && j.attempts === 1)).toBe(true);
       expect(await countJobs(store.db, 'outbox.send', 'queued')).toBe(BACKLOG - 3);
@@ -95,7 +107,9 @@ for (const factory of contractDatabases()) {
     it('a job whose claim lapsed is claimed again before younger queued ones, once', async () => {
       // The three outbox jobs claimed above: their claims lapse one minute later.
       const later = new Date(Date.now() + 120_000);
-      const again = await store.db.transaction().execute((trx) => claimJobs(trx, ['outbox.send', 'outbox.read'], 4, 60_000, later, store.dialect));
+      const again = await store.db
+        .transaction()
+        .execute((trx) => claimJobs(trx, ['outbox.send', 'outbox.read'], 4, 60_000, later, store.dialect));
       expect(again.map((j) => j.dedupe_key)).toEqual([0, 1, 2, 3].map((n) => `outbox.send:${n}`));
       expect(again.map((j) => j.attempts)).toEqual([2, 2, 2, 1]);
     });

@@ -39,7 +39,14 @@ export async function enqueueJob(db: Db, dialect: DialectName, job: NewJob): Pro
  * the order the rows are returned in; pass the dialect so PostgreSQL skips rows another open
  * transaction is claiming.
  */
-export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs: number, now: Date, dialect: DialectName): Promise<JobRow[]> {
+export async function claimJobs(
+  db: Db,
+  kinds: JobKind[],
+  limit: number,
+  lockMs: number,
+  now: Date,
+  dialect: DialectName,
+): Promise<JobRow[]> {
   if (kinds.length === 0 || limit <= 0) return [];
   let rows: JobRow[];
   if (dialect === 'postgres') {
@@ -48,10 +55,16 @@ export async function claimJobs(db: Db, kinds: JobKind[], limit: number, lockMs:
     const nowIso = now.toISOString();
     const picked: { id: number; run_at: string }[] = [];
     for (const kind of kinds) {
-      picked.push(...await pickQueued.all(db, dialect, [kind, nowIso, limit]), ...await pickLapsed.all(db, dialect, [kind, nowIso, limit]));
+      picked.push(
+        ...(await pickQueued.all(db, dialect, [kind, nowIso, limit])),
+        ...(await pickLapsed.all(db, dialect, [kind, nowIso, limit])),
+      );
     }
     if (picked.length === 0) return [];
-    const ids = picked.sort(byRunAtThenId).slice(0, limit).map((p) => p.id);
+    const ids = picked
+      .sort(byRunAtThenId)
+      .slice(0, limit)
+      .map((p) => p.id);
     rows = await claimPicked.all(db, dialect, sqliteClaimParameters(ids, lockMs, now));
   }
   return rows.sort(byRunAtThenId);
@@ -66,8 +79,16 @@ function byRunAtThenId(a: { run_at: string; id: number }, b: { run_at: string; i
  * PostgreSQL the one claim statement; on SQLite the two picks of each kind and the update of
  * the chosen ids (`ids`, any will do for a plan).
  */
-export function claimJobsStatements(kinds: JobKind[], limit: number, lockMs: number, now: Date, dialect: DialectName, ids: number[] = [1, 2]): { sql: string; parameters: unknown[] }[] {
-  if (dialect === 'postgres') return [{ sql: claimStatement(kinds.length).text(dialect), parameters: claimParameters(kinds, limit, lockMs, now) }];
+export function claimJobsStatements(
+  kinds: JobKind[],
+  limit: number,
+  lockMs: number,
+  now: Date,
+  dialect: DialectName,
+  ids: number[] = [1, 2],
+): { sql: string; parameters: unknown[] }[] {
+  if (dialect === 'postgres')
+    return [{ sql: claimStatement(kinds.length).text(dialect), parameters: claimParameters(kinds, limit, lockMs, now) }];
   const nowIso = now.toISOString();
   return [
     ...kinds.flatMap((kind) => [
@@ -137,7 +158,8 @@ function claimStatement(kindCount: number): PreparedSql<JobRow> {
     ...Array.from({ length: kindCount }, () => pick('running', 'locked_until', '<')),
   ];
   const chosen = `select c.id from (${picks.join(' union all ')}) as c order by c.run_at, c.id limit ?`;
-  statement = PreparedSql.postgresOnly<JobRow>(`update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+  statement =
+    PreparedSql.postgresOnly<JobRow>(`update jobs set status = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
       where id = any(array(${chosen}))
       and ((status = 'queued' and run_at <= ?) or (status = 'running' and locked_until < ?))
       returning *`);
@@ -146,7 +168,9 @@ function claimStatement(kindCount: number): PreparedSql<JobRow> {
 }
 
 const jobDone = new PreparedSql("update jobs set status = 'done', locked_until = null, updated_at = ? where id = ?");
-const jobRetry = new PreparedSql("update jobs set status = 'queued', run_at = ?, locked_until = null, last_error = ?, updated_at = ? where id = ?");
+const jobRetry = new PreparedSql(
+  "update jobs set status = 'queued', run_at = ?, locked_until = null, last_error = ?, updated_at = ? where id = ?",
+);
 const jobFailed = new PreparedSql("update jobs set status = 'failed', locked_until = null, last_error = ?, updated_at = ? where id = ?");
 
 export async function completeJob(db: Db, dialect: DialectName, id: number): Promise<void> {
@@ -161,7 +185,10 @@ export async function failJob(db: Db, dialect: DialectName, id: number, error: s
 }
 
 export async function countJobs(db: Db, kind: JobKind, status?: string): Promise<number> {
-  let q = db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('kind', '=', kind);
+  let q = db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('kind', '=', kind);
   if (status) q = q.where('status', '=', status);
   const r = await q.executeTakeFirstOrThrow();
   return Number(r.n);
@@ -169,8 +196,12 @@ export async function countJobs(db: Db, kind: JobKind, status?: string): Promise
 
 /** Creation time of the oldest job of `kind` not yet done (queued or running), or null. */
 export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | null> {
-  const r = await db.selectFrom('jobs').select((eb) => eb.fn.min('created_at').as('at'))
-    .where('status', 'in', ['queued', 'running']).where('kind', '=', kind).executeTakeFirst();
+  const r = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.min('created_at').as('at'))
+    .where('status', 'in', ['queued', 'running'])
+    .where('kind', '=', kind)
+    .executeTakeFirst();
   return (r?.at as string | null | undefined) ?? null;
 }
 
@@ -180,9 +211,12 @@ export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | n
  */
 export async function requeueJob(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<boolean> {
   const nowIso = now.toISOString();
-  const r = await db.updateTable('jobs')
+  const r = await db
+    .updateTable('jobs')
     .set({ status: 'queued', attempts: 0, run_at: nowIso, locked_until: null, last_error: null, updated_at: nowIso })
-    .where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).where('status', 'in', ['done', 'failed'])
+    .where('kind', '=', kind)
+    .where('dedupe_key', '=', dedupeKey)
+    .where('status', 'in', ['done', 'failed'])
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }

@@ -26,12 +26,18 @@ function filtered(db: Db, filter: JournalFilter) {
 }
 
 export async function countJournal(db: Db, filter: JournalFilter): Promise<number> {
-  const r = await filtered(db, filter).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const r = await filtered(db, filter)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** The next `limit` journaled webhooks after id `afterId`, in the order they were accepted. */
 export async function readJournalPage(db: Db, filter: JournalFilter, afterId: number, limit: number): Promise<JournalEntry[]> {
-  return filtered(db, filter).select(['id', 'provider', 'received_at', 'body'])
-    .where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  return filtered(db, filter)
+    .select(['id', 'provider', 'received_at', 'body'])
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }

@@ -34,14 +34,21 @@ function toRow(entry: NewKnowledge, now: string) {
  * fingerprint (`knowledgeVersion`) for a reader that looked between them.
  */
 async function nextStamp(db: Db, now: string): Promise<string> {
-  const r = await db.selectFrom('knowledge').select((eb) => eb.fn.max('updated_at').as('latest')).executeTakeFirst();
+  const r = await db
+    .selectFrom('knowledge')
+    .select((eb) => eb.fn.max('updated_at').as('latest'))
+    .executeTakeFirst();
   const latest = r?.latest ? Date.parse(r.latest) : Number.NEGATIVE_INFINITY;
   return Date.parse(now) > latest ? now : new Date(latest + 1).toISOString();
 }
 
 export async function insertKnowledge(db: Db, entry: NewKnowledge, now: string): Promise<KnowledgeRow> {
   const stamp = await nextStamp(db, now);
-  return db.insertInto('knowledge').values({ ...toRow(entry, stamp), created_at: now }).returningAll().executeTakeFirstOrThrow();
+  return db
+    .insertInto('knowledge')
+    .values({ ...toRow(entry, stamp), created_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 /**
@@ -49,7 +56,9 @@ export async function insertKnowledge(db: Db, entry: NewKnowledge, now: string):
  * a re-seed must neither resurrect nor overwrite). Returns the new row, or undefined when it existed.
  */
 export async function insertSeededKnowledge(db: Db, entry: NewKnowledge, now: string): Promise<KnowledgeRow | undefined> {
-  return db.insertInto('knowledge').values(toRow(entry, now))
+  return db
+    .insertInto('knowledge')
+    .values(toRow(entry, now))
     .onConflict((oc) => oc.column('seed_key').where('seed_key', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();
@@ -78,14 +87,19 @@ export async function listKnowledgePage(db: Db, query: KnowledgePageQuery): Prom
   let q = db.selectFrom('knowledge').selectAll().where('deleted_at', 'is', null);
   if (query.search) {
     const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) => eb.or(['question', 'answer', 'alternates'].map((column) =>
-      eb(sql`lower(${sql.ref(column)})`, 'like', sql`${pattern} escape '\\'`))));
+    q = q.where((eb) =>
+      eb.or(['question', 'answer', 'alternates'].map((column) => eb(sql`lower(${sql.ref(column)})`, 'like', sql`${pattern} escape '\\'`))),
+    );
   }
   if (query.after) {
     const { createdAt, id } = query.after;
     q = q.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
   }
-  const rows = await q.orderBy('created_at').orderBy('id').limit(query.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(query.limit + 1)
+    .execute();
   return { rows: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
 }
 
@@ -101,7 +115,8 @@ export interface KnowledgePatch {
 export async function updateKnowledge(db: Db, id: string, patch: KnowledgePatch, now: string): Promise<KnowledgeRow | undefined> {
   const { alternates, tags, ...plain } = patch;
   const stamp = await nextStamp(db, now);
-  return db.updateTable('knowledge')
+  return db
+    .updateTable('knowledge')
     .set({
       ...plain,
       ...(alternates !== undefined ? { alternates: JSON.stringify(alternates) } : {}),
@@ -117,8 +132,13 @@ export async function updateKnowledge(db: Db, id: string, patch: KnowledgePatch,
 /** Marks a live entry deleted (the row stays, so AI messages naming it still resolve); undefined when there is none. */
 export async function softDeleteKnowledge(db: Db, id: string, now: string): Promise<KnowledgeRow | undefined> {
   const stamp = await nextStamp(db, now);
-  return db.updateTable('knowledge').set({ deleted_at: now, updated_at: stamp })
-    .where('id', '=', id).where('deleted_at', 'is', null).returningAll().executeTakeFirst();
+  return db
+    .updateTable('knowledge')
+    .set({ deleted_at: now, updated_at: stamp })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /**
@@ -127,7 +147,8 @@ export async function softDeleteKnowledge(db: Db, id: string, now: string): Prom
  * rebuilt. Reads the updated_at index only.
  */
 export async function knowledgeVersion(db: Db): Promise<string> {
-  const r = await db.selectFrom('knowledge')
+  const r = await db
+    .selectFrom('knowledge')
     .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('updated_at').as('latest')])
     .executeTakeFirstOrThrow();
   return `${Number(r.n)}|${r.latest ?? ''}`;

@@ -14,24 +14,36 @@ export type PendingOperationInput = Omit<Insertable<PendingOperationTable>, 'id'
 
 /** Records an operation waiting for its original; false when this operation id is recorded already (a redelivery). */
 export async function insertPendingOperation(db: Db, row: PendingOperationInput): Promise<boolean> {
-  const inserted = await db.insertInto('pending_operations').values({ ...row, applied_at: null })
+  const inserted = await db
+    .insertInto('pending_operations')
+    .values({ ...row, applied_at: null })
     .onConflict((oc) => oc.columns(['conversation_id', 'operation_id']).doNothing())
-    .returning('id').executeTakeFirst();
+    .returning('id')
+    .executeTakeFirst();
   return inserted !== undefined;
 }
 
 /** Whether the conversation already saw this operation id, applied or waiting. */
 export async function hasPendingOperation(db: Db, conversationId: string, operationId: string): Promise<boolean> {
-  const row = await db.selectFrom('pending_operations').select('id')
-    .where('conversation_id', '=', conversationId).where('operation_id', '=', operationId).executeTakeFirst();
+  const row = await db
+    .selectFrom('pending_operations')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('operation_id', '=', operationId)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** The operations still waiting for `targetMessageId` in a conversation, in arrival order. */
 export async function waitingOperations(db: Db, conversationId: string, targetMessageId: string) {
-  return db.selectFrom('pending_operations').selectAll()
-    .where('conversation_id', '=', conversationId).where('target_message_id', '=', targetMessageId)
-    .where('applied_at', 'is', null).orderBy('id').execute();
+  return db
+    .selectFrom('pending_operations')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('target_message_id', '=', targetMessageId)
+    .where('applied_at', 'is', null)
+    .orderBy('id')
+    .execute();
 }
 
 export async function markOperationsApplied(db: Db, ids: number[], now: string): Promise<void> {
@@ -41,15 +53,25 @@ export async function markOperationsApplied(db: Db, ids: number[], now: string):
 
 /** Operations of a conversation still waiting, oldest first (what its metadata lists). */
 export async function stillWaiting(db: Db, conversationId: string) {
-  return db.selectFrom('pending_operations').select(['kind', 'operation_id', 'target_message_id', 'received_at'])
-    .where('conversation_id', '=', conversationId).where('applied_at', 'is', null).orderBy('id').execute();
+  return db
+    .selectFrom('pending_operations')
+    .select(['kind', 'operation_id', 'target_message_id', 'received_at'])
+    .where('conversation_id', '=', conversationId)
+    .where('applied_at', 'is', null)
+    .orderBy('id')
+    .execute();
 }
 
 export type LifecyclePatch = Partial<Pick<MessageRow, 'text' | 'media' | 'metadata' | 'edited_at' | 'deleted_at'>>;
 
 /** Writes an edit or a revoke into the message row; the row is returned as stored. */
 export async function patchMessageLifecycle(db: Db, pk: number, patch: LifecyclePatch, now: string): Promise<MessageRow> {
-  return db.updateTable('messages').set({ ...patch, updated_at: now }).where('id', '=', pk).returningAll().executeTakeFirstOrThrow();
+  return db
+    .updateTable('messages')
+    .set({ ...patch, updated_at: now })
+    .where('id', '=', pk)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 /**
@@ -61,8 +83,11 @@ export async function deleteMediaContent(db: Db, mediaId: string, now: string): 
   const row = await db.selectFrom('media').select(['storage_path']).where('media_id', '=', mediaId).executeTakeFirst();
   if (!row) return null;
   await db.deleteFrom('media_blobs').where('media_id', '=', mediaId).execute();
-  await db.updateTable('media').set({ status: 'deleted', storage_path: null, size: null, sha256: null, error: null, updated_at: now })
-    .where('media_id', '=', mediaId).execute();
+  await db
+    .updateTable('media')
+    .set({ status: 'deleted', storage_path: null, size: null, sha256: null, error: null, updated_at: now })
+    .where('media_id', '=', mediaId)
+    .execute();
   return row.storage_path;
 }
 
@@ -73,9 +98,18 @@ export async function deleteMediaContent(db: Db, mediaId: string, now: string): 
  */
 export async function moveContactToNumber(db: Db, contact: ContactRow, waId: string, now: string): Promise<ContactRow | undefined> {
   if (contact.contact_key === waId && contact.wa_id === waId) return contact;
-  const other = await db.selectFrom('contacts').select('id')
-    .where('channel_id', '=', contact.channel_id).where('contact_key', '=', waId).where('id', '!=', contact.id).executeTakeFirst();
+  const other = await db
+    .selectFrom('contacts')
+    .select('id')
+    .where('channel_id', '=', contact.channel_id)
+    .where('contact_key', '=', waId)
+    .where('id', '!=', contact.id)
+    .executeTakeFirst();
   if (other) return undefined;
-  return db.updateTable('contacts').set({ contact_key: waId, wa_id: waId, updated_at: now })
-    .where('id', '=', contact.id).returningAll().executeTakeFirstOrThrow();
+  return db
+    .updateTable('contacts')
+    .set({ contact_key: waId, wa_id: waId, updated_at: now })
+    .where('id', '=', contact.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

@@ -20,32 +20,46 @@ export async function getMedia(db: Db, mediaId: string): Promise<MediaRow | unde
 
 /** pending → ready; false when the row is not pending (another worker finished it first). */
 export async function markMediaReady(db: Db, mediaId: string, ready: ReadyMedia): Promise<boolean> {
-  const r = await db.updateTable('media')
-    .set({ status: 'ready', storage_path: ready.storage_path, size: ready.size, mime_type: ready.mime_type, error: null, updated_at: new Date().toISOString() })
-    .where('media_id', '=', mediaId).where('status', '=', 'pending')
+  const r = await db
+    .updateTable('media')
+    .set({
+      status: 'ready',
+      storage_path: ready.storage_path,
+      size: ready.size,
+      mime_type: ready.mime_type,
+      error: null,
+      updated_at: new Date().toISOString(),
+    })
+    .where('media_id', '=', mediaId)
+    .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** pending → failed with a reason; false when the row is not pending. */
 export async function markMediaFailed(db: Db, mediaId: string, reason: string): Promise<boolean> {
-  const r = await db.updateTable('media')
+  const r = await db
+    .updateTable('media')
     .set({ status: 'failed', error: reason, updated_at: new Date().toISOString() })
-    .where('media_id', '=', mediaId).where('status', '=', 'pending')
+    .where('media_id', '=', mediaId)
+    .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Stores (or replaces) the bytes of a media object kept in the database. */
 export async function putMediaBlob(db: Db, mediaId: string, bytes: Buffer): Promise<void> {
-  await db.insertInto('media_blobs').values({ media_id: mediaId, bytes })
+  await db
+    .insertInto('media_blobs')
+    .values({ media_id: mediaId, bytes })
     .onConflict((oc) => oc.column('media_id').doUpdateSet({ bytes }))
     .execute();
 }
 
 /** `length` bytes of a stored blob from byte `start` (0-based); fewer at the end, undefined when there is no blob. */
 export async function readMediaBlobRange(db: Db, mediaId: string, start: number, length: number): Promise<Buffer | undefined> {
-  const row = await db.selectFrom('media_blobs')
+  const row = await db
+    .selectFrom('media_blobs')
     .select(sql<Uint8Array>`substr(bytes, ${start + 1}, ${length})`.as('part'))
     .where('media_id', '=', mediaId)
     .executeTakeFirst();
@@ -64,10 +78,13 @@ export async function patchMessageMedia(db: Db, messagePk: number, patch: Partia
     const row = await db.selectFrom('messages').selectAll().where('id', '=', messagePk).executeTakeFirst();
     if (!row || row.media === null) return undefined;
     const media = JSON.parse(row.media) as Media;
-    const updated = await db.updateTable('messages')
+    const updated = await db
+      .updateTable('messages')
       .set({ media: JSON.stringify({ ...media, ...patch }), updated_at: new Date().toISOString() })
-      .where('id', '=', messagePk).where('media', '=', row.media)
-      .returningAll().executeTakeFirst();
+      .where('id', '=', messagePk)
+      .where('media', '=', row.media)
+      .returningAll()
+      .executeTakeFirst();
     if (updated) return updated;
   }
   throw new Error(`message ${messagePk}: media changed underneath 8 times in a row`);

@@ -15,9 +15,24 @@ async function fill(store: Store, conversationId: string, count: number): Promis
       const rows = [];
       for (let seq = start; seq < Math.min(start + 500, count + 1); seq++) {
         rows.push({
-          conversation_id: conversationId, message_id: `bulk.${seq}`, seq, role: 'user', type: 'text', text: `m${seq}`,
-          media: null, status: 'received', error: null, operator_id: null, operator_name: null, reply_to: null,
-          timestamp: now, metadata: '{}', provider_message_id: null, client_key: null, created_at: now, updated_at: now,
+          conversation_id: conversationId,
+          message_id: `bulk.${seq}`,
+          seq,
+          role: 'user',
+          type: 'text',
+          text: `m${seq}`,
+          media: null,
+          status: 'received',
+          error: null,
+          operator_id: null,
+          operator_name: null,
+          reply_to: null,
+          timestamp: now,
+          metadata: '{}',
+          provider_message_id: null,
+          client_key: null,
+          created_at: now,
+          updated_at: now,
         });
       }
       await trx.insertInto('messages').values(rows).execute();

@@ -24,20 +24,27 @@ export interface AppendOptions {
  * queues there, so `seq` is gap-free and the duplicate check after it cannot race. A duplicate gives
  * the seq back and returns the row that won. The unique index stays the final word [ID5].
  */
-export async function appendMessage(db: Db, conversationId: string, message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
+export async function appendMessage(
+  db: Db,
+  conversationId: string,
+  message: NewMessage,
+  options: AppendOptions = {},
+): Promise<AppendResult> {
   let candidate = message;
   if (!options.regenerateId) {
     const existing = await findMessage(db, conversationId, candidate.message_id);
     if (existing) return { row: existing, created: false };
   }
-  const { last_seq: seq } = await db.updateTable('conversations')
+  const { last_seq: seq } = await db
+    .updateTable('conversations')
     .set({ last_seq: sql`last_seq + 1` })
     .where('id', '=', conversationId)
     .returning('last_seq')
     .executeTakeFirstOrThrow();
   const now = new Date().toISOString();
   for (let attempt = 0; attempt < 8; attempt++) {
-    const inserted = await db.insertInto('messages')
+    const inserted = await db
+      .insertInto('messages')
       .values({ ...candidate, conversation_id: conversationId, seq, created_at: now, updated_at: now })
       .onConflict((oc) => oc.columns(['conversation_id', 'message_id']).doNothing())
       .returningAll()
@@ -50,7 +57,11 @@ export async function appendMessage(db: Db, conversationId: string, message: New
     }
     break;
   }
-  await db.updateTable('conversations').set({ last_seq: sql`last_seq - 1` }).where('id', '=', conversationId).execute();
+  await db
+    .updateTable('conversations')
+    .set({ last_seq: sql`last_seq - 1` })
+    .where('id', '=', conversationId)
+    .execute();
   const winner = await findMessage(db, conversationId, candidate.message_id);
   if (!winner) throw new Error(`message ${candidate.message_id} conflicted but cannot be read back`);
   return { row: winner, created: false };
@@ -62,13 +73,21 @@ function rewriteMetadataId(metadata: string, id: string): string {
 }
 
 export async function findMessage(db: Db, conversationId: string, messageId: string): Promise<MessageRow | undefined> {
-  return db.selectFrom('messages').selectAll()
-    .where('conversation_id', '=', conversationId).where('message_id', '=', messageId).executeTakeFirst();
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
 }
 
 export async function findMessageByClientKey(db: Db, conversationId: string, clientKey: string): Promise<MessageRow | undefined> {
-  return db.selectFrom('messages').selectAll()
-    .where('conversation_id', '=', conversationId).where('client_key', '=', clientKey).executeTakeFirst();
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('client_key', '=', clientKey)
+    .executeTakeFirst();
 }
 
 export async function findByProviderMessageId(db: Db, providerMessageId: string): Promise<MessageRow[]> {
@@ -85,20 +104,31 @@ export async function getMessageByPk(db: Db, pk: number): Promise<MessageRow | u
  * or undefined when the row changed underneath (the caller re-reads and decides again).
  */
 export async function updateMessageIfStatus(
-  db: Db, pk: number, expectedStatus: string, patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id'>>,
+  db: Db,
+  pk: number,
+  expectedStatus: string,
+  patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id'>>,
 ): Promise<MessageRow | undefined> {
-  return db.updateTable('messages')
+  return db
+    .updateTable('messages')
     .set({ ...patch, updated_at: new Date().toISOString() })
-    .where('id', '=', pk).where('status', '=', expectedStatus)
-    .returningAll().executeTakeFirst();
+    .where('id', '=', pk)
+    .where('status', '=', expectedStatus)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function updateMessage(
-  db: Db, pk: number, patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id' | 'type' | 'reply_to'>>,
+  db: Db,
+  pk: number,
+  patch: Partial<Pick<MessageRow, 'status' | 'error' | 'media' | 'text' | 'metadata' | 'provider_message_id' | 'type' | 'reply_to'>>,
 ): Promise<MessageRow> {
-  return db.updateTable('messages')
+  return db
+    .updateTable('messages')
     .set({ ...patch, updated_at: new Date().toISOString() })
-    .where('id', '=', pk).returningAll().executeTakeFirstOrThrow();
+    .where('id', '=', pk)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export interface MessagePage {
@@ -111,7 +141,9 @@ export interface MessagePage {
  * only `limit + 1` rows through the (conversation_id, seq) index, whatever the conversation's size.
  */
 export async function listMessages(
-  db: Db, conversationId: string, page: { beforeSeq?: number; afterSeq?: number; limit: number },
+  db: Db,
+  conversationId: string,
+  page: { beforeSeq?: number; afterSeq?: number; limit: number },
 ): Promise<MessagePage> {
   const rows = await messagePageQuery(db, conversationId, page).execute();
   const kept = rows.slice(0, page.limit);
@@ -135,7 +167,9 @@ export async function lastMessages(db: Db, conversations: { id: string; last_seq
   const result = new Map<string, MessageRow>();
   const wanted = conversations.filter((c) => c.last_seq > 0);
   if (wanted.length === 0) return result;
-  const rows = await db.selectFrom('messages').selectAll()
+  const rows = await db
+    .selectFrom('messages')
+    .selectAll()
     .where((eb) => eb.or(wanted.map((c) => eb.and([eb('conversation_id', '=', c.id), eb('seq', '=', c.last_seq)]))))
     .execute();
   for (const row of rows) result.set(row.conversation_id, row);

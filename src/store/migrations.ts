@@ -14,7 +14,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': {
       async up(db: Kysely<any>) {
-        await db.schema.createTable('channels')
+        await db.schema
+          .createTable('channels')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('provider', 'text', (c) => c.notNull())
           .addColumn('external_id', 'text', (c) => c.notNull())
@@ -23,7 +24,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addUniqueConstraint('channels_provider_external_uq', ['provider', 'external_id'])
           .execute();
 
-        await db.schema.createTable('contacts')
+        await db.schema
+          .createTable('contacts')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
           .addColumn('contact_key', 'text', (c) => c.notNull())
@@ -36,7 +38,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addUniqueConstraint('contacts_channel_key_uq', ['channel_id', 'contact_key'])
           .execute();
 
-        await db.schema.createTable('operators')
+        await db.schema
+          .createTable('operators')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('email', 'text', (c) => c.notNull().unique())
           .addColumn('name', 'text', (c) => c.notNull())
@@ -48,7 +51,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
 
-        await db.schema.createTable('conversations')
+        await db.schema
+          .createTable('conversations')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
           .addColumn('contact_id', 'text', (c) => c.notNull().references('contacts.id'))
@@ -66,9 +70,14 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addUniqueConstraint('conversations_channel_contact_uq', ['channel_id', 'contact_id'])
           .execute();
         await db.schema.createIndex('conversations_activity_idx').on('conversations').columns(['last_activity_at', 'id']).execute();
-        await db.schema.createIndex('conversations_state_activity_idx').on('conversations').columns(['state', 'last_activity_at', 'id']).execute();
+        await db.schema
+          .createIndex('conversations_state_activity_idx')
+          .on('conversations')
+          .columns(['state', 'last_activity_at', 'id'])
+          .execute();
 
-        await db.schema.createTable('messages')
+        await db.schema
+          .createTable('messages')
           .addColumn('id', serial, autoKey)
           .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
           .addColumn('message_id', 'text', (c) => c.notNull())
@@ -90,12 +99,23 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
         // [ID5] uniqueness is the database's job, not a read-then-write check.
-        await db.schema.createIndex('messages_conversation_message_id_uq').on('messages').columns(['conversation_id', 'message_id']).unique().execute();
+        await db.schema
+          .createIndex('messages_conversation_message_id_uq')
+          .on('messages')
+          .columns(['conversation_id', 'message_id'])
+          .unique()
+          .execute();
         await db.schema.createIndex('messages_conversation_seq_uq').on('messages').columns(['conversation_id', 'seq']).unique().execute();
-        await db.schema.createIndex('messages_conversation_client_key_uq').on('messages').columns(['conversation_id', 'client_key']).unique().execute();
+        await db.schema
+          .createIndex('messages_conversation_client_key_uq')
+          .on('messages')
+          .columns(['conversation_id', 'client_key'])
+          .unique()
+          .execute();
         await db.schema.createIndex('messages_provider_message_id_idx').on('messages').column('provider_message_id').execute();
 
-        await db.schema.createTable('media')
+        await db.schema
+          .createTable('media')
           .addColumn('media_id', 'text', (c) => c.primaryKey())
           .addColumn('message_pk', 'integer', (c) => c.notNull())
           .addColumn('conversation_id', 'text', (c) => c.notNull())
@@ -112,12 +132,14 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
 
-        await db.schema.createTable('media_blobs')
+        await db.schema
+          .createTable('media_blobs')
           .addColumn('media_id', 'text', (c) => c.primaryKey())
           .addColumn('bytes', sql.raw(blob), (c) => c.notNull())
           .execute();
 
-        await db.schema.createTable('events')
+        await db.schema
+          .createTable('events')
           .addColumn('id', serial, autoKey)
           .addColumn('type', 'text', (c) => c.notNull())
           .addColumn('conversation_id', 'text')
@@ -126,7 +148,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('events_created_at_idx').on('events').column('created_at').execute();
 
-        await db.schema.createTable('webhook_journal')
+        await db.schema
+          .createTable('webhook_journal')
           .addColumn('id', serial, autoKey)
           .addColumn('provider', 'text', (c) => c.notNull())
           .addColumn('received_at', 'text', (c) => c.notNull())
@@ -135,7 +158,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('status_count', 'integer', (c) => c.notNull())
           .execute();
 
-        await db.schema.createTable('jobs')
+        await db.schema
+          .createTable('jobs')
           .addColumn('id', serial, autoKey)
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('dedupe_key', 'text')
@@ -151,7 +175,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('jobs_kind_dedupe_uq').on('jobs').columns(['kind', 'dedupe_key']).unique().execute();
         await db.schema.createIndex('jobs_status_run_at_idx').on('jobs').columns(['status', 'run_at']).execute();
 
-        await db.schema.createTable('sessions')
+        await db.schema
+          .createTable('sessions')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('operator_id', 'text', (c) => c.notNull().references('operators.id'))
           .addColumn('kind', 'text', (c) => c.notNull())
@@ -161,7 +186,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('last_used_at', 'text')
           .execute();
 
-        await db.schema.createTable('login_attempts')
+        await db.schema
+          .createTable('login_attempts')
           .addColumn('id', serial, autoKey)
           .addColumn('key', 'text', (c) => c.notNull())
           .addColumn('at', 'text', (c) => c.notNull())
@@ -187,7 +213,9 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       // index kept in step by triggers; PostgreSQL searches by scan until it gets its own index).
       async up(db: Kysely<any>) {
         if (dialect !== 'sqlite') return;
-        await sql`create virtual table messages_fts using fts5(text, content='messages', content_rowid='id', tokenize='trigram')`.execute(db);
+        await sql`create virtual table messages_fts using fts5(text, content='messages', content_rowid='id', tokenize='trigram')`.execute(
+          db,
+        );
         await sql`insert into messages_fts(messages_fts) values ('rebuild')`.execute(db);
         await sql`create trigger messages_fts_insert after insert on messages when new.text is not null begin
           insert into messages_fts(rowid, text) values (new.id, new.text); end`.execute(db);
@@ -215,11 +243,20 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       // alone. Lookups by either (`= ?`) imply NOT NULL, so both databases still use the indexes.
       async up(db: Kysely<any>) {
         await db.schema.dropIndex('messages_conversation_client_key_uq').execute();
-        await db.schema.createIndex('messages_conversation_client_key_uq').on('messages').columns(['conversation_id', 'client_key']).unique()
-          .where(sql.ref('client_key'), 'is not', null).execute();
+        await db.schema
+          .createIndex('messages_conversation_client_key_uq')
+          .on('messages')
+          .columns(['conversation_id', 'client_key'])
+          .unique()
+          .where(sql.ref('client_key'), 'is not', null)
+          .execute();
         await db.schema.dropIndex('messages_provider_message_id_idx').execute();
-        await db.schema.createIndex('messages_provider_message_id_idx').on('messages').column('provider_message_id')
-          .where(sql.ref('provider_message_id'), 'is not', null).execute();
+        await db.schema
+          .createIndex('messages_provider_message_id_idx')
+          .on('messages')
+          .column('provider_message_id')
+          .where(sql.ref('provider_message_id'), 'is not', null)
+          .execute();
       },
     },
     '0007_knowledge': {
@@ -228,7 +265,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       // every process reads the same entries. Deleted entries keep their row (`deleted_at`) so an
       // AI message's metadata.knowledge_id always names something.
       async up(db: Kysely<any>) {
-        await db.schema.createTable('knowledge')
+        await db.schema
+          .createTable('knowledge')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('question', 'text', (c) => c.notNull())
           .addColumn('answer', 'text', (c) => c.notNull())
@@ -244,8 +282,13 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addColumn('deleted_at', 'text')
           .execute();
-        await db.schema.createIndex('knowledge_seed_key_uq').on('knowledge').column('seed_key').unique()
-          .where(sql.ref('seed_key'), 'is not', null).execute();
+        await db.schema
+          .createIndex('knowledge_seed_key_uq')
+          .on('knowledge')
+          .column('seed_key')
+          .unique()
+          .where(sql.ref('seed_key'), 'is not', null)
+          .execute();
         await db.schema.createIndex('knowledge_updated_at_idx').on('knowledge').column('updated_at').execute();
       },
     },
@@ -256,8 +299,12 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       // however long the conversation. Queries name the status as a literal so both databases can
       // match the partial index.
       async up(db: Kysely<any>) {
-        await db.schema.createIndex('messages_pending_seq_idx').on('messages').columns(['conversation_id', 'seq'])
-          .where(sql.ref('status'), '=', sql.lit('pending')).execute();
+        await db.schema
+          .createIndex('messages_pending_seq_idx')
+          .on('messages')
+          .columns(['conversation_id', 'seq'])
+          .where(sql.ref('status'), '=', sql.lit('pending'))
+          .execute();
       },
     },
     '0009_message_lifecycle': {
@@ -269,7 +316,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       async up(db: Kysely<any>) {
         await db.schema.alterTable('messages').addColumn('edited_at', 'text').execute();
         await db.schema.alterTable('messages').addColumn('deleted_at', 'text').execute();
-        await db.schema.createTable('pending_operations')
+        await db.schema
+          .createTable('pending_operations')
           .addColumn('id', serial, autoKey)
           .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
           .addColumn('kind', 'text', (c) => c.notNull())
@@ -280,8 +328,11 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
           .addColumn('applied_at', 'text')
           .addUniqueConstraint('pending_operations_conversation_operation_uq', ['conversation_id', 'operation_id'])
           .execute();
-        await db.schema.createIndex('pending_operations_target_idx').on('pending_operations')
-          .columns(['conversation_id', 'target_message_id']).execute();
+        await db.schema
+          .createIndex('pending_operations_target_idx')
+          .on('pending_operations')
+          .columns(['conversation_id', 'target_message_id'])
+          .execute();
         await rekeyQiscusChannels(db);
       },
     },
@@ -289,7 +340,8 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
       // Values every process on the database must share, written once and never changed by a
       // request: the key of signed media links when MEDIA_LINK_SECRET is unset (src/app/media-links.ts).
       async up(db: Kysely<any>) {
-        await db.schema.createTable('settings')
+        await db.schema
+          .createTable('settings')
           .addColumn('key', 'text', (c) => c.primaryKey())
           .addColumn('value', 'text', (c) => c.notNull())
           .addColumn('created_at', 'text', (c) => c.notNull())
@@ -324,9 +376,15 @@ function migrationsFor(dialect: DialectName): Record<string, Migration> {
 export async function rekeyQiscusChannels(db: Kysely<any>): Promise<void> {
   const channels = await db.selectFrom('channels').select(['id', 'external_id']).where('provider', '=', 'qiscus').execute();
   for (const channel of channels) {
-    const latest = await db.selectFrom('messages').innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-      .select('messages.metadata').where('conversations.channel_id', '=', channel.id).where('messages.role', '=', 'user')
-      .orderBy('messages.id', 'desc').limit(1).executeTakeFirst();
+    const latest = await db
+      .selectFrom('messages')
+      .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+      .select('messages.metadata')
+      .where('conversations.channel_id', '=', channel.id)
+      .where('messages.role', '=', 'user')
+      .orderBy('messages.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     let appCode: unknown = null;
     try {
       appCode = (JSON.parse(latest?.metadata ?? '{}') as { qiscus?: { app_code?: unknown } }).qiscus?.app_code ?? null;
@@ -334,7 +392,12 @@ export async function rekeyQiscusChannels(db: Kysely<any>): Promise<void> {
       continue;
     }
     if (typeof appCode !== 'string' || appCode.trim() === '' || appCode === channel.external_id) continue;
-    const taken = await db.selectFrom('channels').select('id').where('provider', '=', 'qiscus').where('external_id', '=', appCode).executeTakeFirst();
+    const taken = await db
+      .selectFrom('channels')
+      .select('id')
+      .where('provider', '=', 'qiscus')
+      .where('external_id', '=', appCode)
+      .executeTakeFirst();
     if (!taken) await db.updateTable('channels').set({ external_id: appCode }).where('id', '=', channel.id).execute();
   }
 }

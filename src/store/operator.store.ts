@@ -13,7 +13,8 @@ export interface NewOperator {
 
 /** Inserts an operator unless the email is taken; returns the new row, or undefined when it existed. */
 export async function insertOperator(db: Db, operator: NewOperator, now: string): Promise<OperatorRow | undefined> {
-  return db.insertInto('operators')
+  return db
+    .insertInto('operators')
     .values({ ...operator, status: 'away', disabled_at: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.column('email').doNothing())
     .returningAll()
@@ -34,14 +35,25 @@ export async function listOperators(db: Db): Promise<OperatorRow[]> {
 }
 
 export async function countOperators(db: Db): Promise<number> {
-  const r = await db.selectFrom('operators').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('operators')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 export async function updateOperator(
-  db: Db, id: string, patch: Partial<Pick<OperatorRow, 'status' | 'disabled_at' | 'password_hash' | 'name' | 'role'>>, now: string,
+  db: Db,
+  id: string,
+  patch: Partial<Pick<OperatorRow, 'status' | 'disabled_at' | 'password_hash' | 'name' | 'role'>>,
+  now: string,
 ): Promise<OperatorRow | undefined> {
-  return db.updateTable('operators').set({ ...patch, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirst();
+  return db
+    .updateTable('operators')
+    .set({ ...patch, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export interface NewSession {
@@ -54,7 +66,10 @@ export interface NewSession {
 }
 
 export async function insertSession(db: Db, session: NewSession, now: string): Promise<void> {
-  await db.insertInto('sessions').values({ ...session, created_at: now, last_used_at: null }).execute();
+  await db
+    .insertInto('sessions')
+    .values({ ...session, created_at: now, last_used_at: null })
+    .execute();
 }
 
 export interface SessionWithOperator {
@@ -64,7 +79,11 @@ export interface SessionWithOperator {
 
 /** The session (or API token) with this hashed id and its operator, if both exist. Expiry is the caller's rule. */
 export async function findSessionWithOperator(db: Db, id: string): Promise<SessionWithOperator | undefined> {
-  const session = await db.selectFrom('sessions').select(['id', 'kind', 'expires_at', 'operator_id']).where('id', '=', id).executeTakeFirst();
+  const session = await db
+    .selectFrom('sessions')
+    .select(['id', 'kind', 'expires_at', 'operator_id'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!session) return undefined;
   const operator = await findOperatorById(db, session.operator_id);
   if (!operator) return undefined;
@@ -94,8 +113,17 @@ export interface ApiTokenListing {
 
 /** API tokens (hashed ids only), oldest first; of one operator when `operatorId` is given. */
 export async function listApiTokens(db: Db, operatorId?: string): Promise<ApiTokenListing[]> {
-  let q = db.selectFrom('sessions').innerJoin('operators', 'operators.id', 'sessions.operator_id')
-    .select(['sessions.id', 'sessions.name', 'operators.email as operator_email', 'sessions.created_at', 'sessions.expires_at', 'sessions.last_used_at'])
+  let q = db
+    .selectFrom('sessions')
+    .innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .select([
+      'sessions.id',
+      'sessions.name',
+      'operators.email as operator_email',
+      'sessions.created_at',
+      'sessions.expires_at',
+      'sessions.last_used_at',
+    ])
     .where('sessions.kind', '=', 'api_token');
   if (operatorId) q = q.where('sessions.operator_id', '=', operatorId);
   return q.orderBy('sessions.created_at').orderBy('sessions.id').execute();
@@ -108,8 +136,12 @@ export async function deleteApiTokensByPrefix(db: Db, prefix: string): Promise<s
 }
 
 export async function countApiTokensByPrefix(db: Db, prefix: string): Promise<number> {
-  const r = await db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n'))
-    .where('kind', '=', 'api_token').where('id', 'like', `${prefix}%`).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('kind', '=', 'api_token')
+    .where('id', 'like', `${prefix}%`)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -125,15 +157,23 @@ export async function recordLoginFailure(db: Db, key: string, at: string): Promi
 }
 
 export async function countLoginFailuresSince(db: Db, key: string, since: string): Promise<number> {
-  const r = await db.selectFrom('login_attempts').select((eb) => eb.fn.countAll().as('n'))
-    .where('key', '=', key).where('at', '>', since).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('login_attempts')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('key', '=', key)
+    .where('at', '>', since)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 /** The time of the oldest attempt under `key` after `since`, or null when there is none. */
 export async function oldestLoginFailureSince(db: Db, key: string, since: string): Promise<string | null> {
-  const r = await db.selectFrom('login_attempts').select((eb) => eb.fn.min('at').as('at'))
-    .where('key', '=', key).where('at', '>', since).executeTakeFirst();
+  const r = await db
+    .selectFrom('login_attempts')
+    .select((eb) => eb.fn.min('at').as('at'))
+    .where('key', '=', key)
+    .where('at', '>', since)
+    .executeTakeFirst();
   return (r?.at as string | null | undefined) ?? null;
 }
 

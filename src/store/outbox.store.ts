@@ -15,31 +15,58 @@ type Db = Kysely<DB> | Transaction<DB>;
 const PENDING = sql.lit('pending');
 
 /** The first of our messages before `seq` in the conversation that is still pending, if any. */
-export async function earlierPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+export async function earlierPendingOutbound(
+  db: Db,
+  conversationId: string,
+  seq: number,
+): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
   return earlierPendingQuery(db, conversationId, seq).executeTakeFirst();
 }
 
 /** The query behind earlierPendingOutbound (exported so a test can read its plan). */
 export function earlierPendingQuery(db: Db, conversationId: string, seq: number) {
-  return db.selectFrom('messages').select(['message_id', 'seq'])
-    .where('conversation_id', '=', conversationId).where('seq', '<', seq)
-    .where('status', '=', PENDING).where('role', '!=', 'user')
-    .orderBy('seq', 'asc').limit(1);
+  return db
+    .selectFrom('messages')
+    .select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '<', seq)
+    .where('status', '=', PENDING)
+    .where('role', '!=', 'user')
+    .orderBy('seq', 'asc')
+    .limit(1);
 }
 
 /** The next of our pending messages after `seq` in the conversation: the one a finished send unblocks. */
-export async function nextPendingOutbound(db: Db, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
-  return db.selectFrom('messages').select(['message_id', 'seq'])
-    .where('conversation_id', '=', conversationId).where('seq', '>', seq)
-    .where('status', '=', PENDING).where('role', '!=', 'user')
-    .orderBy('seq', 'asc').limit(1).executeTakeFirst();
+export async function nextPendingOutbound(
+  db: Db,
+  conversationId: string,
+  seq: number,
+): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+  return db
+    .selectFrom('messages')
+    .select(['message_id', 'seq'])
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', seq)
+    .where('status', '=', PENDING)
+    .where('role', '!=', 'user')
+    .orderBy('seq', 'asc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** The customer's latest message in the conversation (its provider id and metadata), if any. */
-export async function latestInbound(db: Db, conversationId: string): Promise<Pick<MessageRow, 'message_id' | 'seq' | 'metadata'> | undefined> {
-  return db.selectFrom('messages').select(['message_id', 'seq', 'metadata'])
-    .where('conversation_id', '=', conversationId).where('role', '=', 'user')
-    .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+export async function latestInbound(
+  db: Db,
+  conversationId: string,
+): Promise<Pick<MessageRow, 'message_id' | 'seq' | 'metadata'> | undefined> {
+  return db
+    .selectFrom('messages')
+    .select(['message_id', 'seq', 'metadata'])
+    .where('conversation_id', '=', conversationId)
+    .where('role', '=', 'user')
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** What a send needs to know of its conversation, in one read: the window, the channel and the contact. */
@@ -52,10 +79,17 @@ export interface SendTarget {
 }
 
 export async function sendTarget(db: Db, conversationId: string): Promise<SendTarget | undefined> {
-  return db.selectFrom('conversations')
+  return db
+    .selectFrom('conversations')
     .innerJoin('channels', 'channels.id', 'conversations.channel_id')
     .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
-    .select(['conversations.last_inbound_at', 'channels.provider', 'channels.external_id as channel_external_id', 'contacts.wa_id', 'contacts.user_id'])
+    .select([
+      'conversations.last_inbound_at',
+      'channels.provider',
+      'channels.external_id as channel_external_id',
+      'contacts.wa_id',
+      'contacts.user_id',
+    ])
     .where('conversations.id', '=', conversationId)
     .executeTakeFirst();
 }
@@ -65,8 +99,12 @@ export async function sendTarget(db: Db, conversationId: string): Promise<SendTa
  * Meta's `biz_opaque_callback_data` (the send's acceptance not recorded yet, or lost in a crash).
  */
 export async function unmatchedOutbound(db: Db, messageId: string): Promise<MessageRow[]> {
-  return db.selectFrom('messages').selectAll()
-    .where('message_id', '=', messageId).where('provider_message_id', 'is', null).where('role', '!=', 'user')
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('message_id', '=', messageId)
+    .where('provider_message_id', 'is', null)
+    .where('role', '!=', 'user')
     .execute();
 }
 
@@ -81,11 +119,13 @@ const earlierPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
   "select message_id, seq from messages where conversation_id = ? and seq < ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
 );
 const targetOf = new PreparedSql<SendTarget>(
-  'select conversations.last_inbound_at, channels.provider, channels.external_id as channel_external_id, contacts.wa_id, contacts.user_id'
-  + ' from conversations inner join channels on channels.id = conversations.channel_id inner join contacts on contacts.id = conversations.contact_id'
-  + ' where conversations.id = ?',
+  'select conversations.last_inbound_at, channels.provider, channels.external_id as channel_external_id, contacts.wa_id, contacts.user_id' +
+    ' from conversations inner join channels on channels.id = conversations.channel_id inner join contacts on contacts.id = conversations.contact_id' +
+    ' where conversations.id = ?',
 );
-const metadataIfStatus = new PreparedSql<MessageRow>('update messages set metadata = ?, updated_at = ? where id = ? and status = ? returning *');
+const metadataIfStatus = new PreparedSql<MessageRow>(
+  'update messages set metadata = ?, updated_at = ? where id = ? and status = ? returning *',
+);
 const outcomeIfStatus = new PreparedSql<MessageRow>(
   'update messages set status = ?, provider_message_id = ?, metadata = ?, updated_at = ? where id = ? and status = ? returning *',
 );
@@ -96,8 +136,8 @@ const outcomeIfStatus = new PreparedSql<MessageRow>(
  * `{conversation_id}:{message_id}`, and only a queued job due later moves.
  */
 const unblockNextSend = new PreparedSql(
-  "update jobs set run_at = ?, updated_at = ? where kind = 'outbox.send' and status = 'queued' and run_at > ? and dedupe_key = ("
-  + "select cast(? as text) || ':' || message_id from messages where conversation_id = ? and seq > ? and status = 'pending' and role <> 'user' order by seq asc limit 1)",
+  "update jobs set run_at = ?, updated_at = ? where kind = 'outbox.send' and status = 'queued' and run_at > ? and dedupe_key = (" +
+    "select cast(? as text) || ':' || message_id from messages where conversation_id = ? and seq > ? and status = 'pending' and role <> 'user' order by seq asc limit 1)",
 );
 
 /** Makes the conversation's next pending send after `seq` due now (see unblockNextSend). */
@@ -112,7 +152,12 @@ export function sendMessageOf(db: Db, dialect: DialectName, conversationId: stri
 }
 
 /** earlierPendingOutbound for the sender. */
-export function earlierPendingSend(db: Db, dialect: DialectName, conversationId: string, seq: number): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
+export function earlierPendingSend(
+  db: Db,
+  dialect: DialectName,
+  conversationId: string,
+  seq: number,
+): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
   return earlierPending.first(db, dialect, [conversationId, seq]);
 }
 
@@ -122,13 +167,30 @@ export function sendTargetOf(db: Db, dialect: DialectName, conversationId: strin
 }
 
 /** Compare-and-set of the metadata alone (the start marker, a closed attempt): the new row, or undefined when the status moved. */
-export function setSendMetadataIfStatus(db: Db, dialect: DialectName, pk: number, expectedStatus: string, metadata: string): Promise<MessageRow | undefined> {
+export function setSendMetadataIfStatus(
+  db: Db,
+  dialect: DialectName,
+  pk: number,
+  expectedStatus: string,
+  metadata: string,
+): Promise<MessageRow | undefined> {
   return metadataIfStatus.first(db, dialect, [metadata, new Date().toISOString(), pk, expectedStatus]);
 }
 
 /** Compare-and-set of an accepted send's status, provider id and metadata. */
 export function setSendOutcomeIfStatus(
-  db: Db, dialect: DialectName, pk: number, expectedStatus: string, patch: { status: string; provider_message_id: string | null; metadata: string },
+  db: Db,
+  dialect: DialectName,
+  pk: number,
+  expectedStatus: string,
+  patch: { status: string; provider_message_id: string | null; metadata: string },
 ): Promise<MessageRow | undefined> {
-  return outcomeIfStatus.first(db, dialect, [patch.status, patch.provider_message_id, patch.metadata, new Date().toISOString(), pk, expectedStatus]);
+  return outcomeIfStatus.first(db, dialect, [
+    patch.status,
+    patch.provider_message_id,
+    patch.metadata,
+    new Date().toISOString(),
+    pk,
+    expectedStatus,
+  ]);
 }

@@ -9,8 +9,11 @@ type Db = Kysely<DB> | Transaction<DB>;
  * conflict, then everyone reads).
  */
 export async function settingOrInsert(db: Db, key: string, value: string): Promise<string> {
-  await db.insertInto('settings').values({ key, value, created_at: new Date().toISOString() })
-    .onConflict((oc) => oc.column('key').doNothing()).execute();
+  await db
+    .insertInto('settings')
+    .values({ key, value, created_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
   return row.value;
 }

@@ -1,8 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings,
-  SqliteDialect,
-} from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings, SqliteDialect } from 'kysely';
 
 /**
  * better-sqlite3 driver for Kysely with two differences from the stock one:

@@ -28,60 +28,86 @@ for (const factory of contractDatabases()) {
     });
 
     it('migrations create every table and a second run changes nothing', async () => {
-      const tables = ['channels', 'contacts', 'conversations', 'messages', 'media', 'media_blobs', 'events', 'webhook_journal', 'jobs', 'operators', 'sessions', 'login_attempts'];
+      const tables = [
+        'channels',
+        'contacts',
+        'conversations',
+        'messages',
+        'media',
+        'media_blobs',
+        'events',
+        'webhook_journal',
+        'jobs',
+        'operators',
+        'sessions',
+        'login_attempts',
+      ];
       for (const t of tables) {
         await expect(sql`select count(*) as n from ${sql.table(t)}`.execute(store.db)).resolves.toBeDefined();
       }
       expect(await migrateToLatest(store.db, store.dialect)).toEqual([]);
     });
 
-    if (factory.kind === 'sqlite') it('acknowledged means durable: SQLite runs in WAL mode with synchronous=FULL by default', async () => {
-      const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
-      const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
-      expect(mode.rows[0]?.journal_mode).toBe('wal');
-      expect(sync.rows[0]?.synchronous).toBe(2);
-      expect(store.wal).toBeNull();
-    });
+    if (factory.kind === 'sqlite')
+      it('acknowledged means durable: SQLite runs in WAL mode with synchronous=FULL by default', async () => {
+        const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
+        const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+        expect(mode.rows[0]?.journal_mode).toBe('wal');
+        expect(sync.rows[0]?.synchronous).toBe(2);
+        expect(store.wal).toBeNull();
+      });
 
-    if (factory.kind === 'sqlite') it('acknowledged means durable with SQLITE_SYNC=offloaded: a write resolves only after an fsync of the WAL begun after its COMMIT', async () => {
-      const offloaded = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-offloaded-')), 'test.db')}`, { sqliteSync: 'offloaded' });
-      try {
-        const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(offloaded.db);
-        // NORMAL: COMMIT writes the WAL without an fsync; wal-sync.ts fsyncs it off the event loop.
-        expect(sync.rows[0]?.synchronous).toBe(1);
-        const wal = offloaded.wal!;
-        const conv = await seedConversation(offloaded, 'c-durable');
-        const committer = new GroupCommitter(offloaded, { maxBatch: 64, concurrency: 1 });
-        const seenInside: number[] = [];
-        const n = 100;
-        await Promise.all(Array.from({ length: n }, (_, i) => committer.run(async (tx) => {
-          seenInside[i] = wal.stats.fsyncs;
-          await appendMessage(tx.db, conv, sampleMessage(`durable${i}`));
-        }).then(() => {
-          // An fsync that began after this unit's COMMIT has completed (the count seen inside the
-          // unit, before COMMIT, could only include fsyncs that began earlier).
-          expect(wal.stats.fsyncs).toBeGreaterThan(seenInside[i]!);
-        })));
-        // Group commit: far fewer fsyncs than writes.
-        expect(wal.stats.fsyncs).toBeLessThan(n);
-      } finally {
-        await offloaded.close();
-      }
-    });
+    if (factory.kind === 'sqlite')
+      it('acknowledged means durable with SQLITE_SYNC=offloaded: a write resolves only after an fsync of the WAL begun after its COMMIT', async () => {
+        const offloaded = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'sb-offloaded-')), 'test.db')}`, {
+          sqliteSync: 'offloaded',
+        });
+        try {
+          const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(offloaded.db);
+          // NORMAL: COMMIT writes the WAL without an fsync; wal-sync.ts fsyncs it off the event loop.
+          expect(sync.rows[0]?.synchronous).toBe(1);
+          const wal = offloaded.wal!;
+          const conv = await seedConversation(offloaded, 'c-durable');
+          const committer = new GroupCommitter(offloaded, { maxBatch: 64, concurrency: 1 });
+          const seenInside: number[] = [];
+          const n = 100;
+          await Promise.all(
+            Array.from({ length: n }, (_, i) =>
+              committer
+                .run(async (tx) => {
+                  seenInside[i] = wal.stats.fsyncs;
+                  await appendMessage(tx.db, conv, sampleMessage(`durable${i}`));
+                })
+                .then(() => {
+                  // An fsync that began after this unit's COMMIT has completed (the count seen inside the
+                  // unit, before COMMIT, could only include fsyncs that began earlier).
+                  expect(wal.stats.fsyncs).toBeGreaterThan(seenInside[i]!);
+                }),
+            ),
+          );
+          // Group commit: far fewer fsyncs than writes.
+          expect(wal.stats.fsyncs).toBeLessThan(n);
+        } finally {
+          await offloaded.close();
+        }
+      });
 
-    if (factory.kind === 'sqlite') it('the WAL is checkpointed on a worker thread, never inside a COMMIT on the event loop', async () => {
-      const auto = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db);
-      expect(auto.rows[0]?.wal_autocheckpoint).toBe(0);
-      const checkpointer = store.checkpointer!;
-      const before = checkpointer.stats.framesCheckpointed;
-      const conv = await seedConversation(store, 'c-checkpoint');
-      const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
-      for (let round = 0; round < 5; round++) {
-        await Promise.all(Array.from({ length: 50 }, (_, i) => committer.run((tx) => appendMessage(tx.db, conv, sampleMessage(`cp${round}_${i}`)))));
-      }
-      for (let i = 0; i < 100 && checkpointer.stats.framesCheckpointed === before; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(checkpointer.stats.framesCheckpointed).toBeGreaterThan(before);
-    });
+    if (factory.kind === 'sqlite')
+      it('the WAL is checkpointed on a worker thread, never inside a COMMIT on the event loop', async () => {
+        const auto = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db);
+        expect(auto.rows[0]?.wal_autocheckpoint).toBe(0);
+        const checkpointer = store.checkpointer!;
+        const before = checkpointer.stats.framesCheckpointed;
+        const conv = await seedConversation(store, 'c-checkpoint');
+        const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
+        for (let round = 0; round < 5; round++) {
+          await Promise.all(
+            Array.from({ length: 50 }, (_, i) => committer.run((tx) => appendMessage(tx.db, conv, sampleMessage(`cp${round}_${i}`)))),
+          );
+        }
+        for (let i = 0; i < 100 && checkpointer.stats.framesCheckpointed === before; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(checkpointer.stats.framesCheckpointed).toBeGreaterThan(before);
+      });
 
     it('[ID5] a second append of the same message_id returns the existing row, no new seq', async () => {
       const conv = await seedConversation(store, 'c-id5');
@@ -99,18 +125,25 @@ for (const factory of contractDatabases()) {
       const conv = await seedConversation(store, 'c-unique');
       await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('wamid.U')));
       const now = new Date().toISOString();
-      await expect(store.db.insertInto('messages')
-        .values({ ...sampleMessage('wamid.U'), conversation_id: conv, seq: 99, created_at: now, updated_at: now })
-        .execute()).rejects.toThrow();
+      await expect(
+        store.db
+          .insertInto('messages')
+          .values({ ...sampleMessage('wamid.U'), conversation_id: conv, seq: 99, created_at: now, updated_at: now })
+          .execute(),
+      ).rejects.toThrow();
     });
 
     it('[ID6] a generated id that collides is regenerated, never overwrites', async () => {
       const conv = await seedConversation(store, 'c-id6');
-      await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('msg_20260301143022_a1b2c3d4', { role: 'assistant', text: 'original' })));
+      await store.db
+        .transaction()
+        .execute((t) => appendMessage(t, conv, sampleMessage('msg_20260301143022_a1b2c3d4', { role: 'assistant', text: 'original' })));
       const ids = ['msg_20260301143022_0000000f'];
-      const r = await store.db.transaction().execute((t) => appendMessage(t, conv,
-        sampleMessage('msg_20260301143022_a1b2c3d4', { role: 'assistant', text: 'second' }),
-        { regenerateId: () => ids.shift()! }));
+      const r = await store.db.transaction().execute((t) =>
+        appendMessage(t, conv, sampleMessage('msg_20260301143022_a1b2c3d4', { role: 'assistant', text: 'second' }), {
+          regenerateId: () => ids.shift()!,
+        }),
+      );
       expect(r.created).toBe(true);
       expect(r.row.message_id).toBe('msg_20260301143022_0000000f');
       expect(JSON.parse(r.row.metadata).message_id).toBe('msg_20260301143022_0000000f');
@@ -138,7 +171,9 @@ for (const factory of contractDatabases()) {
       const conv = await seedConversation(store, 'c-search');
       const search = async (text: string) =>
         (await listConversationPage(store.reader, store.dialect, { search: text, limit: 10 })).items.map((i) => i.conversation.id);
-      const { row } = await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage('s1', { text: 'Where is my Zanzibarite order?' })));
+      const { row } = await store.db
+        .transaction()
+        .execute((t) => appendMessage(t, conv, sampleMessage('s1', { text: 'Where is my Zanzibarite order?' })));
       expect(await search('zanzibarite')).toEqual([conv]);
       expect(await search('ZANZIBAR')).toEqual([conv]);
       await store.db.transaction().execute((t) => updateMessage(t, row.id, { text: 'voice note transcript: obsidianite' }));
@@ -153,16 +188,20 @@ for (const factory of contractDatabases()) {
       const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
       const n = 200;
       const seen: number[] = [];
-      const writes = Array.from({ length: n }, (_, i) => committer.run(async (tx) => {
-        const r = await appendMessage(tx.db, conv, sampleMessage(`gc${i}`));
-        tx.emit(plumbingEvent('new_message', conv, { message_id: `gc${i}` }));
-        return r.row;
-      }).then(async (row) => {
-        // Durable when resolved: a fresh read (on SQLite another connection) already sees it.
-        const found = await findMessage(store.reader, conv, row.message_id);
-        seen.push(found ? 1 : 0);
-        return row;
-      }));
+      const writes = Array.from({ length: n }, (_, i) =>
+        committer
+          .run(async (tx) => {
+            const r = await appendMessage(tx.db, conv, sampleMessage(`gc${i}`));
+            tx.emit(plumbingEvent('new_message', conv, { message_id: `gc${i}` }));
+            return r.row;
+          })
+          .then(async (row) => {
+            // Durable when resolved: a fresh read (on SQLite another connection) already sees it.
+            const found = await findMessage(store.reader, conv, row.message_id);
+            seen.push(found ? 1 : 0);
+            return row;
+          }),
+      );
       const rows = await Promise.all(writes);
       expect(seen.reduce((a, b) => a + b, 0)).toBe(n);
       expect(committer.stats.units).toBe(n);
@@ -187,7 +226,10 @@ for (const factory of contractDatabases()) {
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect(await findMessage(store.reader, conv, 'doomed')).toBeUndefined();
       const page = await listMessages(store.reader, conv, { limit: 10 });
-      expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([['ok1', 1], ['ok2', 2]]);
+      expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([
+        ['ok1', 1],
+        ['ok2', 2],
+      ]);
       const events = await store.reader.selectFrom('events').select('id').where('conversation_id', '=', conv).execute();
       expect(events).toHaveLength(0);
     });
@@ -197,15 +239,22 @@ for (const factory of contractDatabases()) {
       const committer = new GroupCommitter(store, { maxBatch: 64, concurrency: 1 });
       const runs = new Map<string, number>();
       const committed: string[] = [];
-      const unit = (id: string, fail = false) => committer.run(async (tx) => {
-        runs.set(id, (runs.get(id) ?? 0) + 1);
-        const r = await appendMessage(tx.db, conv, sampleMessage(id));
-        tx.emit(plumbingEvent('new_message', conv, { message_id: id }));
-        tx.journal({ provider: 'gc-retry', received_at: new Date().toISOString(), body: JSON.stringify({ id }), message_count: 1, status_count: 0 });
-        tx.afterCommit(() => committed.push(id));
-        if (fail) throw new Error(`${id} failed`);
-        return r.row.seq;
-      });
+      const unit = (id: string, fail = false) =>
+        committer.run(async (tx) => {
+          runs.set(id, (runs.get(id) ?? 0) + 1);
+          const r = await appendMessage(tx.db, conv, sampleMessage(id));
+          tx.emit(plumbingEvent('new_message', conv, { message_id: id }));
+          tx.journal({
+            provider: 'gc-retry',
+            received_at: new Date().toISOString(),
+            body: JSON.stringify({ id }),
+            message_count: 1,
+            status_count: 0,
+          });
+          tx.afterCommit(() => committed.push(id));
+          if (fail) throw new Error(`${id} failed`);
+          return r.row.seq;
+        });
       expect(await Promise.all([unit('a1'), unit('a2'), unit('a3')])).toEqual([1, 2, 3]);
       expect([...runs.values()]).toEqual([1, 1, 1]);
 
@@ -216,11 +265,22 @@ for (const factory of contractDatabases()) {
       expect(Object.fromEntries(runs)).toEqual({ b1: 2, b2: 2, b3: 1 });
       expect(committed).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
       const page = await listMessages(store.reader, conv, { limit: 10 });
-      expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([['a1', 1], ['a2', 2], ['a3', 3], ['b1', 4], ['b3', 5]]);
+      expect(page.rows.map((r) => [r.message_id, r.seq])).toEqual([
+        ['a1', 1],
+        ['a2', 2],
+        ['a3', 3],
+        ['b1', 4],
+        ['b3', 5],
+      ]);
       const events = await store.reader.selectFrom('events').select('payload').where('conversation_id', '=', conv).orderBy('id').execute();
       expect(events.map((e) => JSON.parse(e.payload).message_id)).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
       // Journal rows, written with the batch's events, follow the same rule: once per committed unit.
-      const journal = await store.reader.selectFrom('webhook_journal').select('body').where('provider', '=', 'gc-retry').orderBy('id').execute();
+      const journal = await store.reader
+        .selectFrom('webhook_journal')
+        .select('body')
+        .where('provider', '=', 'gc-retry')
+        .orderBy('id')
+        .execute();
       expect(journal.map((j) => JSON.parse(j.body).id)).toEqual(['a1', 'a2', 'a3', 'b1', 'b3']);
     });
   });
@@ -254,7 +314,12 @@ for (const factory of sharedDatabases()) {
         expect([ra.created, rb.created].filter(Boolean)).toHaveLength(1);
         expect(ra.row.id).toBe(rb.row.id);
       }
-      const rows = await a.db.selectFrom('messages').select(['message_id', 'seq']).where('conversation_id', '=', conv).orderBy('seq').execute();
+      const rows = await a.db
+        .selectFrom('messages')
+        .select(['message_id', 'seq'])
+        .where('conversation_id', '=', conv)
+        .orderBy('seq')
+        .execute();
       expect(rows).toHaveLength(100);
       expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     });
@@ -264,7 +329,11 @@ for (const factory of sharedDatabases()) {
       const pending = new Map<number, (v: any) => void>();
       let tag = 0;
 
-      function ask(w: ChildProcess, conversationId: string, messageIds: string[]): Promise<{ pk: number; seq: number; created: boolean }[]> {
+      function ask(
+        w: ChildProcess,
+        conversationId: string,
+        messageIds: string[],
+      ): Promise<{ pk: number; seq: number; created: boolean }[]> {
         return new Promise((resolve, reject) => {
           const t = ++tag;
           pending.set(t, (m) => (m.error ? reject(new Error(m.error)) : resolve(m.results)));
@@ -273,22 +342,34 @@ for (const factory of sharedDatabases()) {
       }
 
       beforeAll(async () => {
-        workers = [0, 1].map(() => fork(new URL('../../test/support/store-worker.ts', import.meta.url).pathname, [database.url], {
-          execArgv: ['--import', 'tsx'],
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        }));
-        await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-          w.on('message', (m: any) => {
-            if (m.ready) resolve();
-            else pending.get(m.tag)?.(m);
-          });
-        })));
+        workers = [0, 1].map(() =>
+          fork(new URL('../../test/support/store-worker.ts', import.meta.url).pathname, [database.url], {
+            execArgv: ['--import', 'tsx'],
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          }),
+        );
+        await Promise.all(
+          workers.map(
+            (w) =>
+              new Promise<void>((resolve) => {
+                w.on('message', (m: any) => {
+                  if (m.ready) resolve();
+                  else pending.get(m.tag)?.(m);
+                });
+              }),
+          ),
+        );
       });
       afterAll(async () => {
-        await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-          w.once('exit', () => resolve());
-          w.send({ op: 'close' });
-        })));
+        await Promise.all(
+          workers.map(
+            (w) =>
+              new Promise<void>((resolve) => {
+                w.once('exit', () => resolve());
+                w.send({ op: 'close' });
+              }),
+          ),
+        );
       });
 
       it('[ID5] the same message_id from two processes at once, 100 rounds: exactly one row each round', async () => {
@@ -299,7 +380,11 @@ for (const factory of sharedDatabases()) {
           expect([ra![0]!.created, rb![0]!.created].filter(Boolean)).toHaveLength(1);
           expect(ra![0]!.pk).toBe(rb![0]!.pk);
         }
-        const n = await a.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).where('conversation_id', '=', conv).executeTakeFirstOrThrow();
+        const n = await a.db
+          .selectFrom('messages')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('conversation_id', '=', conv)
+          .executeTakeFirstOrThrow();
         expect(Number(n.n)).toBe(100);
       });
 

@@ -21,7 +21,10 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private stopped = false;
 
-  constructor(databasePath: string, private readonly options: WalCheckpointerOptions) {
+  constructor(
+    databasePath: string,
+    private readonly options: WalCheckpointerOptions,
+  ) {
     this.worker = new Worker(new URL('./wal-checkpoint.worker.mjs', import.meta.url), {
       workerData: { path: databasePath, intervalMs: options.intervalMs ?? 100 },
     });

@@ -29,7 +29,10 @@ export class WalSync {
   readonly stats = { fsyncs: 0 };
 
   /** `walPath`: the database's `-wal` file; `durableId`: the newest event id already on disk. */
-  constructor(private readonly walPath: string, durableId = 0) {
+  constructor(
+    private readonly walPath: string,
+    durableId = 0,
+  ) {
     this.durableId = durableId;
   }
 
@@ -72,23 +75,25 @@ export class WalSync {
   }
 
   private begin(coverage: number): Promise<void> {
-    const done = this.fsync().then(
-      () => {
-        this.durableId = Math.max(this.durableId, coverage);
-        this.stats.fsyncs++;
-      },
-      (err: unknown) => {
-        this.failure = new Error(`fsync of the SQLite WAL failed; restart the server: ${(err as Error).message}`, { cause: err });
-        throw this.failure;
-      },
-    ).finally(() => {
-      this.inFlight = null;
-      const waiting = this.next;
-      this.next = null;
-      if (!waiting) return;
-      if (this.failure) waiting.reject(this.failure);
-      else this.begin(waiting.coverage).then(waiting.resolve, waiting.reject);
-    });
+    const done = this.fsync()
+      .then(
+        () => {
+          this.durableId = Math.max(this.durableId, coverage);
+          this.stats.fsyncs++;
+        },
+        (err: unknown) => {
+          this.failure = new Error(`fsync of the SQLite WAL failed; restart the server: ${(err as Error).message}`, { cause: err });
+          throw this.failure;
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+        const waiting = this.next;
+        this.next = null;
+        if (!waiting) return;
+        if (this.failure) waiting.reject(this.failure);
+        else this.begin(waiting.coverage).then(waiting.resolve, waiting.reject);
+      });
     this.inFlight = { coverage, done };
     return done;
   }

@@ -57,8 +57,18 @@ for (const database of DATABASES) {
       db = await database.create();
       dataDir = mkdtempSync(join(tmpdir(), 'sb-ai-crash-'));
       return {
-        DATA_DIR: dataDir, DATABASE_URL: db.url, AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model',
-        JOB_POLL_MS: '50', JOB_LOCK_MS: '3000', AI_TIMEOUT_MS: '2000', MEDIA_DOWNLOAD_TIMEOUT_MS: '2000', OUTBOX_SEND_TIMEOUT_MS: '2000', META_GRAPH_URL: 'http://127.0.0.1:9', ...extra,
+        DATA_DIR: dataDir,
+        DATABASE_URL: db.url,
+        AI_RESPONDER: 'openai',
+        OPENAI_BASE_URL: fake.baseUrl,
+        AI_MODEL: 'fake-model',
+        JOB_POLL_MS: '50',
+        JOB_LOCK_MS: '3000',
+        AI_TIMEOUT_MS: '2000',
+        MEDIA_DOWNLOAD_TIMEOUT_MS: '2000',
+        OUTBOX_SEND_TIMEOUT_MS: '2000',
+        META_GRAPH_URL: 'http://127.0.0.1:9',
+        ...extra,
       };
     }
 
@@ -87,7 +97,10 @@ for (const database of DATABASES) {
 
     it('[AI1] SIGKILL during a generation: the job runs again after its claim lapses; exactly one reply', async () => {
       const e = await env({ AI_DEBOUNCE_MS: '0' });
-      fake.push({ kind: 'hold', content: 'the first generation, cut by the kill' }, { kind: 'text', content: 'the answer after the restart' });
+      fake.push(
+        { kind: 'hold', content: 'the first generation, cut by the kill' },
+        { kind: 'text', content: 'the answer after the restart' },
+      );
       server = await startChildServer(e);
       expect((await postMeta(server.url, metaTextPayload('wamid.CRASHGEN1', '96171000002', 'do you do laser?'))).status).toBe(200);
       await fake.waitHeld(1);

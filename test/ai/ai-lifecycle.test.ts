@@ -17,7 +17,12 @@ afterAll(async () => {
 });
 
 describe.each(AI_DATABASES)('AI reply after an edit or a revoke on %s', (kind) => {
-  const h = new AiHarness(kind, () => ({ AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', OPENAI_API_KEY: 'sk-fake' }));
+  const h = new AiHarness(kind, () => ({
+    AI_RESPONDER: 'openai',
+    OPENAI_BASE_URL: fake.baseUrl,
+    AI_MODEL: 'fake-model',
+    OPENAI_API_KEY: 'sk-fake',
+  }));
   beforeAll(() => h.setUp());
   afterEach(() => h.closeServers());
   afterAll(() => h.tearDown());
@@ -27,7 +32,17 @@ describe.each(AI_DATABASES)('AI reply after an edit or a revoke on %s', (kind) =
     const from = h.unique();
     fake.push({ kind: 'text', content: 'Three tickets are booked.' });
     expect((await sendText(server, from, `wamid.AIE${from}`, 'book 2 tickets')).status).toBe(200);
-    expect((await sendMeta(server, from, [{ id: `wamid.AIE${from}.edit`, type: 'edit', edit: { original_message_id: `wamid.AIE${from}`, message: { type: 'text', text: { body: 'book 3 tickets' } } } }])).status).toBe(200);
+    expect(
+      (
+        await sendMeta(server, from, [
+          {
+            id: `wamid.AIE${from}.edit`,
+            type: 'edit',
+            edit: { original_message_id: `wamid.AIE${from}`, message: { type: 'text', text: { body: 'book 3 tickets' } } },
+          },
+        ])
+      ).status,
+    ).toBe(200);
     const conversationId = await conversationIdOf(server, from);
     const [reply, ...more] = await replies(server, conversationId);
     expect(more).toEqual([]);
@@ -42,10 +57,19 @@ describe.each(AI_DATABASES)('AI reply after an edit or a revoke on %s', (kind) =
     fake.push({ kind: 'text', content: 'Hello!' });
     expect((await sendText(server, from, `wamid.AIR${from}.1`, 'hi')).status).toBe(200);
     expect((await sendText(server, from, `wamid.AIR${from}.2`, 'my password is hunter2')).status).toBe(200);
-    expect((await sendMeta(server, from, [{ id: `wamid.AIR${from}.rev`, type: 'revoke', revoke: { original_message_id: `wamid.AIR${from}.2` } }])).status).toBe(200);
+    expect(
+      (
+        await sendMeta(server, from, [
+          { id: `wamid.AIR${from}.rev`, type: 'revoke', revoke: { original_message_id: `wamid.AIR${from}.2` } },
+        ])
+      ).status,
+    ).toBe(200);
     const conversationId = await conversationIdOf(server, from);
     await replies(server, conversationId);
     expect(JSON.stringify(fake.chats)).not.toContain('hunter2');
-    expect(fake.chats[0]!.body.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['hi', '[the customer deleted this message]']);
+    expect(fake.chats[0]!.body.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+      'hi',
+      '[the customer deleted this message]',
+    ]);
   });
 });

@@ -4,7 +4,18 @@ import { OpenAiFake } from '../fakes/openai.fake.js';
 import { sampleBytes, sleep, waitFor } from '../media/support.js';
 import { TEST_SECRETS } from '../support/app.js';
 import {
-  admin, AI_DATABASES, AiHarness, conversationIdOf, conversationRow, messagesOf, messageUpdates, outboxOf, replies, sendMeta, settled, waitState,
+  admin,
+  AI_DATABASES,
+  AiHarness,
+  conversationIdOf,
+  conversationRow,
+  messagesOf,
+  messageUpdates,
+  outboxOf,
+  replies,
+  sendMeta,
+  settled,
+  waitState,
 } from './support.js';
 
 /*
@@ -34,7 +45,11 @@ function photo(wamid: string, mediaId: string, caption?: string) {
 
 describe.each(AI_DATABASES)('AI worker with voice notes and photos on %s', (kind) => {
   const h = new AiHarness(kind, () => ({
-    AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', META_GRAPH_URL: meta.graphUrl, AI_DEBOUNCE_MS: '0',
+    AI_RESPONDER: 'openai',
+    OPENAI_BASE_URL: fake.baseUrl,
+    AI_MODEL: 'fake-model',
+    META_GRAPH_URL: meta.graphUrl,
+    AI_DEBOUNCE_MS: '0',
   }));
   beforeAll(() => h.setUp());
   afterEach(() => h.closeServers());
@@ -62,7 +77,11 @@ describe.each(AI_DATABASES)('AI worker with voice notes and photos on %s', (kind
     const message = (await messagesOf(server, conversationId)).find((m) => m.message_id === wamid)!;
     expect(message.type).toBe('voice');
     expect(message.text).toBe('how much is a laser session for the arms');
-    expect(JSON.parse(message.media!)).toMatchObject({ status: 'ready', transcript: 'how much is a laser session for the arms', transcript_status: 'done' });
+    expect(JSON.parse(message.media!)).toMatchObject({
+      status: 'ready',
+      transcript: 'how much is a laser session for the arms',
+      transcript_status: 'done',
+    });
     const updates = await messageUpdates(server, wamid);
     expect(updates.map((u) => u.media.transcript_status)).toEqual(['pending', 'done']);
     expect(updates.at(-1)).toMatchObject({ message_id: wamid, text: 'how much is a laser session for the arms' });

@@ -10,7 +10,18 @@ import { enqueueJob } from '../../src/store/job.store.js';
 import { OpenAiFake } from '../fakes/openai.fake.js';
 import { sleep, waitFor } from '../media/support.js';
 import {
-  admin, AI_DATABASES, AiHarness, conversationIdOf, conversationRow, expectGeneratedId, messagesOf, outboxOf, replies, sendText, settled, waitState,
+  admin,
+  AI_DATABASES,
+  AiHarness,
+  conversationIdOf,
+  conversationRow,
+  expectGeneratedId,
+  messagesOf,
+  outboxOf,
+  replies,
+  sendText,
+  settled,
+  waitState,
 } from './support.js';
 
 /*
@@ -29,12 +40,17 @@ afterAll(async () => {
 });
 
 describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
-  const h = new AiHarness(kind, () => ({ AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', OPENAI_API_KEY: 'sk-fake' }));
+  const h = new AiHarness(kind, () => ({
+    AI_RESPONDER: 'openai',
+    OPENAI_BASE_URL: fake.baseUrl,
+    AI_MODEL: 'fake-model',
+    OPENAI_API_KEY: 'sk-fake',
+  }));
   beforeAll(() => h.setUp());
   afterEach(() => h.closeServers());
   afterAll(() => h.tearDown());
 
-  it('[AI1] three messages within the debounce window get ONE reply, and the model\'s request holds all three', async () => {
+  it("[AI1] three messages within the debounce window get ONE reply, and the model's request holds all three", async () => {
     const server = await h.start({ AI_DEBOUNCE_MS: '600' });
     const from = h.unique();
     fake.push({ kind: 'text', content: 'A full-leg session is 120 USD and takes about an hour.' });
@@ -52,7 +68,10 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     expect(reply!.status).toBe('pending');
     expect(reply!.text).toBe('A full-leg session is 120 USD and takes about an hour.');
     expect(reply!.meta).toMatchObject({
-      handled_by: 'ai', model: 'fake-model', answers: [`wamid.DEB${from}0`, `wamid.DEB${from}1`, `wamid.DEB${from}2`], message_id: reply!.message_id,
+      handled_by: 'ai',
+      model: 'fake-model',
+      answers: [`wamid.DEB${from}0`, `wamid.DEB${from}1`, `wamid.DEB${from}2`],
+      message_id: reply!.message_id,
     });
     expect(reply!.meta.latency_ms).toEqual(expect.any(Number));
     // Stored pending with its outbox job (the sender delivers it) [OUT1].
@@ -77,7 +96,11 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     expect(all.map((r) => r.meta.answers)).toEqual([[`wamid.H${from}0`], [`wamid.H${from}1`], [`wamid.H${from}2`]]);
     const last = fake.chats[2]!.body.messages;
     expect(last[0]!.role).toBe('system');
-    expect(last.slice(1).map((m) => [m.role, m.content])).toEqual([['user', 'second'], ['assistant', all[1]!.text], ['user', 'third']]);
+    expect(last.slice(1).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'second'],
+      ['assistant', all[1]!.text],
+      ['user', 'third'],
+    ]);
   });
 
   it('[AI3] an operator takes over while the model is still answering: the generation is aborted, no AI message nor its outbox job is stored', async () => {
@@ -122,13 +145,21 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     expect(JSON.parse(row.handover!)).toMatchObject({ reason: 'user_requested', at: expect.any(String) });
     expect(fake.chats).toEqual([]);
     const notices = (await messagesOf(server, conversationId)).filter((m) => m.meta.notice);
-    expect(notices.map((m) => [m.role, m.status, m.meta.notice, m.text])).toEqual([['system', 'pending', 'handover_requested', noticeText('handover_requested', 'en', {})]]);
+    expect(notices.map((m) => [m.role, m.status, m.meta.notice, m.text])).toEqual([
+      ['system', 'pending', 'handover_requested', noticeText('handover_requested', 'en', {})],
+    ]);
     expectGeneratedId(notices[0]!.message_id);
-    const events = await server.ctx.store.reader.selectFrom('events').selectAll().where('type', '=', 'conversation_updated').where('conversation_id', '=', conversationId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const events = await server.ctx.store.reader
+      .selectFrom('events')
+      .selectAll()
+      .where('type', '=', 'conversation_updated')
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(events.payload)).toMatchObject({ state: 'waiting', handover: { reason: 'user_requested' } });
   });
 
-  it('[AI4] the model\'s handover tool hands over ai_requested with its reason as note', async () => {
+  it("[AI4] the model's handover tool hands over ai_requested with its reason as note", async () => {
     const server = await h.start({ AI_DEBOUNCE_MS: '0' });
     const from = h.unique();
     fake.push({ kind: 'tool', name: 'handover', arguments: { reason: 'asks for a refund of a paid package' } });
@@ -143,7 +174,12 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
   it('[AI4] angry messages hand over sentiment', async () => {
     const server = await h.start({ AI_DEBOUNCE_MS: '0' });
     const from = h.unique();
-    await sendText(server, from, `wamid.SE${from}`, 'This is unacceptable!!! You burned my skin, worst clinic ever, I am furious and I will sue you');
+    await sendText(
+      server,
+      from,
+      `wamid.SE${from}`,
+      'This is unacceptable!!! You burned my skin, worst clinic ever, I am furious and I will sue you',
+    );
     const conversationId = await conversationIdOf(server, from);
     const row = await waitState(server, conversationId, 'waiting');
     expect(JSON.parse(row.handover!)).toMatchObject({ reason: 'sentiment' });
@@ -167,7 +203,7 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     expect(metrics).toMatch(/switchboard_ai_responder_errors_total\{responder="openai"\} 3/);
   });
 
-  it('[AI5] after a hand-back the model sees the operator\'s message and the release marker', async () => {
+  it("[AI5] after a hand-back the model sees the operator's message and the release marker", async () => {
     const server = await h.start({ AI_DEBOUNCE_MS: '0' });
     const from = h.unique();
     await sendText(server, from, `wamid.RB${from}0`, 'I want to talk to a human');
@@ -175,12 +211,19 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
     await waitState(server, conversationId, 'waiting');
     const operator = await admin(server);
     expect((await operator.post(`/api/conversations/${conversationId}/takeover`, {})).status).toBe(200);
-    expect((await operator.post(`/api/conversations/${conversationId}/messages`, { text: 'Hi, Dr. Karam can see you Monday.' })).status).toBe(201);
+    expect(
+      (await operator.post(`/api/conversations/${conversationId}/messages`, { text: 'Hi, Dr. Karam can see you Monday.' })).status,
+    ).toBe(201);
     expect((await operator.post(`/api/conversations/${conversationId}/release`, {})).status).toBe(200);
     await sendText(server, from, `wamid.RB${from}1`, 'thanks, and the price?');
     await replies(server, conversationId, 1);
     const sent = fake.chats[0]!.body.messages;
-    expect(sent.some((m) => m.role === 'assistant' && String(m.content).includes('[written by a human operator') && String(m.content).includes('Dr. Karam'))).toBe(true);
+    expect(
+      sent.some(
+        (m) =>
+          m.role === 'assistant' && String(m.content).includes('[written by a human operator') && String(m.content).includes('Dr. Karam'),
+      ),
+    ).toBe(true);
     expect(sent.some((m) => m.role === 'system' && String(m.content).startsWith('[event: released]'))).toBe(true);
     expect(sent.at(-1)).toEqual({ role: 'user', content: 'thanks, and the price?' });
     const notices = (await messagesOf(server, conversationId)).filter((m) => m.meta.notice).map((m) => m.meta.notice);
@@ -204,7 +247,11 @@ describe.each(AI_DATABASES)('AI worker on %s', (kind) => {
       ['conversation_ended', noticeText('conversation_ended', 'ar', {})],
     ]);
     expect(notices[1]!.text).toContain(name);
-    expect((await outboxOf(server, conversationId)).map((m) => m.meta.notice)).toEqual(['handover_requested', 'operator_joined', 'conversation_ended']);
+    expect((await outboxOf(server, conversationId)).map((m) => m.meta.notice)).toEqual([
+      'handover_requested',
+      'operator_joined',
+      'conversation_ended',
+    ]);
     const view = await operator.get(`/api/conversations/${conversationId}`);
     expect(view.body.contact.language).toBe('ar');
   });
@@ -239,7 +286,12 @@ describe.each(AI_DATABASES)('AI worker with the faq responder on %s', (kind) => 
     const conversationId = await conversationIdOf(server, from);
     const [reply] = await replies(server, conversationId);
     expectGeneratedId(reply!.message_id);
-    expect(reply!.meta).toMatchObject({ handled_by: 'faq', knowledge_id: expect.any(String), knowledge_question: 'How much does laser hair removal cost?', answers: [`wamid.FAQ${from}`] });
+    expect(reply!.meta).toMatchObject({
+      handled_by: 'faq',
+      knowledge_id: expect.any(String),
+      knowledge_question: 'How much does laser hair removal cost?',
+      answers: [`wamid.FAQ${from}`],
+    });
     expect(reply!.meta.score).toEqual(expect.any(Number));
     expect(reply!.text).toContain('full legs $180');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -247,7 +299,7 @@ describe.each(AI_DATABASES)('AI worker with the faq responder on %s', (kind) => 
     expect(metrics).toMatch(/switchboard_ai_reply_duration_seconds_count\{responder="faq"\} 1/);
   });
 
-  it('[AI6] AI_NOTICES_FILE overrides a notice\'s text for its language', async () => {
+  it("[AI6] AI_NOTICES_FILE overrides a notice's text for its language", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-notices-'));
     const file = join(dir, 'notices.json');
     writeFileSync(file, JSON.stringify({ en: { handover_requested: 'Hold on, a human from Lumière is coming.' } }));
@@ -276,7 +328,12 @@ describe('AI settings (issue 10)', () => {
 });
 
 describe('AI worker hooks and bad jobs (issue 10)', () => {
-  const h = new AiHarness('sqlite', () => ({ AI_RESPONDER: 'openai', OPENAI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', AI_DEBOUNCE_MS: '0' }));
+  const h = new AiHarness('sqlite', () => ({
+    AI_RESPONDER: 'openai',
+    OPENAI_BASE_URL: fake.baseUrl,
+    AI_MODEL: 'fake-model',
+    AI_DEBOUNCE_MS: '0',
+  }));
   afterEach(() => h.closeServers());
 
   it('onGenerating is told the conversation and the latest customer message when a generation starts; a failing hook does not stop the reply', async () => {
@@ -284,7 +341,14 @@ describe('AI worker hooks and bad jobs (issue 10)', () => {
     // The server's own worker is stopped; this one carries the hook (as the integrator wires the typing indicator).
     await server.jobs.ai!.stop();
     const calls: [string, string][] = [];
-    const responder = createOpenAiResponder({ baseUrl: fake.baseUrl, apiKey: null, model: 'fake-model', systemPrompt: null, vision: false, timeoutMs: 5_000 });
+    const responder = createOpenAiResponder({
+      baseUrl: fake.baseUrl,
+      apiKey: null,
+      model: 'fake-model',
+      systemPrompt: null,
+      vision: false,
+      timeoutMs: 5_000,
+    });
     const worker = startAiWorker(server.ctx, {
       responder,
       onGenerating: (conversationId, messageId) => {
@@ -308,16 +372,28 @@ describe('AI worker hooks and bad jobs (issue 10)', () => {
 
   it('an ai.reply job without its ids fails for good as bad_payload and stores nothing', async () => {
     const server = await h.start();
-    const messagesBefore = await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-    await server.ctx.committer.run((tx) => enqueueJob(tx.db, tx.dialect, { kind: 'ai.reply', dedupe_key: 'bad-payload-test', payload: { conversation_id: 42 } }));
+    const messagesBefore = await server.ctx.store.reader
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    await server.ctx.committer.run((tx) =>
+      enqueueJob(tx.db, tx.dialect, { kind: 'ai.reply', dedupe_key: 'bad-payload-test', payload: { conversation_id: 42 } }),
+    );
     server.jobs.ai!.wake();
     const job = await waitFor(async () => {
-      const row = await server.ctx.store.reader.selectFrom('jobs').selectAll().where('dedupe_key', '=', 'bad-payload-test').executeTakeFirstOrThrow();
+      const row = await server.ctx.store.reader
+        .selectFrom('jobs')
+        .selectAll()
+        .where('dedupe_key', '=', 'bad-payload-test')
+        .executeTakeFirstOrThrow();
       return row.status === 'failed' && row;
     }, 'the bad job to fail');
     expect(job.last_error).toMatch(/^bad_payload/);
     expect(job.attempts).toBe(1);
-    const messagesAfter = await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const messagesAfter = await server.ctx.store.reader
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(messagesAfter.n)).toBe(Number(messagesBefore.n));
     expect(fake.chats).toEqual([]);
   });
@@ -329,7 +405,7 @@ describe.each(AI_DATABASES)('AI_RESPONDER=none on %s', (kind) => {
   afterEach(() => h.closeServers());
   afterAll(() => h.tearDown());
 
-  it('[AI6] without an AI worker the takeover notice is still in the customer\'s language, detected then and stored', async () => {
+  it("[AI6] without an AI worker the takeover notice is still in the customer's language, detected then and stored", async () => {
     const server = await h.start();
     expect(server.jobs.ai).toBeNull();
     const from = h.unique();

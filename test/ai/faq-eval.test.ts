@@ -30,7 +30,8 @@ describe('faq responder accuracy on knowledge/clinic.md', () => {
   it('the table holds at least 60 paraphrases in the three languages (Arabizi included) and 20 off-topic questions, none in the stored wording', () => {
     expect(ON_TOPIC.length).toBeGreaterThanOrEqual(60);
     expect(OFF_TOPIC.length).toBeGreaterThanOrEqual(20);
-    for (const kind of ['en', 'fr', 'ar', 'arabizi'] as const) expect(ON_TOPIC.filter((q) => q.kind === kind).length).toBeGreaterThanOrEqual(8);
+    for (const kind of ['en', 'fr', 'ar', 'arabizi'] as const)
+      expect(ON_TOPIC.filter((q) => q.kind === kind).length).toBeGreaterThanOrEqual(8);
     const entries = parseKnowledgeFile(readFileSync(SAMPLE_KNOWLEDGE_FILE, 'utf8'), 'clinic.md');
     const stored = new Set(entries.flatMap((e) => [e.question, ...e.alternates]).map(foldText));
     for (const q of ON_TOPIC) expect(stored.has(foldText(q.text)), q.text).toBe(false);

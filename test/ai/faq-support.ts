@@ -22,14 +22,27 @@ export function faqContext(store: Store, env: Record<string, string> = {}): FaqC
 }
 
 /** A responder input answering the customer messages `texts` (one debounce window). */
-export function customerInput(texts: string[], options: { language?: string | null; misses?: number; signal?: AbortSignal } = {}): ResponderInput {
+export function customerInput(
+  texts: string[],
+  options: { language?: string | null; misses?: number; signal?: AbortSignal } = {},
+): ResponderInput {
   const items = texts.map((text, i) => ({
-    message_id: `wamid.faq.${i}`, role: 'user' as const, type: 'text' as const, text, event: null,
-    timestamp: new Date(Date.UTC(2026, 2, 1, 10, 0, i)).toISOString(), media: null,
+    message_id: `wamid.faq.${i}`,
+    role: 'user' as const,
+    type: 'text' as const,
+    text,
+    event: null,
+    timestamp: new Date(Date.UTC(2026, 2, 1, 10, 0, i)).toISOString(),
+    media: null,
   }));
   return {
-    conversation_id: 'c_faq', language: options.language ?? null, contact_name: 'Test', history: items, pending: items,
-    consecutive_misses: options.misses ?? 0, signal: options.signal ?? new AbortController().signal,
+    conversation_id: 'c_faq',
+    language: options.language ?? null,
+    contact_name: 'Test',
+    history: items,
+    pending: items,
+    consecutive_misses: options.misses ?? 0,
+    signal: options.signal ?? new AbortController().signal,
     loadMedia: () => Promise.reject(new Error('no media here')),
   };
 }

@@ -22,7 +22,15 @@ function writeKnowledge(name: string, text: string): string {
   return path;
 }
 
-const countRows = async (store: Store) => Number((await store.reader.selectFrom('knowledge').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+const countRows = async (store: Store) =>
+  Number(
+    (
+      await store.reader
+        .selectFrom('knowledge')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('knowledge file parsing', () => {
   it('reads the shipped sample: at least 25 entries in each of English, Arabic and French, with unique ids', () => {
@@ -33,21 +41,35 @@ describe('knowledge file parsing', () => {
   });
 
   it('reads Markdown fields (Id, Language, Also, Tags) and multi-paragraph answers', () => {
-    const [entry] = parseKnowledgeFile('Language: fr\n\n## Q: Où êtes-vous ?\nId: where\nAlso: adresse ? | localisation\nTags: lieu, accès\n\nRue du Jasmin.\n\nEn face de la pharmacie.\n', 'k.md');
-    expect(entry).toEqual({ id: 'where', question: 'Où êtes-vous ?', answer: 'Rue du Jasmin.\n\nEn face de la pharmacie.', language: 'fr', alternates: ['adresse ?', 'localisation'], tags: ['lieu', 'accès'] });
+    const [entry] = parseKnowledgeFile(
+      'Language: fr\n\n## Q: Où êtes-vous ?\nId: where\nAlso: adresse ? | localisation\nTags: lieu, accès\n\nRue du Jasmin.\n\nEn face de la pharmacie.\n',
+      'k.md',
+    );
+    expect(entry).toEqual({
+      id: 'where',
+      question: 'Où êtes-vous ?',
+      answer: 'Rue du Jasmin.\n\nEn face de la pharmacie.',
+      language: 'fr',
+      alternates: ['adresse ?', 'localisation'],
+      tags: ['lieu', 'accès'],
+    });
   });
 
   it('names the entry of a malformed Markdown file', () => {
     const text = '## Q: first\n\nan answer\n\n## Q: Second question\n\n## Q: third\n\nanswer\n';
     expect(() => parseKnowledgeFile(text, 'k.md')).toThrow(KnowledgeFileError);
     expect(() => parseKnowledgeFile(text, 'k.md')).toThrow(/k\.md: entry 2 \(line 5: "Second question"\): the answer is empty/);
-    expect(() => parseKnowledgeFile('## Hours\n\nopen\n', 'k.md')).toThrow(/line 1: "## Hours" — an entry heading must read "## Q: <question>"/);
+    expect(() => parseKnowledgeFile('## Hours\n\nopen\n', 'k.md')).toThrow(
+      /line 1: "## Hours" — an entry heading must read "## Q: <question>"/,
+    );
     expect(() => parseKnowledgeFile('## Q: a\nLanguage: english\n\nb\n', 'k.md')).toThrow(/entry 1 .*language "english"/);
     expect(() => parseKnowledgeFile('## Q: Same?\n\na\n\n## Q: same\n\nb\n', 'k.md')).toThrow(/entry 2 \("same"\) repeats entry 1/);
   });
 
   it('names the entry of a malformed JSON file', () => {
-    expect(() => parseKnowledgeFile('[{"question":"a","answer":"b"},{"question":"Hours?"}]', 'k.json')).toThrow(/k\.json: entry 2 \("Hours\?"\): answer: /);
+    expect(() => parseKnowledgeFile('[{"question":"a","answer":"b"},{"question":"Hours?"}]', 'k.json')).toThrow(
+      /k\.json: entry 2 \("Hours\?"\): answer: /,
+    );
     expect(() => parseKnowledgeFile('{"question":"a"}', 'k.json')).toThrow(/expected a JSON array/);
     expect(() => parseKnowledgeFile('[{"question":"a","answer":"b","colour":"red"}]', 'k.json')).toThrow(/entry 1 \("a"\)/);
     expect(() => parseKnowledgeFile('[nope', 'k.json')).toThrow(/not valid JSON/);
@@ -123,16 +145,23 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
   it('a malformed file stops the seed with the entry named, and stores nothing of it', async () => {
     const before = await countRows(store);
     const file = writeKnowledge('bad.md', '## Q: Is this new?\n\nyes\n\n## Q: Broken entry\nTags: x\n');
-    await expect(seedKnowledge(faqContext(store, { AI_KNOWLEDGE_FILE: file }))).rejects.toThrow(/bad\.md: entry 2 \(line 5: "Broken entry"\): the answer is empty/);
-    await expect(seedKnowledge(faqContext(store, { AI_KNOWLEDGE_FILE: join(scratch(), 'missing.md') }))).rejects.toThrow(/cannot be read \(ENOENT\)/);
+    await expect(seedKnowledge(faqContext(store, { AI_KNOWLEDGE_FILE: file }))).rejects.toThrow(
+      /bad\.md: entry 2 \(line 5: "Broken entry"\): the answer is empty/,
+    );
+    await expect(seedKnowledge(faqContext(store, { AI_KNOWLEDGE_FILE: join(scratch(), 'missing.md') }))).rejects.toThrow(
+      /cannot be read \(ENOENT\)/,
+    );
     expect(await countRows(store)).toBe(before);
   });
 
   it('seeds a JSON file without ids by question and language, idempotently', async () => {
-    const file = writeKnowledge('extra.json', JSON.stringify([
-      { question: 'Do you sell sunscreen?', answer: 'Yes, SPF 50 at the front desk, $25.', language: 'en', tags: ['shop'] },
-      { question: 'Vendez-vous de la crème solaire ?', answer: 'Oui, SPF 50 à l’accueil, 25 $.', language: 'fr' },
-    ]));
+    const file = writeKnowledge(
+      'extra.json',
+      JSON.stringify([
+        { question: 'Do you sell sunscreen?', answer: 'Yes, SPF 50 at the front desk, $25.', language: 'en', tags: ['shop'] },
+        { question: 'Vendez-vous de la crème solaire ?', answer: 'Oui, SPF 50 à l’accueil, 25 $.', language: 'fr' },
+      ]),
+    );
     const fileCtx = faqContext(store, { AI_KNOWLEDGE_FILE: file });
     expect(await seedKnowledge(fileCtx)).toEqual({ inserted: 2, kept: 0 });
     expect(await seedKnowledge(fileCtx)).toEqual({ inserted: 0, kept: 2 });
@@ -155,7 +184,7 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
     expect(result.origin.knowledge_id).toBe(await idOf('hours.fr'));
   });
 
-  it('greets back and thanks back in the customer\'s language instead of missing', async () => {
+  it("greets back and thanks back in the customer's language instead of missing", async () => {
     const hello = await faq.respond(customerInput(['مرحبا']));
     expect(hello).toMatchObject({ kind: 'reply', origin: { handled_by: 'faq', knowledge_id: null } });
     expect(hello.kind === 'reply' && hello.text).toMatch(/أهلاً/);
@@ -166,7 +195,7 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
     expect(merci.kind === 'reply' && merci.text).toMatch(/plaisir/);
   });
 
-  it('[AI4] below the threshold asks one clarifying question in the customer\'s language, then hands over (ai_requested)', async () => {
+  it("[AI4] below the threshold asks one clarifying question in the customer's language, then hands over (ai_requested)", async () => {
     const first = await faq.respond(customerInput(['quel temps fera-t-il demain à Paris ?']));
     expect(first).toMatchObject({ kind: 'reply', origin: { handled_by: 'faq', clarifying: true } });
     expect(first.kind === 'reply' && first.text).toMatch(/pouvez-vous/i);
@@ -190,7 +219,13 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
 
   it('[AI7] an edit in the same millisecond as the last write still reaches the next reply', async () => {
     const at = new Date(Date.now() + 60_000);
-    const entry = await addKnowledge(ctx, admin, 'api', { question: 'Do you do dermaplaning?', answer: 'Yes, $60.', language: 'en', alternates: [], tags: [], from: null }, at);
+    const entry = await addKnowledge(
+      ctx,
+      admin,
+      'api',
+      { question: 'Do you do dermaplaning?', answer: 'Yes, $60.', language: 'en', alternates: [], tags: [], from: null },
+      at,
+    );
     expect(await faq.respond(customerInput(['dermaplaning, do you do it?']))).toMatchObject({ kind: 'reply', text: 'Yes, $60.' });
     await correctKnowledge(ctx, entry.id, { answer: 'Yes, $55 this week.' }, at);
     expect(await faq.respond(customerInput(['dermaplaning, do you do it?']))).toMatchObject({ kind: 'reply', text: 'Yes, $55 this week.' });
@@ -198,7 +233,7 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
     expect((await faq.respond(customerInput(['dermaplaning, do you do it?']))).origin.knowledge_id).not.toBe(entry.id);
   });
 
-  it('search gives the best matches with scores in [0, 1], best first, for the openai responder\'s context', async () => {
+  it("search gives the best matches with scores in [0, 1], best first, for the openai responder's context", async () => {
     const matches = await faq.search('How much is Botox?', 3);
     expect(matches).toHaveLength(3);
     expect(matches[0]!.id).toBe(await idOf('botox-price.en'));
@@ -216,9 +251,20 @@ describe.each(sharedDatabases())('faq responder and seeding on $kind', (factory)
       const before = await faq.respond(customerInput(['can I get microneedling at your clinic']));
       expect(before.kind === 'reply' && before.origin.clarifying).toBe(true);
 
-      const added = await addKnowledge(other, admin, 'api', { question, answer: 'Yes, microneedling costs $150 a session.', language: 'en', alternates: [], tags: [], from: null });
+      const added = await addKnowledge(other, admin, 'api', {
+        question,
+        answer: 'Yes, microneedling costs $150 a session.',
+        language: 'en',
+        alternates: [],
+        tags: [],
+        from: null,
+      });
       const answered = await faq.respond(customerInput(['can I get microneedling at your clinic']));
-      expect(answered).toMatchObject({ kind: 'reply', text: 'Yes, microneedling costs $150 a session.', origin: { knowledge_id: added.id } });
+      expect(answered).toMatchObject({
+        kind: 'reply',
+        text: 'Yes, microneedling costs $150 a session.',
+        origin: { knowledge_id: added.id },
+      });
 
       await correctKnowledge(other, added.id, { answer: 'Yes: microneedling is $130 a session this month.' });
       const corrected = await faq.respond(customerInput(['can I get microneedling at your clinic']));

@@ -23,14 +23,26 @@ let seq = 0;
 function item(role: HistoryItem['role'], text: string | null, extra: Partial<HistoryItem> = {}): HistoryItem {
   seq++;
   return {
-    message_id: `m${seq}`, role, type: 'text', text, event: null, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), media: null, ...extra,
+    message_id: `m${seq}`,
+    role,
+    type: 'text',
+    text,
+    event: null,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+    media: null,
+    ...extra,
   };
 }
 
 function input(history: HistoryItem[], pendingCount = 1, extra: Partial<ResponderInput> = {}): ResponderInput {
   return {
-    conversation_id: 'c_1', language: 'en', contact_name: 'Rana', history, pending: history.slice(-pendingCount),
-    consecutive_misses: 0, signal: new AbortController().signal,
+    conversation_id: 'c_1',
+    language: 'en',
+    contact_name: 'Rana',
+    history,
+    pending: history.slice(-pendingCount),
+    consecutive_misses: 0,
+    signal: new AbortController().signal,
     loadMedia: async () => {
       throw new Error('no media in this test');
     },
@@ -47,7 +59,15 @@ const knowledge = (matches: KnowledgeMatch[]) => ({
 });
 
 function responder(extra: Partial<Parameters<typeof createOpenAiResponder>[0]> = {}) {
-  return createOpenAiResponder({ baseUrl: fake.baseUrl, apiKey: 'sk-test', model: 'test-model', systemPrompt: null, vision: false, timeoutMs: 5_000, ...extra });
+  return createOpenAiResponder({
+    baseUrl: fake.baseUrl,
+    apiKey: 'sk-test',
+    model: 'test-model',
+    systemPrompt: null,
+    vision: false,
+    timeoutMs: 5_000,
+    ...extra,
+  });
 }
 
 describe('openai responder (issue 10) against the fake OpenAI API', () => {
@@ -61,7 +81,11 @@ describe('openai responder (issue 10) against the fake OpenAI API', () => {
       item('user', 'when do you open?'),
     ];
     const result = await responder({ systemPrompt: 'You are the clinic bot.' }).respond(input(history));
-    expect(result).toEqual({ kind: 'reply', text: 'We open at 9.', origin: { handled_by: 'ai', model: 'test-model', knowledge_id: null, knowledge_question: null, score: null } });
+    expect(result).toEqual({
+      kind: 'reply',
+      text: 'We open at 9.',
+      origin: { handled_by: 'ai', model: 'test-model', knowledge_id: null, knowledge_question: null, score: null },
+    });
 
     const { body, headers } = fake.chats[0]!;
     expect(headers.authorization).toBe('Bearer sk-test');
@@ -75,13 +99,18 @@ describe('openai responder (issue 10) against the fake OpenAI API', () => {
     expect(body.tools).toEqual([expect.objectContaining({ type: 'function', function: expect.objectContaining({ name: 'handover' }) })]);
   });
 
-  it('[AI4] a handover tool call becomes a hand-over ai_requested with the model\'s reason as note', async () => {
+  it("[AI4] a handover tool call becomes a hand-over ai_requested with the model's reason as note", async () => {
     fake.push({ kind: 'tool', name: 'handover', arguments: { reason: 'needs a doctor to judge the photo' } });
     const result = await responder().respond(input([item('user', 'is this burn normal?')]));
-    expect(result).toMatchObject({ kind: 'handover', reason: 'ai_requested', note: 'needs a doctor to judge the photo', origin: { handled_by: 'ai', model: 'test-model' } });
+    expect(result).toMatchObject({
+      kind: 'handover',
+      reason: 'ai_requested',
+      note: 'needs a doctor to judge the photo',
+      origin: { handled_by: 'ai', model: 'test-model' },
+    });
   });
 
-  it('[AI7] gives the knowledge base\'s best matches as context and names the best one in the origin', async () => {
+  it("[AI7] gives the knowledge base's best matches as context and names the best one in the origin", async () => {
     const kb = knowledge([
       { id: 'kb_1', question: 'What are your opening hours?', answer: 'Mon–Sat 9:00–19:00', language: 'en', score: 12.5 },
       { id: 'kb_2', question: 'Where are you?', answer: 'Hamra street, Beirut', language: 'en', score: 3.1 },
@@ -101,7 +130,8 @@ describe('openai responder (issue 10) against the fake OpenAI API', () => {
       loads.push(id);
       return { bytes, mime_type: 'image/jpeg' };
     };
-    const photo = (caption: string | null, id: string) => item('user', caption, { type: 'photo', media: { media_id: id, mime_type: 'image/jpeg', kind: 'photo' } });
+    const photo = (caption: string | null, id: string) =>
+      item('user', caption, { type: 'photo', media: { media_id: id, mime_type: 'image/jpeg', kind: 'photo' } });
     const history = [photo(null, 'md_old'), item('assistant', 'Nice'), photo('my rash', 'md_new')];
 
     await responder({ vision: true }).respond(input(history, 1, { loadMedia }));
@@ -122,7 +152,10 @@ describe('openai responder (issue 10) against the fake OpenAI API', () => {
     fake.push({ kind: 'error', status: 500 }, { kind: 'error', status: 429, retryAfterSeconds: 7 }, { kind: 'text', content: '   ' });
     const r = responder();
     await expect(r.respond(input([item('user', 'a')]))).rejects.toMatchObject({ status: 500 });
-    const limited = (await r.respond(input([item('user', 'b')])).then(() => null, (e: unknown) => e)) as { status: number; headers: Headers };
+    const limited = (await r.respond(input([item('user', 'b')])).then(
+      () => null,
+      (e: unknown) => e,
+    )) as { status: number; headers: Headers };
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
     await expect(r.respond(input([item('user', 'c')]))).rejects.toThrow(/empty/);
@@ -147,7 +180,10 @@ describe('openai transcriber (issue 10) against the fake OpenAI API', () => {
     fake.pushTranscript({ text: ' bonjour, je voudrais un rendez-vous ' });
     const bytes = Buffer.from([0x4f, 0x67, 0x67, 0x53, 0, 1, 2, 3, 255]);
     const t = createOpenAiTranscriber({ baseUrl: fake.baseUrl, apiKey: null, model: 'whisper-test', timeoutMs: 5_000 });
-    const result = await t.transcribe({ bytes, mime_type: 'audio/ogg; codecs=opus', filename: uploadFilename(null, 'audio/ogg; codecs=opus') }, new AbortController().signal);
+    const result = await t.transcribe(
+      { bytes, mime_type: 'audio/ogg; codecs=opus', filename: uploadFilename(null, 'audio/ogg; codecs=opus') },
+      new AbortController().signal,
+    );
     expect(result).toEqual({ text: 'bonjour, je voudrais un rendez-vous', language: null, model: 'whisper-test' });
     const upload = fake.transcriptions[0]!;
     expect(upload.model).toBe('whisper-test');
@@ -160,10 +196,12 @@ describe('openai transcriber (issue 10) against the fake OpenAI API', () => {
   it('a failing endpoint throws with its status', async () => {
     fake.pushTranscript({ status: 503 });
     const t = createOpenAiTranscriber({ baseUrl: fake.baseUrl, apiKey: null, model: 'whisper-test', timeoutMs: 5_000 });
-    await expect(t.transcribe({ bytes: Buffer.from('x'), mime_type: 'audio/mpeg', filename: 'a.mp3' }, new AbortController().signal)).rejects.toMatchObject({ status: 503 });
+    await expect(
+      t.transcribe({ bytes: Buffer.from('x'), mime_type: 'audio/mpeg', filename: 'a.mp3' }, new AbortController().signal),
+    ).rejects.toMatchObject({ status: 503 });
   });
 
-  it('file names: the customer\'s own when it has an extension, else one from the MIME type', () => {
+  it("file names: the customer's own when it has an extension, else one from the MIME type", () => {
     expect(uploadFilename('memo.m4a', 'audio/mp4')).toBe('memo.m4a');
     expect(uploadFilename('memo', 'audio/mpeg')).toBe('memo.mp3');
     expect(uploadFilename(null, 'audio/amr')).toBe('voice.amr');

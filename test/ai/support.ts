@@ -15,7 +15,10 @@ export class AiHarness {
   private readonly servers: Running[] = [];
   private counter = 0;
 
-  constructor(readonly kind: 'sqlite' | 'postgres', private readonly baseEnv: () => Record<string, string>) {}
+  constructor(
+    readonly kind: 'sqlite' | 'postgres',
+    private readonly baseEnv: () => Record<string, string>,
+  ) {}
 
   async setUp(): Promise<void> {
     if (this.kind === 'postgres') this.database = await createPostgresDatabase();
@@ -63,31 +66,50 @@ export function sendMeta(server: Running, from: string, messages: (Record<string
 
 export async function conversationIdOf(server: Running, from: string): Promise<string> {
   return waitFor(async () => {
-    const row = await server.ctx.store.reader.selectFrom('conversations')
+    const row = await server.ctx.store.reader
+      .selectFrom('conversations')
       .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
-      .select('conversations.id').where('contacts.wa_id', '=', from).executeTakeFirst();
+      .select('conversations.id')
+      .where('contacts.wa_id', '=', from)
+      .executeTakeFirst();
     return row?.id;
   }, `conversation of ${from}`);
 }
 
 export async function messagesOf(server: Running, conversationId: string): Promise<(MessageRow & { meta: Record<string, any> })[]> {
-  const rows = await server.ctx.store.reader.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('seq').execute();
+  const rows = await server.ctx.store.reader
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .orderBy('seq')
+    .execute();
   return rows.map((r) => ({ ...r, meta: JSON.parse(r.metadata) }));
 }
 
 /** Waits until no `ai.reply` (nor `media.*`) job of the conversation is queued or running any more. */
 export async function settled(server: Running, conversationId: string): Promise<void> {
-  await waitFor(async () => {
-    const open = await server.ctx.store.reader.selectFrom('jobs').select(['kind', 'payload'])
-      .where('kind', 'in', ['ai.reply', 'media.download', 'media.transcribe']).where('status', 'in', ['queued', 'running']).execute();
-    const mine = open.filter((j) => j.kind !== 'ai.reply' || JSON.parse(j.payload).conversation_id === conversationId);
-    return mine.length === 0;
-  }, `jobs of ${conversationId} to settle`, 20_000);
+  await waitFor(
+    async () => {
+      const open = await server.ctx.store.reader
+        .selectFrom('jobs')
+        .select(['kind', 'payload'])
+        .where('kind', 'in', ['ai.reply', 'media.download', 'media.transcribe'])
+        .where('status', 'in', ['queued', 'running'])
+        .execute();
+      const mine = open.filter((j) => j.kind !== 'ai.reply' || JSON.parse(j.payload).conversation_id === conversationId);
+      return mine.length === 0;
+    },
+    `jobs of ${conversationId} to settle`,
+    20_000,
+  );
 }
 
 /** The assistant replies of a conversation, once there are `count` of them and its jobs settled. */
 export async function replies(server: Running, conversationId: string, count = 1) {
-  await waitFor(async () => (await messagesOf(server, conversationId)).filter((m) => m.role === 'assistant').length >= count, `${count} AI replies`);
+  await waitFor(
+    async () => (await messagesOf(server, conversationId)).filter((m) => m.role === 'assistant').length >= count,
+    `${count} AI replies`,
+  );
   await settled(server, conversationId);
   return (await messagesOf(server, conversationId)).filter((m) => m.role === 'assistant');
 }
@@ -98,15 +120,25 @@ export async function conversationRow(server: Running, conversationId: string) {
 
 /** Waits for the conversation to reach `state`, then for its jobs to settle. */
 export async function waitState(server: Running, conversationId: string, state: string) {
-  await waitFor(async () => (await conversationRow(server, conversationId)).state === state, `conversation ${conversationId} to be ${state}`);
+  await waitFor(
+    async () => (await conversationRow(server, conversationId)).state === state,
+    `conversation ${conversationId} to be ${state}`,
+  );
   await settled(server, conversationId);
   return conversationRow(server, conversationId);
 }
 
 /** `outbox.send` jobs of a conversation, with the message each one sends. */
 export async function outboxOf(server: Running, conversationId: string) {
-  const jobs = await server.ctx.store.reader.selectFrom('jobs').select(['payload']).where('kind', '=', 'outbox.send').orderBy('id').execute();
-  const mine = jobs.map((j) => JSON.parse(j.payload) as { conversation_id: string; message_id: string }).filter((p) => p.conversation_id === conversationId);
+  const jobs = await server.ctx.store.reader
+    .selectFrom('jobs')
+    .select(['payload'])
+    .where('kind', '=', 'outbox.send')
+    .orderBy('id')
+    .execute();
+  const mine = jobs
+    .map((j) => JSON.parse(j.payload) as { conversation_id: string; message_id: string })
+    .filter((p) => p.conversation_id === conversationId);
   const messages = await messagesOf(server, conversationId);
   return mine.map((p) => messages.find((m) => m.message_id === p.message_id)!);
 }
@@ -117,7 +149,12 @@ export async function admin(server: Running): Promise<ApiClient> {
 
 /** `message_updated` payloads of one message, from the durable event log. */
 export async function messageUpdates(server: Running, messageId: string): Promise<any[]> {
-  const events = await server.ctx.store.reader.selectFrom('events').selectAll().where('type', '=', 'message_updated').orderBy('id').execute();
+  const events = await server.ctx.store.reader
+    .selectFrom('events')
+    .selectAll()
+    .where('type', '=', 'message_updated')
+    .orderBy('id')
+    .execute();
   return events.map((e) => JSON.parse(e.payload)).filter((p) => p.message_id === messageId);
 }
 

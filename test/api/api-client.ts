@@ -13,9 +13,16 @@ export interface Credentials {
 
 /** A small HTTP client for the real server: JSON in, JSON out, session cookie or bearer token. */
 export class ApiClient {
-  constructor(readonly baseUrl: string, readonly credentials: Credentials = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly credentials: Credentials = {},
+  ) {}
 
-  async request<T = any>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.credentials.cookie) headers.cookie = this.credentials.cookie;
     if (this.credentials.token) headers.authorization = `Bearer ${this.credentials.token}`;
@@ -63,7 +70,12 @@ export function loginAdmin(baseUrl: string): Promise<ApiClient> {
 }
 
 /** Creates an operator through the admin API and logs them in. */
-export async function createOperator(admin: ApiClient, email: string, name: string, role: 'admin' | 'operator' = 'operator'): Promise<{ client: ApiClient; id: string; password: string }> {
+export async function createOperator(
+  admin: ApiClient,
+  email: string,
+  name: string,
+  role: 'admin' | 'operator' = 'operator',
+): Promise<{ client: ApiClient; id: string; password: string }> {
   const password = `pw-${email}-secret`;
   const res = await admin.post('/api/operators', { email, name, role, password });
   if (res.status !== 201) throw new Error(`create ${email}: ${res.status} ${JSON.stringify(res.body)}`);

@@ -23,13 +23,20 @@ describe('auth on every /api route (SPEC §7, §10)', () => {
   });
   afterAll(() => server.close());
 
-  const apiRoutes = () => registeredRoutes(server.app)
-    .filter((r) => r.url.startsWith('/api') && !(r.method === 'POST' && r.url === '/api/auth/login'));
+  const apiRoutes = () =>
+    registeredRoutes(server.app).filter((r) => r.url.startsWith('/api') && !(r.method === 'POST' && r.url === '/api/auth/login'));
 
   it('[§7 auth] the route table holds the API routes (the walk below is not empty)', () => {
     const keys = apiRoutes().map((r) => `${r.method} ${r.url}`);
-    for (const expected of ['GET /api/conversations', 'POST /api/conversations/:id/messages', 'POST /api/conversations/:id/takeover',
-      'GET /api/auth/me', 'GET /api/operators', 'PUT /api/operators/me/status', 'GET /api/openapi.json']) {
+    for (const expected of [
+      'GET /api/conversations',
+      'POST /api/conversations/:id/messages',
+      'POST /api/conversations/:id/takeover',
+      'GET /api/auth/me',
+      'GET /api/operators',
+      'PUT /api/operators/me/status',
+      'GET /api/openapi.json',
+    ]) {
       expect(keys).toContain(expected);
     }
   });
@@ -42,7 +49,11 @@ describe('auth on every /api route (SPEC §7, §10)', () => {
     expect(routes.length).toBeGreaterThan(10);
     for (const route of routes) {
       for (const client of [anonymous, badToken, badCookie]) {
-        const res = await client.request(route.method, concrete(route.url), route.method === 'GET' || route.method === 'HEAD' ? {} : { body: {} });
+        const res = await client.request(
+          route.method,
+          concrete(route.url),
+          route.method === 'GET' || route.method === 'HEAD' ? {} : { body: {} },
+        );
         expect(res.status, `${route.method} ${route.url}`).toBe(401);
         if (route.method !== 'HEAD') expect(res.body.error.code).toBe('unauthorized');
       }
@@ -80,17 +91,28 @@ describe('auth on every /api route (SPEC §7, §10)', () => {
 
   it('[§10 csrf] a cookie-authenticated state change without JSON or X-Requested-With is refused; a bearer token needs neither', async () => {
     const formPost = await fetch(`${server.url}/api/operators/me/status`, {
-      method: 'PUT', headers: { cookie: operator.client.credentials.cookie!, 'content-type': 'application/x-www-form-urlencoded' }, body: 'status=busy',
+      method: 'PUT',
+      headers: { cookie: operator.client.credentials.cookie!, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'status=busy',
     });
     expect(formPost.status).toBe(403);
     expect((await operator.client.get('/api/operators/me/status')).body.status).toBe('away');
-    const noHeader = await fetch(`${server.url}/api/conversations/nope/read`, { method: 'POST', headers: { cookie: operator.client.credentials.cookie! } });
+    const noHeader = await fetch(`${server.url}/api/conversations/nope/read`, {
+      method: 'POST',
+      headers: { cookie: operator.client.credentials.cookie! },
+    });
     expect(noHeader.status).toBe(403);
-    const withHeader = await fetch(`${server.url}/api/conversations/nope/read`, { method: 'POST', headers: { cookie: operator.client.credentials.cookie!, 'x-requested-with': 'fetch' } });
+    const withHeader = await fetch(`${server.url}/api/conversations/nope/read`, {
+      method: 'POST',
+      headers: { cookie: operator.client.credentials.cookie!, 'x-requested-with': 'fetch' },
+    });
     expect(withHeader.status).toBe(404);
 
     const { body: created } = await operator.client.post('/api/auth/tokens', { name: 'ci' });
-    const bare = await fetch(`${server.url}/api/conversations/nope/read`, { method: 'POST', headers: { authorization: `Bearer ${created.token}` } });
+    const bare = await fetch(`${server.url}/api/conversations/nope/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.token}` },
+    });
     expect(bare.status).toBe(404);
   });
 
@@ -105,7 +127,11 @@ describe('auth on every /api route (SPEC §7, §10)', () => {
 
   it('[§7 metrics] /metrics needs no auth and counts webhooks by provider and outcome', async () => {
     expect((await postMeta(server.url, metaTextPayload('wamid.metrics-1'))).status).toBe(200);
-    const forged = await fetch(`${server.url}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=00' }, body: '{}' });
+    const forged = await fetch(`${server.url}/webhooks/meta`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=00' },
+      body: '{}',
+    });
     expect(forged.status).toBe(401);
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
@@ -180,7 +206,9 @@ describe('login, sessions and tokens (SPEC §10)', () => {
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe('rate_limited');
     // Other accounts are unaffected.
-    expect((await anonymous().post('/api/auth/login', { email: TEST_SECRETS.ADMIN_EMAIL, password: TEST_SECRETS.ADMIN_PASSWORD })).status).toBe(200);
+    expect(
+      (await anonymous().post('/api/auth/login', { email: TEST_SECRETS.ADMIN_EMAIL, password: TEST_SECRETS.ADMIN_PASSWORD })).status,
+    ).toBe(200);
     // The count lives in the database: a restarted server still refuses.
     await server.close();
     server = await startTestServer({ DATA_DIR: dataDir });
@@ -196,7 +224,13 @@ describe('login, sessions and tokens (SPEC §10)', () => {
       expect(ttl).toBeGreaterThan(SESSION_TTL_MS - 120_000);
       expect(ttl).toBeLessThanOrEqual(SESSION_TTL_MS);
     }
-    await server.ctx.committer.run((tx) => tx.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('kind', '=', 'session').execute());
+    await server.ctx.committer.run((tx) =>
+      tx.db
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('kind', '=', 'session')
+        .execute(),
+    );
     const res = await client.get('/api/auth/me');
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthorized');
@@ -238,7 +272,9 @@ describe('login, sessions and tokens (SPEC §10)', () => {
     const again = await anonymous().post('/api/auth/login', { email: 'gone@example.test', password: op.password });
     expect(again.status).toBe(403);
     expect(again.body.error.code).toBe('operator_disabled');
-    expect((await anonymous().post('/api/auth/login', { email: 'gone@example.test', password: 'wrong-pass' })).body.error.code).toBe('invalid_credentials');
+    expect((await anonymous().post('/api/auth/login', { email: 'gone@example.test', password: 'wrong-pass' })).body.error.code).toBe(
+      'invalid_credentials',
+    );
     // An admin cannot disable themselves.
     const self = (await admin.get('/api/auth/me')).body.operator.id;
     expect((await admin.post(`/api/operators/${self}/disable`)).status).toBe(409);

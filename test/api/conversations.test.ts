@@ -14,20 +14,28 @@ interface Target {
 /** REST alone: the AI worker's replies (debounced 3 s) would add messages and outbox jobs whenever a test runs slowly. */
 const REST_ONLY = { AI_DEBOUNCE_MS: '600000' };
 
-const targets: Target[] = [{
-  kind: 'sqlite',
-  start: async () => {
-    const server = await startTestServer(REST_ONLY);
-    return { server, cleanup: () => server.close() };
+const targets: Target[] = [
+  {
+    kind: 'sqlite',
+    start: async () => {
+      const server = await startTestServer(REST_ONLY);
+      return { server, cleanup: () => server.close() };
+    },
   },
-}];
+];
 if (TEST_POSTGRES_URL) {
   targets.push({
     kind: 'postgres',
     start: async () => {
       const db: TestDatabase = await createPostgresDatabase();
       const server = await startTestServer({ ...REST_ONLY, DATABASE_URL: db.url });
-      return { server, cleanup: async () => { await server.close(); await db.destroy(); } };
+      return {
+        server,
+        cleanup: async () => {
+          await server.close();
+          await db.destroy();
+        },
+      };
     },
   });
 }
@@ -38,7 +46,11 @@ const BASE = Date.parse('2026-03-01T10:00:00.000Z');
 function metaBatch(prefix: string, from: string, count: number, timestamp = Math.floor(Date.now() / 1000)) {
   const payload = metaTextPayload(`${prefix}.1`, from, 'x', timestamp);
   payload.entry[0]!.changes[0]!.value.messages = Array.from({ length: count }, (_, i) => ({
-    from, id: `${prefix}.${i + 1}`, timestamp: String(timestamp), type: 'text', text: { body: `message ${i + 1}` },
+    from,
+    id: `${prefix}.${i + 1}`,
+    timestamp: String(timestamp),
+    type: 'text',
+    text: { body: `message ${i + 1}` },
   }));
   return payload;
 }
@@ -73,12 +85,27 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
   }
 
   const messageCount = async (conversationId: string) =>
-    (await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow()).n;
+    (
+      await server.ctx.store.reader
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('conversation_id', '=', conversationId)
+        .executeTakeFirstOrThrow()
+    ).n;
   const eventsOf = (conversationId: string) =>
     server.ctx.store.reader.selectFrom('events').selectAll().where('conversation_id', '=', conversationId).orderBy('id').execute();
 
   describe('list, cursors, filters and search', () => {
-    interface Model { id: string; at: string; state: string; reason: string | null; operator: string | null; name: string; wa: string; text: string }
+    interface Model {
+      id: string;
+      at: string;
+      state: string;
+      reason: string | null;
+      operator: string | null;
+      name: string;
+      wa: string;
+      text: string;
+    }
     const model: Model[] = [];
 
     beforeAll(async () => {
@@ -101,22 +128,34 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
         // Eight distinct instants, three conversations on each: ties are ordered by id.
         m.at = new Date(BASE + (i % 8) * 60_000).toISOString();
         const handover = m.reason ? JSON.stringify({ reason: m.reason, at: m.at, note: null }) : null;
-        await server.ctx.committer.run((tx) => updateConversation(tx.db, m.id, {
-          last_activity_at: m.at, ...(m.reason ? { state: 'waiting', handover } : {}),
-        }, new Date().toISOString()));
+        await server.ctx.committer.run((tx) =>
+          updateConversation(
+            tx.db,
+            m.id,
+            {
+              last_activity_at: m.at,
+              ...(m.reason ? { state: 'waiting', handover } : {}),
+            },
+            new Date().toISOString(),
+          ),
+        );
       }
     });
 
-    const expected = (keep: (m: Model) => boolean) => model.filter(keep)
-      .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
-      .map((m) => m.id);
+    const expected = (keep: (m: Model) => boolean) =>
+      model
+        .filter(keep)
+        .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
+        .map((m) => m.id);
 
     /** Follows next_cursor to the end (bounded), checking page sizes. */
     async function walk(client: ApiClient, query: string, limit: number): Promise<string[]> {
       const ids: string[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < 50; page++) {
-        const res: { status: number; body: any } = await client.get(`/api/conversations?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const res: { status: number; body: any } = await client.get(
+          `/api/conversations?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         expect(res.status).toBe(200);
         expect(res.body.conversations.length).toBeLessThanOrEqual(limit);
         ids.push(...res.body.conversations.map((c: any) => c.conversation_id));
@@ -136,14 +175,19 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       const first = await admin.get('/api/conversations?q=96171&limit=100');
       expect(first.body.next_cursor).toBeNull();
       expect(first.body.conversations[0]).toMatchObject({
-        conversation_id: expected(mine)[0], channel: { provider: 'meta' }, contact: { wa_id: expect.stringMatching(/^96171/) },
-        last_message: { role: 'user', type: 'text' }, unread_count: 1,
+        conversation_id: expected(mine)[0],
+        channel: { provider: 'meta' },
+        contact: { wa_id: expect.stringMatching(/^96171/) },
+        last_message: { role: 'user', type: 'text' },
+        unread_count: 1,
       });
     });
 
     it('[§7 list] filters: state, hand-over reason, operator (id and `me`)', async () => {
       expect(await walk(admin, 'q=96171&state=waiting', 4)).toEqual(expected((m) => m.state === 'waiting'));
-      expect(await walk(admin, 'q=96171&state=waiting,operator', 4)).toEqual(expected((m) => m.state === 'waiting' || m.state === 'operator'));
+      expect(await walk(admin, 'q=96171&state=waiting,operator', 4)).toEqual(
+        expected((m) => m.state === 'waiting' || m.state === 'operator'),
+      );
       expect(await walk(admin, 'q=96171&reason=ai_requested', 2)).toEqual(expected((m) => m.reason === 'ai_requested'));
       expect(await walk(admin, 'q=96171&reason=user_requested&state=waiting', 3)).toEqual(expected((m) => m.reason === 'user_requested'));
       expect(await walk(olga.client, 'operator=me', 3)).toEqual(expected((m) => m.operator === olga.id));
@@ -163,7 +207,15 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
     });
 
     it('[§7 list] bad query input is 400 validation_failed', async () => {
-      for (const query of ['state=bogus', 'limit=0', 'limit=101', 'limit=ten', 'reason=angry', 'cursor=garbage', 'cursor=' + Buffer.from('[1,2]').toString('base64url')]) {
+      for (const query of [
+        'state=bogus',
+        'limit=0',
+        'limit=101',
+        'limit=ten',
+        'reason=angry',
+        'cursor=garbage',
+        'cursor=' + Buffer.from('[1,2]').toString('base64url'),
+      ]) {
         const res = await admin.get(`/api/conversations?${query}`);
         expect(res.status, query).toBe(400);
         expect(res.body.error.code).toBe('validation_failed');
@@ -236,7 +288,10 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       const owners = updates.map((u) => u.operator?.name ?? null).filter((name, i, all) => i === 0 || name !== all[i - 1]);
       expect(owners).toEqual([null, 'Olga', 'Administrator']);
       const notices = (await admin.get(`/api/conversations/${id}`)).body.messages.filter((m: any) => m.metadata.notice);
-      expect(notices.map((m: any) => [m.role, m.status, m.metadata.notice])).toEqual([['system', 'pending', 'operator_joined'], ['system', 'pending', 'operator_joined']]);
+      expect(notices.map((m: any) => [m.role, m.status, m.metadata.notice])).toEqual([
+        ['system', 'pending', 'operator_joined'],
+        ['system', 'pending', 'operator_joined'],
+      ]);
       expect(notices[0].text).toContain('Olga');
       expect(notices[1].text).toContain('Administrator');
     });
@@ -251,7 +306,14 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       const details = await admin.get(`/api/conversations/${id}`);
       // seq 2 is the "Olga joined" notice; the marker is followed by the "back with the assistant" notice [AI6].
       const [marker, notice] = details.body.messages.slice(-2);
-      expect(marker).toMatchObject({ role: 'system', type: 'event', seq: 3, status: 'received', metadata: { event: 'released' }, operator: { id: olga.id } });
+      expect(marker).toMatchObject({
+        role: 'system',
+        type: 'event',
+        seq: 3,
+        status: 'received',
+        metadata: { event: 'released' },
+        operator: { id: olga.id },
+      });
       expect(marker.message_id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
       expect(marker.metadata.message_id).toBe(marker.message_id);
       expect(notice).toMatchObject({ role: 'system', type: 'text', seq: 4, status: 'pending', metadata: { notice: 'handed_back' } });
@@ -269,7 +331,11 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect((await omar.client.post(`/api/conversations/${id}/resolve`)).status).toBe(409);
       const resolved = await olga.client.post(`/api/conversations/${id}/resolve`);
       expect(resolved.status).toBe(200);
-      expect(resolved.body).toMatchObject({ state: 'resolved', operator: null, last_message: { role: 'system', metadata: { notice: 'conversation_ended' } } });
+      expect(resolved.body).toMatchObject({
+        state: 'resolved',
+        operator: null,
+        last_message: { role: 'system', metadata: { notice: 'conversation_ended' } },
+      });
       const [marker] = (await admin.get(`/api/conversations/${id}`)).body.messages.slice(-2);
       expect(marker).toMatchObject({ type: 'event', metadata: { event: 'resolved' } });
       expect((await omar.client.post(`/api/conversations/${id}/takeover`)).body.error.code).toBe('invalid_transition');
@@ -307,13 +373,23 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       const sent = await olga.client.post(`/api/conversations/${id}/messages`, { text: 'Hello, Olga here' });
       expect(sent.status).toBe(201);
       expect(sent.body).toMatchObject({
-        conversation_id: id, seq: 3, role: 'operator', type: 'text', text: 'Hello, Olga here', status: 'pending',
+        conversation_id: id,
+        seq: 3,
+        role: 'operator',
+        type: 'text',
+        text: 'Hello, Olga here',
+        status: 'pending',
         operator: { id: olga.id, name: 'Olga' },
       });
       expect(sent.body.message_id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
       expect(sent.body.metadata.message_id).toBe(sent.body.message_id);
       expect(await countJobs(server.ctx.store.reader, 'outbox.send')).toBe(jobsBefore + 1);
-      const job = await server.ctx.store.reader.selectFrom('jobs').selectAll().where('kind', '=', 'outbox.send').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      const job = await server.ctx.store.reader
+        .selectFrom('jobs')
+        .selectAll()
+        .where('kind', '=', 'outbox.send')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
       expect(JSON.parse(job.payload)).toEqual({ conversation_id: id, message_id: sent.body.message_id });
       const events = (await eventsOf(id)).map((e) => [e.type, JSON.parse(e.payload).message_id ?? null]);
       expect(events).toContainEqual(['new_message', sent.body.message_id]);
@@ -329,8 +405,11 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(first.status).toBe(201);
       expect(second.status).toBe(200);
       expect(second.body).toEqual(first.body);
-      const racing = await Promise.all(Array.from({ length: 8 }, () =>
-        olga.client.post(`/api/conversations/${id}/messages`, { text: 'raced' }, { 'idempotency-key': 'key-race' })));
+      const racing = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          olga.client.post(`/api/conversations/${id}/messages`, { text: 'raced' }, { 'idempotency-key': 'key-race' }),
+        ),
+      );
       expect(racing.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
       expect(new Set(racing.map((r) => r.body.message_id)).size).toBe(1);
       // client_message_id in the body works the same way.
@@ -371,12 +450,21 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(other.body.error.code).toBe('not_owner');
       const adminTry = await admin.post(`/api/conversations/${id}/messages`, { text: 'admin without takeover' });
       expect(adminTry.body.error.code).toBe('not_owner');
-      for (const body of [{}, { text: '' }, { text: '   ' }, { text: 42 }, { text: 'x'.repeat(4097) }, { text: 'ok', client_message_id: '' }]) {
+      for (const body of [
+        {},
+        { text: '' },
+        { text: '   ' },
+        { text: 42 },
+        { text: 'x'.repeat(4097) },
+        { text: 'ok', client_message_id: '' },
+      ]) {
         const res = await olga.client.post(`/api/conversations/${id}/messages`, body);
         expect(res.status, JSON.stringify(body).slice(0, 40)).toBe(400);
         expect(res.body.error.code).toBe('validation_failed');
       }
-      expect((await olga.client.post(`/api/conversations/${id}/messages`, { text: 'ok' }, { 'idempotency-key': 'k'.repeat(201) })).status).toBe(400);
+      expect(
+        (await olga.client.post(`/api/conversations/${id}/messages`, { text: 'ok' }, { 'idempotency-key': 'k'.repeat(201) })).status,
+      ).toBe(400);
       // Only the customer's message and the takeover's "Olga joined" notice (with its outbox job) [AI6].
       expect(await messageCount(id)).toBe(2);
       expect(await countJobs(server.ctx.store.reader, 'outbox.send')).toBe(jobsBefore + 1);

@@ -11,20 +11,28 @@ interface Target {
   start(): Promise<{ server: Running; cleanup(): Promise<void> }>;
 }
 
-const targets: Target[] = [{
-  kind: 'sqlite',
-  start: async () => {
-    const server = await startTestServer({ AI_RESPONDER: 'none' });
-    return { server, cleanup: () => server.close() };
+const targets: Target[] = [
+  {
+    kind: 'sqlite',
+    start: async () => {
+      const server = await startTestServer({ AI_RESPONDER: 'none' });
+      return { server, cleanup: () => server.close() };
+    },
   },
-}];
+];
 if (TEST_POSTGRES_URL) {
   targets.push({
     kind: 'postgres',
     start: async () => {
       const db: TestDatabase = await createPostgresDatabase();
       const server = await startTestServer({ DATABASE_URL: db.url, AI_RESPONDER: 'none' });
-      return { server, cleanup: async () => { await server.close(); await db.destroy(); } };
+      return {
+        server,
+        cleanup: async () => {
+          await server.close();
+          await db.destroy();
+        },
+      };
     },
   });
 }
@@ -64,14 +72,24 @@ describe.each(targets)('knowledge API on $kind [AI7]', (target) => {
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      question: 'Do you do tattoo removal?', language: 'en', alternates: ['Can you remove a tattoo?'], tags: [], source: 'dashboard',
-      created_by: olga.id, from: { conversation_id: conversation.conversation_id, message_id: 'wamid.kb.1' }, deleted_at: null,
+      question: 'Do you do tattoo removal?',
+      language: 'en',
+      alternates: ['Can you remove a tattoo?'],
+      tags: [],
+      source: 'dashboard',
+      created_by: olga.id,
+      from: { conversation_id: conversation.conversation_id, message_id: 'wamid.kb.1' },
+      deleted_at: null,
     });
     expect(res.body.id).toMatch(/^kb_[0-9a-f]{16}$/);
     expect((await olga.client.get(`/api/knowledge/${res.body.id}`)).body).toEqual(res.body);
 
     const after = await ask('Can you remove an old tattoo?');
-    expect(after).toMatchObject({ kind: 'reply', text: 'Yes: laser tattoo removal from $100 a session, usually 5 to 10 sessions.', origin: { handled_by: 'faq', knowledge_id: res.body.id } });
+    expect(after).toMatchObject({
+      kind: 'reply',
+      text: 'Yes: laser tattoo removal from $100 a session, usually 5 to 10 sessions.',
+      origin: { handled_by: 'faq', knowledge_id: res.body.id },
+    });
   });
 
   it('an entry added with an API token is recorded as source api', async () => {
@@ -114,13 +132,27 @@ describe.each(targets)('knowledge API on $kind [AI7]', (target) => {
   });
 
   it('[AI7] an admin corrects an answer in place: the next reply uses the correction', async () => {
-    const { body: entry } = await olga.client.post('/api/knowledge', { question: 'Do you do microneedling?', answer: 'Yes, $150 a session.', language: 'en' });
+    const { body: entry } = await olga.client.post('/api/knowledge', {
+      question: 'Do you do microneedling?',
+      answer: 'Yes, $150 a session.',
+      language: 'en',
+    });
     expect((await ask('is microneedling something you do?')).origin.knowledge_id).toBe(entry.id);
     const res = await admin.put(`/api/knowledge/${entry.id}`, { answer: 'Yes, $130 a session this month.', tags: ['skin'] });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: entry.id, question: 'Do you do microneedling?', answer: 'Yes, $130 a session this month.', tags: ['skin'], created_at: entry.created_at });
+    expect(res.body).toMatchObject({
+      id: entry.id,
+      question: 'Do you do microneedling?',
+      answer: 'Yes, $130 a session this month.',
+      tags: ['skin'],
+      created_at: entry.created_at,
+    });
     expect(res.body.updated_at >= entry.updated_at).toBe(true);
-    expect(await ask('is microneedling something you do?')).toMatchObject({ kind: 'reply', text: 'Yes, $130 a session this month.', origin: { knowledge_id: entry.id } });
+    expect(await ask('is microneedling something you do?')).toMatchObject({
+      kind: 'reply',
+      text: 'Yes, $130 a session this month.',
+      origin: { knowledge_id: entry.id },
+    });
 
     const before = await snapshot();
     expect((await admin.put(`/api/knowledge/${entry.id}`, {})).status).toBe(400);
@@ -130,7 +162,11 @@ describe.each(targets)('knowledge API on $kind [AI7]', (target) => {
   });
 
   it('[AI7] an admin deletes an entry: it stops answering, stays readable by id, and leaves the list', async () => {
-    const { body: entry } = await olga.client.post('/api/knowledge', { question: 'Do you do cryolipolysis?', answer: 'Yes, $300 per zone.', language: 'en' });
+    const { body: entry } = await olga.client.post('/api/knowledge', {
+      question: 'Do you do cryolipolysis?',
+      answer: 'Yes, $300 per zone.',
+      language: 'en',
+    });
     expect((await ask('do you do cryolipolysis fat freezing?')).origin.knowledge_id).toBe(entry.id);
     const res = await admin.request('DELETE', `/api/knowledge/${entry.id}`);
     expect(res.status).toBe(200);
@@ -145,7 +181,9 @@ describe.each(targets)('knowledge API on $kind [AI7]', (target) => {
 
   it('lists with a search and cursor pages; a bad cursor or limit is validation_failed', async () => {
     for (const n of [1, 2, 3]) {
-      expect((await olga.client.post('/api/knowledge', { question: `Zephyr question ${n}?`, answer: `Zephyr answer ${n}.` })).status).toBe(201);
+      expect((await olga.client.post('/api/knowledge', { question: `Zephyr question ${n}?`, answer: `Zephyr answer ${n}.` })).status).toBe(
+        201,
+      );
     }
     const first = await olga.client.get('/api/knowledge?q=ZEPHYR&limit=2');
     expect(first.body.entries.map((e: { question: string }) => e.question)).toEqual(['Zephyr question 1?', 'Zephyr question 2?']);

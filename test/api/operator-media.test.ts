@@ -16,8 +16,20 @@ interface Target {
 }
 
 const targets: Target[] = [
-  { name: 'SQLite, media files', start: async () => { const server = await startTestServer(); return { server, cleanup: () => server.close() }; } },
-  { name: 'SQLite, MEDIA_STORE=database', start: async () => { const server = await startTestServer({ MEDIA_STORE: 'database' }); return { server, cleanup: () => server.close() }; } },
+  {
+    name: 'SQLite, media files',
+    start: async () => {
+      const server = await startTestServer();
+      return { server, cleanup: () => server.close() };
+    },
+  },
+  {
+    name: 'SQLite, MEDIA_STORE=database',
+    start: async () => {
+      const server = await startTestServer({ MEDIA_STORE: 'database' });
+      return { server, cleanup: () => server.close() };
+    },
+  },
 ];
 if (TEST_POSTGRES_URL) {
   for (const store of ['files', 'database'] as const) {
@@ -26,7 +38,13 @@ if (TEST_POSTGRES_URL) {
       start: async () => {
         const db = await createPostgresDatabase();
         const server = await startTestServer({ DATABASE_URL: db.url, MEDIA_STORE: store });
-        return { server, cleanup: async () => { await server.close(); await db.destroy(); } };
+        return {
+          server,
+          cleanup: async () => {
+            await server.close();
+            await db.destroy();
+          },
+        };
       },
     });
   }
@@ -37,26 +55,41 @@ const WEBM = readFileSync(new URL('../fixtures/media/voice-chromium.webm', impor
 const OGG = readFileSync(new URL('../fixtures/media/voice-opusenc.ogg', import.meta.url));
 /** A real 1×1 PNG. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+);
 const JPEG_HEAD = Buffer.concat([Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex'), Buffer.alloc(200, 7)]);
 const MB = 1024 * 1024;
 /** Chromium MediaRecorder MP4s: H.264 alone, and H.264 with Opus sound (see test/fixtures/media/README.md). */
 const MP4 = readFileSync(new URL('../fixtures/media/video-chromium.mp4', import.meta.url));
 const MP4_OPUS = readFileSync(new URL('../fixtures/media/video-opus-chromium.mp4', import.meta.url));
 
-interface FilePart { bytes: Buffer; type: string; name: string }
+interface FilePart {
+  bytes: Buffer;
+  type: string;
+  name: string;
+}
 
 /** POSTs multipart/form-data as the dashboard does (session cookie and X-Requested-With). */
-async function postForm(client: ApiClient, conversationId: string, parts: { file?: FilePart; fields?: Record<string, string>; fileFirst?: boolean }, headers: Record<string, string> = {}) {
+async function postForm(
+  client: ApiClient,
+  conversationId: string,
+  parts: { file?: FilePart; fields?: Record<string, string>; fileFirst?: boolean },
+  headers: Record<string, string> = {},
+) {
   const form = new FormData();
-  const addFile = () => { if (parts.file) form.append('file', new Blob([new Uint8Array(parts.file.bytes)], { type: parts.file.type }), parts.file.name); };
+  const addFile = () => {
+    if (parts.file) form.append('file', new Blob([new Uint8Array(parts.file.bytes)], { type: parts.file.type }), parts.file.name);
+  };
   if (parts.fileFirst) addFile();
   for (const [k, v] of Object.entries(parts.fields ?? {})) form.append(k, v);
   if (!parts.fileFirst) addFile();
   const res = await fetch(`${client.baseUrl}/api/conversations/${conversationId}/messages`, {
-    method: 'POST', body: form, headers: { cookie: client.credentials.cookie!, 'x-requested-with': 'dashboard', ...headers },
+    method: 'POST',
+    body: form,
+    headers: { cookie: client.credentials.cookie!, 'x-requested-with': 'dashboard', ...headers },
   });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 /** Every file under DATA_DIR/media, relative to DATA_DIR. */
@@ -64,7 +97,11 @@ function mediaFiles(dataDir: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     let names: string[];
-    try { names = readdirSync(dir); } catch { return; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
     for (const name of names) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
@@ -93,8 +130,22 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
 
   const counts = async () => {
     const db = server.ctx.store.reader;
-    const n = async (table: 'messages' | 'media' | 'media_blobs') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-    return { messages: await n('messages'), media: await n('media'), blobs: await n('media_blobs'), files: mediaFiles(server.ctx.config.dataDir), sends: await countJobs(db, 'outbox.send') };
+    const n = async (table: 'messages' | 'media' | 'media_blobs') =>
+      Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return {
+      messages: await n('messages'),
+      media: await n('media'),
+      blobs: await n('media_blobs'),
+      files: mediaFiles(server.ctx.config.dataDir),
+      sends: await countJobs(db, 'outbox.send'),
+    };
   };
 
   beforeAll(async () => {
@@ -111,10 +162,30 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
   /** Checks a stored upload end to end: message, media row, bytes where the store keeps them, GET /api/media. */
   async function expectStored(message: any, bytes: Buffer, mimeType: string) {
     expect(message.status).toBe('pending');
-    expect(message.media).toMatchObject({ status: 'ready', mime_type: mimeType, size: bytes.length, url: `/api/media/${message.media.media_id}` });
-    const row = await server.ctx.store.reader.selectFrom('media').selectAll().where('media_id', '=', message.media.media_id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ status: 'ready', source_kind: 'upload', provider: 'meta', mime_type: mimeType, size: bytes.length, conversation_id: conversationId });
-    const stored = await server.ctx.store.reader.selectFrom('messages').select(['id', 'type', 'media']).where('message_id', '=', message.message_id).executeTakeFirstOrThrow();
+    expect(message.media).toMatchObject({
+      status: 'ready',
+      mime_type: mimeType,
+      size: bytes.length,
+      url: `/api/media/${message.media.media_id}`,
+    });
+    const row = await server.ctx.store.reader
+      .selectFrom('media')
+      .selectAll()
+      .where('media_id', '=', message.media.media_id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      status: 'ready',
+      source_kind: 'upload',
+      provider: 'meta',
+      mime_type: mimeType,
+      size: bytes.length,
+      conversation_id: conversationId,
+    });
+    const stored = await server.ctx.store.reader
+      .selectFrom('messages')
+      .select(['id', 'type', 'media'])
+      .where('message_id', '=', message.message_id)
+      .executeTakeFirstOrThrow();
     expect(row.message_pk).toBe(stored.id);
     if (isDatabase()) {
       expect(row.storage_path).toBeNull();
@@ -130,9 +201,17 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
 
   it('sends a photo with a caption: stored ready, queued for the outbox, served by GET /api/media', async () => {
     const before = await counts();
-    const res = await postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'dot.png' }, fields: { text: 'here it is' } });
+    const res = await postForm(olga, conversationId, {
+      file: { bytes: PNG, type: 'image/png', name: 'dot.png' },
+      fields: { text: 'here it is' },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ type: 'photo', role: 'operator', text: 'here it is', media: { caption: 'here it is', filename: 'dot.png' } });
+    expect(res.body).toMatchObject({
+      type: 'photo',
+      role: 'operator',
+      text: 'here it is',
+      media: { caption: 'here it is', filename: 'dot.png' },
+    });
     await expectStored(res.body, PNG, 'image/png');
     const after = await counts();
     expect(after.messages).toBe(before.messages + 1);
@@ -140,27 +219,45 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
   });
 
   it('sends a document, fields after the file, quoting a customer message (reply_to)', async () => {
-    const res = await postForm(olga, conversationId, { file: { bytes: PDF, type: 'application/pdf', name: 'C:\\Users\\olga\\price list.pdf' }, fields: { text: 'our prices', reply_to: inboundId }, fileFirst: true });
+    const res = await postForm(olga, conversationId, {
+      file: { bytes: PDF, type: 'application/pdf', name: 'C:\\Users\\olga\\price list.pdf' },
+      fields: { text: 'our prices', reply_to: inboundId },
+      fileFirst: true,
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ type: 'document', reply_to: inboundId, media: { filename: 'price list.pdf', caption: 'our prices' } });
     await expectStored(res.body, PDF, 'application/pdf');
   });
 
   it('sends an H.264 video', async () => {
-    const res = await postForm(olga, conversationId, { file: { bytes: MP4, type: 'video/mp4', name: 'clip.mp4' }, fields: { text: 'watch' } });
+    const res = await postForm(olga, conversationId, {
+      file: { bytes: MP4, type: 'video/mp4', name: 'clip.mp4' },
+      fields: { text: 'watch' },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ type: 'video', text: 'watch', media: { filename: 'clip.mp4' } });
     await expectStored(res.body, MP4, 'video/mp4');
   });
 
   it('stores a Chromium WebM/Opus voice note as Ogg/Opus (audio/ogg; codecs=opus) carrying the same packets', async () => {
-    const res = await postForm(olga, conversationId, { file: { bytes: WEBM, type: 'audio/webm;codecs=opus', name: 'recording.webm' }, fields: { type: 'voice' } });
+    const res = await postForm(olga, conversationId, {
+      file: { bytes: WEBM, type: 'audio/webm;codecs=opus', name: 'recording.webm' },
+      fields: { type: 'voice' },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ type: 'voice', text: null, media: { mime_type: 'audio/ogg; codecs=opus', filename: 'recording.ogg' } });
-    const served = Buffer.from(await (await fetch(`${server.url}${res.body.media.url}`, { headers: { cookie: olga.credentials.cookie! } })).arrayBuffer());
+    expect(res.body).toMatchObject({
+      type: 'voice',
+      text: null,
+      media: { mime_type: 'audio/ogg; codecs=opus', filename: 'recording.ogg' },
+    });
+    const served = Buffer.from(
+      await (await fetch(`${server.url}${res.body.media.url}`, { headers: { cookie: olga.credentials.cookie! } })).arrayBuffer(),
+    );
     expect(served.toString('latin1', 0, 4)).toBe('OggS');
     expect(checkOggOpus(served).channels).toBe(1);
-    const packets = oggPackets(readOggPages(served)).slice(2).map((p) => p.packet);
+    const packets = oggPackets(readOggPages(served))
+      .slice(2)
+      .map((p) => p.packet);
     expect(packets).toEqual(parseWebm(WEBM).frames.map((f) => f.data));
     await expectStored(res.body, served, 'audio/ogg; codecs=opus');
   });
@@ -176,7 +273,13 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
 
   it('[OUT2] an Idempotency-Key repeated, also concurrently, gives one message, one media object and one file', async () => {
     const before = await counts();
-    const send = () => postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'again.png' }, fields: { text: 'once' } }, { 'idempotency-key': 'media-key-1' });
+    const send = () =>
+      postForm(
+        olga,
+        conversationId,
+        { file: { bytes: PNG, type: 'image/png', name: 'again.png' }, fields: { text: 'once' } },
+        { 'idempotency-key': 'media-key-1' },
+      );
     // Five at once, none stored yet: they race past the early look-up and meet in the write unit
     // (or on the unique index); the losers' placed files must go.
     const racing = await Promise.all([send(), send(), send(), send(), send()]);
@@ -189,7 +292,10 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
       expect(r.body.media.media_id).toBe(first.body.media.media_id);
     }
     // client_message_id in the form works the same way.
-    const byField = await postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'again.png' }, fields: { text: 'once', client_message_id: 'media-key-1' } });
+    const byField = await postForm(olga, conversationId, {
+      file: { bytes: PNG, type: 'image/png', name: 'again.png' },
+      fields: { text: 'once', client_message_id: 'media-key-1' },
+    });
     expect(byField.body.message_id).toBe(first.body.message_id);
     const after = await counts();
     expect(after.messages).toBe(before.messages + 1);
@@ -197,7 +303,12 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
     expect(after.sends).toBe(before.sends + 1);
     expect(after.files.length).toBe(before.files.length + (isDatabase() ? 0 : 1));
     // The same key for a different message is a conflict, and stores nothing.
-    const other = await postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'x.png' }, fields: { text: 'something else' } }, { 'idempotency-key': 'media-key-1' });
+    const other = await postForm(
+      olga,
+      conversationId,
+      { file: { bytes: PNG, type: 'image/png', name: 'x.png' }, fields: { text: 'something else' } },
+      { 'idempotency-key': 'media-key-1' },
+    );
     expect(other.status).toBe(409);
     expect(await counts()).toEqual(after);
   });
@@ -215,60 +326,121 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
   });
 
   describe('refusals: a clear 4xx and nothing stored (no message, no media row, no blob, no file)', () => {
-    const refusals: { name: string; status: number; code: string; message: RegExp; send: () => Promise<{ status: number; body: any }> }[] = [
-      {
-        name: 'a photo over 5 MB', status: 413, code: 'payload_too_large', message: /limit/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.concat([PNG, Buffer.alloc(5 * MB)]), type: 'image/png', name: 'big.png' } }),
-      },
-      {
-        name: 'a photo over 5 MB declared as a generic type (judged after receipt)', status: 413, code: 'payload_too_large', message: /photos are limited to 5 MB/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.concat([PNG, Buffer.alloc(5 * MB)]), type: 'application/octet-stream', name: 'big' } }),
-      },
-      {
-        name: 'a type WhatsApp does not take (GIF)', status: 400, code: 'validation_failed', message: /image\/gif cannot be sent as a photo/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'), type: 'image/gif', name: 'a.gif' } }),
-      },
-      {
-        name: 'bytes that do not match the declared type (JPEG bytes as PNG)', status: 400, code: 'validation_failed', message: /bytes are not image\/png \(they look like image\/jpeg\)/,
-        send: () => postForm(olga, conversationId, { file: { bytes: JPEG_HEAD, type: 'image/png', name: 'fake.png' } }),
-      },
-      {
-        name: 'a PDF name on an executable', status: 400, code: 'validation_failed', message: /bytes are not application\/pdf/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.from('\x7fELF\x02\x01\x01\x00rest', 'latin1'), type: 'application/pdf', name: 'invoice.pdf' } }),
-      },
-      {
-        name: 'a video whose sound is not AAC (H.264 + Opus)', status: 400, code: 'validation_failed', message: /video\/mp4 cannot be sent: its audio is Opus; WhatsApp takes AAC/,
-        send: () => postForm(olga, conversationId, { file: { bytes: MP4_OPUS, type: 'video/mp4', name: 'clip.mp4' } }),
-      },
-      {
-        name: 'an MP3 sent as a voice note', status: 400, code: 'validation_failed', message: /voice note must be Ogg\/Opus or WebM\/Opus/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.concat([Buffer.from('ID3\x03\x00', 'latin1'), Buffer.alloc(100)]), type: 'audio/mpeg', name: 'a.mp3' }, fields: { type: 'voice' } }),
-      },
-      {
-        name: 'a damaged WebM voice note', status: 400, code: 'validation_failed', message: /WebM file is not usable Opus audio/,
-        send: () => postForm(olga, conversationId, { file: { bytes: WEBM.subarray(0, 3000), type: 'audio/webm', name: 'cut.webm' } }),
-      },
-      {
-        name: 'a caption on a voice note', status: 400, code: 'validation_failed', message: /no caption on audio/,
-        send: () => postForm(olga, conversationId, { file: { bytes: WEBM, type: 'audio/webm', name: 'v.webm' }, fields: { text: 'listen' } }),
-      },
-      {
-        name: 'a form without a file part', status: 400, code: 'validation_failed', message: /file: missing/,
-        send: () => postForm(olga, conversationId, { fields: { text: 'no file here' } }),
-      },
-      {
-        name: 'an empty file', status: 400, code: 'validation_failed', message: /empty/,
-        send: () => postForm(olga, conversationId, { file: { bytes: Buffer.alloc(0), type: 'image/png', name: 'empty.png' } }),
-      },
-      {
-        name: 'an unknown form field', status: 400, code: 'validation_failed', message: /Unrecognized key|unrecognized/i,
-        send: () => postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'a.png' }, fields: { colour: 'red' } }),
-      },
-      {
-        name: 'a reply_to outside the conversation', status: 400, code: 'validation_failed', message: /reply_to/,
-        send: () => postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'a.png' }, fields: { reply_to: 'wamid.elsewhere' } }),
-      },
-    ];
+    const refusals: { name: string; status: number; code: string; message: RegExp; send: () => Promise<{ status: number; body: any }> }[] =
+      [
+        {
+          name: 'a photo over 5 MB',
+          status: 413,
+          code: 'payload_too_large',
+          message: /limit/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: Buffer.concat([PNG, Buffer.alloc(5 * MB)]), type: 'image/png', name: 'big.png' },
+            }),
+        },
+        {
+          name: 'a photo over 5 MB declared as a generic type (judged after receipt)',
+          status: 413,
+          code: 'payload_too_large',
+          message: /photos are limited to 5 MB/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: Buffer.concat([PNG, Buffer.alloc(5 * MB)]), type: 'application/octet-stream', name: 'big' },
+            }),
+        },
+        {
+          name: 'a type WhatsApp does not take (GIF)',
+          status: 400,
+          code: 'validation_failed',
+          message: /image\/gif cannot be sent as a photo/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'), type: 'image/gif', name: 'a.gif' },
+            }),
+        },
+        {
+          name: 'bytes that do not match the declared type (JPEG bytes as PNG)',
+          status: 400,
+          code: 'validation_failed',
+          message: /bytes are not image\/png \(they look like image\/jpeg\)/,
+          send: () => postForm(olga, conversationId, { file: { bytes: JPEG_HEAD, type: 'image/png', name: 'fake.png' } }),
+        },
+        {
+          name: 'a PDF name on an executable',
+          status: 400,
+          code: 'validation_failed',
+          message: /bytes are not application\/pdf/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: Buffer.from('\x7fELF\x02\x01\x01\x00rest', 'latin1'), type: 'application/pdf', name: 'invoice.pdf' },
+            }),
+        },
+        {
+          name: 'a video whose sound is not AAC (H.264 + Opus)',
+          status: 400,
+          code: 'validation_failed',
+          message: /video\/mp4 cannot be sent: its audio is Opus; WhatsApp takes AAC/,
+          send: () => postForm(olga, conversationId, { file: { bytes: MP4_OPUS, type: 'video/mp4', name: 'clip.mp4' } }),
+        },
+        {
+          name: 'an MP3 sent as a voice note',
+          status: 400,
+          code: 'validation_failed',
+          message: /voice note must be Ogg\/Opus or WebM\/Opus/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: Buffer.concat([Buffer.from('ID3\x03\x00', 'latin1'), Buffer.alloc(100)]), type: 'audio/mpeg', name: 'a.mp3' },
+              fields: { type: 'voice' },
+            }),
+        },
+        {
+          name: 'a damaged WebM voice note',
+          status: 400,
+          code: 'validation_failed',
+          message: /WebM file is not usable Opus audio/,
+          send: () => postForm(olga, conversationId, { file: { bytes: WEBM.subarray(0, 3000), type: 'audio/webm', name: 'cut.webm' } }),
+        },
+        {
+          name: 'a caption on a voice note',
+          status: 400,
+          code: 'validation_failed',
+          message: /no caption on audio/,
+          send: () =>
+            postForm(olga, conversationId, { file: { bytes: WEBM, type: 'audio/webm', name: 'v.webm' }, fields: { text: 'listen' } }),
+        },
+        {
+          name: 'a form without a file part',
+          status: 400,
+          code: 'validation_failed',
+          message: /file: missing/,
+          send: () => postForm(olga, conversationId, { fields: { text: 'no file here' } }),
+        },
+        {
+          name: 'an empty file',
+          status: 400,
+          code: 'validation_failed',
+          message: /empty/,
+          send: () => postForm(olga, conversationId, { file: { bytes: Buffer.alloc(0), type: 'image/png', name: 'empty.png' } }),
+        },
+        {
+          name: 'an unknown form field',
+          status: 400,
+          code: 'validation_failed',
+          message: /Unrecognized key|unrecognized/i,
+          send: () => postForm(olga, conversationId, { file: { bytes: PNG, type: 'image/png', name: 'a.png' }, fields: { colour: 'red' } }),
+        },
+        {
+          name: 'a reply_to outside the conversation',
+          status: 400,
+          code: 'validation_failed',
+          message: /reply_to/,
+          send: () =>
+            postForm(olga, conversationId, {
+              file: { bytes: PNG, type: 'image/png', name: 'a.png' },
+              fields: { reply_to: 'wamid.elsewhere' },
+            }),
+        },
+      ];
 
     it.each(refusals)('$name', async (refusal) => {
       const before = await counts();
@@ -286,7 +458,9 @@ describe.each(targets)('[OUT1] operator media on $name', (target) => {
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('not_owner');
       // Refused before the body is read: a large upload gets the same answer (and is not spooled).
-      const large = await postForm(omar, conversationId, { file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * MB)]), type: 'application/pdf', name: 'big.pdf' } });
+      const large = await postForm(omar, conversationId, {
+        file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * MB)]), type: 'application/pdf', name: 'big.pdf' },
+      });
       expect(large.status).toBe(403);
       expect(large.body.error.code).toBe('not_owner');
       expect(await counts()).toEqual(before);
@@ -324,8 +498,22 @@ describe('operator media: MEDIA_MAX_BYTES and malformed forms (SQLite)', () => {
   afterAll(() => server.close());
 
   const stored = async () => ({
-    messages: Number((await server.ctx.store.reader.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
-    media: Number((await server.ctx.store.reader.selectFrom('media').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    messages: Number(
+      (
+        await server.ctx.store.reader
+          .selectFrom('messages')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+    media: Number(
+      (
+        await server.ctx.store.reader
+          .selectFrom('media')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
     files: mediaFiles(server.ctx.config.dataDir),
   });
 
@@ -338,7 +526,9 @@ describe('operator media: MEDIA_MAX_BYTES and malformed forms (SQLite)', () => {
       expect(res.body.error.code).toBe('payload_too_large');
     }
     // A body far over the limit is cut off while it arrives (the answer comes, the connection closes).
-    const huge = await postForm(olga, conversationId, { file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * 1024 * 1024)]), type: 'application/pdf', name: 'huge.pdf' } });
+    const huge = await postForm(olga, conversationId, {
+      file: { bytes: Buffer.concat([PDF, Buffer.alloc(20 * 1024 * 1024)]), type: 'application/pdf', name: 'huge.pdf' },
+    });
     expect(huge.status).toBe(413);
     expect(await stored()).toEqual(before);
     // Within the limit the same kind of file is accepted.
@@ -355,23 +545,24 @@ describe('operator media: MEDIA_MAX_BYTES and malformed forms (SQLite)', () => {
     const url = `${server.url}/api/conversations/${conversationId}/messages`;
     const two = await fetch(url, { method: 'POST', body: form, headers });
     expect(two.status).toBe(400);
-    expect((await two.json() as any).error.message).toMatch(/one file/);
+    expect(((await two.json()) as any).error.message).toMatch(/one file/);
 
     const elsewhere = new FormData();
     elsewhere.append('photo', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), 'a.png');
     const wrongPart = await fetch(url, { method: 'POST', body: elsewhere, headers });
     expect(wrongPart.status).toBe(400);
-    expect((await wrongPart.json() as any).error.message).toMatch(/`file` part/);
+    expect(((await wrongPart.json()) as any).error.message).toMatch(/`file` part/);
 
     // A form cut short inside its file part (busy machines left its temp file behind: the removal
     // ran before the file's open had finished), tried a few times.
     for (let i = 0; i < 20; i++) {
       const cut = await fetch(url, {
-        method: 'POST', headers: { ...headers, 'content-type': 'multipart/form-data; boundary=XYZ' },
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'multipart/form-data; boundary=XYZ' },
         body: '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG',
       });
       expect(cut.status).toBe(400);
-      expect((await cut.json() as any).error.code).toBe('validation_failed');
+      expect(((await cut.json()) as any).error.code).toBe('validation_failed');
     }
     expect(await stored()).toEqual(before);
   });

@@ -20,7 +20,7 @@ describe('release with AI_RESPONDER=none (SQLite)', () => {
   });
   afterAll(() => server.close());
 
-  it('[AI5] the operator\'s release puts the conversation back in the queue, without a notice to the customer', async () => {
+  it("[AI5] the operator's release puts the conversation back in the queue, without a notice to the customer", async () => {
     expect((await postMeta(server.url, metaTextPayload('wamid.noai.1', '96174000001', 'hello?'))).status).toBe(200);
     const listed = await admin.get('/api/conversations?q=96174000001');
     const id = listed.body.conversations[0].conversation_id as string;
@@ -33,7 +33,12 @@ describe('release with AI_RESPONDER=none (SQLite)', () => {
 
     const details = await admin.get(`/api/conversations/${id}`);
     const last = details.body.messages.at(-1);
-    expect(last).toMatchObject({ role: 'system', type: 'event', metadata: { event: 'released' }, text: 'Olga put the conversation back in the queue' });
+    expect(last).toMatchObject({
+      role: 'system',
+      type: 'event',
+      metadata: { event: 'released' },
+      text: 'Olga put the conversation back in the queue',
+    });
     expect(details.body.messages.filter((m: any) => m.metadata?.notice === 'handed_back')).toEqual([]);
     expect((await admin.get('/api/conversations?state=waiting')).body.conversations.map((c: any) => c.conversation_id)).toContain(id);
 

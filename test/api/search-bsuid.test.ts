@@ -16,7 +16,11 @@ for (const factory of sharedDatabases()) {
     let admin: ApiClient;
     beforeAll(async () => {
       database = await factory.create();
-      server = await startTestServer({ DATABASE_URL: database.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bsuid-')), AI_DEBOUNCE_MS: '600000' });
+      server = await startTestServer({
+        DATABASE_URL: database.url,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bsuid-')),
+        AI_DEBOUNCE_MS: '600000',
+      });
       admin = await loginAdmin(server.url);
       expect((await postMeta(server.url, fixture('meta', 'bsuid-only'))).status).toBe(200);
     });
@@ -29,7 +33,10 @@ for (const factory of sharedDatabases()) {
       for (const q of ['US.13491208655302741918', 'US.1349120865', 'us.134912', 'jo.travels', 'JO.TRAV']) {
         const res = await admin.get(`/api/conversations?q=${encodeURIComponent(q)}`);
         expect(res.status, q).toBe(200);
-        expect(res.body.conversations.map((c: any) => c.contact), q).toEqual([{ wa_id: null, name: 'Jo', user_id: 'US.13491208655302741918', username: 'jo.travels', language: null }]);
+        expect(
+          res.body.conversations.map((c: any) => c.contact),
+          q,
+        ).toEqual([{ wa_id: null, name: 'Jo', user_id: 'US.13491208655302741918', username: 'jo.travels', language: null }]);
       }
       const none = await admin.get('/api/conversations?q=US.99999');
       expect(none.body.conversations).toEqual([]);

@@ -35,12 +35,24 @@ export const FAKE_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fak
 /** Headless Chromium with a throwaway profile (flags per TOOLCHAIN.md), plus `extraArgs`. */
 export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   if (!hasChromium) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: the browser suite is required in CI (install it with apt-get install -y chromium)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: the browser suite is required in CI (install it with apt-get install -y chromium)`,
+    );
   }
   const profileDir = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extraArgs,
+    ],
     viewport: { width: 1400, height: 860 },
   });
   return {

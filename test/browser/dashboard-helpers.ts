@@ -33,7 +33,9 @@ export function png(width: number, height: number, rgb: [number, number, number]
   const pixels = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -47,7 +49,12 @@ export function text(id: string, body: string): Record<string, unknown> & { id: 
   return { id, type: 'text', text: { body } };
 }
 
-export async function logIn(page: Page, baseUrl: string, email: string = TEST_SECRETS.ADMIN_EMAIL, password: string = TEST_SECRETS.ADMIN_PASSWORD): Promise<void> {
+export async function logIn(
+  page: Page,
+  baseUrl: string,
+  email: string = TEST_SECRETS.ADMIN_EMAIL,
+  password: string = TEST_SECRETS.ADMIN_PASSWORD,
+): Promise<void> {
   await page.goto(`${baseUrl}/`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
@@ -55,7 +62,12 @@ export async function logIn(page: Page, baseUrl: string, email: string = TEST_SE
   await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });
 }
 
-export interface AxeViolation { id: string; impact: string | null; help: string; nodes: { target: string[]; failureSummary?: string }[] }
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+}
 
 /**
  * axe-core run in the page (WCAG 2.x A and AA rules). Returns the serious and critical violations,
@@ -78,7 +90,7 @@ export async function seriousAxeViolations(page: Page): Promise<{ id: string; he
 export async function conversationIdOf(page: Page, baseUrl: string, name: string): Promise<string> {
   const res = await page.request.get(`${baseUrl}/api/conversations?q=${encodeURIComponent(name)}`);
   expect(res.status()).toBe(200);
-  const { conversations } = await res.json() as { conversations: { conversation_id: string; contact: { name: string } }[] };
+  const { conversations } = (await res.json()) as { conversations: { conversation_id: string; contact: { name: string } }[] };
   const found = conversations.find((c) => c.contact.name === name);
   if (!found) throw new Error(`no conversation for ${name}`);
   return found.conversation_id;
@@ -88,7 +100,11 @@ export async function conversationIdOf(page: Page, baseUrl: string, name: string
  * Messages written straight into the store, in one transaction (no events: open the thread after).
  * For what no merged server path produces yet (AI metadata, outbound rows with a provider id).
  */
-export async function insertMessages(server: Running, conversationId: string, messages: (Partial<NewMessage> & { message_id: string })[]): Promise<void> {
+export async function insertMessages(
+  server: Running,
+  conversationId: string,
+  messages: (Partial<NewMessage> & { message_id: string })[],
+): Promise<void> {
   await server.ctx.store.db.transaction().execute(async (trx) => {
     for (const m of messages) await appendMessage(trx, conversationId, sampleMessage(m.message_id, m));
   });
@@ -96,14 +112,30 @@ export async function insertMessages(server: Running, conversationId: string, me
 
 /** A Meta status webhook for one of our messages, in the real format (REFERENCE §1.7). */
 export function metaStatus(providerId: string, status: 'sent' | 'delivered' | 'read' | 'failed', errors?: unknown[]) {
-  const item: Record<string, unknown> = { id: providerId, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: '96170200001' };
+  const item: Record<string, unknown> = {
+    id: providerId,
+    status,
+    timestamp: String(Math.floor(Date.now() / 1000)),
+    recipient_id: '96170200001',
+  };
   if (errors) item.errors = errors;
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{ value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID }, statuses: [item] }, field: 'messages' }],
-    }],
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
+              statuses: [item],
+            },
+            field: 'messages',
+          },
+        ],
+      },
+    ],
   };
 }
 

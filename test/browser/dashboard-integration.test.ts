@@ -66,14 +66,20 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await buildDashboard();
     dataDir = mkdtempSync(join(tmpdir(), 'sb-integration-'));
     env = {
-      DATA_DIR: dataDir, META_GRAPH_URL: meta.graphUrl, AI_RESPONDER: 'none',
-      OPENAI_BASE_URL: openai.baseUrl, OPENAI_API_KEY: 'test-openai-key', AI_MODEL: 'gpt-test-mini', AI_DEBOUNCE_MS: '0',
-      OUTBOX_RETRY_BASE_MS: '50', OUTBOX_RETRY_MAX_MS: '200',
+      DATA_DIR: dataDir,
+      META_GRAPH_URL: meta.graphUrl,
+      AI_RESPONDER: 'none',
+      OPENAI_BASE_URL: openai.baseUrl,
+      OPENAI_API_KEY: 'test-openai-key',
+      AI_MODEL: 'gpt-test-mini',
+      AI_DEBOUNCE_MS: '0',
+      OUTBOX_RETRY_BASE_MS: '50',
+      OUTBOX_RETRY_MAX_MS: '200',
     };
     server = await startTestServer(env);
     await browser.context.grantPermissions(['notifications', 'microphone'], { origin: server.url });
     await browser.context.addInitScript(RECORD_NOTIFICATIONS);
-    page = browser.context.pages()[0] ?? await browser.context.newPage();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await logIn(page, server.url);
   }, 120_000);
 
@@ -110,7 +116,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     const upload = meta.uploadsReceived().at(-1)!;
     expect(upload.parts!.find((p) => p.name === 'file')!.bytes!.equals(PHOTO)).toBe(true);
     expect(meta.sends().at(-1)!.json).toMatchObject({ to: '+96170300001', type: 'image', image: { caption: 'is it this part?' } });
-    await expect.poll(() => sent.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: WAIT_MS }).toBe(320);
+    await expect
+      .poll(() => sent.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: WAIT_MS })
+      .toBe(320);
     expect(await page.locator('[data-attachment]').count()).toBe(0);
     expect(await page.getByLabel('Reply').inputValue()).toBe('');
 
@@ -123,7 +131,13 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await doc.waitFor({ timeout: WAIT_MS });
     expect(await doc.textContent()).toContain('price-list.pdf');
     await expect.poll(() => lastOperatorMessage().locator('.tick').getAttribute('aria-label'), { timeout: WAIT_MS }).toBe('sent');
-    expect(meta.uploadsReceived().at(-1)!.parts!.find((p) => p.name === 'file')!.bytes!.equals(PDF)).toBe(true);
+    expect(
+      meta
+        .uploadsReceived()
+        .at(-1)!
+        .parts!.find((p) => p.name === 'file')!
+        .bytes!.equals(PDF),
+    ).toBe(true);
     expect(meta.sends().at(-1)!.json).toMatchObject({ type: 'document', document: { filename: 'price-list.pdf' } });
   });
 
@@ -141,7 +155,10 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     const voice = lastOperatorMessage();
     await voice.locator('audio').waitFor({ timeout: WAIT_MS });
     await expect.poll(() => voice.locator('.tick').getAttribute('aria-label'), { timeout: WAIT_MS }).toBe('sent');
-    const file = meta.uploadsReceived().at(-1)!.parts!.find((p) => p.name === 'file')!;
+    const file = meta
+      .uploadsReceived()
+      .at(-1)!
+      .parts!.find((p) => p.name === 'file')!;
     expect(file.contentType).toBe('audio/ogg; codecs=opus');
     expect(file.bytes!.toString('latin1', 0, 4)).toBe('OggS');
     expect(meta.sends().at(-1)!.json).toMatchObject({ type: 'audio' });
@@ -157,7 +174,10 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
   }, 60_000);
 
   it('[OUT1][§11] a message refused with 131047 shows the code; Retry sends it again and the ticks move on', async () => {
-    meta.script('+96170300001', graphError(131047, 'Re-engagement message', 400, 'More than 24 hours have passed since the customer last replied.'));
+    meta.script(
+      '+96170300001',
+      graphError(131047, 'Re-engagement message', 400, 'More than 24 hours have passed since the customer last replied.'),
+    );
     await page.getByLabel('Reply').fill('one more thing');
     await page.getByLabel('Reply').press('Enter');
     const failed = messagesPane().locator('.role-operator', { hasText: 'one more thing' });
@@ -187,8 +207,12 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     expect(await seriousAxeViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Close' }).click();
 
-    const found = await (await page.request.get(`${server.url}/api/knowledge?q=Tripoli`)).json() as { entries: { id: string; question: string; answer: string }[] };
-    expect(found.entries).toEqual([expect.objectContaining({ question: 'Do you deliver to Tripoli?', answer: 'Yes: we deliver to Tripoli every Tuesday and Friday.' })]);
+    const found = (await (await page.request.get(`${server.url}/api/knowledge?q=Tripoli`)).json()) as {
+      entries: { id: string; question: string; answer: string }[];
+    };
+    expect(found.entries).toEqual([
+      expect.objectContaining({ question: 'Do you deliver to Tripoli?', answer: 'Yes: we deliver to Tripoli every Tuesday and Friday.' }),
+    ]);
 
     await restart({ AI_RESPONDER: 'faq' });
     await post(server.url, metaMessagesPayload('96170300003', 'Layla Saad', [text('wamid.ask2', 'do you deliver to tripoli')]));
@@ -202,14 +226,16 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await answer.getByRole('button', { name: 'Correct the answer' }).click();
     const correct = page.getByRole('dialog', { name: 'Correct the answer' });
     await correct.locator('[data-field="faq-match"]', { hasText: 'Do you deliver to Tripoli?' }).waitFor({ timeout: WAIT_MS });
-    await expect.poll(() => correct.getByLabel('Answer').inputValue(), { timeout: WAIT_MS }).toBe('Yes: we deliver to Tripoli every Tuesday and Friday.');
+    await expect
+      .poll(() => correct.getByLabel('Answer').inputValue(), { timeout: WAIT_MS })
+      .toBe('Yes: we deliver to Tripoli every Tuesday and Friday.');
     await correct.getByLabel('Answer').fill('Yes: we deliver to Tripoli every day except Sunday.');
     await correct.getByRole('button', { name: 'Save in place' }).click();
     await correct.getByRole('status').filter({ hasText: 'Entry corrected' }).waitFor({ timeout: WAIT_MS });
     await correct.getByRole('button', { name: 'Close' }).click();
     await post(server.url, metaMessagesPayload('96170300003', 'Layla Saad', [text('wamid.ask3', 'Do you deliver to Tripoli?')]));
     await messagesPane().locator('.role-assistant .text', { hasText: 'every day except Sunday' }).waitFor({ timeout: WAIT_MS });
-    const after = await (await page.request.get(`${server.url}/api/knowledge?q=Tripoli`)).json() as { entries: unknown[] };
+    const after = (await (await page.request.get(`${server.url}/api/knowledge?q=Tripoli`)).json()) as { entries: unknown[] };
     expect(after.entries.length).toBe(1);
   }, 90_000);
 
@@ -224,12 +250,14 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await entry.getByRole('button', { name: 'Save' }).click();
     await entry.locator('.answer', { hasText: 'We deliver to Tripoli daily.' }).waitFor({ timeout: WAIT_MS });
     const id = (await entry.getAttribute('data-knowledge-id'))!;
-    expect(((await (await page.request.get(`${server.url}/api/knowledge/${id}`)).json()) as { answer: string }).answer).toBe('We deliver to Tripoli daily.');
+    expect(((await (await page.request.get(`${server.url}/api/knowledge/${id}`)).json()) as { answer: string }).answer).toBe(
+      'We deliver to Tripoli daily.',
+    );
     await entry.getByRole('button', { name: 'Delete “Do you deliver to Tripoli?”' }).click();
     await entry.getByRole('button', { name: 'Delete for good' }).click();
     await entry.waitFor({ state: 'detached', timeout: WAIT_MS });
     // Gone from what the responder and the search use (whether the server keeps a soft-deleted row or not).
-    const left = await (await page.request.get(`${server.url}/api/knowledge?q=tripoli`)).json() as { entries: { id: string }[] };
+    const left = (await (await page.request.get(`${server.url}/api/knowledge?q=tripoli`)).json()) as { entries: { id: string }[] };
     expect(left.entries.map((e) => e.id)).not.toContain(id);
     await page.getByLabel('Search the knowledge base').fill('tripoli ');
     await page.getByText('No entry matches.').waitFor({ timeout: WAIT_MS });
@@ -240,7 +268,11 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     await page.locator('.brand').click();
     const before = await page.evaluate(() => (window as unknown as { __notifications: unknown[] }).__notifications.length);
     await post(server.url, metaMessagesPayload('96170300004', 'Nadia Fares', [text('wamid.human', 'I want to talk to a human please')]));
-    await expect.poll(() => page.evaluate(() => (window as unknown as { __notifications: { title: string; body: string }[] }).__notifications.slice(-1)), { timeout: WAIT_MS })
+    await expect
+      .poll(
+        () => page.evaluate(() => (window as unknown as { __notifications: { title: string; body: string }[] }).__notifications.slice(-1)),
+        { timeout: WAIT_MS },
+      )
       .toEqual([expect.objectContaining({ title: 'Nadia Fares is waiting', body: 'customer asked for a human' })]);
     expect(await page.evaluate(() => (window as unknown as { __notifications: unknown[] }).__notifications.length)).toBe(before + 1);
     await expect.poll(() => page.title(), { timeout: WAIT_MS }).toMatch(/^\(\d+\) Switchboard$/);

@@ -37,7 +37,9 @@ function png(width: number, height: number, rgb: [number, number, number]): Buff
   const pixels = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -95,7 +97,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     // Responder `none`: every new conversation waits for an operator, which fills the hand-over queue.
     env = { DATA_DIR: dataDir, AI_RESPONDER: 'none', META_GRAPH_URL: graph.graphUrl };
     server = await startTestServer(env);
-    page = browser.context.pages()[0] ?? await browser.context.newPage();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
   }, 120_000);
 
   afterEach(async (context) => {
@@ -124,7 +126,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     await page.locator('[data-connection="live"]').waitFor({ timeout: WAIT_MS });
 
     await page.getByLabel('My status').selectOption('busy');
-    await expect.poll(async () => (await (await page.request.get(`${server.url}/api/operators/me/status`)).json()).status, { timeout: WAIT_MS }).toBe('busy');
+    await expect
+      .poll(async () => (await (await page.request.get(`${server.url}/api/operators/me/status`)).json()).status, { timeout: WAIT_MS })
+      .toBe('busy');
   });
 
   it('[§11][ID7] webhook messages appear live in the list and in the open thread, each exactly once', async () => {
@@ -212,12 +216,15 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     graph.addMedia('media-photo-1', { bytes: png(96, 64, [40, 120, 200]), mimeType: 'image/png' });
     graph.addMedia('media-doc-1', { bytes: Buffer.from('%PDF-1.4\n% test document\n'), mimeType: 'application/pdf' });
     graph.addMedia('media-voice-1', { bytes: Buffer.from('OggS fake voice note'), mimeType: 'audio/ogg; codecs=opus' });
-    await post(server.url, metaPayload('96170100002', 'Karim Nassar', [
-      { id: 'wamid.B1', type: 'image', image: { id: 'media-photo-1', mime_type: 'image/png', caption: 'the broken part' } },
-      { id: 'wamid.B2', type: 'document', document: { id: 'media-doc-1', mime_type: 'application/pdf', filename: 'invoice-0042.pdf' } },
-      { id: 'wamid.B3', type: 'audio', audio: { id: 'media-voice-1', mime_type: 'audio/ogg; codecs=opus', voice: true } },
-      { id: 'wamid.B4', type: 'unsupported', unsupported: { type: 'edit' }, errors: [{ code: 131051, title: 'Message type unknown' }] },
-    ]));
+    await post(
+      server.url,
+      metaPayload('96170100002', 'Karim Nassar', [
+        { id: 'wamid.B1', type: 'image', image: { id: 'media-photo-1', mime_type: 'image/png', caption: 'the broken part' } },
+        { id: 'wamid.B2', type: 'document', document: { id: 'media-doc-1', mime_type: 'application/pdf', filename: 'invoice-0042.pdf' } },
+        { id: 'wamid.B3', type: 'audio', audio: { id: 'media-voice-1', mime_type: 'audio/ogg; codecs=opus', voice: true } },
+        { id: 'wamid.B4', type: 'unsupported', unsupported: { type: 'edit' }, errors: [{ code: 131051, title: 'Message type unknown' }] },
+      ]),
+    );
     await listItem('Karim Nassar').waitFor({ timeout: WAIT_MS });
     await open('Karim Nassar');
 
@@ -247,7 +254,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(await expectNoDuplicates()).toEqual(['wamid.B1', 'wamid.B2', 'wamid.B3', 'wamid.B4']);
   });
 
-  it('[§11][§3 window] after the 24 h window the owner\'s composer is disabled with the reason', async () => {
+  it("[§11][§3 window] after the 24 h window the owner's composer is disabled with the reason", async () => {
     const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 24 * 3600;
     await post(server.url, metaPayload('96170100003', 'Layla Saad', [text('wamid.C1', 'are you open on sunday?', twoDaysAgo)]));
     await listItem('Layla Saad').waitFor({ timeout: WAIT_MS });
@@ -265,12 +272,16 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     });
     expect(created.status()).toBe(201);
     const login = await fetch(`${server.url}/api/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ben@example.test', password: 'ben-password-1' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ben@example.test', password: 'ben-password-1' }),
     });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const conversationId = (await page.locator('.thread').getAttribute('data-thread-id'))!;
     const takeover = await fetch(`${server.url}/api/conversations/${conversationId}/takeover`, {
-      method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: '{}',
     });
     expect(takeover.status).toBe(200);
 
@@ -285,7 +296,14 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
 
   it('[§11] a long thread shows its latest page, oldest at the top, and loads older pages on scroll-up', async () => {
     const ids = Array.from({ length: 70 }, (_, i) => `wamid.D${String(i + 1).padStart(3, '0')}`);
-    await post(server.url, metaPayload('96170100004', 'Omar Khalil', ids.map((id, i) => text(id, `line ${i + 1}`))));
+    await post(
+      server.url,
+      metaPayload(
+        '96170100004',
+        'Omar Khalil',
+        ids.map((id, i) => text(id, `line ${i + 1}`)),
+      ),
+    );
     await listItem('Omar Khalil').waitFor({ timeout: WAIT_MS });
     await open('Omar Khalil');
     await expectShownOnce('wamid.D070');
@@ -296,7 +314,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     // A loaded page keeps the reader's place (the row at the top stays put): scroll up again to reach it.
     // A time budget, not a number of rounds: on a loaded machine each page takes longer to arrive.
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && (await messageNode('wamid.D001').count()) === 0;) {
-      await messagesPane().evaluate((el) => { el.scrollTop = 0; });
+      await messagesPane().evaluate((el) => {
+        el.scrollTop = 0;
+      });
       await page.waitForTimeout(100);
     }
     await expectShownOnce('wamid.D001');
@@ -304,7 +324,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     const top = await expectNoDuplicates();
     expect(top).toEqual(ids.slice(0, top.length));
     await page.locator('.load-older').waitFor({ state: 'detached', timeout: WAIT_MS });
-    await messagesPane().evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await messagesPane().evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
     await expectShownOnce('wamid.D070');
     const bottom = await expectNoDuplicates();
     expect(bottom).toEqual(ids.slice(-bottom.length));
@@ -336,7 +358,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(ids.slice(-2)).toEqual(['wamid.A7', 'wamid.A8']);
   }, 60_000);
 
-  it('[§8 reset][§11] after a restore from backup the browser\'s position is unknown: reset, the dashboard reloads everything and stays live', async () => {
+  it("[§8 reset][§11] after a restore from backup the browser's position is unknown: reset, the dashboard reloads everything and stays live", async () => {
     await open('Rana Haddad');
     const port = new URL(server.url).port;
     const db = join(dataDir, 'switchboard.db');

@@ -32,7 +32,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard: edited, delete
     await buildDashboard();
     dataDir = mkdtempSync(join(tmpdir(), 'sb-lifecycle-'));
     server = await startTestServer({ DATA_DIR: dataDir, AI_RESPONDER: 'none' });
-    page = browser.context.pages()[0] ?? await browser.context.newPage();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await page.setViewportSize({ width: 1280, height: 800 });
   }, 120_000);
 
@@ -50,19 +50,29 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard: edited, delete
   });
 
   it('[ED1][RV1][SY1] an edit shows the new text and "edited" with the earlier version; a revoke shows the deleted notice; event lines for number and identity', async () => {
-    await post(server.url, metaMessagesPayload(FROM, 'Layla Haddad', [
-      text('wamid.LC.1', 'Hi, can I book a table for 2 at 7pm?'),
-      text('wamid.LC.2', 'My card number is 4242 4242 4242 4242'),
-    ]));
+    await post(
+      server.url,
+      metaMessagesPayload(FROM, 'Layla Haddad', [
+        text('wamid.LC.1', 'Hi, can I book a table for 2 at 7pm?'),
+        text('wamid.LC.2', 'My card number is 4242 4242 4242 4242'),
+      ]),
+    );
     await logIn(page, server.url);
     await page.locator('.conversation-list .conversation-item', { hasText: 'Layla Haddad' }).click();
     await messageNode('wamid.LC.2').waitFor({ timeout: WAIT_MS });
 
     // Live, over SSE: the edit and the revoke arrive while the thread is open.
-    await post(server.url, metaMessagesPayload(FROM, 'Layla Haddad', [
-      { id: 'wamid.LC.1.edit', type: 'edit', edit: { original_message_id: 'wamid.LC.1', message: { type: 'text', text: { body: 'Hi, can I book a table for 3 at 7pm?' } } } },
-      { id: 'wamid.LC.2.revoke', type: 'revoke', revoke: { original_message_id: 'wamid.LC.2' } },
-    ]));
+    await post(
+      server.url,
+      metaMessagesPayload(FROM, 'Layla Haddad', [
+        {
+          id: 'wamid.LC.1.edit',
+          type: 'edit',
+          edit: { original_message_id: 'wamid.LC.1', message: { type: 'text', text: { body: 'Hi, can I book a table for 3 at 7pm?' } } },
+        },
+        { id: 'wamid.LC.2.revoke', type: 'revoke', revoke: { original_message_id: 'wamid.LC.2' } },
+      ]),
+    );
     const edited = messageNode('wamid.LC.1');
     await expect.poll(() => edited.locator('.text').textContent(), { timeout: WAIT_MS }).toBe('Hi, can I book a table for 3 at 7pm?');
     expect(await edited.getAttribute('data-edited')).toBe('true');
@@ -73,15 +83,39 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard: edited, delete
     await expect.poll(() => deleted.textContent(), { timeout: WAIT_MS }).toContain('This message was deleted');
     expect(await deleted.getAttribute('data-deleted')).toBe('true');
     expect(await page.locator('.messages').textContent()).not.toContain('4242');
-    await expect.poll(() => page.locator('.conversation-list .conversation-item', { hasText: 'Layla Haddad' }).textContent(), { timeout: WAIT_MS })
+    await expect
+      .poll(() => page.locator('.conversation-list .conversation-item', { hasText: 'Layla Haddad' }).textContent(), { timeout: WAIT_MS })
       .toContain('This message was deleted');
 
-    await post(server.url, metaEnvelope([{ metadata: META_BUSINESS, messages: [
-      { from: FROM, id: 'wamid.LC.sys.1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'system',
-        system: { body: `Layla Haddad changed from ${FROM} to 96170300009`, wa_id: '96170300009', type: 'user_changed_number', customer: FROM } },
-      { from: '96170300009', id: 'wamid.LC.sys.2', timestamp: String(Math.floor(Date.now() / 1000)), type: 'system',
-        system: { body: "Layla Haddad's security code changed", identity: 'c0ffee', type: 'customer_identity_changed' } },
-    ] }]));
+    await post(
+      server.url,
+      metaEnvelope([
+        {
+          metadata: META_BUSINESS,
+          messages: [
+            {
+              from: FROM,
+              id: 'wamid.LC.sys.1',
+              timestamp: String(Math.floor(Date.now() / 1000)),
+              type: 'system',
+              system: {
+                body: `Layla Haddad changed from ${FROM} to 96170300009`,
+                wa_id: '96170300009',
+                type: 'user_changed_number',
+                customer: FROM,
+              },
+            },
+            {
+              from: '96170300009',
+              id: 'wamid.LC.sys.2',
+              timestamp: String(Math.floor(Date.now() / 1000)),
+              type: 'system',
+              system: { body: "Layla Haddad's security code changed", identity: 'c0ffee', type: 'customer_identity_changed' },
+            },
+          ],
+        },
+      ]),
+    );
     const numberLine = page.locator('.messages .message.system[data-event="user_changed_number"]');
     await numberLine.waitFor({ timeout: WAIT_MS });
     expect(await numberLine.textContent()).toContain('changed from 96170300001 to 96170300009');

@@ -7,21 +7,49 @@ import { initialState, reduce, type DashboardState } from '../../web/src/state.j
 
 function message(patch: Partial<Message> = {}): Message {
   return {
-    message_id: 'm1', conversation_id: 'c_1', seq: 1, role: 'assistant', type: 'text', text: 'hello', media: null,
-    status: 'sent', error: null, operator: null, reply_to: null, timestamp: '2026-03-01T14:30:22.000Z', metadata: {}, ...patch,
+    message_id: 'm1',
+    conversation_id: 'c_1',
+    seq: 1,
+    role: 'assistant',
+    type: 'text',
+    text: 'hello',
+    media: null,
+    status: 'sent',
+    error: null,
+    operator: null,
+    reply_to: null,
+    timestamp: '2026-03-01T14:30:22.000Z',
+    metadata: {},
+    ...patch,
   };
 }
 
 describe('message metadata in the dashboard (issue 12)', () => {
   it('[AI7] a FAQ reply carries its entry, question and score; a model reply its model; a notice is automatic', () => {
-    expect(producerOf(message({ metadata: { handled_by: 'faq', knowledge_id: 'kn_1', knowledge_question: 'Q?', score: 0.5 } })))
-      .toEqual({ kind: 'faq', knowledgeId: 'kn_1', question: 'Q?', score: 0.5 });
-    expect(producerOf(message({ metadata: { handled_by: 'ai', model: 'm', latency_ms: 900, clarifying: true } })))
-      .toEqual({ kind: 'ai', model: 'm', latencyMs: 900, isClarifying: true });
-    expect(producerOf(message({ metadata: { notice: 'operator_joined', handled_by: 'ai' } }))).toEqual({ kind: 'notice', notice: 'operator_joined' });
+    expect(producerOf(message({ metadata: { handled_by: 'faq', knowledge_id: 'kn_1', knowledge_question: 'Q?', score: 0.5 } }))).toEqual({
+      kind: 'faq',
+      knowledgeId: 'kn_1',
+      question: 'Q?',
+      score: 0.5,
+    });
+    expect(producerOf(message({ metadata: { handled_by: 'ai', model: 'm', latency_ms: 900, clarifying: true } }))).toEqual({
+      kind: 'ai',
+      model: 'm',
+      latencyMs: 900,
+      isClarifying: true,
+    });
+    expect(producerOf(message({ metadata: { notice: 'operator_joined', handled_by: 'ai' } }))).toEqual({
+      kind: 'notice',
+      notice: 'operator_joined',
+    });
     expect(producerOf(message({ role: 'user', metadata: { handled_by: 'faq' } }))).toBeNull();
     // Malformed metadata is read as absent, never shown raw.
-    expect(producerOf(message({ metadata: { handled_by: 'faq', knowledge_id: 7, score: 'high' } }))).toEqual({ kind: 'faq', knowledgeId: null, question: null, score: null });
+    expect(producerOf(message({ metadata: { handled_by: 'faq', knowledge_id: 7, score: 'high' } }))).toEqual({
+      kind: 'faq',
+      knowledgeId: null,
+      question: null,
+      score: null,
+    });
   });
 
   it('[AI7] a score in 0–1 is a percentage, a raw retrieval score keeps two decimals', () => {
@@ -32,17 +60,35 @@ describe('message metadata in the dashboard (issue 12)', () => {
   });
 
   it('[AI2] a transcript state: pending, failed, unavailable, done (also when only the transcript is there)', () => {
-    const media = { media_id: 'md', mime_type: 'audio/ogg', url: '/api/media/md', status: 'ready' as const, caption: null, transcript: null, filename: null, size: 1 };
-    expect(transcriptOf(message({ type: 'voice', media: { ...media, transcript_status: 'pending' } as Message['media'] })).state).toBe('pending');
-    expect(transcriptOf(message({ type: 'voice', media: { ...media, transcript_status: 'failed' } as Message['media'] })).state).toBe('failed');
+    const media = {
+      media_id: 'md',
+      mime_type: 'audio/ogg',
+      url: '/api/media/md',
+      status: 'ready' as const,
+      caption: null,
+      transcript: null,
+      filename: null,
+      size: 1,
+    };
+    expect(transcriptOf(message({ type: 'voice', media: { ...media, transcript_status: 'pending' } as Message['media'] })).state).toBe(
+      'pending',
+    );
+    expect(transcriptOf(message({ type: 'voice', media: { ...media, transcript_status: 'failed' } as Message['media'] })).state).toBe(
+      'failed',
+    );
     expect(transcriptOf(message({ type: 'voice', media: { ...media, transcript: 'hi' } }))).toEqual({ state: 'done', text: 'hi' });
     expect(transcriptOf(message({ type: 'voice', media }))).toEqual({ state: null, text: null });
   });
 
   it('[AI5] an event without text is labelled from metadata.event and its operator', () => {
-    expect(eventOf(message({ role: 'system', type: 'event', text: null, operator: { id: 'o', name: 'Ana' }, metadata: { event: 'taken_over' } })))
-      .toEqual({ event: 'taken_over', label: 'Ana took over the conversation' });
-    expect(eventOf(message({ role: 'system', type: 'event', text: 'Ana resolved it', metadata: { event: 'resolved' } })).label).toBe('Ana resolved it');
+    expect(
+      eventOf(
+        message({ role: 'system', type: 'event', text: null, operator: { id: 'o', name: 'Ana' }, metadata: { event: 'taken_over' } }),
+      ),
+    ).toEqual({ event: 'taken_over', label: 'Ana took over the conversation' });
+    expect(eventOf(message({ role: 'system', type: 'event', text: 'Ana resolved it', metadata: { event: 'resolved' } })).label).toBe(
+      'Ana resolved it',
+    );
     expect(quoteOf(message({ text: null, type: 'photo' }))).toBe('[photo]');
     expect(quoteOf(message({ text: 'x'.repeat(200) })).length).toBe(141);
   });

@@ -8,7 +8,16 @@ import { MetaGraphFake } from '../fakes/meta-graph.fake.js';
 import { metaMessagesPayload, startTestServer, TEST_SECRETS } from '../support/app.js';
 import { buildDashboard, hasChromium, isBrowserSuiteRequired, launchBrowser, type Browser } from './browser.js';
 import {
-  conversationIdOf, insertMessages, logIn, metaStatus, png, post, RECORD_NOTIFICATIONS, seriousAxeViolations, text, WAIT_MS,
+  conversationIdOf,
+  insertMessages,
+  logIn,
+  metaStatus,
+  png,
+  post,
+  RECORD_NOTIFICATIONS,
+  seriousAxeViolations,
+  text,
+  WAIT_MS,
 } from './dashboard-helpers.js';
 
 /*
@@ -20,7 +29,9 @@ import {
  */
 
 const ERROR_131047 = {
-  code: 131047, title: 'Re-engagement message', message: 'Re-engagement message',
+  code: 131047,
+  title: 'Re-engagement message',
+  message: 'Re-engagement message',
   error_data: { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' },
 };
 
@@ -38,7 +49,8 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
   const messagesPane = () => page.locator('.messages');
   const messageNode = (id: string) => messagesPane().locator(`[data-message-id="${id}"]`);
   const listItem = (name: string) => page.locator('.conversation-list .conversation-item', { hasText: name });
-  const notifications = () => page.evaluate(() => (window as unknown as { __notifications: { title: string; body: string }[] }).__notifications);
+  const notifications = () =>
+    page.evaluate(() => (window as unknown as { __notifications: { title: string; body: string }[] }).__notifications);
   const rowIds = () => page.$$eval('.messages [data-message-id]', (els) => els.map((e) => e.getAttribute('data-message-id')!));
 
   async function open(name: string): Promise<void> {
@@ -60,7 +72,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     server = await startTestServer({ DATA_DIR: dataDir, AI_RESPONDER: 'none', META_GRAPH_URL: graph.graphUrl });
     await browser.context.grantPermissions(['notifications'], { origin: server.url });
     await browser.context.addInitScript(RECORD_NOTIFICATIONS);
-    page = browser.context.pages()[0] ?? await browser.context.newPage();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
   }, 120_000);
 
   afterEach(async (context) => {
@@ -125,7 +137,14 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
   it('[ST1][§11] ticks move as status webhooks arrive; read is blue; a late sent changes nothing', async () => {
     const conversationId = await conversationIdOf(page, server.url, 'Mona Aziz');
     await insertMessages(server, conversationId, [
-      { message_id: 'msg_20260301120000_0000aa01', role: 'operator', text: 'We can help, one moment.', status: 'pending', provider_message_id: 'wamid.OUT1', operator_name: 'Admin' },
+      {
+        message_id: 'msg_20260301120000_0000aa01',
+        role: 'operator',
+        text: 'We can help, one moment.',
+        status: 'pending',
+        provider_message_id: 'wamid.OUT1',
+        operator_name: 'Admin',
+      },
     ]);
     // Written without an event: the thread is loaded again to show it.
     await open('Karim Nassar');
@@ -148,10 +167,17 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(await tick.getAttribute('aria-label')).toBe('read');
   });
 
-  it('[OUT1][§11] a failed message shows the provider\'s code and title and a Retry button', async () => {
+  it("[OUT1][§11] a failed message shows the provider's code and title and a Retry button", async () => {
     const conversationId = await conversationIdOf(page, server.url, 'Mona Aziz');
     await insertMessages(server, conversationId, [
-      { message_id: 'msg_20260301120100_0000aa02', role: 'operator', text: 'Are you still there?', status: 'pending', provider_message_id: 'wamid.OUT2', operator_name: 'Admin' },
+      {
+        message_id: 'msg_20260301120100_0000aa02',
+        role: 'operator',
+        text: 'Are you still there?',
+        status: 'pending',
+        provider_message_id: 'wamid.OUT2',
+        operator_name: 'Admin',
+      },
     ]);
     await open('Karim Nassar');
     await open('Mona Aziz');
@@ -169,42 +195,110 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
 
   it('[AI7][AI5][AI6][AI2][§11] AI replies say what produced them; notices, markers, transcripts and quotes are shown', async () => {
     graph.addMedia('media-photo-k', { bytes: png(240, 160, [40, 120, 200]), mimeType: 'image/png' });
-    await post(server.url, metaMessagesPayload('96170200002', 'Karim Nassar', [
-      { id: 'wamid.K3', type: 'image', image: { id: 'media-photo-k', mime_type: 'image/png', caption: 'the broken part' } },
-    ]));
+    await post(
+      server.url,
+      metaMessagesPayload('96170200002', 'Karim Nassar', [
+        { id: 'wamid.K3', type: 'image', image: { id: 'media-photo-k', mime_type: 'image/png', caption: 'the broken part' } },
+      ]),
+    );
     const conversationId = await conversationIdOf(page, server.url, 'Karim Nassar');
     const voice = (id: string, status: string | null, transcript: string | null) => ({
-      message_id: id, type: 'voice' as const, text: transcript,
-      media: JSON.stringify({ media_id: `md_${id}`, mime_type: 'audio/ogg', status: 'ready', caption: null, transcript, filename: null, size: 2048, ...(status ? { transcript_status: status } : {}) }),
+      message_id: id,
+      type: 'voice' as const,
+      text: transcript,
+      media: JSON.stringify({
+        media_id: `md_${id}`,
+        mime_type: 'audio/ogg',
+        status: 'ready',
+        caption: null,
+        transcript,
+        filename: null,
+        size: 2048,
+        ...(status ? { transcript_status: status } : {}),
+      }),
     });
     await insertMessages(server, conversationId, [
       { message_id: 'wamid.K4', text: 'Do you deliver to Tripoli?' },
-      { message_id: 'msg_20260301121000_0000bb01', role: 'assistant', text: 'Yes, we deliver to Tripoli every Tuesday.', status: 'read',
-        metadata: JSON.stringify({ handled_by: 'faq', knowledge_id: 'kn_delivery', knowledge_question: 'Do you deliver outside Beirut?', score: 0.87 }) },
-      { message_id: 'msg_20260301121001_0000bb02', role: 'assistant', text: 'Our shop opens at 9.', status: 'delivered',
-        metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', latency_ms: 1240 }) },
-      { message_id: 'msg_20260301121002_0000bb03', role: 'assistant', text: 'Could you tell me which product you mean?', status: 'sent',
-        metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', clarifying: true }) },
-      { message_id: 'msg_20260301121003_0000bb04', role: 'system', text: 'An operator will be with you shortly.', status: 'delivered',
-        metadata: JSON.stringify({ notice: 'handover_requested' }) },
+      {
+        message_id: 'msg_20260301121000_0000bb01',
+        role: 'assistant',
+        text: 'Yes, we deliver to Tripoli every Tuesday.',
+        status: 'read',
+        metadata: JSON.stringify({
+          handled_by: 'faq',
+          knowledge_id: 'kn_delivery',
+          knowledge_question: 'Do you deliver outside Beirut?',
+          score: 0.87,
+        }),
+      },
+      {
+        message_id: 'msg_20260301121001_0000bb02',
+        role: 'assistant',
+        text: 'Our shop opens at 9.',
+        status: 'delivered',
+        metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', latency_ms: 1240 }),
+      },
+      {
+        message_id: 'msg_20260301121002_0000bb03',
+        role: 'assistant',
+        text: 'Could you tell me which product you mean?',
+        status: 'sent',
+        metadata: JSON.stringify({ handled_by: 'ai', model: 'gpt-4o-mini', clarifying: true }),
+      },
+      {
+        message_id: 'msg_20260301121003_0000bb04',
+        role: 'system',
+        text: 'An operator will be with you shortly.',
+        status: 'delivered',
+        metadata: JSON.stringify({ notice: 'handover_requested' }),
+      },
       voice('wamid.K5', 'pending', null),
       voice('wamid.K6', 'failed', null),
       voice('wamid.K7', 'done', 'I would like two of them'),
-      { message_id: 'msg_20260301121004_0000bb05', role: 'system', type: 'event', text: null, metadata: JSON.stringify({ event: 'released' }), operator_name: 'Admin' },
-      { message_id: 'msg_20260301121005_0000bb06', role: 'operator', text: 'Tuesday it is.', status: 'delivered', reply_to: 'wamid.K4', operator_name: 'Admin' },
-      { message_id: 'msg_20260301121006_0000bb07', role: 'operator', text: 'About your first question…', status: 'sent', reply_to: 'wamid.not-loaded', operator_name: 'Admin' },
+      {
+        message_id: 'msg_20260301121004_0000bb05',
+        role: 'system',
+        type: 'event',
+        text: null,
+        metadata: JSON.stringify({ event: 'released' }),
+        operator_name: 'Admin',
+      },
+      {
+        message_id: 'msg_20260301121005_0000bb06',
+        role: 'operator',
+        text: 'Tuesday it is.',
+        status: 'delivered',
+        reply_to: 'wamid.K4',
+        operator_name: 'Admin',
+      },
+      {
+        message_id: 'msg_20260301121006_0000bb07',
+        role: 'operator',
+        text: 'About your first question…',
+        status: 'sent',
+        reply_to: 'wamid.not-loaded',
+        operator_name: 'Admin',
+      },
     ]);
     await open('Mona Aziz');
     await open('Karim Nassar');
     await messageNode('msg_20260301121006_0000bb07').waitFor({ timeout: WAIT_MS });
 
-    expect(await messageNode('msg_20260301121000_0000bb01').locator('[data-producer="faq"]').textContent()).toBe(' · FAQ match 87%: “Do you deliver outside Beirut?”');
+    expect(await messageNode('msg_20260301121000_0000bb01').locator('[data-producer="faq"]').textContent()).toBe(
+      ' · FAQ match 87%: “Do you deliver outside Beirut?”',
+    );
     expect(await messageNode('msg_20260301121001_0000bb02').locator('[data-producer="ai"]').textContent()).toBe(' · gpt-4o-mini · 1.2 s');
     expect(await messageNode('msg_20260301121002_0000bb03').locator('[data-producer="ai"]').textContent()).toContain('clarifying question');
     // A notice is a system message sent to the customer: a bubble with its ticks, labelled automatic.
-    expect(await messageNode('msg_20260301121003_0000bb04').locator('[data-producer="notice"]').textContent()).toBe(' · automatic notice: hand-over requested');
+    expect(await messageNode('msg_20260301121003_0000bb04').locator('[data-producer="notice"]').textContent()).toBe(
+      ' · automatic notice: hand-over requested',
+    );
     expect(await messageNode('msg_20260301121003_0000bb04').locator('.tick').getAttribute('aria-label')).toBe('delivered');
-    expect(await messageNode('msg_20260301121003_0000bb04').getByRole('button', { name: /Save as Q&A|Correct the answer/ }).count()).toBe(0);
+    expect(
+      await messageNode('msg_20260301121003_0000bb04')
+        .getByRole('button', { name: /Save as Q&A|Correct the answer/ })
+        .count(),
+    ).toBe(0);
     expect(await messageNode('wamid.K5').locator('[data-transcript]').textContent()).toBe('Transcribing…');
     expect(await messageNode('wamid.K6').locator('[data-transcript]').textContent()).toBe('Transcript failed');
     expect(await messageNode('wamid.K7').locator('[data-transcript="done"]').textContent()).toBe('Transcript: I would like two of them');
@@ -215,7 +309,11 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     // Teach actions: correct a FAQ answer, save a model's reply; nothing on customer messages.
     expect(await messageNode('msg_20260301121000_0000bb01').getByRole('button', { name: 'Correct the answer' }).count()).toBe(1);
     expect(await messageNode('msg_20260301121001_0000bb02').getByRole('button', { name: 'Save as Q&A' }).count()).toBe(1);
-    expect(await messageNode('wamid.K4').getByRole('button', { name: /Save as Q&A|Correct the answer/ }).count()).toBe(0);
+    expect(
+      await messageNode('wamid.K4')
+        .getByRole('button', { name: /Save as Q&A|Correct the answer/ })
+        .count(),
+    ).toBe(0);
   });
 
   it('[§11] a photo opens in a viewer with the full image; Escape closes it', async () => {
@@ -224,7 +322,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     await photo.click();
     const viewer = page.getByRole('dialog', { name: 'Photo' });
     await viewer.waitFor({ timeout: WAIT_MS });
-    await expect.poll(() => viewer.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: WAIT_MS }).toBe(240);
+    await expect
+      .poll(() => viewer.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: WAIT_MS })
+      .toBe(240);
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'detached', timeout: WAIT_MS });
   });
@@ -246,7 +346,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     await messageNode('msg_20260301121000_0000bb01').getByRole('button', { name: 'Correct the answer' }).click();
     const correct = page.getByRole('dialog', { name: 'Correct the answer' });
     await correct.waitFor({ timeout: WAIT_MS });
-    expect(await correct.locator('[data-field="faq-match"]').textContent()).toBe('Matched the stored question “Do you deliver outside Beirut?” with score 87%.');
+    expect(await correct.locator('[data-field="faq-match"]').textContent()).toBe(
+      'Matched the stored question “Do you deliver outside Beirut?” with score 87%.',
+    );
     expect(await correct.getByRole('button', { name: 'Save in place' }).isEnabled()).toBe(true);
     expect(await correct.getByRole('button', { name: 'Save as new entry' }).count()).toBe(1);
     await page.keyboard.press('Escape');
@@ -283,23 +385,32 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     await post(server.url, metaMessagesPayload('96170200009', 'Omar Khalil', [text('wamid.T0', 'start')]));
     const conversationId = await conversationIdOf(page, server.url, 'Omar Khalil');
     const id = (i: number) => `wamid.T${String(i).padStart(5, '0')}`;
-    await insertMessages(server, conversationId, Array.from({ length: THREAD_SIZE }, (_, i) => ({
-      message_id: id(i + 1), text: `line ${i + 1}${i % 7 === 0 ? '\nwith a second line' : ''}`,
-    })));
+    await insertMessages(
+      server,
+      conversationId,
+      Array.from({ length: THREAD_SIZE }, (_, i) => ({
+        message_id: id(i + 1),
+        text: `line ${i + 1}${i % 7 === 0 ? '\nwith a second line' : ''}`,
+      })),
+    );
     await open('Omar Khalil');
     await messageNode(id(THREAD_SIZE)).waitFor({ timeout: WAIT_MS });
     expect(await messageNode(id(THREAD_SIZE)).isVisible()).toBe(true);
 
     // One page up: the row at the top stays where it was. The page is held until that row is noted.
     let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const isOlderPage = (url: URL) => url.pathname.endsWith('/messages') && url.searchParams.has('before_seq');
     await page.route(isOlderPage, async (route) => {
       await held;
       await route.continue();
     });
     const olderRequest = page.waitForRequest((r) => isOlderPage(new URL(r.url())), { timeout: WAIT_MS });
-    await messagesPane().evaluate((el) => { el.scrollTop = 0; });
+    await messagesPane().evaluate((el) => {
+      el.scrollTop = 0;
+    });
     await olderRequest;
     await page.waitForTimeout(200);
     const before = await page.evaluate(() => {
@@ -321,15 +432,24 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
       const ids = await rowIds();
       maxRows = Math.max(maxRows, ids.length);
       if (ids.includes('wamid.T0')) break;
-      await messagesPane().evaluate((el) => { el.scrollTop = 0; });
+      await messagesPane().evaluate((el) => {
+        el.scrollTop = 0;
+      });
       await page.waitForTimeout(25);
     }
     // The last page keeps the place too: the row that was on top stays put, so the first message may
     // sit above the viewport, outside the rendered window. Back at the top, it is shown.
-    await expect.poll(async () => {
-      await messagesPane().evaluate((el) => { el.scrollTop = 0; });
-      return messageNode('wamid.T0').isVisible();
-    }, { timeout: WAIT_MS }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          await messagesPane().evaluate((el) => {
+            el.scrollTop = 0;
+          });
+          return messageNode('wamid.T0').isVisible();
+        },
+        { timeout: WAIT_MS },
+      )
+      .toBe(true);
     expect(maxRows).toBeGreaterThan(5);
     expect(maxRows).toBeLessThanOrEqual(MAX_ROWS_IN_DOM);
     await page.locator('.load-older').waitFor({ state: 'detached', timeout: WAIT_MS });
@@ -339,7 +459,9 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(await page.locator('.details dd', { hasText: 'older ones above' }).count()).toBe(0);
     expect(await page.locator('.details [data-field="counts"]').textContent()).toBe(`${THREAD_SIZE + 1} / 0`);
     // Back to the end by scrolling: the newest row is rendered again.
-    await messagesPane().evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await messagesPane().evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
     await messageNode(id(THREAD_SIZE)).waitFor({ timeout: WAIT_MS });
     expect((await rowIds()).length).toBeLessThanOrEqual(MAX_ROWS_IN_DOM);
   }, 300_000);

@@ -26,7 +26,7 @@ describe('the sources type-check', () => {
     expect(code).toBe(0);
   }, 180_000);
 
-  it('the dashboard (web/tsconfig.json), which reads the server\'s shapes from src/api/types.ts', async () => {
+  it("the dashboard (web/tsconfig.json), which reads the server's shapes from src/api/types.ts", async () => {
     const { code, output } = await typecheck('web');
     expect(output).toBe('');
     expect(code).toBe(0);

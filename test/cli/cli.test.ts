@@ -16,8 +16,22 @@ function capture(isTTY = false) {
 
 describe('switchboard --help', () => {
   it('[§13 cli] every command and subcommand has --help (exit 0) naming its arguments', async () => {
-    const commands = [[], ['start'], ['migrate'], ['import'], ['replay'], ['user'], ['user', 'add'], ['user', 'list'], ['user', 'disable'],
-      ['user', 'reset-password'], ['token'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']];
+    const commands = [
+      [],
+      ['start'],
+      ['migrate'],
+      ['import'],
+      ['replay'],
+      ['user'],
+      ['user', 'add'],
+      ['user', 'list'],
+      ['user', 'disable'],
+      ['user', 'reset-password'],
+      ['token'],
+      ['token', 'create'],
+      ['token', 'list'],
+      ['token', 'revoke'],
+    ];
     for (const command of commands) {
       const c = capture();
       expect(await runCli([...command, '--help'], { env: {}, io: c.io }), command.join(' ')).toBe(0);
@@ -33,7 +47,11 @@ describe('switchboard --help', () => {
     const unknown = capture();
     expect(await runCli(['bogus'], { env: {}, io: unknown.io })).toBe(2);
     expect(unknown.err()).toContain("unknown command 'bogus'");
-    for (const args of [['start', '--bogus'], ['start', 'extra'], ['migrate', 'now']]) {
+    for (const args of [
+      ['start', '--bogus'],
+      ['start', 'extra'],
+      ['migrate', 'now'],
+    ]) {
       const bad = capture();
       expect(await runCli(args, { env: {}, io: bad.io }), args.join(' ')).toBe(2);
       expect(bad.err(), args.join(' ')).toMatch(/error: (unknown option '--bogus'|too many arguments)/);
@@ -52,7 +70,12 @@ describe('switchboard simulate and demo arguments', () => {
     const bare = capture();
     expect(await runCli(['simulate', '--duration', '1'], { env: {}, io: bare.io })).toBe(2);
     expect(bare.err()).toContain('set META_APP_SECRET, META_ACCESS_TOKEN, META_PHONE_NUMBER_ID, MONTYMOBILE_WEBHOOK_TOKEN');
-    for (const args of [['--pace', '0'], ['--pace', 'fast'], ['--port', '70000'], ['--duration', '-1']]) {
+    for (const args of [
+      ['--pace', '0'],
+      ['--pace', 'fast'],
+      ['--port', '70000'],
+      ['--duration', '-1'],
+    ]) {
       const bad = capture();
       expect(await runCli(['simulate', ...args], { env: { ...TEST_SECRETS }, io: bad.io }), args.join(' ')).toBe(2);
       expect(bad.err(), args.join(' ')).toMatch(/error: option .* argument .* is invalid/);
@@ -62,10 +85,15 @@ describe('switchboard simulate and demo arguments', () => {
     expect(demo.err()).toMatch(/option '--pace <factor>' argument '0' is invalid/);
   });
 
-  it('[§13 cli] simulate: serves the providers\' APIs, prints the URLs to give the server, and stops after --duration (exit 0)', async () => {
+  it("[§13 cli] simulate: serves the providers' APIs, prints the URLs to give the server, and stops after --duration (exit 0)", async () => {
     const c = capture();
     const started = Date.now();
-    expect(await runCli(['simulate', '--port', '0', '--no-scenario', '--duration', '1', '--url', 'http://127.0.0.1:9'], { env: { ...TEST_SECRETS }, io: c.io })).toBe(0);
+    expect(
+      await runCli(['simulate', '--port', '0', '--no-scenario', '--duration', '1', '--url', 'http://127.0.0.1:9'], {
+        env: { ...TEST_SECRETS },
+        io: c.io,
+      }),
+    ).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(c.out()).toMatch(/META_GRAPH_URL=http:\/\/127\.0\.0\.1:\d+\/meta\/v25\.0\n/);
     expect(c.out()).toMatch(/OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/openai\/v1\n/);
@@ -102,13 +130,24 @@ for (const factory of sharedDatabases()) {
     it('[§13 cli] user reset-password: the old password stops working and sessions end; an unknown email changes nothing', async () => {
       expect((await run(['user', 'add', 'rita@clinic.test', 'Rita', '--password', 'first-password'])).code).toBe(0);
       const operator = await store.db.selectFrom('operators').selectAll().where('email', '=', 'rita@clinic.test').executeTakeFirstOrThrow();
-      await store.db.insertInto('sessions').values({
-        id: 'f'.repeat(64), operator_id: operator.id, kind: 'session', name: null, expires_at: null, created_at: new Date().toISOString(), last_used_at: null,
-      }).execute();
+      await store.db
+        .insertInto('sessions')
+        .values({
+          id: 'f'.repeat(64),
+          operator_id: operator.id,
+          kind: 'session',
+          name: null,
+          expires_at: null,
+          created_at: new Date().toISOString(),
+          last_used_at: null,
+        })
+        .execute();
 
       const reset = await run(['user', 'reset-password', 'Rita@Clinic.test']);
       expect(reset.code).toBe(0);
-      expect(reset.out).toMatch(/^password reset for rita@clinic.test; their sessions ended\npassword: [A-Za-z0-9_-]{24}\n\(shown only now\)\n$/);
+      expect(reset.out).toMatch(
+        /^password reset for rita@clinic.test; their sessions ended\npassword: [A-Za-z0-9_-]{24}\n\(shown only now\)\n$/,
+      );
       const after = await store.db.selectFrom('operators').selectAll().where('id', '=', operator.id).executeTakeFirstOrThrow();
       expect(after.password_hash).not.toBe(operator.password_hash);
       expect(await store.db.selectFrom('sessions').selectAll().where('operator_id', '=', operator.id).execute()).toEqual([]);
@@ -140,7 +179,11 @@ for (const factory of sharedDatabases()) {
         const me = () => fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
         expect((await me()).status).toBe(200);
 
-        for (const [id, message] of [['abc', 'at least 8 hex'], ['zzzzzzzzzz', 'at least 8 hex'], ['00000000', 'no API token']] as const) {
+        for (const [id, message] of [
+          ['abc', 'at least 8 hex'],
+          ['zzzzzzzzzz', 'at least 8 hex'],
+          ['00000000', 'no API token'],
+        ] as const) {
           const bad = await run(['token', 'revoke', id]);
           expect(bad.code, id).toBe(1);
           expect(bad.err, id).toContain(message);
@@ -164,15 +207,23 @@ for (const factory of sharedDatabases()) {
     it('[IN1][ID5] replay after a parser fix rewrites the stored message in place, duplicates nothing, and a second replay changes nothing', async () => {
       const server = await startTestServer({ DATABASE_URL: database.url, DATA_DIR: env.DATA_DIR!, AI_RESPONDER: 'none' });
       try {
-        expect((await postMeta(server.url, metaTextPayload('wamid.REPLAY1', '96170111222', 'do you do laser on weekends?'))).status).toBe(200);
+        expect((await postMeta(server.url, metaTextPayload('wamid.REPLAY1', '96170111222', 'do you do laser on weekends?'))).status).toBe(
+          200,
+        );
       } finally {
         await server.close();
       }
       const stored = await store.db.selectFrom('messages').selectAll().where('message_id', '=', 'wamid.REPLAY1').executeTakeFirstOrThrow();
       // What an older parser would have stored: the text lost as an unsupported message.
       await store.db.updateTable('messages').set({ type: 'unsupported', text: null }).where('id', '=', stored.id).execute();
-      const countBefore = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      const eventsBefore = await store.db.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirstOrThrow();
+      const countBefore = await store.db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      const eventsBefore = await store.db
+        .selectFrom('events')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirstOrThrow();
 
       const first = await run(['replay', '--provider', 'meta', '--progress']);
       expect(first.code, first.err).toBe(0);
@@ -180,10 +231,23 @@ for (const factory of sharedDatabases()) {
       expect(first.err).toMatch(/replaying \[#+\] 100% (\d+)\/\1\n$/);
       const fixed = await store.db.selectFrom('messages').selectAll().where('message_id', '=', 'wamid.REPLAY1').execute();
       expect(fixed).toHaveLength(1);
-      expect(fixed[0]).toMatchObject({ id: stored.id, seq: stored.seq, type: 'text', text: 'do you do laser on weekends?', status: stored.status });
-      const countAfter = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      expect(fixed[0]).toMatchObject({
+        id: stored.id,
+        seq: stored.seq,
+        type: 'text',
+        text: 'do you do laser on weekends?',
+        status: stored.status,
+      });
+      const countAfter = await store.db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(countAfter.n)).toBe(Number(countBefore.n));
-      const events = await store.db.selectFrom('events').selectAll().where('id', '>', Number(eventsBefore.id ?? 0)).execute();
+      const events = await store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('id', '>', Number(eventsBefore.id ?? 0))
+        .execute();
       expect(events.map((e) => e.type)).toEqual(['message_updated']);
       expect(JSON.parse(events[0]!.payload)).toMatchObject({ message_id: 'wamid.REPLAY1', text: 'do you do laser on weekends?' });
       expect(await store.db.selectFrom('jobs').selectAll().where('kind', '=', 'ai.reply').execute()).toEqual([]);
@@ -191,7 +255,10 @@ for (const factory of sharedDatabases()) {
       const second = await run(['replay']);
       expect(second.code).toBe(0);
       expect(second.out).toMatch(/^replayed \d+ webhooks: 0 messages updated, 0 stored for the first time/);
-      const journal = await store.db.selectFrom('webhook_journal').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const journal = await store.db
+        .selectFrom('webhook_journal')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(journal.n)).toBe(Number(first.out.match(/^replayed (\d+)/)![1]));
     });
 
@@ -213,7 +280,12 @@ for (const factory of sharedDatabases()) {
       expect(missing.code).toBe(1);
       expect(missing.err).toContain('no-such-export.json');
       const bad = join(mkdtempSync(join(tmpdir(), 'sb-cli-bad-')), 'bad.json');
-      writeFileSync(bad, JSON.stringify({ users: { '+9613956607': { conversations: { a: { messages: [{ role: 'user', text: 'x', timestamp: 'not a time' }] } } } } }));
+      writeFileSync(
+        bad,
+        JSON.stringify({
+          users: { '+9613956607': { conversations: { a: { messages: [{ role: 'user', text: 'x', timestamp: 'not a time' }] } } } },
+        }),
+      );
       const refused = await run(['import', bad]);
       expect(refused.code).toBe(1);
       expect(refused.err).toMatch(/refused .*nothing imported: .*timestamp/);

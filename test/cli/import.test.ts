@@ -12,9 +12,12 @@ import { importFile } from '../support/import-cli.js';
 const FIXTURE = fileURLToPath(new URL('../fixtures/legacy/export-nested.json', import.meta.url));
 
 async function snapshot(store: Store) {
-  const messages = await store.db.selectFrom('messages')
+  const messages = await store.db
+    .selectFrom('messages')
     .select(['conversation_id', 'message_id', 'seq', 'role', 'type', 'text', 'timestamp', 'metadata', 'updated_at'])
-    .orderBy('conversation_id').orderBy('seq').execute();
+    .orderBy('conversation_id')
+    .orderBy('seq')
+    .execute();
   const conversations = await store.db.selectFrom('conversations').selectAll().orderBy('id').execute();
   return { messages, conversations };
 }
@@ -45,7 +48,11 @@ for (const factory of sharedDatabases()) {
       expect(byContact.size).toBeLessThan(expected.length); // the fixture has a contact with two conversations
       for (const [key, convs] of byContact) {
         const contact = await store.db.selectFrom('contacts').selectAll().where('contact_key', '=', key).executeTakeFirstOrThrow();
-        const stored = await store.db.selectFrom('conversations').selectAll().where('contact_id', '=', contact.id).executeTakeFirstOrThrow();
+        const stored = await store.db
+          .selectFrom('conversations')
+          .selectAll()
+          .where('contact_id', '=', contact.id)
+          .executeTakeFirstOrThrow();
         expect(stored.legacy_id).toBe(convs[0]!.legacy_id);
         expect(stored.state).toBe(convs[0]!.state);
         const rows = await store.db.selectFrom('messages').selectAll().where('conversation_id', '=', stored.id).orderBy('seq').execute();
@@ -72,12 +79,25 @@ for (const factory of sharedDatabases()) {
     it('a malformed file is refused with the path of the bad field, and nothing of it is imported', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sb-import-'));
       const bad = join(dir, 'bad.json');
-      writeFileSync(bad, JSON.stringify({
-        users: { '+9617000000': { conversations: { fresh1: { user_id: '+9617000000', status: 'active', messages: [
-          { role: 'user', text: 'ok', timestamp: '2025-01-01T00:00:00Z' },
-          { role: 'user', text: 'bad', timestamp: 'yesterday' },
-        ] } } } },
-      }));
+      writeFileSync(
+        bad,
+        JSON.stringify({
+          users: {
+            '+9617000000': {
+              conversations: {
+                fresh1: {
+                  user_id: '+9617000000',
+                  status: 'active',
+                  messages: [
+                    { role: 'user', text: 'ok', timestamp: '2025-01-01T00:00:00Z' },
+                    { role: 'user', text: 'bad', timestamp: 'yesterday' },
+                  ],
+                },
+              },
+            },
+          },
+        }),
+      );
       const before = await snapshot(store);
       const r = await importFile(database.url, bad);
       expect(r.code).toBe(1);

@@ -50,10 +50,7 @@ describe('switchboard user add|list|disable|reset-password', () => {
 
     const list = io();
     expect(await runUser(['list'], list.io)).toBe(0);
-    expect(list.out).toEqual([
-      'boss@example.test\tThe Boss\tadmin\taway\tactive\n',
-      'olga@example.test\tOlga\toperator\taway\tactive\n',
-    ]);
+    expect(list.out).toEqual(['boss@example.test\tThe Boss\tadmin\taway\tactive\n', 'olga@example.test\tOlga\toperator\taway\tactive\n']);
 
     const off = io();
     expect(await runUser(['disable', 'OLGA@example.test'], off.io)).toBe(0);
@@ -64,7 +61,14 @@ describe('switchboard user add|list|disable|reset-password', () => {
   });
 
   it('[§10 cli] usage errors exit 2 without touching the database', async () => {
-    for (const args of [[], ['add', 'only@example.test'], ['add', 'a@b', 'A', '--password'], ['disable'], ['list', 'x'], ['remove', 'a@b']]) {
+    for (const args of [
+      [],
+      ['add', 'only@example.test'],
+      ['add', 'a@b', 'A', '--password'],
+      ['disable'],
+      ['list', 'x'],
+      ['remove', 'a@b'],
+    ]) {
       const r = io();
       expect(await runUser(args, r.io), args.join(' ')).toBe(2);
       expect(r.err.join('')).toMatch(/usage/i);

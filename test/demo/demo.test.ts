@@ -11,9 +11,14 @@ describe('npm run demo (switchboard demo)', () => {
     const out: string[] = [];
     const io: CliIo = { out: (t) => void out.push(t), err: (t) => void out.push(t), isTTY: false };
     // The script takes ~40 s at pace 1; at 0.15 it is played in ~6 s, then statuses and replies settle.
-    const code = await runCli(['demo', '--port', '0', '--data-dir', dataDir, '--fresh', '--pace', '0.15', '--duration', '25'], { env: { LOG_LEVEL: 'silent' }, io });
+    const code = await runCli(['demo', '--port', '0', '--data-dir', dataDir, '--fresh', '--pace', '0.15', '--duration', '25'], {
+      env: { LOG_LEVEL: 'silent' },
+      io,
+    });
     expect(code, out.join('')).toBe(0);
-    expect(out.join('')).toMatch(/the dashboard is at http:\/\/localhost:\d+\n\s+log in as admin@demo.switchboard with password switchboard-demo/);
+    expect(out.join('')).toMatch(
+      /the dashboard is at http:\/\/localhost:\d+\n\s+log in as admin@demo.switchboard with password switchboard-demo/,
+    );
 
     const store = await openStore(`sqlite:${join(dataDir, 'switchboard.db')}`);
     try {
@@ -30,8 +35,14 @@ describe('npm run demo (switchboard demo)', () => {
       expect(conversations.some((c) => c.state === 'waiting')).toBe(true);
 
       const outbound = messages.filter((m) => m.role !== 'user' && m.provider_message_id !== null);
-      expect(outbound.some((m) => m.status === 'delivered' || m.status === 'read'), 'delivered').toBe(true);
-      expect(outbound.some((m) => m.status === 'read'), 'read').toBe(true);
+      expect(
+        outbound.some((m) => m.status === 'delivered' || m.status === 'read'),
+        'delivered',
+      ).toBe(true);
+      expect(
+        outbound.some((m) => m.status === 'read'),
+        'read',
+      ).toBe(true);
 
       const voice = messages.find((m) => m.type === 'voice');
       expect(voice, 'the voice note').toBeDefined();

@@ -13,7 +13,10 @@ export type FakeHandler = (req: IncomingMessage, res: ServerResponse, url: URL) 
 export class HttpFake {
   readonly requests: RecordedRequest[] = [];
 
-  private constructor(private readonly server: Server, readonly baseUrl: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+  ) {}
 
   static async start(handler: FakeHandler): Promise<HttpFake> {
     let fake: HttpFake | null = null;

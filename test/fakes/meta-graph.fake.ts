@@ -26,7 +26,11 @@ export class MetaGraphFake {
   private readonly stalls = new Map<string, number>();
   private issued = 0;
 
-  private constructor(readonly http: HttpFake, readonly accessToken: string, readonly version: string) {}
+  private constructor(
+    readonly http: HttpFake,
+    readonly accessToken: string,
+    readonly version: string,
+  ) {}
 
   static async start(accessToken: string, version = 'v25.0'): Promise<MetaGraphFake> {
     let self: MetaGraphFake | null = null;
@@ -64,7 +68,9 @@ export class MetaGraphFake {
       const failure = fake.lookupFailures.next(id);
       const media = fake.media.get(id);
       if (failure !== undefined || !media) {
-        return sendJson(res, failure ?? 404, { error: { message: `Unsupported get request. Object with ID '${id}' does not exist`, type: 'GraphMethodException', code: 100 } });
+        return sendJson(res, failure ?? 404, {
+          error: { message: `Unsupported get request. Object with ID '${id}' does not exist`, type: 'GraphMethodException', code: 100 },
+        });
       }
       fake.issued++;
       const body: Record<string, unknown> = {
@@ -103,7 +109,10 @@ export class MetaGraphFake {
 
   /** Download URLs requested for this media id, in order. */
   downloads(id: string): string[] {
-    return this.http.requestsTo('/whatsapp_business/attachments/').filter((r) => r.url.searchParams.get('mid') === id).map((r) => r.url.toString());
+    return this.http
+      .requestsTo('/whatsapp_business/attachments/')
+      .filter((r) => r.url.searchParams.get('mid') === id)
+      .map((r) => r.url.toString());
   }
 
   close(): Promise<void> {

@@ -26,12 +26,20 @@ export interface RecordedGraphRequest {
 
 /** What the fake answers to one request (after `delayMs`, when given). `hang`: never answer (the client times out). */
 export type ScriptedAnswer =
-  | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number }
-  | { hang: true }
-  | { delayMs: number };
+  { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number } | { hang: true } | { delayMs: number };
 
-const NOTICE_PATTERNS = Object.values(DEFAULT_NOTICES).flatMap((texts) => Object.values(texts)).map((text) =>
-  new RegExp(`^${text.split('{operator_name}').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`, 's'));
+const NOTICE_PATTERNS = Object.values(DEFAULT_NOTICES)
+  .flatMap((texts) => Object.values(texts))
+  .map(
+    (text) =>
+      new RegExp(
+        `^${text
+          .split('{operator_name}')
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.+')}$`,
+        's',
+      ),
+  );
 
 function isNoticeText(text: unknown): boolean {
   return typeof text === 'string' && NOTICE_PATTERNS.some((p) => p.test(text));
@@ -41,7 +49,15 @@ function isNoticeText(text: unknown): boolean {
 export function graphError(code: number, message: string, status = 400, details = message): ScriptedAnswer {
   return {
     status,
-    body: { error: { message: `(#${code}) ${message}`, type: 'OAuthException', code, error_data: { messaging_product: 'whatsapp', details }, fbtrace_id: 'AbCdEf123' } },
+    body: {
+      error: {
+        message: `(#${code}) ${message}`,
+        type: 'OAuthException',
+        code,
+        error_data: { messaging_product: 'whatsapp', details },
+        fbtrace_id: 'AbCdEf123',
+      },
+    },
   };
 }
 
@@ -66,7 +82,11 @@ export class MetaSendFake {
   private sent = 0;
   private uploads = 0;
 
-  private constructor(readonly accessToken: string, readonly version: string, private port: number) {}
+  private constructor(
+    readonly accessToken: string,
+    readonly version: string,
+    private port: number,
+  ) {}
 
   static async start(accessToken: string, version = 'v25.0', port = 0): Promise<MetaSendFake> {
     const fake = new MetaSendFake(accessToken, version, port);
@@ -143,13 +163,21 @@ export class MetaSendFake {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
-    const record: RecordedGraphRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, json: null, parts: null, at: Date.now() };
+    const record: RecordedGraphRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+      json: null,
+      parts: null,
+      at: Date.now(),
+    };
     this.requests.push(record);
     if (req.headers.authorization !== `Bearer ${this.accessToken}`) {
       return sendJson(res, 401, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
     }
     const m = new RegExp(`^/${this.version}/(\\d+)/(messages|media)$`).exec(url.pathname);
-    if (!m || req.method !== 'POST') return sendJson(res, 400, { error: { message: '(#100) Unknown path components', type: 'OAuthException', code: 100 } });
+    if (!m || req.method !== 'POST')
+      return sendJson(res, 400, { error: { message: '(#100) Unknown path components', type: 'OAuthException', code: 100 } });
 
     if (m[2] === 'media') {
       record.parts = await parseMultipart(raw, String(req.headers['content-type'] ?? ''));
@@ -172,7 +200,11 @@ export class MetaSendFake {
       // Switchboard's own notices (an operator joined …): taken at once, kept apart from the test's messages.
       this.requests.splice(this.requests.indexOf(record), 1);
       this.notices.push(record);
-      return sendJson(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to.replace(/^\+/, '') }], messages: [{ id: `wamid.NOTICE${this.notices.length}` }] });
+      return sendJson(res, 200, {
+        messaging_product: 'whatsapp',
+        contacts: [{ input: to, wa_id: to.replace(/^\+/, '') }],
+        messages: [{ id: `wamid.NOTICE${this.notices.length}` }],
+      });
     }
     const answer = this.nextAnswer(to);
     if (answer && 'hang' in answer) return; // never answered; the connection closes with the server
@@ -208,7 +240,13 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<Record
     if (typeof value === 'string') {
       parts.push({ name, value, filename: null, contentType: null, bytes: null });
     } else {
-      parts.push({ name, value: null, filename: value.name, contentType: value.type || null, bytes: Buffer.from(await value.arrayBuffer()) });
+      parts.push({
+        name,
+        value: null,
+        filename: value.name,
+        contentType: value.type || null,
+        bytes: Buffer.from(await value.arrayBuffer()),
+      });
     }
   }
   return parts;

@@ -25,7 +25,11 @@ export class MontyMobileFake {
   private readonly media = new Map<string, FakeMontyMedia>();
   private readonly files = new Map<string, { bytes: Buffer; mimeType: string }>();
 
-  private constructor(readonly http: HttpFake, readonly tenant: string, readonly apiKey: string) {}
+  private constructor(
+    readonly http: HttpFake,
+    readonly tenant: string,
+    readonly apiKey: string,
+  ) {}
 
   static async start(tenant: string, apiKey: string): Promise<MontyMobileFake> {
     let self: MontyMobileFake | null = null;
@@ -67,7 +71,8 @@ export class MontyMobileFake {
   private async sendSession(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (req.headers.tenant !== this.tenant || req.headers['api-key'] !== this.apiKey) return sendJson(res, 401, { success: false, message: 'Unauthorized' });
+    if (req.headers.tenant !== this.tenant || req.headers['api-key'] !== this.apiKey)
+      return sendJson(res, 401, { success: false, message: 'Unauthorized' });
     let json: Record<string, any>;
     try {
       json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -79,7 +84,11 @@ export class MontyMobileFake {
     if (failure === 'rejected') return sendJson(res, 200, { success: false, message: 'Recipient is not a valid WhatsApp user' });
     if (failure !== undefined) return sendJson(res, failure, { success: false, message: `scripted ${failure}` });
     this.sent++;
-    return sendJson(res, 200, { success: true, data: { messageId: `25b24c9a-aa68-4ea9-9494-${String(this.sent).padStart(12, '0')}` }, message: 'Message sent successfully' });
+    return sendJson(res, 200, {
+      success: true,
+      data: { messageId: `25b24c9a-aa68-4ea9-9494-${String(this.sent).padStart(12, '0')}` },
+      message: 'Message sent successfully',
+    });
   }
 
   get apiUrl(): string {

@@ -124,11 +124,21 @@ export class OpenAiFake {
       }
       case 'tool':
         this.answered++;
-        return sendJson(res, 200, completion(model, {
-          role: 'assistant',
-          content: null,
-          tool_calls: [{ id: `call_${this.answered}`, type: 'function', function: { name: next.name, arguments: JSON.stringify(next.arguments) } }],
-        }, 'tool_calls'));
+        return sendJson(
+          res,
+          200,
+          completion(
+            model,
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { id: `call_${this.answered}`, type: 'function', function: { name: next.name, arguments: JSON.stringify(next.arguments) } },
+              ],
+            },
+            'tool_calls',
+          ),
+        );
       case 'text':
         this.answered++;
         return sendJson(res, 200, completion(model, { role: 'assistant', content: next.content }, 'stop'));
@@ -147,7 +157,11 @@ export class OpenAiFake {
 
   private async transcribe(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     // The platform's own multipart parser (undici), so the fake checks the wire format, not our guess of it.
-    const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: new Uint8Array(raw) }).formData();
+    const form = await new Request('http://fake/', {
+      method: 'POST',
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+      body: new Uint8Array(raw),
+    }).formData();
     const file = form.get('file');
     if (!(file instanceof Blob)) return sendJson(res, 400, { error: { message: 'file is required', type: 'invalid_request_error' } });
     this.transcriptions.push({

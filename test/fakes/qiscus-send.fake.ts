@@ -16,7 +16,11 @@ export class QiscusSendFake {
   readonly failures: number[] = [];
   private count = 0;
 
-  private constructor(readonly http: HttpFake, readonly appCode: string, readonly secretKey: string) {}
+  private constructor(
+    readonly http: HttpFake,
+    readonly appCode: string,
+    readonly secretKey: string,
+  ) {}
 
   static async start(appCode: string, secretKey: string): Promise<QiscusSendFake> {
     let self: QiscusSendFake | null = null;
@@ -36,7 +40,10 @@ export class QiscusSendFake {
       const failure = fake.failures.shift();
       if (failure !== undefined) return sendJson(res, failure, { status: failure, errors: 'scripted failure' });
       fake.count++;
-      return sendJson(res, 200, { status: 200, data: { comment: { id_str: String(7000 + fake.count), unique_temp_id: `bq_${fake.count}` } } });
+      return sendJson(res, 200, {
+        status: 200,
+        data: { comment: { id_str: String(7000 + fake.count), unique_temp_id: `bq_${fake.count}` } },
+      });
     });
     self = new QiscusSendFake(http, appCode, secretKey);
     return self;

@@ -40,7 +40,15 @@ describe.runIf(TEST_POSTGRES_URL)('fault: PostgreSQL restarted while the server 
       const id = `wamid.FAULTPG.${n}`;
       return { ids: [id], body: JSON.stringify(metaTextPayload(id, `1650555${1000 + (n % senders)}`, `body of ${id}`)) };
     };
-    const stream = new WebhookStream({ baseUrl: url, workers: 3, paceMs: 30, maxRequests: 20_000, maxMs: 60_000, next: item, timeoutMs: 10_000 });
+    const stream = new WebhookStream({
+      baseUrl: url,
+      workers: 3,
+      paceMs: 30,
+      maxRequests: 20_000,
+      maxMs: 60_000,
+      next: item,
+      timeoutMs: 10_000,
+    });
     const readyz: { at: number; status: number | 'timeout' | 'network_error' }[] = [];
     const outages: { mode: string; downFrom: number; downTo: number; upAt: number; recoveredAt: number | null }[] = [];
     try {
@@ -71,18 +79,21 @@ describe.runIf(TEST_POSTGRES_URL)('fault: PostgreSQL restarted while the server 
     const redeliveryStart = Date.now();
     const redelivery = await redeliverUnacknowledged(url, deliveries, { rounds: 5, maxMs: 60_000, workers: 8 });
     const redeliveryMs = Date.now() - redeliveryStart;
-    console.log('[fault: PostgreSQL restart]', JSON.stringify({
-      requests: deliveries.length,
-      outcomes: countOutcomes(deliveries),
-      outages: outages.map((o) => ({
-        mode: o.mode,
-        '503s while down': deliveries.filter((d) => d.startedAt >= o.downFrom && d.endedAt <= o.downTo && d.outcome === 503).length,
-        'recovery ms (started → first 200)': o.recoveredAt === null ? null : o.recoveredAt - o.upAt,
-      })),
-      readyz: readyz.map((r) => r.status),
-      redelivered: redelivery.resent,
-      'redelivery ms': redeliveryMs,
-    }));
+    console.log(
+      '[fault: PostgreSQL restart]',
+      JSON.stringify({
+        requests: deliveries.length,
+        outcomes: countOutcomes(deliveries),
+        outages: outages.map((o) => ({
+          mode: o.mode,
+          '503s while down': deliveries.filter((d) => d.startedAt >= o.downFrom && d.endedAt <= o.downTo && d.outcome === 503).length,
+          'recovery ms (started → first 200)': o.recoveredAt === null ? null : o.recoveredAt - o.upAt,
+        })),
+        readyz: readyz.map((r) => r.status),
+        redelivered: redelivery.resent,
+        'redelivery ms': redeliveryMs,
+      }),
+    );
     expect(server.process.exitCode, `the server exited; its output:\n${log()}`).toBeNull();
 
     // Every answer is a clean 200 or 503, within the bound: no 500, no timeout, no dropped connection.
@@ -102,8 +113,11 @@ describe.runIf(TEST_POSTGRES_URL)('fault: PostgreSQL restarted while the server 
     const sent = [...new Set(deliveries.map((d) => d.item))].flatMap((i) => i.ids);
     const store = await openStore(cluster!.url, { migrate: false });
     try {
-      const rows = await store.db.selectFrom('messages').select(['message_id', 'conversation_id', 'seq', 'text'])
-        .where('message_id', 'like', 'wamid.FAULTPG.%').execute();
+      const rows = await store.db
+        .selectFrom('messages')
+        .select(['message_id', 'conversation_id', 'seq', 'text'])
+        .where('message_id', 'like', 'wamid.FAULTPG.%')
+        .execute();
       expect(rows.length).toBe(sent.length);
       expect(new Set(rows.map((r) => r.message_id))).toEqual(new Set(sent));
       for (const r of rows) expect(r.text).toBe(`body of ${r.message_id}`);
@@ -119,7 +133,6 @@ describe.runIf(TEST_POSTGRES_URL)('fault: PostgreSQL restarted while the server 
     }
   }, 120_000);
 });
-
 
 async function probe(url: string): Promise<number | 'timeout' | 'network_error'> {
   try {

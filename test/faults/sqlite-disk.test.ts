@@ -38,7 +38,9 @@ describe('fault: SQLite data dir full', () => {
     cleanups.push(disk.destroy);
 
     const server = await startChildServer(
-      { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}` }, undefined, disk.wrapper,
+      { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}` },
+      undefined,
+      disk.wrapper,
     );
     cleanups.push(() => server.kill());
     const log = captureOutput(server);
@@ -59,7 +61,13 @@ describe('fault: SQLite data dir full', () => {
     const isSmall = (d: Delivery) => d.item.body.length < 10_000;
     // Fill until even small webhooks are refused (the disk is really full), within bounds.
     const stream = new WebhookStream({
-      baseUrl: server.url, workers: 2, paceMs: 0, maxRequests: 400, maxMs: 45_000, timeoutMs: 10_000, next: item,
+      baseUrl: server.url,
+      workers: 2,
+      paceMs: 0,
+      maxRequests: 400,
+      maxMs: 45_000,
+      timeoutMs: 10_000,
+      next: item,
       until: (done) => done.filter((d) => isSmall(d) && d.outcome === 503).length >= 4,
     });
     await stream.finished();
@@ -83,21 +91,27 @@ describe('fault: SQLite data dir full', () => {
     }
 
     const all = [...filled, ...recovered];
-    console.log('[fault: SQLite disk full]', JSON.stringify({
-      mechanism: disk.mechanism,
-      requests: filled.length,
-      outcomes: countOutcomes(filled),
-      byKind: {
-        small: countOutcomes(filled.filter(isSmall)),
-        '1 MB': countOutcomes(filled.filter((d) => !isSmall(d) && d.item.ids.length === 1)),
-        '2 × 1.3 MB': countOutcomes(filled.filter((d) => d.item.ids.length === 2)),
-      },
-      'acknowledged messages': all.filter((d) => d.outcome === 200).flatMap((d) => d.item.ids).length,
-      recovery,
-    }));
+    console.log(
+      '[fault: SQLite disk full]',
+      JSON.stringify({
+        mechanism: disk.mechanism,
+        requests: filled.length,
+        outcomes: countOutcomes(filled),
+        byKind: {
+          small: countOutcomes(filled.filter(isSmall)),
+          '1 MB': countOutcomes(filled.filter((d) => !isSmall(d) && d.item.ids.length === 1)),
+          '2 × 1.3 MB': countOutcomes(filled.filter((d) => d.item.ids.length === 2)),
+        },
+        'acknowledged messages': all.filter((d) => d.outcome === 200).flatMap((d) => d.item.ids).length,
+        recovery,
+      }),
+    );
     expect(server.process.exitCode, `the server exited; its output:\n${log()}`).toBeNull();
     expect(healthz).toBe(200);
-    expect(all.filter((d) => d.outcome !== 200 && d.outcome !== 503).map((d) => d.outcome), log()).toEqual([]);
+    expect(
+      all.filter((d) => d.outcome !== 200 && d.outcome !== 503).map((d) => d.outcome),
+      log(),
+    ).toEqual([]);
     // The fault was really reached: the disk filled and writes were refused.
     expect(filled.filter((d) => d.outcome === 503).length).toBeGreaterThan(0);
     expect(filled.filter((d) => d.outcome === 200).length).toBeGreaterThan(0);
@@ -111,62 +125,79 @@ describe('fault: SQLite data dir full', () => {
   }, 120_000);
 });
 
-for (const sync of ['full', 'offloaded'] as const) describe.runIf(privileged)(`fault: SQLite data dir turns read-only (SQLITE_SYNC=${sync})`, () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+for (const sync of ['full', 'offloaded'] as const)
+  describe.runIf(privileged)(`fault: SQLite data dir turns read-only (SQLITE_SYNC=${sync})`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    });
+
+    it('[IN1] after the filesystem turns read-only under the server every webhook answers 503; nothing acknowledged lost, nothing half-written', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'sb-fault-ro-'));
+      cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
+      const disk = await mountPrivateExt4(64 * MB);
+      cleanups.push(disk.destroy);
+      const server = await startChildServer(
+        { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}`, SQLITE_SYNC: sync },
+        undefined,
+        disk.enter,
+      );
+      cleanups.push(() => server.kill());
+      const log = captureOutput(server);
+
+      const expected = new Map<string, string>();
+      const item = (n: number): WebhookItem => {
+        const id = `wamid.RO.${n}`;
+        expected.set(id, textFor(id, 300));
+        return { ids: [id], body: JSON.stringify(metaTextPayload(id, SENDER, textFor(id, 300))) };
+      };
+      const stream = new WebhookStream({
+        baseUrl: server.url,
+        workers: 3,
+        paceMs: 5,
+        maxRequests: 5000,
+        maxMs: 30_000,
+        next: item,
+        timeoutMs: 10_000,
+      });
+      let failedAt = 0;
+      try {
+        expect(await stream.waitFor((d) => d.outcome === 200, 0, 15_000)).not.toBeNull();
+        await sleep(700);
+        await disk.failToReadOnly();
+        failedAt = Date.now();
+        await sleep(2000);
+      } finally {
+        await stream.stop();
+      }
+      const deliveries = stream.deliveries;
+      const after = deliveries.filter((d) => d.startedAt >= failedAt);
+      const healthz = (await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(10_000) })).status;
+      console.log(
+        '[fault: SQLite read-only]',
+        JSON.stringify({
+          mechanism: 'ext4 on a loop device, errors=remount-ro, trigger_fs_error (private mount namespace)',
+          requests: deliveries.length,
+          outcomes: countOutcomes(deliveries),
+          'after the filesystem turned read-only': countOutcomes(after),
+        }),
+      );
+      expect(server.process.exitCode, `the server exited; its output:\n${log()}`).toBeNull();
+      expect(healthz).toBe(200);
+      expect(
+        deliveries.filter((d) => d.outcome !== 200 && d.outcome !== 503).map((d) => d.outcome),
+        log(),
+      ).toEqual([]);
+      expect(deliveries.filter((d) => d.endedAt < failedAt && d.outcome === 200).length).toBeGreaterThan(0);
+      expect(after.length).toBeGreaterThan(0);
+      expect(new Set(after.map((d) => d.outcome))).toEqual(new Set([503]));
+
+      await server.kill();
+      const copy = join(work, 'copy');
+      await disk.copyOut(copy);
+      verifyDatabase(join(copy, 'switchboard.db'), deliveries, expected, 'wamid.RO.');
+    }, 120_000);
   });
-
-  it('[IN1] after the filesystem turns read-only under the server every webhook answers 503; nothing acknowledged lost, nothing half-written', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'sb-fault-ro-'));
-    cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
-    const disk = await mountPrivateExt4(64 * MB);
-    cleanups.push(disk.destroy);
-    const server = await startChildServer(
-      { DATA_DIR: disk.dir, DATABASE_URL: `sqlite:${join(disk.dir, 'switchboard.db')}`, SQLITE_SYNC: sync }, undefined, disk.enter,
-    );
-    cleanups.push(() => server.kill());
-    const log = captureOutput(server);
-
-    const expected = new Map<string, string>();
-    const item = (n: number): WebhookItem => {
-      const id = `wamid.RO.${n}`;
-      expected.set(id, textFor(id, 300));
-      return { ids: [id], body: JSON.stringify(metaTextPayload(id, SENDER, textFor(id, 300))) };
-    };
-    const stream = new WebhookStream({ baseUrl: server.url, workers: 3, paceMs: 5, maxRequests: 5000, maxMs: 30_000, next: item, timeoutMs: 10_000 });
-    let failedAt = 0;
-    try {
-      expect(await stream.waitFor((d) => d.outcome === 200, 0, 15_000)).not.toBeNull();
-      await sleep(700);
-      await disk.failToReadOnly();
-      failedAt = Date.now();
-      await sleep(2000);
-    } finally {
-      await stream.stop();
-    }
-    const deliveries = stream.deliveries;
-    const after = deliveries.filter((d) => d.startedAt >= failedAt);
-    const healthz = (await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(10_000) })).status;
-    console.log('[fault: SQLite read-only]', JSON.stringify({
-      mechanism: 'ext4 on a loop device, errors=remount-ro, trigger_fs_error (private mount namespace)',
-      requests: deliveries.length,
-      outcomes: countOutcomes(deliveries),
-      'after the filesystem turned read-only': countOutcomes(after),
-    }));
-    expect(server.process.exitCode, `the server exited; its output:\n${log()}`).toBeNull();
-    expect(healthz).toBe(200);
-    expect(deliveries.filter((d) => d.outcome !== 200 && d.outcome !== 503).map((d) => d.outcome), log()).toEqual([]);
-    expect(deliveries.filter((d) => d.endedAt < failedAt && d.outcome === 200).length).toBeGreaterThan(0);
-    expect(after.length).toBeGreaterThan(0);
-    expect(new Set(after.map((d) => d.outcome))).toEqual(new Set([503]));
-
-    await server.kill();
-    const copy = join(work, 'copy');
-    await disk.copyOut(copy);
-    verifyDatabase(join(copy, 'switchboard.db'), deliveries, expected, 'wamid.RO.');
-  }, 120_000);
-});
 
 /**
  * The database file left behind: SQLite's integrity check passes; every acknowledged message is
@@ -177,21 +208,34 @@ function verifyDatabase(path: string, deliveries: readonly Delivery[], expected:
   const db = new Database(path);
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    const rows = db.prepare('select message_id, text, metadata, media, error from messages where message_id like ?').all(`${prefix}%`) as
-      { message_id: string; text: string | null; metadata: string; media: string | null; error: string | null }[];
+    const rows = db.prepare('select message_id, text, metadata, media, error from messages where message_id like ?').all(`${prefix}%`) as {
+      message_id: string;
+      text: string | null;
+      metadata: string;
+      media: string | null;
+      error: string | null;
+    }[];
     const acknowledged = deliveries.filter((d) => d.outcome === 200).flatMap((d) => d.item.ids);
     const counts = new Map<string, number>();
     for (const r of rows) counts.set(r.message_id, (counts.get(r.message_id) ?? 0) + 1);
-    expect(acknowledged.filter((id) => counts.get(id) !== 1), 'acknowledged but not stored exactly once').toEqual([]);
-    expect([...counts].filter(([, c]) => c !== 1), 'stored more than once').toEqual([]);
+    expect(
+      acknowledged.filter((id) => counts.get(id) !== 1),
+      'acknowledged but not stored exactly once',
+    ).toEqual([]);
+    expect(
+      [...counts].filter(([, c]) => c !== 1),
+      'stored more than once',
+    ).toEqual([]);
     for (const r of rows) {
       expect(r.text === expected.get(r.message_id), `text of ${r.message_id} intact`).toBe(true);
       expect(() => JSON.parse(r.metadata)).not.toThrow();
       if (r.media !== null) expect(() => JSON.parse(r.media!)).not.toThrow();
       if (r.error !== null) expect(() => JSON.parse(r.error!)).not.toThrow();
     }
-    for (const { body } of db.prepare('select body from webhook_journal').all() as { body: string }[]) expect(() => JSON.parse(body)).not.toThrow();
-    for (const { payload } of db.prepare('select payload from events').all() as { payload: string }[]) expect(() => JSON.parse(payload)).not.toThrow();
+    for (const { body } of db.prepare('select body from webhook_journal').all() as { body: string }[])
+      expect(() => JSON.parse(body)).not.toThrow();
+    for (const { payload } of db.prepare('select payload from events').all() as { payload: string }[])
+      expect(() => JSON.parse(payload)).not.toThrow();
   } finally {
     db.close();
   }

@@ -83,7 +83,10 @@ describe('fault: 1,000 SSE clients connecting at once', () => {
       }
     })();
     const healthStart = performance.now();
-    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 'no answer');
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then(
+      (r) => r.status,
+      () => 'no answer',
+    );
     const healthMs = performance.now() - healthStart;
     await Promise.race([Promise.all(opens), sleep(60_000)]);
     await sending;
@@ -94,17 +97,29 @@ describe('fault: 1,000 SSE clients connecting at once', () => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && storm.some((s) => s.client && !s.client.isEnded && s.ids.at(-1) !== last)) await sleep(50);
 
-    const openTimes = storm.map((s) => s.openMs).filter((v): v is number => v !== null).sort((a, b) => a - b);
-    console.log('[fault: SSE connect storm]', JSON.stringify({
-      clients: CLIENTS,
-      'opened': openTimes.length,
-      'open ms p50/p99/max': [openTimes[Math.floor(openTimes.length / 2)], openTimes[Math.floor(openTimes.length * 0.99)], openTimes.at(-1)].map((v) => Math.round(v ?? -1)),
-      'webhooks during the storm': during.map((d) => d.outcome).reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {}),
-      'webhook max ms during the storm': Math.max(...during.map((d) => d.endedAt - d.startedAt)),
-      '/healthz during the storm': { status: health, ms: Math.round(healthMs) },
-      'events in the log': allIds.length,
-      'events delivered': storm.reduce((sum, s) => sum + s.ids.length, 0),
-    }));
+    const openTimes = storm
+      .map((s) => s.openMs)
+      .filter((v): v is number => v !== null)
+      .sort((a, b) => a - b);
+    console.log(
+      '[fault: SSE connect storm]',
+      JSON.stringify({
+        clients: CLIENTS,
+        opened: openTimes.length,
+        'open ms p50/p99/max': [
+          openTimes[Math.floor(openTimes.length / 2)],
+          openTimes[Math.floor(openTimes.length * 0.99)],
+          openTimes.at(-1),
+        ].map((v) => Math.round(v ?? -1)),
+        'webhooks during the storm': during
+          .map((d) => d.outcome)
+          .reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {}),
+        'webhook max ms during the storm': Math.max(...during.map((d) => d.endedAt - d.startedAt)),
+        '/healthz during the storm': { status: health, ms: Math.round(healthMs) },
+        'events in the log': allIds.length,
+        'events delivered': storm.reduce((sum, s) => sum + s.ids.length, 0),
+      }),
+    );
 
     expect(server.process.exitCode, log()).toBeNull();
     expect(storm.filter((s) => s.error !== null).map((s) => s.error)).toEqual([]);

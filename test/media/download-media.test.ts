@@ -13,7 +13,14 @@ import { startChildServer } from '../support/child-server.js';
 import { createPostgresDatabase, TEST_POSTGRES_URL, type TestDatabase } from '../support/databases.js';
 import { postMeta, startTestServer, TEST_SECRETS } from '../support/app.js';
 import {
-  metaImagePayload, montyMediaPayload, postMonty, postQiscus, qiscusAttachmentPayload, sampleBytes, sha256Base64, waitFor,
+  metaImagePayload,
+  montyMediaPayload,
+  postMonty,
+  postQiscus,
+  qiscusAttachmentPayload,
+  sampleBytes,
+  sha256Base64,
+  waitFor,
 } from './support.js';
 
 let meta: MetaGraphFake;
@@ -59,20 +66,28 @@ async function settled(server: Running, messageId: string) {
     const mediaJson = JSON.parse(message.media);
     const media = await db.selectFrom('media').selectAll().where('media_id', '=', mediaJson.media_id).executeTakeFirstOrThrow();
     if (media.status === 'pending') return undefined;
-    const job = await db.selectFrom('jobs').selectAll().where('kind', '=', 'media.download').where('dedupe_key', '=', media.media_id).executeTakeFirstOrThrow();
+    const job = await db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('kind', '=', 'media.download')
+      .where('dedupe_key', '=', media.media_id)
+      .executeTakeFirstOrThrow();
     // The job's outcome commits with the media's (success) or right with it (giving up).
     if (job.status !== 'done' && job.status !== 'failed') return undefined;
     // Read again: on a pool (PostgreSQL) the first read may predate the commit that settled the media.
-    const settledMessage = (await db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirstOrThrow());
+    const settledMessage = await db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirstOrThrow();
     const events = (await db.selectFrom('events').selectAll().where('type', '=', 'message_updated').orderBy('id').execute())
-      .map((e) => JSON.parse(e.payload)).filter((p) => p.message_id === messageId);
+      .map((e) => JSON.parse(e.payload))
+      .filter((p) => p.message_id === messageId);
     return { message: settledMessage, mediaJson: JSON.parse(settledMessage.media!), media, job, events };
   }, `media of ${messageId} to settle`);
 }
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
 }
 
 async function expectReady(server: Running, messageId: string, bytes: Buffer, mimeType: string) {
@@ -82,7 +97,12 @@ async function expectReady(server: Running, messageId: string, bytes: Buffer, mi
   expect(s.mediaJson).toMatchObject({ status: 'ready', size: bytes.length, mime_type: mimeType });
   expect(s.job.status).toBe('done');
   const update = s.events.at(-1);
-  expect(update?.media).toMatchObject({ media_id: s.media.media_id, status: 'ready', size: bytes.length, url: `/api/media/${s.media.media_id}` });
+  expect(update?.media).toMatchObject({
+    media_id: s.media.media_id,
+    status: 'ready',
+    size: bytes.length,
+    url: `/api/media/${s.media.media_id}`,
+  });
   if (server.ctx.config.mediaStore === 'files') {
     expect(s.media.storage_path).toMatch(/^media\/\d{4}\/\d{2}\/md_[0-9a-f]+$/);
     expect(readFileSync(join(server.ctx.config.dataDir, s.media.storage_path!)).equals(bytes)).toBe(true);
@@ -97,7 +117,9 @@ describe('media download (issue 3) — success per provider', () => {
     const mediaId = unique('1048');
     const wamid = unique('wamid.META');
     meta.addMedia(mediaId, { bytes, mimeType: 'image/jpeg' });
-    expect((await postMeta(server.url, metaImagePayload(wamid, mediaId, { sha256: sha256Base64(bytes), caption: 'my rash' }))).status).toBe(200);
+    expect((await postMeta(server.url, metaImagePayload(wamid, mediaId, { sha256: sha256Base64(bytes), caption: 'my rash' }))).status).toBe(
+      200,
+    );
     const s = await expectReady(server, wamid, bytes, 'image/jpeg');
     expect(s.message.text).toBe('my rash');
     expect(s.mediaJson.caption).toBe('my rash');
@@ -112,7 +134,10 @@ describe('media download (issue 3) — success per provider', () => {
   it('[SPEC §4 media] MontyMobile: get-media with Tenant + api-key as raw binary, {data:{data}}, {data}, {url}; and a webhook link fetched plainly', async () => {
     const server = await start();
     const cases = (['binary', 'json-nested', 'json-flat', 'json-url'] as const).map((form, i) => ({
-      form, id: unique('5550'), wamid: unique(`wamid.MONTY${i}`), bytes: sampleBytes(3000 + i * 1000, `monty-${form}`),
+      form,
+      id: unique('5550'),
+      wamid: unique(`wamid.MONTY${i}`),
+      bytes: sampleBytes(3000 + i * 1000, `monty-${form}`),
     }));
     for (const c of cases) {
       monty.addMedia(c.id, { bytes: c.bytes, mimeType: 'image/jpeg', form: c.form });
@@ -121,7 +146,10 @@ describe('media download (issue 3) — success per provider', () => {
     const voice = sampleBytes(2500, 'monty-voice-link');
     const link = monty.hostFile(`${unique('a')}-audio.ogg`, voice, 'audio/ogg');
     const voiceWamid = unique('wamid.MONTYLINK');
-    expect((await postMonty(server.url, montyMediaPayload(voiceWamid, 'audio', { link, mime_type: 'audio/ogg; codecs=opus', voice: true }))).status).toBe(200);
+    expect(
+      (await postMonty(server.url, montyMediaPayload(voiceWamid, 'audio', { link, mime_type: 'audio/ogg; codecs=opus', voice: true })))
+        .status,
+    ).toBe(200);
 
     for (const c of cases) await expectReady(server, c.wamid, c.bytes, 'image/jpeg');
     const v = await expectReady(server, voiceWamid, voice, 'audio/ogg; codecs=opus');
@@ -217,7 +245,10 @@ describe('media download (issue 3) — failures and retries', () => {
     const announced = unique('7048');
     const announcedWamid = unique('wamid.BIG1');
     meta.addMedia(announced, { bytes: sampleBytes(50_000, 'big-1'), mimeType: 'video/mp4' });
-    await postMeta(server.url, metaImagePayload(announcedWamid, announced, { type: 'video', mimeType: 'video/mp4', caption: 'look at this' }));
+    await postMeta(
+      server.url,
+      metaImagePayload(announcedWamid, announced, { type: 'video', mimeType: 'video/mp4', caption: 'look at this' }),
+    );
 
     const path = `/kovof-123/video/${unique('v')}.mp4`;
     const url = files.host(path, sampleBytes(200_000, 'big-2'), 'video/mp4', { chunked: true });
@@ -290,7 +321,11 @@ describe('GET /api/media/:media_id', () => {
     const server = await start({ MEDIA_MAX_BYTES: '1024', MEDIA_RETRY_BASE_MS: '60000', MEDIA_RETRY_MAX_MS: '60000' });
     const admin = await loginAdmin(server.url);
     const mediaIdOf = async (messageId: string) => {
-      const row = await server.ctx.store.reader.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirstOrThrow();
+      const row = await server.ctx.store.reader
+        .selectFrom('messages')
+        .selectAll()
+        .where('message_id', '=', messageId)
+        .executeTakeFirstOrThrow();
       return JSON.parse(row.media!).media_id as string;
     };
 
@@ -323,7 +358,11 @@ describe('MEDIA_STORE=database', () => {
     await postMeta(server.url, metaImagePayload(wamid, mediaId, { type: 'video', mimeType: 'video/mp4', sha256: sha256Base64(bytes) }));
     const s = await expectReady(server, wamid, bytes, 'video/mp4');
     expect(s.media.storage_path).toBeNull();
-    const blob = await server.ctx.store.reader.selectFrom('media_blobs').selectAll().where('media_id', '=', s.media.media_id).executeTakeFirstOrThrow();
+    const blob = await server.ctx.store.reader
+      .selectFrom('media_blobs')
+      .selectAll()
+      .where('media_id', '=', s.media.media_id)
+      .executeTakeFirstOrThrow();
     expect(Buffer.from(blob.bytes).equals(bytes)).toBe(true);
     expect(filesUnder(join(server.ctx.config.dataDir, 'media'))).toEqual([]);
 
@@ -332,7 +371,9 @@ describe('MEDIA_STORE=database', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-length')).toBe(String(bytes.length));
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
-    const tail = await fetch(`${server.url}/api/media/${s.media.media_id}`, { headers: { cookie: admin.credentials.cookie!, range: 'bytes=-5000' } });
+    const tail = await fetch(`${server.url}/api/media/${s.media.media_id}`, {
+      headers: { cookie: admin.credentials.cookie!, range: 'bytes=-5000' },
+    });
     expect(tail.status).toBe(206);
     expect(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(bytes.length - 5000))).toBe(true);
   });
@@ -360,7 +401,11 @@ describe.runIf(TEST_POSTGRES_URL)('on PostgreSQL', () => {
       const s = await expectReady(server, wamid, bytes, 'image/jpeg');
       expect(s.job.attempts).toBe(2);
       if (store === 'database') {
-        const blob = await server.ctx.store.reader.selectFrom('media_blobs').selectAll().where('media_id', '=', s.media.media_id).executeTakeFirstOrThrow();
+        const blob = await server.ctx.store.reader
+          .selectFrom('media_blobs')
+          .selectAll()
+          .where('media_id', '=', s.media.media_id)
+          .executeTakeFirstOrThrow();
         expect(Buffer.from(blob.bytes).equals(bytes)).toBe(true);
       }
       await server.close();
@@ -393,7 +438,10 @@ describe('a worker that dies mid-download', () => {
     try {
       expect((await postMeta(child.url, metaImagePayload(wamid, mediaId, { sha256: sha256Base64(bytes) }))).status).toBe(200);
       // Killed with half the bytes in its temp file.
-      await waitFor(async () => filesUnder(join(dataDir, 'media')).some((f) => f.endsWith('.part') && statSync(f).size > 0), 'the child to be mid-download');
+      await waitFor(
+        async () => filesUnder(join(dataDir, 'media')).some((f) => f.endsWith('.part') && statSync(f).size > 0),
+        'the child to be mid-download',
+      );
     } finally {
       await child.kill();
     }

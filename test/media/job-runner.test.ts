@@ -53,8 +53,14 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
   const job = (id: number) => store.reader.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const start = (handler: JobHandler<Payload>, options: Partial<Parameters<typeof startJobRunner>[0]> = {}) => {
     const runner = startJobRunner<Payload>({
-      committer, kinds: ['outbox.send'], handler, pollMs: 20, lockMs: 5_000, maxAttempts: 4,
-      backoff: { baseMs: 5, maxMs: 20 }, ...options,
+      committer,
+      kinds: ['outbox.send'],
+      handler,
+      pollMs: 20,
+      lockMs: 5_000,
+      maxAttempts: 4,
+      backoff: { baseMs: 5, maxMs: 20 },
+      ...options,
     } as Parameters<typeof startJobRunner<Payload>>[0]);
     runners.push(runner);
     return runner;
@@ -135,7 +141,9 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     });
     await waitFor(async () => (await job(id)).status === 'done', 'job done');
     expect(seen).toEqual([1, 2]);
-    const events = (await store.reader.selectFrom('events').selectAll().execute()).map((e) => JSON.parse(e.payload)).filter((p) => p.job === id);
+    const events = (await store.reader.selectFrom('events').selectAll().execute())
+      .map((e) => JSON.parse(e.payload))
+      .filter((p) => p.job === id);
     expect(events).toEqual([{ job: id, attempt: 2 }]);
   });
 
@@ -161,7 +169,8 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
 
   it('[OUT1] a job claimed more than maxAttempts times without an outcome is given up without running', async () => {
     const id = await enqueue(6);
-    for (let i = 0; i < 4; i++) await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 0, new Date(Date.now() + i * 10), tx.dialect));
+    for (let i = 0; i < 4; i++)
+      await committer.run((tx) => claimJobs(tx.db, ['outbox.send'], 10, 0, new Date(Date.now() + i * 10), tx.dialect));
     let ran = false;
     let reason = '';
     start({
@@ -196,11 +205,12 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     const id = await enqueue(8);
     let started = false;
     const first = start({
-      run: ({ job, signal }) => new Promise<void>((resolve, reject) => {
-        if (job.id !== id) return resolve();
-        started = true;
-        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-      }),
+      run: ({ job, signal }) =>
+        new Promise<void>((resolve, reject) => {
+          if (job.id !== id) return resolve();
+          started = true;
+          signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        }),
     });
     await waitFor(async () => started, 'job started');
     await first.stop({ graceMs: 50 });
@@ -213,7 +223,14 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
 
   it('wake() runs a newly queued job without waiting for the poll interval', async () => {
     let ran = 0;
-    const runner = start({ async run() { ran++; } }, { pollMs: 60_000 });
+    const runner = start(
+      {
+        async run() {
+          ran++;
+        },
+      },
+      { pollMs: 60_000 },
+    );
     await runner.idle();
     const id = await enqueue(9);
     runner.wake();
@@ -224,15 +241,23 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
   it('a handler that outlives its claim is aborted before the claim lapses and retried', async () => {
     const id = await enqueue(10);
     const reasons: string[] = [];
-    start({
-      run: ({ job, signal }) => new Promise<void>((resolve, reject) => {
-        if (job.id !== id || job.attempt > 1) return resolve();
-        signal.addEventListener('abort', () => {
-          reasons.push((signal.reason as JobFailure).reason);
-          reject(signal.reason);
-        }, { once: true });
-      }),
-    }, { lockMs: 300 });
+    start(
+      {
+        run: ({ job, signal }) =>
+          new Promise<void>((resolve, reject) => {
+            if (job.id !== id || job.attempt > 1) return resolve();
+            signal.addEventListener(
+              'abort',
+              () => {
+                reasons.push((signal.reason as JobFailure).reason);
+                reject(signal.reason);
+              },
+              { once: true },
+            );
+          }),
+      },
+      { lockMs: 300 },
+    );
     await waitFor(async () => (await job(id)).status === 'done', 'job done on the second attempt');
     expect(reasons).toEqual(['timeout']);
     expect((await job(id)).attempts).toBe(2);
@@ -242,18 +267,23 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     const first = await enqueue(20);
     const second = await enqueue(21);
     let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
     const started: number[] = [];
     let settled = false;
-    const runner = start({
-      async run({ job, release }) {
-        started.push(job.id);
-        if (job.id !== first) return;
-        release();
-        await gate;
-        settled = true;
+    const runner = start(
+      {
+        async run({ job, release }) {
+          started.push(job.id);
+          if (job.id !== first) return;
+          release();
+          await gate;
+          settled = true;
+        },
       },
-    }, { concurrency: 1 });
+      { concurrency: 1 },
+    );
     await waitFor(async () => (await job(second)).status === 'done', 'the second job done while the first settles');
     expect(started.indexOf(second)).toBeGreaterThan(started.indexOf(first));
     expect((await job(first)).status).toBe('running');
@@ -269,22 +299,28 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
   it('[OUT1] prefetch: jobs are claimed ahead of a free slot (onClaim runs for them); stop() hands the unstarted ones back through onUnclaim, due at once', async () => {
     const ids = [await enqueue(30), await enqueue(31), await enqueue(32)];
     let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
     const ran: number[] = [];
     const unclaimed: { id: number; claimed: unknown }[] = [];
-    const runner = start({
-      async run({ job }) {
-        if (!ids.includes(job.id)) return;
-        ran.push(job.id);
-        await gate;
+    const runner = start(
+      {
+        async run({ job }) {
+          if (!ids.includes(job.id)) return;
+          ran.push(job.id);
+          await gate;
+        },
       },
-    }, {
-      concurrency: 1, prefetch: 2,
-      onClaim: async (jobs: readonly { id: number }[]) => new Map(jobs.map((j) => [j.id, `marker ${j.id}`])),
-      onUnclaim: async (jobs: readonly { job: { id: number }; claimed: unknown }[]) => {
-        for (const j of jobs) unclaimed.push({ id: j.job.id, claimed: j.claimed });
+      {
+        concurrency: 1,
+        prefetch: 2,
+        onClaim: async (jobs: readonly { id: number }[]) => new Map(jobs.map((j) => [j.id, `marker ${j.id}`])),
+        onUnclaim: async (jobs: readonly { job: { id: number }; claimed: unknown }[]) => {
+          for (const j of jobs) unclaimed.push({ id: j.job.id, claimed: j.claimed });
+        },
       },
-    });
+    );
     await waitFor(async () => (await Promise.all(ids.map(job))).every((r) => r.status === 'running'), 'all three claimed');
     expect(ran).toEqual([ids[0]]);
     const stopping = runner.stop({ graceMs: 5_000 });
@@ -292,7 +328,10 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     openGate();
     await stopping;
     expect(ran).toEqual([ids[0]]);
-    expect(unclaimed).toEqual([{ id: ids[1], claimed: `marker ${ids[1]}` }, { id: ids[2], claimed: `marker ${ids[2]}` }]);
+    expect(unclaimed).toEqual([
+      { id: ids[1], claimed: `marker ${ids[1]}` },
+      { id: ids[2], claimed: `marker ${ids[2]}` },
+    ]);
     const rows = await Promise.all(ids.map(job));
     expect(rows.map((r) => r.status)).toEqual(['done', 'queued', 'queued']);
     expect(rows.slice(1).every((r) => r.run_at <= new Date().toISOString())).toBe(true);

@@ -31,7 +31,9 @@ export function sampleBytes(size: number, seed: string): Buffer {
 
 /** A Meta media (`image` by default) webhook in the real wire format (REFERENCE §1.6); `sha256` as Meta sends it (base64). */
 export function metaImagePayload(
-  wamid: string, mediaId: string, options: { sha256?: string; mimeType?: string; caption?: string; from?: string; type?: 'image' | 'video' | 'document' } = {},
+  wamid: string,
+  mediaId: string,
+  options: { sha256?: string; mimeType?: string; caption?: string; from?: string; type?: 'image' | 'video' | 'document' } = {},
 ) {
   const from = options.from ?? '16505551234';
   const type = options.type ?? 'image';
@@ -42,20 +44,29 @@ export function metaImagePayload(
 }
 
 /** A MontyMobile webhook (Meta's envelope re-serialised, REFERENCE §2.5) carrying one media message. */
-export function montyMediaPayload(wamid: string, type: 'image' | 'audio' | 'document', media: Record<string, unknown>, from = '96170123456') {
+export function montyMediaPayload(
+  wamid: string,
+  type: 'image' | 'audio' | 'document',
+  media: Record<string, unknown>,
+  from = '96170123456',
+) {
   return {
-    entry: [{
-      id: '859562923476499',
-      changes: [{
-        field: 'messages',
-        value: {
-          metadata: { phone_number_id: '901137269746618', display_phone_number: '96181000111' },
-          contacts: [{ profile: { name: 'Rania' }, wa_id: from }],
-          messages: [{ from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type, [type]: media }],
-          messaging_product: 'whatsapp',
-        },
-      }],
-    }],
+    entry: [
+      {
+        id: '859562923476499',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              metadata: { phone_number_id: '901137269746618', display_phone_number: '96181000111' },
+              contacts: [{ profile: { name: 'Rania' }, wa_id: from }],
+              messages: [{ from, id: wamid, timestamp: String(Math.floor(Date.now() / 1000)), type, [type]: media }],
+              messaging_product: 'whatsapp',
+            },
+          },
+        ],
+      },
+    ],
     object: 'whatsapp_business_account',
   };
 }
@@ -67,17 +78,46 @@ export function qiscusAttachmentPayload(uniqueTempId: string, url: string, capti
     app_code: TEST_SECRETS.QISCUS_APP_CODE,
     channel: { id: 123, name: 'Qiscus 123', source: 'wa' },
     payload: {
-      from: { avatar_url: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg', email: '6281234567890', id: 0, id_str: '0', name: 'Budi Santoso' },
+      from: {
+        avatar_url: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg',
+        email: '6281234567890',
+        id: 0,
+        id_str: '0',
+        name: 'Budi Santoso',
+      },
       message: {
-        comment_before_id: 0, comment_before_id_str: '0', created_at: now.toISOString(), disable_link_preview: false, extras: null,
-        id: 0, id_str: '0', payload: { url, caption }, text: caption, timestamp: now.toISOString(), type: 'file_attachment',
-        unique_temp_id: uniqueTempId, unix_nano_timestamp: now.getTime(), unix_timestamp: Math.floor(now.getTime() / 1000),
+        comment_before_id: 0,
+        comment_before_id_str: '0',
+        created_at: now.toISOString(),
+        disable_link_preview: false,
+        extras: null,
+        id: 0,
+        id_str: '0',
+        payload: { url, caption },
+        text: caption,
+        timestamp: now.toISOString(),
+        type: 'file_attachment',
+        unique_temp_id: uniqueTempId,
+        unix_nano_timestamp: now.getTime(),
+        unix_timestamp: Math.floor(now.getTime() / 1000),
       },
       room: {
-        id: '139214511', id_str: '139214511', is_public_channel: false, name: 'Budi Santoso',
-        options: JSON.stringify({ channel: 'wa', channel_details: { channel_id: 963, name: 'Qiscus Cloud Group', phone: '+62628771666489' }, is_resolved: false, is_waiting: true, source: 'wa' }),
+        id: '139214511',
+        id_str: '139214511',
+        is_public_channel: false,
+        name: 'Budi Santoso',
+        options: JSON.stringify({
+          channel: 'wa',
+          channel_details: { channel_id: 963, name: 'Qiscus Cloud Group', phone: '+62628771666489' },
+          is_resolved: false,
+          is_waiting: true,
+          source: 'wa',
+        }),
         participants: [{ email: '6281234567890' }, { email: `${TEST_SECRETS.QISCUS_APP_CODE}_admin@qismo.com` }],
-        room_avatar: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg', topic_id: '139214511', topic_id_str: '139214511', type: 'group',
+        room_avatar: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg',
+        topic_id: '139214511',
+        topic_id_str: '139214511',
+        type: 'group',
       },
       type: 'post_comment_mobile',
     },

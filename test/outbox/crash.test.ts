@@ -74,7 +74,10 @@ for (const database of databases) {
 
       meta.script('+96175000001', { hang: true });
       // Retry-After keeps each failed attempt 2 s from the next, so the kill lands between two calls, not in one.
-      meta.script('+96175000002', ...Array.from({ length: 500 }, () => ({ ...graphError(131000, 'Something went wrong', 500), headers: { 'retry-after': '2' } })));
+      meta.script(
+        '+96175000002',
+        ...Array.from({ length: 500 }, () => ({ ...graphError(131000, 'Something went wrong', 500), headers: { 'retry-after': '2' } })),
+      );
       const cut = await operatorSends(admin, hanging, 'cut short');
       const queued = [await operatorSends(admin, hanging, 'queued one'), await operatorSends(admin, hanging, 'queued two')];
       const retried = await operatorSends(admin, retrying, 'retried');
@@ -93,10 +96,14 @@ for (const database of databases) {
       expect(meta.accepted).toHaveLength(0);
 
       ({ server, admin } = await child(env));
-      const final = await waitFor('every message settled', async () => {
-        const rows = await Promise.all([cut, ...queued, retried].map((m) => storedMessage(store.db, m.message_id)));
-        return rows.every((r) => r.status !== 'pending') ? rows : null;
-      }, 30_000);
+      const final = await waitFor(
+        'every message settled',
+        async () => {
+          const rows = await Promise.all([cut, ...queued, retried].map((m) => storedMessage(store.db, m.message_id)));
+          return rows.every((r) => r.status !== 'pending') ? rows : null;
+        },
+        30_000,
+      );
       const [cutRow, q1, q2, retriedRow] = final;
       expect(cutRow!.status).toBe('failed');
       expect(cutRow!.error!.code).toBe('send_unconfirmed');
@@ -143,27 +150,43 @@ for (const database of databases) {
       expect((await storedMessage(store.db, first.message_id)).status).toBe('sent');
 
       ({ server, admin } = await child(env));
-      await waitFor('the handed-back sends sent after the restart', async () => {
-        const rows = await Promise.all(ahead.map((m) => storedMessage(store.db, m.message_id)));
-        return rows.every((r) => r.status === 'sent');
-      }, 30_000);
-      expect(meta.sends().map((r) => r.json!.text.body).sort()).toEqual(['ahead one', 'ahead two', 'in the slot']);
+      await waitFor(
+        'the handed-back sends sent after the restart',
+        async () => {
+          const rows = await Promise.all(ahead.map((m) => storedMessage(store.db, m.message_id)));
+          return rows.every((r) => r.status === 'sent');
+        },
+        30_000,
+      );
+      expect(
+        meta
+          .sends()
+          .map((r) => r.json!.text.body)
+          .sort(),
+      ).toEqual(['ahead one', 'ahead two', 'in the slot']);
 
       // SIGKILL: what was claimed ahead counts as started, so it comes back send_unconfirmed (the
       // price of OUTBOX_PREFETCH, documented in the README), and nothing is sent twice.
       meta.script('+96175000011', { hang: true });
       const cut = await operatorSends(admin, slow, 'cut short');
-      const killedAhead = [await operatorSends(admin, others[0]!, 'killed ahead one'), await operatorSends(admin, others[1]!, 'killed ahead two')];
+      const killedAhead = [
+        await operatorSends(admin, others[0]!, 'killed ahead one'),
+        await operatorSends(admin, others[1]!, 'killed ahead two'),
+      ];
       await waitFor('the call in flight and both claimed ahead', async () => {
         const rows = await Promise.all(killedAhead.map((m) => storedMessage(store.db, m.message_id)));
         return meta.sends().some((r) => r.json!.text.body === 'cut short') && rows.every((r) => r.metadata.send_open === true);
       });
       await server.kill();
       ({ server, admin } = await child(env));
-      const final = await waitFor('every message settled', async () => {
-        const rows = await Promise.all([cut, ...killedAhead].map((m) => storedMessage(store.db, m.message_id)));
-        return rows.every((r) => r.status !== 'pending') ? rows : null;
-      }, 30_000);
+      const final = await waitFor(
+        'every message settled',
+        async () => {
+          const rows = await Promise.all([cut, ...killedAhead].map((m) => storedMessage(store.db, m.message_id)));
+          return rows.every((r) => r.status !== 'pending') ? rows : null;
+        },
+        30_000,
+      );
       expect(final.map((r) => r!.error?.code)).toEqual(['send_unconfirmed', 'send_unconfirmed', 'send_unconfirmed']);
       expect(meta.sends().filter((r) => r.json!.text.body.startsWith('killed ahead'))).toHaveLength(0);
       await server.stop();
@@ -177,22 +200,35 @@ describe.skipIf(!TEST_POSTGRES_URL)('[OUT2] two server processes on PostgreSQL',
     const a = await child(env);
     const b = await child(env);
     const id = await openConversation(a.server.url, a.admin, '96175000003');
-    const repeats = await Promise.all(Array.from({ length: 10 }, (_, i) => operatorSends((i % 2 ? b : a).admin, id, 'from two processes', 'key-two-processes')));
+    const repeats = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => operatorSends((i % 2 ? b : a).admin, id, 'from two processes', 'key-two-processes')),
+    );
     expect(new Set(repeats.map((m) => m.message_id)).size).toBe(1);
 
     // And messages written on both processes, each delivered once by whichever process claims it.
     const others = await openConversation(b.server.url, b.admin, '96175000004');
     const sent: any[] = [];
     for (let i = 0; i < 10; i++) sent.push(await operatorSends((i % 2 ? a : b).admin, others, `message ${i}`));
-    await waitFor('all sent', async () => {
-      const rows = await Promise.all([repeats[0], ...sent].map((m) => storedMessage(store.db, m.message_id)));
-      return rows.every((r) => r.status === 'sent');
-    }, 20_000);
+    await waitFor(
+      'all sent',
+      async () => {
+        const rows = await Promise.all([repeats[0], ...sent].map((m) => storedMessage(store.db, m.message_id)));
+        return rows.every((r) => r.status === 'sent');
+      },
+      20_000,
+    );
     expect(meta.sends().filter((r) => r.json!.text.body === 'from two processes')).toHaveLength(1);
-    const bodies = meta.sends().filter((r) => r.json!.to === '+96175000004').map((r) => r.json!.text.body);
+    const bodies = meta
+      .sends()
+      .filter((r) => r.json!.to === '+96175000004')
+      .map((r) => r.json!.text.body);
     expect(bodies).toEqual(Array.from({ length: 10 }, (_, i) => `message ${i}`));
-    const count = await store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
-      .where('conversation_id', '=', id).where('role', '=', 'operator').executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('conversation_id', '=', id)
+      .where('role', '=', 'operator')
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
     await a.server.stop();
     await b.server.stop();

@@ -27,9 +27,10 @@ async function freePort(): Promise<number> {
 
 /** A customer of `provider` writes (a real webhook); the admin takes the conversation over and its notice leaves. */
 async function conversationOf(server: OutboxServer, provider: 'montymobile' | 'qiscus', from: string): Promise<string> {
-  const payload = provider === 'montymobile'
-    ? montyTextPayload(`wamid.MONTY.IN.${from}`, 'hi', from)
-    : qiscusTextPayload(`wa_wamid.Q.IN.${from}`, 'halo', { email: from, roomId: `77${from.slice(-4)}` });
+  const payload =
+    provider === 'montymobile'
+      ? montyTextPayload(`wamid.MONTY.IN.${from}`, 'hi', from)
+      : qiscusTextPayload(`wa_wamid.Q.IN.${from}`, 'halo', { email: from, roomId: `77${from.slice(-4)}` });
   expect((await sendWebhook(server.url, provider, payload)).status).toBe(200);
   const list = await server.admin.get(`/api/conversations?q=${from}`);
   const id = list.body.conversations[0].conversation_id as string;
@@ -56,7 +57,12 @@ for (const database of sharedDatabases()) {
       qiscus = await QiscusSendFake.start(TEST_SECRETS.QISCUS_APP_CODE, TEST_SECRETS.QISCUS_SECRET_KEY);
       const port = await freePort();
       publicUrl = `http://127.0.0.1:${port}/`;
-      server = await startOutboxServer(database, { PORT: String(port), PUBLIC_URL: publicUrl, MONTYMOBILE_API_URL: monty.apiUrl, QISCUS_API_URL: qiscus.apiUrl });
+      server = await startOutboxServer(database, {
+        PORT: String(port),
+        PUBLIC_URL: publicUrl,
+        MONTYMOBILE_API_URL: monty.apiUrl,
+        QISCUS_API_URL: qiscus.apiUrl,
+      });
     });
     afterAll(async () => {
       await server?.destroy();
@@ -64,15 +70,30 @@ for (const database of sharedDatabases()) {
       await qiscus?.close();
     });
 
-    const linkPattern = (mediaId: string) => new RegExp(`^${publicUrl.replace(/\/$/, '')}/media-links/${mediaId}\\?exp=(\\d+)&sig=([A-Za-z0-9_-]{43})$`);
+    const linkPattern = (mediaId: string) =>
+      new RegExp(`^${publicUrl.replace(/\/$/, '')}/media-links/${mediaId}\\?exp=(\\d+)&sig=([A-Za-z0-9_-]{43})$`);
 
     it('[OUT1] a photo to MontyMobile: IMAGE by a signed link that serves the same bytes without a session, valid about 15 minutes', async () => {
       const id = await conversationOf(server, 'montymobile', '96174000001');
       const before = Math.floor(Date.now() / 1000);
-      const { messageId, mediaId } = await appendMediaMessage(server, id, 'montymobile', 'photo', JPEG, 'image/jpeg', 'shelf.jpg', 'The shelf');
+      const { messageId, mediaId } = await appendMediaMessage(
+        server,
+        id,
+        'montymobile',
+        'photo',
+        JPEG,
+        'image/jpeg',
+        'shelf.jpg',
+        'The shelf',
+      );
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = monty.sends.at(-1)!;
-      expect(sent.json).toEqual({ to: '96174000001', source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER, type: 'IMAGE', image: { link: expect.any(String), caption: 'The shelf' } });
+      expect(sent.json).toEqual({
+        to: '96174000001',
+        source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER,
+        type: 'IMAGE',
+        image: { link: expect.any(String), caption: 'The shelf' },
+      });
       const link = sent.json.image.link as string;
       const exp = Number(linkPattern(mediaId).exec(link)![1]);
       expect(exp - before).toBeGreaterThanOrEqual(900 - 5);
@@ -88,10 +109,24 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] a voice note to MontyMobile goes as DOCUMENT (MONTYMOBILE_AUDIO_AS=document) with its link and filename', async () => {
       const id = await conversationOf(server, 'montymobile', '96174000002');
-      const { messageId, mediaId } = await appendMediaMessage(server, id, 'montymobile', 'voice', OGG, 'audio/ogg; codecs=opus', 'voice.ogg', null);
+      const { messageId, mediaId } = await appendMediaMessage(
+        server,
+        id,
+        'montymobile',
+        'voice',
+        OGG,
+        'audio/ogg; codecs=opus',
+        'voice.ogg',
+        null,
+      );
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = monty.sends.at(-1)!;
-      expect(sent.json).toEqual({ to: '96174000002', source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER, type: 'DOCUMENT', document: { link: expect.stringMatching(linkPattern(mediaId)), filename: 'voice.ogg' } });
+      expect(sent.json).toEqual({
+        to: '96174000002',
+        source: TEST_SECRETS.MONTYMOBILE_SOURCE_NUMBER,
+        type: 'DOCUMENT',
+        document: { link: expect.stringMatching(linkPattern(mediaId)), filename: 'voice.ogg' },
+      });
       const res = await fetch(sent.json.document.link);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('audio/ogg; codecs=opus');
@@ -100,11 +135,23 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] a document to Qiscus: file_attachment with the link in payload.url; served as an attachment', async () => {
       const id = await conversationOf(server, 'qiscus', '6281200000003');
-      const { messageId, mediaId } = await appendMediaMessage(server, id, 'qiscus', 'document', PDF, 'application/pdf', 'prices.pdf', 'Prices');
+      const { messageId, mediaId } = await appendMediaMessage(
+        server,
+        id,
+        'qiscus',
+        'document',
+        PDF,
+        'application/pdf',
+        'prices.pdf',
+        'Prices',
+      );
       expect((await settled(server, messageId)).status).toBe('sent');
       const sent = qiscus.sends.at(-1)!;
       expect(sent.json).toEqual({
-        sender_email: `${TEST_SECRETS.QISCUS_APP_CODE}_admin@qismo.com`, room_id: '770003', type: 'file_attachment', message: 'Prices',
+        sender_email: `${TEST_SECRETS.QISCUS_APP_CODE}_admin@qismo.com`,
+        room_id: '770003',
+        type: 'file_attachment',
+        message: 'Prices',
         payload: { url: expect.stringMatching(linkPattern(mediaId)), caption: 'Prices' },
       });
       const res = await fetch(sent.json.payload.url);
@@ -146,7 +193,11 @@ for (const database of sharedDatabases()) {
     });
 
     it('without MEDIA_LINK_SECRET the key is one random value kept in the database: another process on it checks the same links', async () => {
-      const stored = await server.running.ctx.store.db.selectFrom('settings').selectAll().where('key', '=', MEDIA_LINK_SECRET_SETTING).execute();
+      const stored = await server.running.ctx.store.db
+        .selectFrom('settings')
+        .selectAll()
+        .where('key', '=', MEDIA_LINK_SECRET_SETTING)
+        .execute();
       expect(stored).toHaveLength(1);
       expect(stored[0]!.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const ours = await loadMediaLinks(server.running.ctx);
@@ -183,7 +234,10 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] the message fails as public_url_missing and nothing reaches the provider', async () => {
       expect(server.running.ctx.config.publicUrl).toBeNull();
-      for (const [provider, from] of [['montymobile', '96174000010'], ['qiscus', '6281200000011']] as const) {
+      for (const [provider, from] of [
+        ['montymobile', '96174000010'],
+        ['qiscus', '6281200000011'],
+      ] as const) {
         const fake = provider === 'montymobile' ? monty : qiscus;
         const id = await conversationOf(server, provider, from);
         const sendsBefore = fake.sends.length;

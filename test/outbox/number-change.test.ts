@@ -20,10 +20,29 @@ for (const database of sharedDatabases()) {
 
     it('[SY2] user_changed_number, then an operator reply: sent to the new number, in the same conversation', async () => {
       const id = await openConversation(server.url, server.admin, '96171000100');
-      const answer = await sendWebhook(server.url, 'meta', metaEnvelope([{ metadata: META_BUSINESS, messages: [{
-        from: '96171000100', id: 'wamid.SYS.NUMBER.CHANGE', timestamp: String(Math.floor(Date.now() / 1000)), type: 'system',
-        system: { body: 'User Customer changed from 96171000100 to 96171000199', wa_id: '96171000199', type: 'user_changed_number', customer: '96171000100' },
-      }] }]));
+      const answer = await sendWebhook(
+        server.url,
+        'meta',
+        metaEnvelope([
+          {
+            metadata: META_BUSINESS,
+            messages: [
+              {
+                from: '96171000100',
+                id: 'wamid.SYS.NUMBER.CHANGE',
+                timestamp: String(Math.floor(Date.now() / 1000)),
+                type: 'system',
+                system: {
+                  body: 'User Customer changed from 96171000100 to 96171000199',
+                  wa_id: '96171000199',
+                  type: 'user_changed_number',
+                  customer: '96171000100',
+                },
+              },
+            ],
+          },
+        ]),
+      );
       expect(answer.status, answer.text).toBe(200);
       const conversation = await server.admin.get(`/api/conversations/${id}`);
       expect(conversation.body.contact).toMatchObject({ wa_id: '96171000199' });

@@ -27,12 +27,31 @@ for (const factory of contractDatabases()) {
         const seq = i + 1;
         const status = seq === 4_000 || seq === 4_500 ? 'pending' : seq % 2 ? 'received' : 'sent';
         return {
-          conversation_id: conversation, message_id: `m.${seq}`, seq, role: seq % 2 ? 'user' : 'assistant', type: 'text', text: null,
-          media: null, status, error: null, operator_id: null, operator_name: null, reply_to: null, timestamp: now,
-          metadata: '{}', provider_message_id: null, client_key: null, created_at: now, updated_at: now,
+          conversation_id: conversation,
+          message_id: `m.${seq}`,
+          seq,
+          role: seq % 2 ? 'user' : 'assistant',
+          type: 'text',
+          text: null,
+          media: null,
+          status,
+          error: null,
+          operator_id: null,
+          operator_name: null,
+          reply_to: null,
+          timestamp: now,
+          metadata: '{}',
+          provider_message_id: null,
+          client_key: null,
+          created_at: now,
+          updated_at: now,
         };
       });
-      for (let at = 0; at < rows.length; at += 500) await store.db.insertInto('messages').values(rows.slice(at, at + 500)).execute();
+      for (let at = 0; at < rows.length; at += 500)
+        await store.db
+          .insertInto('messages')
+          .values(rows.slice(at, at + 500))
+          .execute();
       await store.db.updateTable('conversations').set({ last_seq: SIZE }).where('id', '=', conversation).execute();
       if (store.dialect === 'postgres') await store.db.executeQuery(CompiledQuery.raw('analyze messages'));
     }, 60_000);
@@ -49,13 +68,19 @@ for (const factory of contractDatabases()) {
       expect(await nextPendingOutbound(store.reader, conversation, 4_500)).toBeUndefined();
     });
 
-    it('[OUT1] a finished send makes the next pending message\'s job due now, and only that job, only earlier', async () => {
+    it("[OUT1] a finished send makes the next pending message's job due now, and only that job, only earlier", async () => {
       const later = new Date(Date.now() + 60_000);
       const key = (seq: number) => `${conversation}:m.${seq}`;
       for (const seq of [4_000, 4_500]) {
-        await enqueueJob(store.db, store.dialect, { kind: 'outbox.send', dedupe_key: key(seq), payload: { conversation_id: conversation, message_id: `m.${seq}` }, run_at: later });
+        await enqueueJob(store.db, store.dialect, {
+          kind: 'outbox.send',
+          dedupe_key: key(seq),
+          payload: { conversation_id: conversation, message_id: `m.${seq}` },
+          run_at: later,
+        });
       }
-      const runAt = async (seq: number) => (await store.db.selectFrom('jobs').select('run_at').where('dedupe_key', '=', key(seq)).executeTakeFirstOrThrow()).run_at;
+      const runAt = async (seq: number) =>
+        (await store.db.selectFrom('jobs').select('run_at').where('dedupe_key', '=', key(seq)).executeTakeFirstOrThrow()).run_at;
       const now = new Date();
       // After m.4500 nothing is pending: no job moves.
       await runNextSendNow(store.db, store.dialect, conversation, 4_500, now);
@@ -73,7 +98,9 @@ for (const factory of contractDatabases()) {
     it('its plan reads messages_pending_seq_idx, not the conversation', async () => {
       const compiled = earlierPendingQuery(store.reader, conversation, SIZE).compile();
       const explain = store.dialect === 'sqlite' ? 'explain query plan' : 'explain';
-      const plan = await store.reader.executeQuery<Record<string, string>>(CompiledQuery.raw(`${explain} ${compiled.sql}`, [...compiled.parameters]));
+      const plan = await store.reader.executeQuery<Record<string, string>>(
+        CompiledQuery.raw(`${explain} ${compiled.sql}`, [...compiled.parameters]),
+      );
       expect(JSON.stringify(plan.rows)).toContain('messages_pending_seq_idx');
     });
   });

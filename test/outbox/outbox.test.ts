@@ -30,13 +30,18 @@ for (const database of sharedDatabases()) {
       const message = await operatorSends(server.admin, id, 'Hello after the outage');
       expect(message.status).toBe('pending');
       // The refused connection is recorded as a finished attempt; then the provider comes back failing.
-      await waitFor('a refused attempt', async () => (await storedMessage(server.running.ctx.store.db, message.message_id)).metadata.send_attempts >= 1);
+      await waitFor(
+        'a refused attempt',
+        async () => (await storedMessage(server.running.ctx.store.db, message.message_id)).metadata.send_attempts >= 1,
+      );
       const waiting = await (await fetch(`${server.url}/metrics`)).text();
       expect(waiting).toMatch(/switchboard_outbox_depth 1\n/);
       expect(Number(/switchboard_outbox_oldest_pending_seconds ([\d.e-]+)/.exec(waiting)![1])).toBeGreaterThan(0);
-      server.meta.script('+96171000001',
+      server.meta.script(
+        '+96171000001',
         { status: 500, body: { error: { message: 'An unknown error has occurred.', type: 'OAuthException', code: 1 } } },
-        graphError(130429, 'Rate limit hit', 429, 'Cloud API message throughput has been reached.'));
+        graphError(130429, 'Rate limit hit', 429, 'Cloud API message throughput has been reached.'),
+      );
       await server.meta.up();
       const sent = await settled(server, message.message_id);
 
@@ -52,8 +57,12 @@ for (const database of sharedDatabases()) {
       expect(sent.error).toBeNull();
       // The exact body Meta got: our id as callback data, the number with its + [REFERENCE §1.9].
       expect(server.meta.accepted[0]!.json).toEqual({
-        messaging_product: 'whatsapp', recipient_type: 'individual', to: '+96171000001',
-        biz_opaque_callback_data: message.message_id, type: 'text', text: { preview_url: false, body: 'Hello after the outage' },
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to: '+96171000001',
+        biz_opaque_callback_data: message.message_id,
+        type: 'text',
+        text: { preview_url: false, body: 'Hello after the outage' },
       });
       expect((await updates(server, message.message_id)).map((m) => m.status)).toEqual(['sent']);
 
@@ -80,8 +89,15 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] 131047 → failed with the code and title, message_updated, no retry; failures counted by code', async () => {
       const id = await openConversation(server.url, server.admin, '96171000002');
-      server.meta.script('+96171000002', graphError(131047, 'Re-engagement message', 400,
-        'Message failed to send because more than 24 hours have passed since the customer last replied to this number.'));
+      server.meta.script(
+        '+96171000002',
+        graphError(
+          131047,
+          'Re-engagement message',
+          400,
+          'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+        ),
+      );
       const message = await operatorSends(server.admin, id, 'Too late?');
       const failed = await settled(server, message.message_id);
       expect(failed.status).toBe('failed');
@@ -100,7 +116,11 @@ for (const database of sharedDatabases()) {
       const a = await openConversation(server.url, server.admin, '96171000003');
       const b = await openConversation(server.url, server.admin, '96171000004');
       // The first failure is also slow: it holds one send slot while B's message is written and sent.
-      server.meta.script('+96171000003', { ...graphError(131000, 'Something went wrong', 500), delayMs: 1500 } as ScriptedAnswer, graphError(131000, 'Something went wrong', 500));
+      server.meta.script(
+        '+96171000003',
+        { ...graphError(131000, 'Something went wrong', 500), delayMs: 1500 } as ScriptedAnswer,
+        graphError(131000, 'Something went wrong', 500),
+      );
       const first = await operatorSends(server.admin, a, 'one');
       const second = await operatorSends(server.admin, a, 'two');
       const third = await operatorSends(server.admin, a, 'three');
@@ -113,7 +133,9 @@ for (const database of sharedDatabases()) {
       expect(acceptedOrder.filter((t) => t !== 'elsewhere')).toEqual(['one', 'two', 'three']);
       // B went out while A's first message was still being retried.
       expect(acceptedOrder.indexOf('elsewhere')).toBeLessThan(acceptedOrder.indexOf('one'));
-      const seqs = await Promise.all([first, second, third].map(async (m) => (await storedMessage(server.running.ctx.store.db, m.message_id)).seq));
+      const seqs = await Promise.all(
+        [first, second, third].map(async (m) => (await storedMessage(server.running.ctx.store.db, m.message_id)).seq),
+      );
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     });
 
@@ -131,7 +153,10 @@ for (const database of sharedDatabases()) {
       const id = await openConversation(server.url, server.admin, '96171000006');
       await server.meta.down();
       const message = await operatorSends(server.admin, id, 'written inside the window');
-      await waitFor('a refused attempt', async () => (await storedMessage(server.running.ctx.store.db, message.message_id)).metadata.send_attempts >= 1);
+      await waitFor(
+        'a refused attempt',
+        async () => (await storedMessage(server.running.ctx.store.db, message.message_id)).metadata.send_attempts >= 1,
+      );
       const longAgo = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
       await server.running.ctx.committer.run((tx) => updateConversation(tx.db, id, { last_inbound_at: longAgo }, new Date().toISOString()));
       await server.meta.up();
@@ -150,8 +175,12 @@ for (const database of sharedDatabases()) {
       await settled(server, answers[0].message_id);
       await server.running.jobs.outbox.idle();
       expect(sendsTo('+96171000007')).toHaveLength(1);
-      const count = await server.running.ctx.store.db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n'))
-        .where('conversation_id', '=', id).where('role', '=', 'operator').executeTakeFirstOrThrow();
+      const count = await server.running.ctx.store.db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('conversation_id', '=', id)
+        .where('role', '=', 'operator')
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(1);
     });
 
@@ -173,7 +202,11 @@ for (const database of sharedDatabases()) {
 
     it('[OUT1] HTTP 429 with Retry-After: the next attempt waits as long as the provider asked', async () => {
       const id = await openConversation(server.url, server.admin, '96171000008');
-      server.meta.script('+96171000008', { status: 429, body: { error: { message: 'Too many calls', code: 80007 } }, headers: { 'retry-after': '1' } });
+      server.meta.script('+96171000008', {
+        status: 429,
+        body: { error: { message: 'Too many calls', code: 80007 } },
+        headers: { 'retry-after': '1' },
+      });
       const message = await operatorSends(server.admin, id, 'after a pause');
       const sent = await settled(server, message.message_id);
       expect(sent.status).toBe('sent');
@@ -189,7 +222,10 @@ for (const database of sharedDatabases()) {
  * The next run finds the attempt open (`send_open`) and follows OUTBOX_UNCONFIRMED.
  */
 const CUT_SHORT_ENV = {
-  JOB_LOCK_MS: '1000', OUTBOX_SEND_TIMEOUT_MS: '990', MEDIA_DOWNLOAD_TIMEOUT_MS: '500', AI_TIMEOUT_MS: '500',
+  JOB_LOCK_MS: '1000',
+  OUTBOX_SEND_TIMEOUT_MS: '990',
+  MEDIA_DOWNLOAD_TIMEOUT_MS: '500',
+  AI_TIMEOUT_MS: '500',
 };
 
 for (const database of sharedDatabases()) {

@@ -37,7 +37,12 @@ for (const database of sharedDatabases()) {
       expect(sent.metadata.retries).toBe(1);
       expect(server.meta.accepted.map((a) => a.json!.text).filter((t) => t.body === 'Your appointment is confirmed')).toHaveLength(1);
       expect((await updates(server, message.message_id)).map((m) => m.status)).toEqual(['failed', 'pending', 'sent']);
-      const rows = await server.running.ctx.store.db.selectFrom('messages').selectAll().where('conversation_id', '=', id).where('role', '=', 'operator').execute();
+      const rows = await server.running.ctx.store.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('conversation_id', '=', id)
+        .where('role', '=', 'operator')
+        .execute();
       expect(rows.map((r) => r.message_id)).toEqual([message.message_id]);
 
       // A sent message is not sent twice.
@@ -63,7 +68,9 @@ for (const database of sharedDatabases()) {
       const other = await createOperator(server.admin, 'nadia@clinic.test', 'Nadia');
       const notOwner = await other.client.post(`/api/conversations/${id}/messages/${message.message_id}/retry`);
       expect([notOwner.status, notOwner.body.error.code]).toEqual([403, 'not_owner']);
-      await server.running.ctx.committer.run((tx) => updateConversation(tx.db, id, { last_inbound_at: new Date(Date.now() - 25 * 3600_000).toISOString() }, new Date().toISOString()));
+      await server.running.ctx.committer.run((tx) =>
+        updateConversation(tx.db, id, { last_inbound_at: new Date(Date.now() - 25 * 3600_000).toISOString() }, new Date().toISOString()),
+      );
       const closed = await server.admin.post(`/api/conversations/${id}/messages/${message.message_id}/retry`);
       expect([closed.status, closed.body.error.code]).toEqual([422, 'window_closed']);
 

@@ -38,10 +38,20 @@ export async function startOutboxServer(factory: DatabaseFactory, env: Record<st
   const database = await factory.create();
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-outbox-'));
   const meta = await MetaSendFake.start(TEST_SECRETS.META_ACCESS_TOKEN);
-  const running = await startTestServer({ ...OUTBOX_TEST_ENV, META_GRAPH_URL: meta.graphUrl, DATA_DIR: dataDir, DATABASE_URL: database.url, ...env });
+  const running = await startTestServer({
+    ...OUTBOX_TEST_ENV,
+    META_GRAPH_URL: meta.graphUrl,
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    ...env,
+  });
   const admin = await loginAdmin(running.url);
   return {
-    running, url: running.url, meta, admin, database,
+    running,
+    url: running.url,
+    meta,
+    admin,
+    database,
     destroy: async () => {
       await running.close();
       await meta.close();
@@ -52,7 +62,12 @@ export async function startOutboxServer(factory: DatabaseFactory, env: Record<st
 }
 
 /** A customer writes (a real Meta webhook); the admin takes the conversation over. Returns its id. */
-export async function openConversation(baseUrl: string, admin: ApiClient, from: string, wamid = `wamid.IN.${from}.${Date.now()}`): Promise<string> {
+export async function openConversation(
+  baseUrl: string,
+  admin: ApiClient,
+  from: string,
+  wamid = `wamid.IN.${from}.${Date.now()}`,
+): Promise<string> {
   const res = await postMeta(baseUrl, metaTextPayload(wamid, from, `hello from ${from}`));
   expect(res.status).toBe(200);
   const list = await admin.get(`/api/conversations?q=${from}`);
@@ -71,7 +86,11 @@ export async function openConversation(baseUrl: string, admin: ApiClient, from: 
 
 /** The operator's text message; returns the Message answered (201, or 200 for a repeat). */
 export async function operatorSends(admin: ApiClient, conversationId: string, text: string, idempotencyKey?: string): Promise<any> {
-  const res = await admin.post(`/api/conversations/${conversationId}/messages`, { text }, idempotencyKey ? { 'idempotency-key': idempotencyKey } : undefined);
+  const res = await admin.post(
+    `/api/conversations/${conversationId}/messages`,
+    { text },
+    idempotencyKey ? { 'idempotency-key': idempotencyKey } : undefined,
+  );
   expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
   return res.body;
 }
@@ -88,15 +107,24 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 
 /** Waits until the message has left `pending` (sent or failed) and returns it. */
 export function settled(server: { running: Running }, messageId: string, timeoutMs?: number): Promise<StoredMessage> {
-  return waitFor(`${messageId} to leave pending`, async () => {
-    const m = await storedMessage(server.running.ctx.store.db, messageId);
-    return m.status !== 'pending' ? m : null;
-  }, timeoutMs);
+  return waitFor(
+    `${messageId} to leave pending`,
+    async () => {
+      const m = await storedMessage(server.running.ctx.store.db, messageId);
+      return m.status !== 'pending' ? m : null;
+    },
+    timeoutMs,
+  );
 }
 
 /** message_updated events of one message, oldest first: the statuses it showed. */
 export async function updates(server: { running: Running }, messageId: string): Promise<any[]> {
-  const rows = await server.running.ctx.store.db.selectFrom('events').selectAll().where('type', '=', 'message_updated').orderBy('id').execute();
+  const rows = await server.running.ctx.store.db
+    .selectFrom('events')
+    .selectAll()
+    .where('type', '=', 'message_updated')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => JSON.parse(r.payload)).filter((p) => p.message_id === messageId);
 }
 
@@ -105,7 +133,14 @@ export async function updates(server: { running: Running }, messageId: string): 
  * `ready` media row in one unit; the outbox is woken for it.
  */
 export async function appendMediaMessage(
-  server: OutboxServer, conversationId: string, provider: Provider, type: MessageType, bytes: Buffer, mimeType: string, filename: string | null, caption: string | null,
+  server: OutboxServer,
+  conversationId: string,
+  provider: Provider,
+  type: MessageType,
+  bytes: Buffer,
+  mimeType: string,
+  filename: string | null,
+  caption: string | null,
 ): Promise<{ messageId: string; mediaId: string }> {
   const { ctx } = server.running;
   const mediaId = `md_${Math.random().toString(16).slice(2, 14)}`;
@@ -114,16 +149,50 @@ export async function appendMediaMessage(
   await writeFile(join(ctx.config.dataDir, storagePath), bytes);
   const now = new Date();
   const message = await ctx.committer.run(async (tx) => {
-    const row = await appendOutbound(tx, conversationId, provider, {
-      role: 'operator', type, text: caption,
-      media: { media_id: mediaId, mime_type: mimeType, url: null, status: 'ready', caption, transcript: null, filename, size: bytes.length },
-      operator: null, reply_to: null, metadata: {}, client_key: null,
-    }, now);
-    await tx.db.insertInto('media').values({
-      media_id: mediaId, message_pk: row.id, conversation_id: conversationId, provider, source_ref: 'operator', source_kind: 'upload',
-      sha256: null, mime_type: mimeType, size: bytes.length, status: 'ready', storage_path: storagePath, error: null,
-      created_at: now.toISOString(), updated_at: now.toISOString(),
-    }).execute();
+    const row = await appendOutbound(
+      tx,
+      conversationId,
+      provider,
+      {
+        role: 'operator',
+        type,
+        text: caption,
+        media: {
+          media_id: mediaId,
+          mime_type: mimeType,
+          url: null,
+          status: 'ready',
+          caption,
+          transcript: null,
+          filename,
+          size: bytes.length,
+        },
+        operator: null,
+        reply_to: null,
+        metadata: {},
+        client_key: null,
+      },
+      now,
+    );
+    await tx.db
+      .insertInto('media')
+      .values({
+        media_id: mediaId,
+        message_pk: row.id,
+        conversation_id: conversationId,
+        provider,
+        source_ref: 'operator',
+        source_kind: 'upload',
+        sha256: null,
+        mime_type: mimeType,
+        size: bytes.length,
+        status: 'ready',
+        storage_path: storagePath,
+        error: null,
+        created_at: now.toISOString(),
+        updated_at: now.toISOString(),
+      })
+      .execute();
     return row;
   });
   server.running.jobs.outbox.wake();

@@ -20,18 +20,20 @@ export function metaBatchPayload(messages: readonly BatchMessage[], timestamp = 
   }
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: runs.map(([from, list]) => ({
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
-          contacts: [{ profile: { name: `Customer ${from}` }, wa_id: from }],
-          messages: list.map((m) => ({ from, id: m.id, timestamp: String(timestamp), type: 'text', text: { body: m.body } })),
-        },
-        field: 'messages',
-      })),
-    }],
+    entry: [
+      {
+        id: '102290129340398',
+        changes: runs.map(([from, list]) => ({
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
+            contacts: [{ profile: { name: `Customer ${from}` }, wa_id: from }],
+            messages: list.map((m) => ({ from, id: m.id, timestamp: String(timestamp), type: 'text', text: { body: m.body } })),
+          },
+          field: 'messages',
+        })),
+      },
+    ],
   };
 }
 

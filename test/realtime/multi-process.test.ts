@@ -48,15 +48,15 @@ async function watch(server: ChildServer): Promise<Watch> {
 
 /** Two server processes on one throwaway PostgreSQL database (cleaned up after the suite). */
 async function startTwoProcesses() {
-    const db = await createPostgresDatabase();
-    cleanups.push(() => db.destroy());
-    const dataDir = mkdtempSync(join(tmpdir(), 'sb-rt3-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
-    const a = await startChildServer(env);
-    cleanups.push(() => a.stop());
-    const b = await startChildServer(env);
-    cleanups.push(() => b.stop());
+  const db = await createPostgresDatabase();
+  cleanups.push(() => db.destroy());
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-rt3-'));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+  const a = await startChildServer(env);
+  cleanups.push(() => a.stop());
+  const b = await startChildServer(env);
+  cleanups.push(() => b.stop());
   return { db, a, b };
 }
 
@@ -68,23 +68,29 @@ describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one Postg
 
     const sentAt = new Map<string, number>();
     for (let i = 0; i < MESSAGES; i += GROUP) {
-      await Promise.all(Array.from({ length: Math.min(GROUP, MESSAGES - i) }, (_, k) => {
-        const id = wamid('rt3', i + k);
-        sentAt.set(id, performance.now());
-        return postBatch(a.url, [{ id, from: `96172${String((i + k) % 7).padStart(6, '0')}`, body: `message ${i + k}` }]);
-      }));
+      await Promise.all(
+        Array.from({ length: Math.min(GROUP, MESSAGES - i) }, (_, k) => {
+          const id = wamid('rt3', i + k);
+          sentAt.set(id, performance.now());
+          return postBatch(a.url, [{ id, from: `96172${String((i + k) % 7).padStart(6, '0')}`, body: `message ${i + k}` }]);
+        }),
+      );
     }
     await onB.client.waitFor(() => onB.arrivals.size >= MESSAGES, 10_000, `${MESSAGES} messages on B`);
     await onA.client.waitFor(() => onA.arrivals.size >= MESSAGES, 10_000, `${MESSAGES} messages on A`);
 
-    const latencies = [...sentAt].map(([id, at]) => {
-      const arrival = onB.arrivals.get(id);
-      expect(arrival, id).toBeDefined();
-      expect(arrival!.count, id).toBe(1);
-      return arrival!.at - at;
-    }).sort((x, y) => x - y);
+    const latencies = [...sentAt]
+      .map(([id, at]) => {
+        const arrival = onB.arrivals.get(id);
+        expect(arrival, id).toBeDefined();
+        expect(arrival!.count, id).toBe(1);
+        return arrival!.at - at;
+      })
+      .sort((x, y) => x - y);
     const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-    console.log(`[RT3] webhook to A → SSE on B over ${MESSAGES} messages: p50 ${pick(0.5).toFixed(1)} ms, p99 ${pick(0.99).toFixed(1)} ms, max ${pick(1).toFixed(1)} ms`);
+    console.log(
+      `[RT3] webhook to A → SSE on B over ${MESSAGES} messages: p50 ${pick(0.5).toFixed(1)} ms, p99 ${pick(0.99).toFixed(1)} ms, max ${pick(1).toFixed(1)} ms`,
+    );
     expect(pick(1)).toBeLessThan(1000);
 
     // Both processes' streams are the event log itself: every id once, in order.
@@ -120,7 +126,9 @@ describe.skipIf(!TEST_POSTGRES_URL)('[RT3] several server processes on one Postg
     const deadline = Date.now() + 10_000;
     let listening = 0;
     while (Date.now() < deadline) {
-      const r = await admin.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%'`);
+      const r = await admin.query(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%'`,
+      );
       listening = r.rows[0].n;
       if (listening === 2) break;
       await new Promise((r) => setTimeout(r, 100));

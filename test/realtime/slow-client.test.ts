@@ -96,7 +96,9 @@ describe('[RT2] a client that never reads', () => {
     const postSeconds: number[] = [];
     for (let b = 0; b < POSTS; b++) {
       const batch: BatchMessage[] = Array.from({ length: PER_POST }, (_, k) => ({
-        id: wamid('slow', b * PER_POST + k), from: `9617100000${b % 10}`, body: `${b}.${k} ${BODY}`,
+        id: wamid('slow', b * PER_POST + k),
+        from: `9617100000${b % 10}`,
+        body: `${b}.${k} ${BODY}`,
       }));
       const t0 = performance.now();
       postStartedAt.set(b, performance.timeOrigin + t0);
@@ -125,11 +127,11 @@ describe('[RT2] a client that never reads', () => {
     expect(stalledPeakEvents).toBeLessThanOrEqual(stats.peakBufferedEvents);
     console.log(
       `[RT2] ${expectedIds.length} events (~${Math.round(log.reduce((n, e) => n + e.payload.length, 0) / 1e6)} MB); ` +
-      `webhook POSTs of ${PER_POST}: ${postSeconds.map((s) => s.toFixed(2)).join(' ')} s; ` +
-      `latency from POST start p50 ${latencies[latencies.length >> 1]!.toFixed(0)} ms, max ${maxLatency.toFixed(0)} ms; ` +
-      `largest client buffer ${stats.peakBufferedEvents} events / ${(stats.peakBufferedBytes / 1e6).toFixed(2)} MB ` +
-      `(cap ${SSE_DEFAULTS.maxBufferedEvents} / ${(SSE_DEFAULTS.maxBufferedBytes / 1e6).toFixed(2)} MB); ` +
-      `RSS growth ${((rssPeak - rssBefore) / 1e6).toFixed(0)} MB; overflow closes ${stats.overflowClosed}`,
+        `webhook POSTs of ${PER_POST}: ${postSeconds.map((s) => s.toFixed(2)).join(' ')} s; ` +
+        `latency from POST start p50 ${latencies[latencies.length >> 1]!.toFixed(0)} ms, max ${maxLatency.toFixed(0)} ms; ` +
+        `largest client buffer ${stats.peakBufferedEvents} events / ${(stats.peakBufferedBytes / 1e6).toFixed(2)} MB ` +
+        `(cap ${SSE_DEFAULTS.maxBufferedEvents} / ${(SSE_DEFAULTS.maxBufferedBytes / 1e6).toFixed(2)} MB); ` +
+        `RSS growth ${((rssPeak - rssBefore) / 1e6).toFixed(0)} MB; overflow closes ${stats.overflowClosed}`,
     );
     expect(maxLatency).toBeLessThan(5000);
 

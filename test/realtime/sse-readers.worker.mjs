@@ -29,7 +29,18 @@ parentPort.postMessage({ type: 'ready' });
 
 parentPort.on('message', async (msg) => {
   if (msg.type !== 'collect') return;
-  const waits = states.map((s) => s.client.waitFor(() => s.ids.length >= msg.count, msg.timeoutMs, `${msg.count} events`).then(() => null, (err) => err.message));
+  const waits = states.map((s) =>
+    s.client
+      .waitFor(() => s.ids.length >= msg.count, msg.timeoutMs, `${msg.count} events`)
+      .then(
+        () => null,
+        (err) => err.message,
+      ),
+  );
   const errors = await Promise.all(waits);
-  parentPort.postMessage({ type: 'result', errors, readers: states.map((s) => ({ ids: s.ids, arrivals: s.arrivals, ended: s.client.isEnded })) });
+  parentPort.postMessage({
+    type: 'result',
+    errors,
+    readers: states.map((s) => ({ ids: s.ids, arrivals: s.arrivals, ended: s.client.isEnded })),
+  });
 });

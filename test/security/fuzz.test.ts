@@ -54,26 +54,48 @@ function replaceAt(value: unknown, path: (string | number)[], replacement: unkno
 const hostileLeaf = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.constantFrom('', '\u0000', '\ud800', '__proto__', '9'.repeat(400), 'x'.repeat(70_000), -1, 1e308, Number.MAX_SAFE_INTEGER + 2, {}, [], null, true),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    '\ud800',
+    '__proto__',
+    '9'.repeat(400),
+    'x'.repeat(70_000),
+    -1,
+    1e308,
+    Number.MAX_SAFE_INTEGER + 2,
+    {},
+    [],
+    null,
+    true,
+  ),
   fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'prototype', 'id', 'type'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
 );
 
 /** A body for one fuzz case: a mutated real payload (most cases), arbitrary JSON, or arbitrary bytes. */
-const bodyOf = (provider: Provider) => fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.nat(), fc.array(fc.tuple(fc.nat(), hostileLeaf), { minLength: 1, maxLength: 4 })).map(([n, edits]) => {
-    let payload = template(provider, n);
-    for (const [at, leaf] of edits) {
-      const all = paths(payload);
-      payload = replaceAt(payload, all[at % all.length]!, leaf);
-    }
-    return Buffer.from(JSON.stringify(payload) ?? 'null');
-  }) },
-  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 6 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')) },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)) },
-);
+const bodyOf = (provider: Provider) =>
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.tuple(fc.nat(), fc.array(fc.tuple(fc.nat(), hostileLeaf), { minLength: 1, maxLength: 4 })).map(([n, edits]) => {
+        let payload = template(provider, n);
+        for (const [at, leaf] of edits) {
+          const all = paths(payload);
+          payload = replaceAt(payload, all[at % all.length]!, leaf);
+        }
+        return Buffer.from(JSON.stringify(payload) ?? 'null');
+      }),
+    },
+    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 6 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)) },
+  );
 
 async function post(provider: Provider, body: Buffer, authentic: boolean, contentType = 'application/json') {
-  const headers = webhookHeaders(provider, body.toString('latin1'), authentic ? { contentType } : { contentType, signature: 'sha256=' + '0'.repeat(64), token: 'wrong-token' });
+  const headers = webhookHeaders(
+    provider,
+    body.toString('latin1'),
+    authentic ? { contentType } : { contentType, signature: 'sha256=' + '0'.repeat(64), token: 'wrong-token' },
+  );
   if (provider === 'meta' && authentic) {
     // sign the exact bytes (the helper signs a string)
     const { createHmac } = await import('node:crypto');
@@ -85,27 +107,46 @@ async function post(provider: Provider, body: Buffer, authentic: boolean, conten
 
 describe(`webhook fuzzing (seed ${SEED}, ${RUNS} runs per property)`, () => {
   for (const provider of PROVIDERS) {
-    it(`[§4 fuzz] ${provider}: authentic hostile bodies answer 200/400/413 only; a refused one stores nothing`, async () => {
-      await fc.assert(fc.asyncProperty(bodyOf(provider), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'), async (body, type) => {
-        const before = await storedCounts(server.ctx.store.reader);
-        const res = await post(provider, body, true, type);
-        if (!ALLOWED.has(res.statusCode)) throw new Error(`${res.statusCode} ${res.body.slice(0, 300)}`);
-        if (res.statusCode !== 200) {
-          const after = await storedCounts(server.ctx.store.reader);
-          expect(after).toEqual(before);
-        }
-      }), { seed: SEED, numRuns: RUNS, endOnFailure: true });
-      expect((await server.app.inject({ url: '/readyz' })).statusCode).toBe(200);
-    }, TIMEOUT);
+    it(
+      `[§4 fuzz] ${provider}: authentic hostile bodies answer 200/400/413 only; a refused one stores nothing`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            bodyOf(provider),
+            fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'),
+            async (body, type) => {
+              const before = await storedCounts(server.ctx.store.reader);
+              const res = await post(provider, body, true, type);
+              if (!ALLOWED.has(res.statusCode)) throw new Error(`${res.statusCode} ${res.body.slice(0, 300)}`);
+              if (res.statusCode !== 200) {
+                const after = await storedCounts(server.ctx.store.reader);
+                expect(after).toEqual(before);
+              }
+            },
+          ),
+          { seed: SEED, numRuns: RUNS, endOnFailure: true },
+        );
+        expect((await server.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+      },
+      TIMEOUT,
+    );
 
-    it(`[§4 fuzz] ${provider}: forged (bad signature, token or path secret) answers 401 and stores nothing`, async () => {
-      await fc.assert(fc.asyncProperty(bodyOf(provider), async (body) => {
-        const before = await storedCounts(server.ctx.store.reader);
-        const res = await post(provider, body, false);
-        if (res.statusCode !== 401 && !(provider === 'qiscus' && res.statusCode === 404)) throw new Error(`${res.statusCode} ${res.body.slice(0, 300)}`);
-        expect(await storedCounts(server.ctx.store.reader)).toEqual(before);
-      }), { seed: SEED, numRuns: Math.ceil(RUNS / 2), endOnFailure: true });
-    }, TIMEOUT);
+    it(
+      `[§4 fuzz] ${provider}: forged (bad signature, token or path secret) answers 401 and stores nothing`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(bodyOf(provider), async (body) => {
+            const before = await storedCounts(server.ctx.store.reader);
+            const res = await post(provider, body, false);
+            if (res.statusCode !== 401 && !(provider === 'qiscus' && res.statusCode === 404))
+              throw new Error(`${res.statusCode} ${res.body.slice(0, 300)}`);
+            expect(await storedCounts(server.ctx.store.reader)).toEqual(before);
+          }),
+          { seed: SEED, numRuns: Math.ceil(RUNS / 2), endOnFailure: true },
+        );
+      },
+      TIMEOUT,
+    );
   }
 
   it('[§4 fuzz] the mutated payloads reach the parsers: some authentic ones are stored', async () => {

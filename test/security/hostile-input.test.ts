@@ -24,9 +24,26 @@ const BODIES: [string, string][] = [
   ['deep object', DEEP_OBJECT],
   ['huge array', HUGE_ARRAY],
   ['deep inside a field', `{"text":${DEEP},"question":${DEEP},"status":${DEEP},"email":${DEEP}}`],
-  ['NUL bytes', JSON.stringify({ text: 'a\u0000b', question: 'q\u0000?', answer: 'a\u0000', email: 'x\u0000@example.test', password: 'p\u0000', name: 'n\u0000', status: 'busy\u0000' })],
-  ['lone surrogates', '{"text":"\\ud800 alone \\udfff","question":"\\ud83d?","answer":"\\udc00","email":"\\ud800@x.test","password":"\\ud800\\ud800","name":"\\udbff"}'],
-  ['100,000 characters', JSON.stringify({ text: LONG, question: LONG, answer: LONG, email: LONG, password: LONG, name: LONG, status: LONG })],
+  [
+    'NUL bytes',
+    JSON.stringify({
+      text: 'a\u0000b',
+      question: 'q\u0000?',
+      answer: 'a\u0000',
+      email: 'x\u0000@example.test',
+      password: 'p\u0000',
+      name: 'n\u0000',
+      status: 'busy\u0000',
+    }),
+  ],
+  [
+    'lone surrogates',
+    '{"text":"\\ud800 alone \\udfff","question":"\\ud83d?","answer":"\\udc00","email":"\\ud800@x.test","password":"\\ud800\\ud800","name":"\\udbff"}',
+  ],
+  [
+    '100,000 characters',
+    JSON.stringify({ text: LONG, question: LONG, answer: LONG, email: LONG, password: LONG, name: LONG, status: LONG }),
+  ],
   ['numbers for strings', '{"text":42,"question":1e308,"answer":-0,"email":12345,"password":1,"name":3.14,"status":0,"force":"true"}'],
   ['__proto__ keys', '{"__proto__":{"role":"admin","isAdmin":true},"constructor":{"prototype":{"x":1}},"text":"proto","status":"busy"}'],
   ['nested __proto__', '{"text":"x","tags":[{"__proto__":null}],"alternates":{"__proto__":["a"]}}'],
@@ -38,7 +55,14 @@ const BODIES: [string, string][] = [
   ['huge number', `{"limit":${'9'.repeat(5_000)},"expires_in_days":${'9'.repeat(400)}}`],
 ];
 
-const CONTENT_TYPES = ['application/xml', 'application/json; charset=utf-16', 'application/x-www-form-urlencoded', 'application/octet-stream', 'application/jsonx', 'text/json'];
+const CONTENT_TYPES = [
+  'application/xml',
+  'application/json; charset=utf-16',
+  'application/x-www-form-urlencoded',
+  'application/octet-stream',
+  'application/jsonx',
+  'text/json',
+];
 
 for (const factory of sharedDatabases()) {
   describe(`hostile input on ${factory.kind}`, () => {
@@ -65,8 +89,20 @@ for (const factory of sharedDatabases()) {
     async function snapshot() {
       const db = server.ctx.store.reader;
       const count = async (table: 'knowledge' | 'operators' | 'sessions') =>
-        Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()).n);
-      return { ...(await storedCounts(db)), knowledge: await count('knowledge'), operators: await count('operators'), sessions: await count('sessions') };
+        Number(
+          (
+            await db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll<string | number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      return {
+        ...(await storedCounts(db)),
+        knowledge: await count('knowledge'),
+        operators: await count('operators'),
+        sessions: await count('sessions'),
+      };
     }
 
     it('[§7 input] every JSON route, every hostile body: 4xx or a clean success, never a 5xx; refused ones store nothing', async () => {
@@ -84,19 +120,31 @@ for (const factory of sharedDatabases()) {
       for (const [method, url] of routes) {
         for (const [name, body] of BODIES) {
           const before = await snapshot();
-          const res = await server.app.inject({ method: method as 'POST', url, payload: body, headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' } });
+          const res = await server.app.inject({
+            method: method as 'POST',
+            url,
+            payload: body,
+            headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' },
+          });
           if (res.statusCode >= 500) wrong.push(`${method} ${url} ${name}: ${res.statusCode} ${res.body.slice(0, 200)}`);
           if (res.statusCode >= 400) {
             const after = await snapshot();
             // a refused login still records the attempt (the brute-force counter), nothing else
             const { sessions: _s, ...rest } = after;
             const { sessions: _b, ...restBefore } = before;
-            if (JSON.stringify(rest) !== JSON.stringify(restBefore)) wrong.push(`${method} ${url} ${name}: ${res.statusCode} but stored ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-            if (!/^\{"error":\{"code":"[a-z_]+","message":/.test(res.body)) wrong.push(`${method} ${url} ${name}: body ${res.body.slice(0, 100)}`);
+            if (JSON.stringify(rest) !== JSON.stringify(restBefore))
+              wrong.push(`${method} ${url} ${name}: ${res.statusCode} but stored ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+            if (!/^\{"error":\{"code":"[a-z_]+","message":/.test(res.body))
+              wrong.push(`${method} ${url} ${name}: body ${res.body.slice(0, 100)}`);
           }
         }
         for (const type of CONTENT_TYPES) {
-          const res = await server.app.inject({ method: method as 'POST', url, payload: '{"text":"typed"}', headers: { cookie: admin.credentials.cookie!, 'content-type': type, 'x-requested-with': 'test' } });
+          const res = await server.app.inject({
+            method: method as 'POST',
+            url,
+            payload: '{"text":"typed"}',
+            headers: { cookie: admin.credentials.cookie!, 'content-type': type, 'x-requested-with': 'test' },
+          });
           if (res.statusCode >= 500 || res.statusCode < 400) wrong.push(`${method} ${url} as ${type}: ${res.statusCode}`);
         }
       }
@@ -124,7 +172,11 @@ for (const factory of sharedDatabases()) {
       const res = await admin.post(`/api/conversations/${conversationId}/messages`, { text: max });
       expect(res.status).toBe(201);
       const id = res.body.message_id ?? res.body.message?.message_id;
-      const stored = await server.ctx.store.reader.selectFrom('messages').select('text').where('message_id', '=', id).executeTakeFirstOrThrow();
+      const stored = await server.ctx.store.reader
+        .selectFrom('messages')
+        .select('text')
+        .where('message_id', '=', id)
+        .executeTakeFirstOrThrow();
       expect(stored.text).toBe(max);
       expect((await admin.post(`/api/conversations/${conversationId}/messages`, { text: LONG })).status).toBe(400);
     });
@@ -138,15 +190,22 @@ for (const factory of sharedDatabases()) {
         const before = await storedCounts(server.ctx.store.reader);
         const res = await postMeta(server.url, body);
         if (![200, 400].includes(res.status)) wrong.push(`meta text ${h.slice(0, 20)}: ${res.status}`);
-        if (res.status === 400 && JSON.stringify(await storedCounts(server.ctx.store.reader)) !== JSON.stringify(before)) wrong.push(`meta ${h.slice(0, 20)}: 400 but stored`);
+        if (res.status === 400 && JSON.stringify(await storedCounts(server.ctx.store.reader)) !== JSON.stringify(before))
+          wrong.push(`meta ${h.slice(0, 20)}: 400 but stored`);
       }
       // numbers where the sender and ids belong; __proto__ as the contact's profile
-      const odd = JSON.parse(JSON.stringify(metaMessagesPayload('16505550445', 'Odd', [{ id: 'wamid.ODD1', type: 'text', text: { body: 'x' } }])));
+      const odd = JSON.parse(
+        JSON.stringify(metaMessagesPayload('16505550445', 'Odd', [{ id: 'wamid.ODD1', type: 'text', text: { body: 'x' } }])),
+      );
       odd.entry[0].changes[0].value.messages[0].from = 16505550445;
       odd.entry[0].changes[0].value.messages[0].id = 77;
-      const proto = JSON.stringify(metaMessagesPayload('16505550446', 'Proto', [{ id: 'wamid.PROTO1', type: 'text', text: { body: 'p' } }]))
-        .replace('"profile":{"name":"Proto"}', '"profile":{"__proto__":{"name":"polluted"},"name":"Proto"}');
-      for (const [name, body] of [['numbers for ids', JSON.stringify(odd)], ['__proto__ profile', proto]] as const) {
+      const proto = JSON.stringify(
+        metaMessagesPayload('16505550446', 'Proto', [{ id: 'wamid.PROTO1', type: 'text', text: { body: 'p' } }]),
+      ).replace('"profile":{"name":"Proto"}', '"profile":{"__proto__":{"name":"polluted"},"name":"Proto"}');
+      for (const [name, body] of [
+        ['numbers for ids', JSON.stringify(odd)],
+        ['__proto__ profile', proto],
+      ] as const) {
         const res = await postMeta(server.url, body);
         if (![200, 400].includes(res.status)) wrong.push(`meta ${name}: ${res.status}`);
       }

@@ -16,7 +16,9 @@ import { startChildServer, type ChildServer } from '../support/child-server.js';
 const IDLE = 2_000;
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(/(\d+)/.exec(line)![1]) / 1024;
 }
 
@@ -37,15 +39,21 @@ function start(env: Record<string, string>) {
 const open = () => sockets.filter((s) => !s.destroyed).length;
 async function openIdle(port: number, count: number, partial: boolean): Promise<void> {
   for (let i = 0; i < count; i += 200) {
-    await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => new Promise<void>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        if (partial) socket.write('GET /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-        resolve();
-      });
-      socket.on('error', () => resolve());
-      socket.once('close', () => resolve());
-      sockets.push(socket);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: Math.min(200, count - i) },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect(port, '127.0.0.1', () => {
+              if (partial) socket.write('GET /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+              resolve();
+            });
+            socket.on('error', () => resolve());
+            socket.once('close', () => resolve());
+            sockets.push(socket);
+          }),
+      ),
+    );
   }
 }
 
@@ -59,7 +67,11 @@ async function readyz(url: string): Promise<number> {
 
 describe('idle connections', () => {
   it(`[§10 limits] ${IDLE} idle and half-sent connections: /readyz stays green, RSS bounded, all closed after the headers timeout`, async () => {
-    server = await start({ HTTP_HEADERS_TIMEOUT_MS: '8000', HTTP_REQUEST_TIMEOUT_MS: '9000', HTTP_MAX_CONNECTIONS: String(IDLE * 2 + 100) });
+    server = await start({
+      HTTP_HEADERS_TIMEOUT_MS: '8000',
+      HTTP_REQUEST_TIMEOUT_MS: '9000',
+      HTTP_MAX_CONNECTIONS: String(IDLE * 2 + 100),
+    });
     const pid = server.process.pid!;
     expect(await readyz(server.url)).toBe(200);
     const before = rssMb(pid);
@@ -76,7 +88,9 @@ describe('idle connections', () => {
     while (open() > 0 && Date.now() - started < 25_000) await sleep(100);
     const closedAfter = Date.now() - started;
     expect(open(), 'connections still open 25 s after the last was opened (headers timeout 8 s)').toBe(0);
-    console.log(`idle connections: RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MB for ${IDLE}; all closed ${closedAfter} ms after the last was opened`);
+    console.log(
+      `idle connections: RSS ${before.toFixed(0)} → ${peak.toFixed(0)} MB for ${IDLE}; all closed ${closedAfter} ms after the last was opened`,
+    );
     expect(await readyz(server.url)).toBe(200);
   }, 90_000);
 

@@ -14,7 +14,9 @@ import { importFile } from '../support/import-cli.js';
  * imports nothing. (Deep nesting of 5,000 levels: test/security/input-limits.test.ts.)
  */
 
-const ok = (messages: unknown) => ({ users: { '+9617000001': { conversations: { c1: { user_id: '+9617000001', status: 'active', messages } } } } });
+const ok = (messages: unknown) => ({
+  users: { '+9617000001': { conversations: { c1: { user_id: '+9617000001', status: 'active', messages } } } },
+});
 const message = { role: 'user', text: 'fine', timestamp: '2025-01-01T00:00:00Z' };
 
 const HOSTILE: [name: string, content: string | Buffer, expected: RegExp][] = [
@@ -31,15 +33,34 @@ const HOSTILE: [name: string, content: string | Buffer, expected: RegExp][] = [
   ['timestamp as an object', JSON.stringify(ok([{ ...message, timestamp: { seconds: 'x' } }])), /messages\[0\]\.timestamp/],
   ['unknown role', JSON.stringify(ok([{ ...message, role: 'root' }])), /messages\[0\]\.role/],
   ['huge number as a timestamp', JSON.stringify(ok([{ ...message, timestamp: 1e308 }])), /messages\[0\]\.timestamp/],
-  ['__proto__ as a user', `{"users":{"__proto__":{"conversations":{"c":{"user_id":"x","status":"active","messages":[{"role":"user","text":"x","timestamp":"soon"}]}}}}}`, /users\["__proto__"\]\.conversations\["c"\]\.messages\[0\]\.timestamp/],
-  ['__proto__ in a message', JSON.stringify(ok([message])).replace('"role":"user"', '"__proto__":{"role":"admin"},"role":42'), /messages\[0\]\.role/],
-  ['deep metadata', JSON.stringify(ok([{ ...message, metadata: '__DEEP__' }])).replace('"__DEEP__"', `${'{"a":'.repeat(300)}1${'}'.repeat(300)}`), /nested deeper than/],
+  [
+    '__proto__ as a user',
+    `{"users":{"__proto__":{"conversations":{"c":{"user_id":"x","status":"active","messages":[{"role":"user","text":"x","timestamp":"soon"}]}}}}}`,
+    /users\["__proto__"\]\.conversations\["c"\]\.messages\[0\]\.timestamp/,
+  ],
+  [
+    '__proto__ in a message',
+    JSON.stringify(ok([message])).replace('"role":"user"', '"__proto__":{"role":"admin"},"role":42'),
+    /messages\[0\]\.role/,
+  ],
+  [
+    'deep metadata',
+    JSON.stringify(ok([{ ...message, metadata: '__DEEP__' }])).replace('"__DEEP__"', `${'{"a":'.repeat(300)}1${'}'.repeat(300)}`),
+    /nested deeper than/,
+  ],
   ['a good message, then a bad one', JSON.stringify(ok([message, { ...message, timestamp: 'yesterday' }])), /messages\[1\]\.timestamp/],
 ];
 
 async function counts(store: Store) {
   const n = async (table: 'messages' | 'conversations' | 'contacts' | 'media') =>
-    Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string | number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   return { messages: await n('messages'), conversations: await n('conversations'), contacts: await n('contacts'), media: await n('media') };
 }
 
@@ -69,14 +90,16 @@ for (const factory of sharedDatabases()) {
       // Refused before the store is opened: the whole list runs once (SQLite); PostgreSQL gets the
       // one whose first message is valid (nothing half imported) to keep the suite's time down.
       const cases = factory.kind === 'sqlite' ? HOSTILE : HOSTILE.filter(([name]) => name.startsWith('a good message'));
-      await Promise.all(cases.map(async ([name, content, expected], i) => {
-        const file = join(dir, `hostile-${i}.json`);
-        writeFileSync(file, content);
-        const r = await importFile(database.url, file);
-        if (r.code !== 1) wrong.push(`${name}: exit ${r.code} ${r.stdout}${r.stderr}`);
-        if (!expected.test(r.stderr)) wrong.push(`${name}: message ${JSON.stringify(r.stderr.slice(0, 300))}`);
-        if (/\n\s+at |RangeError|TypeError/.test(r.stderr)) wrong.push(`${name}: stack trace ${r.stderr.slice(0, 300)}`);
-      }));
+      await Promise.all(
+        cases.map(async ([name, content, expected], i) => {
+          const file = join(dir, `hostile-${i}.json`);
+          writeFileSync(file, content);
+          const r = await importFile(database.url, file);
+          if (r.code !== 1) wrong.push(`${name}: exit ${r.code} ${r.stdout}${r.stderr}`);
+          if (!expected.test(r.stderr)) wrong.push(`${name}: message ${JSON.stringify(r.stderr.slice(0, 300))}`);
+          if (/\n\s+at |RangeError|TypeError/.test(r.stderr)) wrong.push(`${name}: stack trace ${r.stderr.slice(0, 300)}`);
+        }),
+      );
       expect(wrong).toEqual([]);
       expect(await counts(store)).toEqual(before);
     }, 120_000);

@@ -33,10 +33,23 @@ let logs = '';
 async function start(env: Record<string, string> = {}): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-sec-input-'));
   const config = loadConfig({
-    ...TEST_SECRETS, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 'sb.db')}`,
-    LOG_LEVEL: 'info', META_GRAPH_URL: graph.graphUrl, MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1', JOB_POLL_MS: '20', ...env,
+    ...TEST_SECRETS,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'sb.db')}`,
+    LOG_LEVEL: 'info',
+    META_GRAPH_URL: graph.graphUrl,
+    MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
+    JOB_POLL_MS: '20',
+    ...env,
   });
-  const sink = new Writable({ write(chunk, _enc, done) { logs += chunk.toString(); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs += chunk.toString();
+      done();
+    },
+  });
   return startServer(config, pino({ level: 'info' }, sink));
 }
 
@@ -61,7 +74,14 @@ describe('media types', () => {
     const mediaId = `crlf${Date.now()}`;
     graph.addMedia(mediaId, { bytes, mimeType: 'image/png' });
     const wamid = `wamid.CRLF${Date.now()}`;
-    expect((await postMeta(server.url, metaImagePayload(wamid, mediaId, { mimeType: 'image/jpeg\r\nSet-Cookie: x=1', sha256: sha256Base64(bytes) }))).status).toBe(200);
+    expect(
+      (
+        await postMeta(
+          server.url,
+          metaImagePayload(wamid, mediaId, { mimeType: 'image/jpeg\r\nSet-Cookie: x=1', sha256: sha256Base64(bytes) }),
+        )
+      ).status,
+    ).toBe(200);
     const media = await waitFor(async () => {
       const m = await server.ctx.store.reader.selectFrom('media').selectAll().where('source_ref', '=', mediaId).executeTakeFirst();
       return m && m.status !== 'pending' ? m : undefined;
@@ -75,7 +95,9 @@ describe('media types', () => {
 
   it('[§10 headers] a stored mime_type with CR/LF (from before the check) is served as application/octet-stream', async () => {
     const media = await server.ctx.store.reader.selectFrom('media').selectAll().where('status', '=', 'ready').executeTakeFirstOrThrow();
-    await server.ctx.committer.run((tx) => tx.db.updateTable('media').set({ mime_type: 'text/html\r\nX-Injected: 1' }).where('media_id', '=', media.media_id).execute());
+    await server.ctx.committer.run((tx) =>
+      tx.db.updateTable('media').set({ mime_type: 'text/html\r\nX-Injected: 1' }).where('media_id', '=', media.media_id).execute(),
+    );
     const res = await admin.get(`/api/media/${media.media_id}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
@@ -118,8 +140,23 @@ describe(`JSON nested ${DEPTH} levels`, () => {
       app_code: TEST_SECRETS.QISCUS_APP_CODE,
       payload: {
         from: { email: '6281234567890', id: 0, name: 'Budi' },
-        message: { id: 0, id_str: '0', text: 'deep', type: 'text', created_at: now.toISOString(), timestamp: now.toISOString(), unique_temp_id: `wa_wamid.QDEEP${Date.now()}`, extras: '__DEEP__' },
-        room: { id: '139214511', id_str: '139214511', name: 'Budi', options: JSON.stringify({ channel: 'wa', source: 'wa' }), participants: [{ email: '6281234567890' }] },
+        message: {
+          id: 0,
+          id_str: '0',
+          text: 'deep',
+          type: 'text',
+          created_at: now.toISOString(),
+          timestamp: now.toISOString(),
+          unique_temp_id: `wa_wamid.QDEEP${Date.now()}`,
+          extras: '__DEEP__',
+        },
+        room: {
+          id: '139214511',
+          id_str: '139214511',
+          name: 'Budi',
+          options: JSON.stringify({ channel: 'wa', source: 'wa' }),
+          participants: [{ email: '6281234567890' }],
+        },
       },
     };
     const answer = await sendWebhook(server.url, 'qiscus', withDeep(payload));
@@ -128,7 +165,13 @@ describe(`JSON nested ${DEPTH} levels`, () => {
   });
 
   it('[§4 input] the legacy import: a clear error naming the field, nothing imported', async () => {
-    const text = withDeep([{ id: 'deepConv', user_id: '+961 3 111 222', messages: [{ role: 'user', text: 'hi', timestamp: '2025-03-01T14:30:00Z', metadata: '__DEEP__' }] }]);
+    const text = withDeep([
+      {
+        id: 'deepConv',
+        user_id: '+961 3 111 222',
+        messages: [{ role: 'user', text: 'hi', timestamp: '2025-03-01T14:30:00Z', metadata: '__DEEP__' }],
+      },
+    ]);
     const document = JSON.parse(text);
     expect(() => parseLegacyExport(document)).toThrow(ImportError);
     try {
@@ -142,8 +185,12 @@ describe(`JSON nested ${DEPTH} levels`, () => {
     const file = join(dir, 'deep.json');
     writeFileSync(file, text);
     const url = `sqlite:${join(dir, 'sb.db')}`;
-    const result = await promisify(execFile)(process.execPath, [BIN, 'import', file], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' } })
-      .then((r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
+    const result = await promisify(execFile)(process.execPath, [BIN, 'import', file], {
+      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' },
+    }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
     expect(result.code).not.toBe(0);
     expect(result.out).toContain('[0].messages[0].metadata.a');
     expect(result.out).not.toContain('RangeError');
@@ -182,7 +229,11 @@ describe('headers outside the dashboard', () => {
     } finally {
       await https.close();
     }
-    const media = await server.ctx.store.reader.selectFrom('media').select('media_id').where('status', '=', 'ready').executeTakeFirstOrThrow();
+    const media = await server.ctx.store.reader
+      .selectFrom('media')
+      .select('media_id')
+      .where('status', '=', 'ready')
+      .executeTakeFirstOrThrow();
     expect((await admin.get(`/api/media/${media.media_id}`)).headers.get('cache-control')).toMatch(/^private/);
   });
 });
@@ -205,7 +256,11 @@ describe('stored sizes', () => {
     expect(journal.body).toBe(body);
 
     const name = 'N'.repeat(1024 * 1024);
-    const named = await sendWebhook(server.url, 'meta', metaMessagesPayload(from, name, [{ id: `${wamid}.2`, type: 'text', text: { body: 'hello again' } }]));
+    const named = await sendWebhook(
+      server.url,
+      'meta',
+      metaMessagesPayload(from, name, [{ id: `${wamid}.2`, type: 'text', text: { body: 'hello again' } }]),
+    );
     expect(named.status, named.text).toBe(200);
     const contact = await db.selectFrom('contacts').selectAll().where('wa_id', '=', from).executeTakeFirstOrThrow();
     expect(contact.name).toBe('N'.repeat(MAX_NAME_LENGTH));

@@ -11,7 +11,9 @@ import { sharedDatabases, type TestDatabase } from '../support/databases.js';
  */
 function login(server: Running, email: string, password: string, address?: string) {
   return server.app.inject({
-    method: 'POST', url: '/api/auth/login', payload: { email, password },
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email, password },
     ...(address ? { remoteAddress: address } : {}),
   });
 }
@@ -62,8 +64,7 @@ for (const factory of sharedDatabases()) {
 
     it('[§10 rate limit] per account across addresses: guesses from many addresses stop at the account limit', async () => {
       const email = 'distributed@example.test';
-      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) =>
-        login(server, email, `wrong-${i}`, `198.51.100.${i + 1}`)));
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => login(server, email, `wrong-${i}`, `198.51.100.${i + 1}`)));
       const statuses = answers.map((a) => a.statusCode);
       expect(statuses.filter((s) => s === 401).length).toBe(LOGIN_MAX_FAILURES_PER_ACCOUNT);
       expect(statuses.filter((s) => s === 429).length).toBe(60 - LOGIN_MAX_FAILURES_PER_ACCOUNT);
@@ -72,8 +73,9 @@ for (const factory of sharedDatabases()) {
     });
 
     it('[§10 rate limit] per address across accounts: one client trying many accounts stops at the address limit', async () => {
-      const answers = await Promise.all(Array.from({ length: 80 }, (_, i) =>
-        login(server, `spray-${i}@example.test`, 'Winter2026!', '192.0.2.77')));
+      const answers = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => login(server, `spray-${i}@example.test`, 'Winter2026!', '192.0.2.77')),
+      );
       const statuses = answers.map((a) => a.statusCode);
       expect(statuses.filter((s) => s === 401).length).toBe(LOGIN_MAX_FAILURES_PER_ADDRESS);
       expect(statuses.filter((s) => s === 429).length).toBe(80 - LOGIN_MAX_FAILURES_PER_ADDRESS);
@@ -89,11 +91,18 @@ for (const factory of sharedDatabases()) {
         known.push(await login(server, TEST_SECRETS.ADMIN_EMAIL, `nope-${i}`, '203.0.113.50'));
         unknown.push(await login(server, 'nobody-here@example.test', `nope-${i}`, '203.0.113.51'));
       }
-      const shape = (r: Awaited<ReturnType<typeof login>>) => ({ status: r.statusCode, body: r.json(), retry: r.headers['retry-after'] !== undefined });
+      const shape = (r: Awaited<ReturnType<typeof login>>) => ({
+        status: r.statusCode,
+        body: r.json(),
+        retry: r.headers['retry-after'] !== undefined,
+      });
       expect(known.map(shape)).toEqual(unknown.map(shape));
       expect(known.map((r) => r.statusCode)).toEqual([...Array(LOGIN_MAX_FAILURES).fill(401), 429]);
       // the same headers too (no cookie, the same set of names)
-      const names = (r: Awaited<ReturnType<typeof login>>) => Object.keys(r.headers).filter((h) => !['date', 'content-length'].includes(h)).sort();
+      const names = (r: Awaited<ReturnType<typeof login>>) =>
+        Object.keys(r.headers)
+          .filter((h) => !['date', 'content-length'].includes(h))
+          .sort();
       expect(names(known[0]!)).toEqual(names(unknown[0]!));
       expect(known[0]!.headers['set-cookie']).toBeUndefined();
     });

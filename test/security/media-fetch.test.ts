@@ -34,7 +34,14 @@ beforeAll(async () => {
     const id = /^\/v25\.0\/([^/]+)$/.exec(url.pathname)?.[1];
     if (!id) return sendJson(res, 404, {});
     const port = new URL(files.baseUrl).port;
-    return sendJson(res, 200, { messaging_product: 'whatsapp', url: `http://localhost:${port}/cdn/${id}`, mime_type: 'image/jpeg', sha256: sha256Base64(BYTES), file_size: String(BYTES.length), id });
+    return sendJson(res, 200, {
+      messaging_product: 'whatsapp',
+      url: `http://localhost:${port}/cdn/${id}`,
+      mime_type: 'image/jpeg',
+      sha256: sha256Base64(BYTES),
+      file_size: String(BYTES.length),
+      id,
+    });
   });
 });
 afterEach(async () => {
@@ -45,7 +52,13 @@ afterAll(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<Running> {
-  const server = await startTestServer({ JOB_POLL_MS: '20', MEDIA_RETRY_BASE_MS: '10', MEDIA_RETRY_MAX_MS: '20', MEDIA_DOWNLOAD_MAX_ATTEMPTS: '2', ...env });
+  const server = await startTestServer({
+    JOB_POLL_MS: '20',
+    MEDIA_RETRY_BASE_MS: '10',
+    MEDIA_RETRY_MAX_MS: '20',
+    MEDIA_DOWNLOAD_MAX_ATTEMPTS: '2',
+    ...env,
+  });
   servers.push(server);
   return server;
 }
@@ -63,8 +76,27 @@ async function settledMedia(server: Running, messageId: string) {
 
 describe('internal addresses', () => {
   it('[§10 SSRF] loopback, private, link-local, CGNAT, multicast, unspecified and metadata addresses are refused; public ones pass', () => {
-    for (const address of ['127.0.0.1', '127.9.9.9', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '224.0.0.1',
-      '0.0.0.0', '255.255.255.255', '::', '::1', 'fd00:ec2::254', 'fe80::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', '64:ff9b::10.0.0.1']) {
+    for (const address of [
+      '127.0.0.1',
+      '127.9.9.9',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '224.0.0.1',
+      '0.0.0.0',
+      '255.255.255.255',
+      '::',
+      '::1',
+      'fd00:ec2::254',
+      'fe80::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:a9fe:a9fe',
+      '64:ff9b::10.0.0.1',
+    ]) {
       expect(blockedAddress(address), address).not.toBeNull();
     }
     for (const address of ['8.8.8.8', '157.240.1.1', '2a03:2880:f12f:83:face:b00c::25de', '::ffff:8.8.8.8']) {
@@ -100,7 +132,9 @@ describe('internal addresses', () => {
     const url = `http://localhost:${new URL(files.baseUrl).port}/redirect?to=${encodeURIComponent(target)}`;
     await postQiscus(server.url, qiscusAttachmentPayload(id, url));
     expect(await settledMedia(server, id)).toMatchObject({ status: 'failed', error: 'blocked_address' });
-    expect(files.requests.filter((r) => r.url.pathname === '/redirect' && r.url.searchParams.get('to') === target).length).toBeGreaterThan(0);
+    expect(files.requests.filter((r) => r.url.pathname === '/redirect' && r.url.searchParams.get('to') === target).length).toBeGreaterThan(
+      0,
+    );
     expect(files.requestsTo(`/secret/${id}.jpg`)).toHaveLength(0);
   });
 
@@ -117,15 +151,26 @@ describe('internal addresses', () => {
 describe('the Meta access token', () => {
   it('[§10 secrets] only Meta hosts are Meta hosts', () => {
     const graphUrl = 'https://graph.facebook.com/v25.0';
-    for (const url of ['https://graph.facebook.com/v25.0/1', 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1', 'https://scontent.xx.fbcdn.net/a', 'https://mmg.whatsapp.net/d/f']) {
+    for (const url of [
+      'https://graph.facebook.com/v25.0/1',
+      'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1',
+      'https://scontent.xx.fbcdn.net/a',
+      'https://mmg.whatsapp.net/d/f',
+    ]) {
       expect(isMetaHost(new URL(url), graphUrl), url).toBe(true);
     }
-    for (const url of ['https://evil.example/x', 'https://fbcdn.net.evil.example/', 'https://lookaside.fbsbx.com.evil.example/', 'http://mmg.whatsapp.net/d/f', 'https://notwhatsapp.net/']) {
+    for (const url of [
+      'https://evil.example/x',
+      'https://fbcdn.net.evil.example/',
+      'https://lookaside.fbsbx.com.evil.example/',
+      'http://mmg.whatsapp.net/d/f',
+      'https://notwhatsapp.net/',
+    ]) {
       expect(isMetaHost(new URL(url), graphUrl), url).toBe(false);
     }
   });
 
-  it('[§10 secrets] a lookup URL on a host that is not Meta\'s is fetched without the Authorization header', async () => {
+  it("[§10 secrets] a lookup URL on a host that is not Meta's is fetched without the Authorization header", async () => {
     const server = await start({ META_GRAPH_URL: `${graph.baseUrl}/v25.0`, MEDIA_FETCH_ALLOW_HOSTS: 'localhost' });
     const mediaId = next('99');
     const wamid = next('wamid.TOKEN');
@@ -141,14 +186,22 @@ describe('the Meta access token', () => {
   it('[§10 secrets] a media URL from a legacy import is fetched without credentials', async () => {
     const server = await start({ MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1' });
     const path = `/imported/${next('img')}.jpg`;
-    const conversations = parseLegacyExport([{
-      id: next('legacyConv'), user_id: '+961 3 000 111', status: 'active',
-      messages: [{ role: 'user', text: 'photo', timestamp: '2025-03-01T14:30:00Z', image_url: `${files.baseUrl}${path}` }],
-    }]);
+    const conversations = parseLegacyExport([
+      {
+        id: next('legacyConv'),
+        user_id: '+961 3 000 111',
+        status: 'active',
+        messages: [{ role: 'user', text: 'photo', timestamp: '2025-03-01T14:30:00Z', image_url: `${files.baseUrl}${path}` }],
+      },
+    ]);
     await importLegacy(server.ctx.store, conversations, { provider: 'meta', channelExternalId: TEST_SECRETS.META_PHONE_NUMBER_ID });
     server.jobs.media.wake();
     await waitFor(async () => {
-      const m = await server.ctx.store.reader.selectFrom('media').select('status').where('source_ref', '=', `${files.baseUrl}${path}`).executeTakeFirst();
+      const m = await server.ctx.store.reader
+        .selectFrom('media')
+        .select('status')
+        .where('source_ref', '=', `${files.baseUrl}${path}`)
+        .executeTakeFirst();
       return m && m.status !== 'pending' ? m : undefined;
     }, 'the imported media');
     const requests = files.requestsTo(path);

@@ -61,11 +61,29 @@ describe('media ids are not paths', () => {
   it('[§7 media] traversal in every spelling reaches no file: 400/404, never the bytes, never a 5xx', async () => {
     const cookie = admin.credentials.cookie!;
     const ids = [
-      '../secret.txt', '..%2Fsecret.txt', '..%2fsecret.txt', '%2e%2e%2fsecret.txt', '%2e%2e/secret.txt', '..%252Fsecret.txt',
-      '..\\secret.txt', '..%5csecret.txt', '....//secret.txt', '%2e%2e%2f%2e%2e%2fsb-secret.txt',
-      `..%2F..%2Fsb-secret-${process.pid}.txt`, 'secret.txt', 'switchboard.db', '%2Fetc%2Fpasswd', '%2fetc%2fpasswd',
-      'C:%5CWindows%5Cwin.ini', 'md_x%00.txt', '%00', 'md_x%00..%2F..%2Fsecret.txt', 'x'.repeat(5_000), `${'..%2F'.repeat(400)}etc%2Fpasswd`,
-      '%c0%ae%c0%ae%2fsecret.txt', '%ef%bc%8e%ef%bc%8e%ef%bc%8fsecret.txt',
+      '../secret.txt',
+      '..%2Fsecret.txt',
+      '..%2fsecret.txt',
+      '%2e%2e%2fsecret.txt',
+      '%2e%2e/secret.txt',
+      '..%252Fsecret.txt',
+      '..\\secret.txt',
+      '..%5csecret.txt',
+      '....//secret.txt',
+      '%2e%2e%2f%2e%2e%2fsb-secret.txt',
+      `..%2F..%2Fsb-secret-${process.pid}.txt`,
+      'secret.txt',
+      'switchboard.db',
+      '%2Fetc%2Fpasswd',
+      '%2fetc%2fpasswd',
+      'C:%5CWindows%5Cwin.ini',
+      'md_x%00.txt',
+      '%00',
+      'md_x%00..%2F..%2Fsecret.txt',
+      'x'.repeat(5_000),
+      `${'..%2F'.repeat(400)}etc%2Fpasswd`,
+      '%c0%ae%c0%ae%2fsecret.txt',
+      '%ef%bc%8e%ef%bc%8e%ef%bc%8fsecret.txt',
     ];
     const wrong: string[] = [];
     for (const id of ids) {
@@ -105,9 +123,15 @@ describe('media ids are not paths', () => {
     expect((await admin.post(`/api/conversations/${id}/takeover`, {})).status).toBe(200);
     const form = new FormData();
     form.set('type', 'document');
-    form.set('file', new Blob([new Uint8Array(sampleBytes(2_000, 'escape'))], { type: 'application/pdf' }), `../../../escape-${process.pid}.pdf`);
+    form.set(
+      'file',
+      new Blob([new Uint8Array(sampleBytes(2_000, 'escape'))], { type: 'application/pdf' }),
+      `../../../escape-${process.pid}.pdf`,
+    );
     const res = await fetch(`${server.url}/api/conversations/${id}/messages`, {
-      method: 'POST', body: form, headers: { cookie: admin.credentials.cookie!, 'x-requested-with': 'test' },
+      method: 'POST',
+      body: form,
+      headers: { cookie: admin.credentials.cookie!, 'x-requested-with': 'test' },
     });
     expect(res.status).toBeLessThan(500);
     const after = files(join(dataDir, '..')).filter((p) => !p.startsWith(dataDir) && !before.has(p));
@@ -115,7 +139,11 @@ describe('media ids are not paths', () => {
     const inside = files(dataDir).map((p) => relative(dataDir, p));
     expect(inside.filter((p) => p.includes('escape'))).toEqual([]);
     if (res.status === 201 || res.status === 200) {
-      const stored = await server.ctx.store.reader.selectFrom('media').select(['media_id', 'storage_path']).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+      const stored = await server.ctx.store.reader
+        .selectFrom('media')
+        .select(['media_id', 'storage_path'])
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow();
       expect(stored.storage_path).toMatch(/^media[\\/]\d{4}[\\/]\d{2}[\\/]md_[0-9a-f]+$/);
     }
   });

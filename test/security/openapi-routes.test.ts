@@ -32,7 +32,11 @@ describe('the OpenAPI document against the route table', () => {
   });
 
   it('[§7 openapi] every documented GET without path parameters answers something other than 404', async () => {
-    const admin = await server.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: TEST_SECRETS.ADMIN_EMAIL, password: TEST_SECRETS.ADMIN_PASSWORD } });
+    const admin = await server.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: TEST_SECRETS.ADMIN_EMAIL, password: TEST_SECRETS.ADMIN_PASSWORD },
+    });
     const cookie = String(admin.headers['set-cookie']).split(';')[0]!;
     const notFound: string[] = [];
     for (const [path, operations] of Object.entries(OPENAPI_DOCUMENT.paths as Record<string, Record<string, unknown>>)) {

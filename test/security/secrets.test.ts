@@ -31,9 +31,16 @@ let logs = '';
 const bodies: string[] = [];
 /** Values that must never be seen outside; session ids and tokens are added as they are made. */
 const secrets = new Set<string>([
-  TEST_SECRETS.META_APP_SECRET, TEST_SECRETS.META_VERIFY_TOKEN, TEST_SECRETS.META_ACCESS_TOKEN, TEST_SECRETS.MONTYMOBILE_WEBHOOK_TOKEN,
-  TEST_SECRETS.MONTYMOBILE_API_KEY, TEST_SECRETS.QISCUS_WEBHOOK_SECRET, TEST_SECRETS.QISCUS_SECRET_KEY, TEST_SECRETS.ADMIN_PASSWORD,
-  OPENAI_KEY, OPERATOR_PASSWORD,
+  TEST_SECRETS.META_APP_SECRET,
+  TEST_SECRETS.META_VERIFY_TOKEN,
+  TEST_SECRETS.META_ACCESS_TOKEN,
+  TEST_SECRETS.MONTYMOBILE_WEBHOOK_TOKEN,
+  TEST_SECRETS.MONTYMOBILE_API_KEY,
+  TEST_SECRETS.QISCUS_WEBHOOK_SECRET,
+  TEST_SECRETS.QISCUS_SECRET_KEY,
+  TEST_SECRETS.ADMIN_PASSWORD,
+  OPENAI_KEY,
+  OPERATOR_PASSWORD,
 ]);
 
 async function record(res: Response): Promise<Response> {
@@ -46,12 +53,29 @@ beforeAll(async () => {
   openai = await OpenAiFake.start();
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-sec-secrets-'));
   const config = loadConfig({
-    ...TEST_SECRETS, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 'sb.db')}`,
-    LOG_LEVEL: 'trace', META_GRAPH_URL: meta.graphUrl, MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1', JOB_POLL_MS: '20',
-    AI_RESPONDER: 'openai', OPENAI_BASE_URL: openai.baseUrl, OPENAI_API_KEY: OPENAI_KEY, AI_MODEL: 'fake-model', AI_DEBOUNCE_MS: '0',
-    OUTBOX_MAX_ATTEMPTS: '2', OUTBOX_RETRY_BASE_MS: '20',
+    ...TEST_SECRETS,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, 'sb.db')}`,
+    LOG_LEVEL: 'trace',
+    META_GRAPH_URL: meta.graphUrl,
+    MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
+    JOB_POLL_MS: '20',
+    AI_RESPONDER: 'openai',
+    OPENAI_BASE_URL: openai.baseUrl,
+    OPENAI_API_KEY: OPENAI_KEY,
+    AI_MODEL: 'fake-model',
+    AI_DEBOUNCE_MS: '0',
+    OUTBOX_MAX_ATTEMPTS: '2',
+    OUTBOX_RETRY_BASE_MS: '20',
   });
-  const sink = new Writable({ write(chunk, _enc, done) { logs += chunk.toString(); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs += chunk.toString();
+      done();
+    },
+  });
   server = await startServer(config, pino({ level: 'trace' }, sink));
   admin = await loginAdmin(server.url);
   secrets.add(admin.credentials.cookie!.split('=')[1]!);
@@ -74,7 +98,11 @@ describe('secrets stay inside', () => {
     expect(created.status).toBe(201);
     bodies.push(JSON.stringify(created.body));
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(record);
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }).then(record);
     for (let i = 0; i < 3; i++) await post('/api/auth/login', { email: 'leaky@example.test', password: `${OPERATOR_PASSWORD}-wrong${i}` });
     // up to the limit and past it (429) on an unknown email with a password-like guess
     for (let i = 0; i < 7; i++) await post('/api/auth/login', { email: 'nobody@example.test', password: OPERATOR_PASSWORD });
@@ -91,17 +119,41 @@ describe('secrets stay inside', () => {
     // webhooks: good and forged, on all three providers; the verify handshake right and wrong
     openai.push({ kind: 'text', content: 'An AI answer' });
     expect((await record(await postMeta(url, metaTextPayload(`wamid.SEC${Date.now()}`, '16505550999', 'please answer')))).status).toBe(200);
-    await record(await fetch(`${url}/webhooks/meta`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta('{}', 'wrong-secret') }, body: '{"a":1}' }));
-    await record(await fetch(`${url}/webhooks/meta?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.META_VERIFY_TOKEN}&hub.challenge=123`));
+    await record(
+      await fetch(`${url}/webhooks/meta`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMeta('{}', 'wrong-secret') },
+        body: '{"a":1}',
+      }),
+    );
+    await record(
+      await fetch(`${url}/webhooks/meta?hub.mode=subscribe&hub.verify_token=${TEST_SECRETS.META_VERIFY_TOKEN}&hub.challenge=123`),
+    );
     await record(await fetch(`${url}/webhooks/meta?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=123`));
     bodies.push(JSON.stringify((await sendWebhook(url, 'montymobile', montyTextPayload(`wamid.M${Date.now()}`, 'hi'))).body ?? ''));
-    bodies.push(JSON.stringify((await sendWebhook(url, 'montymobile', montyTextPayload(`wamid.M2${Date.now()}`, 'hi'), { token: 'wrong' })).body ?? ''));
+    bodies.push(
+      JSON.stringify(
+        (await sendWebhook(url, 'montymobile', montyTextPayload(`wamid.M2${Date.now()}`, 'hi'), { token: 'wrong' })).body ?? '',
+      ),
+    );
     bodies.push(JSON.stringify((await sendWebhook(url, 'qiscus', qiscusTextPayload(`q${Date.now()}`, 'hi'))).body ?? ''));
-    await record(await fetch(`${url}/webhooks/qiscus/not-the-secret`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
-    await record(await fetch(`${url}/webhooks/qiscus/${TEST_SECRETS.QISCUS_WEBHOOK_SECRET}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }));
+    await record(
+      await fetch(`${url}/webhooks/qiscus/not-the-secret`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+    );
+    await record(
+      await fetch(`${url}/webhooks/qiscus/${TEST_SECRETS.QISCUS_WEBHOOK_SECRET}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+      }),
+    );
 
     // the AI reply is generated (the key goes to the fake) and sent to Meta (the access token goes to the fake)
-    await waitFor(async () => openai.chats.length > 0 && meta.requests.some((r) => r.path.endsWith('/messages')), 'the AI reply sent', 15_000);
+    await waitFor(
+      async () => openai.chats.length > 0 && meta.requests.some((r) => r.path.endsWith('/messages')),
+      'the AI reply sent',
+      15_000,
+    );
     expect(openai.chats[0]!.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
 
     // an operator send that Meta refuses (auth error carrying the token's name), then a failing AI
@@ -109,21 +161,57 @@ describe('secrets stay inside', () => {
     const conversation = (list.conversations ?? list.items)[0];
     const id = conversation.conversation_id ?? conversation.id;
     expect((await admin.post(`/api/conversations/${id}/takeover`, {})).status).toBe(200);
-    meta.script('*', graphError(190, `Invalid OAuth access token - ${TEST_SECRETS.META_ACCESS_TOKEN.slice(0, 4)}…`, 401), graphError(131000, 'Something went wrong', 500));
+    meta.script(
+      '*',
+      graphError(190, `Invalid OAuth access token - ${TEST_SECRETS.META_ACCESS_TOKEN.slice(0, 4)}…`, 401),
+      graphError(131000, 'Something went wrong', 500),
+    );
     const sent = await admin.post(`/api/conversations/${id}/messages`, { text: 'from the operator' });
     expect(sent.status).toBeLessThan(300);
-    await waitFor(async () => {
-      const m = await server.ctx.store.reader.selectFrom('messages').select('status').where('message_id', '=', sent.body.message_id ?? sent.body.message?.message_id).executeTakeFirst();
-      return m && m.status !== 'pending' ? m : undefined;
-    }, 'the operator send settled', 15_000).catch(() => undefined);
+    await waitFor(
+      async () => {
+        const m = await server.ctx.store.reader
+          .selectFrom('messages')
+          .select('status')
+          .where('message_id', '=', sent.body.message_id ?? sent.body.message?.message_id)
+          .executeTakeFirst();
+        return m && m.status !== 'pending' ? m : undefined;
+      },
+      'the operator send settled',
+      15_000,
+    ).catch(() => undefined);
 
     // forced error paths: bad JSON, wrong types, unknown ids, a missing media file, a huge header
-    await record(await fetch(`${url}/api/conversations/${id}/messages`, { method: 'POST', headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' }, body: '{"text":' }));
-    await record(await fetch(`${url}/api/conversations/${id}/messages`, { method: 'POST', headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' }, body: '{"text":42}' }));
+    await record(
+      await fetch(`${url}/api/conversations/${id}/messages`, {
+        method: 'POST',
+        headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' },
+        body: '{"text":',
+      }),
+    );
+    await record(
+      await fetch(`${url}/api/conversations/${id}/messages`, {
+        method: 'POST',
+        headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' },
+        body: '{"text":42}',
+      }),
+    );
     await record(await fetch(`${url}/api/media/md_doesnotexist`, { headers: { cookie: admin.credentials.cookie! } }));
-    await record(await fetch(`${url}/api/knowledge/nope`, { method: 'PUT', headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' }, body: '{"answer":[1]}' }));
+    await record(
+      await fetch(`${url}/api/knowledge/nope`, {
+        method: 'PUT',
+        headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' },
+        body: '{"answer":[1]}',
+      }),
+    );
     await record(await fetch(`${url}/api/conversations?cursor=%ff%fe`, { headers: { cookie: admin.credentials.cookie! } }));
-    await record(await fetch(`${url}/api/operators/me/status`, { method: 'PUT', headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' }, body: '{"status":{"__proto__":{"admin":true}}}' }));
+    await record(
+      await fetch(`${url}/api/operators/me/status`, {
+        method: 'PUT',
+        headers: { cookie: admin.credentials.cookie!, 'content-type': 'application/json' },
+        body: '{"status":{"__proto__":{"admin":true}}}',
+      }),
+    );
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('switchboard_');
@@ -143,7 +231,7 @@ describe('secrets stay inside', () => {
     }
   });
 
-  it('[§10 errors] a 500 answers a generic body without the error\'s message or stack; the detail goes only to the log', async () => {
+  it("[§10 errors] a 500 answers a generic body without the error's message or stack; the detail goes only to the log", async () => {
     // The real server and error handler, with one extra route that fails as any bug would, its
     // message carrying a secret (as a driver error quoting a connection string might).
     const app = await buildServer(server.ctx);

@@ -16,15 +16,24 @@ const BODY_BYTES = Math.floor(2.9 * 1024 * 1024);
 const CONNECTIONS = 200;
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(/(\d+)/.exec(line)![1]) / 1024;
 }
 
 function openPost(port: number, path: string, headers: Record<string, string>, contentLength: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      const head = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${contentLength}`,
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+      const head = [
+        `POST ${path} HTTP/1.1`,
+        'Host: 127.0.0.1',
+        'Content-Type: application/json',
+        `Content-Length: ${contentLength}`,
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        '',
+        '',
+      ].join('\r\n');
       socket.write(head);
       resolve(socket);
     });
@@ -54,20 +63,24 @@ describe('unauthenticated webhook bodies', () => {
     const before = rssMb(pid);
     const chunk = Buffer.alloc(BODY_BYTES - 1, 0x20);
     const answers: string[] = [];
-    await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-      const socket = await openPost(server!.port, '/webhooks/meta', { 'X-Hub-Signature-256': `sha256=${'ab'.repeat(32)}` }, BODY_BYTES);
-      sockets.push(socket);
-      socket.once('data', (d) => answers.push(d.toString('latin1').split('\r\n')[0] ?? ''));
-      // Everything but the last byte: the server can never finish reading.
-      socket.write(chunk);
-    }));
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        const socket = await openPost(server!.port, '/webhooks/meta', { 'X-Hub-Signature-256': `sha256=${'ab'.repeat(32)}` }, BODY_BYTES);
+        sockets.push(socket);
+        socket.once('data', (d) => answers.push(d.toString('latin1').split('\r\n')[0] ?? ''));
+        // Everything but the last byte: the server can never finish reading.
+        socket.write(chunk);
+      }),
+    );
     let peak = before;
     for (let i = 0; i < 30; i++) {
       await sleep(200);
       peak = Math.max(peak, rssMb(pid));
     }
     const growth = peak - before;
-    console.log(`[figure] RSS before ${before.toFixed(0)} MB, peak under ${CONNECTIONS} unfinished posts ${peak.toFixed(0)} MB (+${growth.toFixed(0)} MB)`);
+    console.log(
+      `[figure] RSS before ${before.toFixed(0)} MB, peak under ${CONNECTIONS} unfinished posts ${peak.toFixed(0)} MB (+${growth.toFixed(0)} MB)`,
+    );
     // Unbounded, the bodies alone would be CONNECTIONS × 2.9 MB ≈ 580 MB.
     expect(growth).toBeLessThan(200);
     // The server still answers, and the refused posts were told why.
@@ -87,7 +100,9 @@ describe('unauthenticated webhook bodies', () => {
     const timer = setInterval(() => socket.writable && socket.write(' '), 1000);
     const closedAfter = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
     clearInterval(timer);
-    console.log(`[figure] a 1 byte/s body was closed after ${closedAfter} ms (HTTP_REQUEST_TIMEOUT_MS=2000), answer: ${answer.split('\r\n')[0]}`);
+    console.log(
+      `[figure] a 1 byte/s body was closed after ${closedAfter} ms (HTTP_REQUEST_TIMEOUT_MS=2000), answer: ${answer.split('\r\n')[0]}`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     // The timeout plus Node's check interval (a quarter of the headers timeout) and a margin for a busy machine.
     expect(closedAfter).toBeLessThan(8_000);
@@ -136,10 +151,16 @@ describe('unauthenticated webhook bodies', () => {
 
   it('[§4 limits] connections over HTTP_MAX_CONNECTIONS are closed at once; the server serves again when they go', async () => {
     server = await startServer({ HTTP_MAX_CONNECTIONS: '20' });
-    const opened = await Promise.all(Array.from({ length: 40 }, () => new Promise<Socket>((resolve) => {
-      const s = connect(server!.port, '127.0.0.1', () => resolve(s));
-      s.on('error', () => {});
-    })));
+    const opened = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect(server!.port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => {});
+          }),
+      ),
+    );
     sockets.push(...opened);
     await sleep(500);
     const open = opened.filter((s) => !s.destroyed && !s.readableEnded);

@@ -27,7 +27,9 @@ describe('server process lifecycle', () => {
     const conv = (await store.db.selectFrom('conversations').select('id').executeTakeFirstOrThrow()).id;
     const generated: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await store.db.transaction().execute((t) => appendMessage(t, conv, sampleMessage(generateMessageId(), { role: 'assistant' })));
+      const r = await store.db
+        .transaction()
+        .execute((t) => appendMessage(t, conv, sampleMessage(generateMessageId(), { role: 'assistant' })));
       generated.push(r.row.message_id);
     }
     await store.close();

@@ -60,18 +60,22 @@ export function postMeta(baseUrl: string, payload: unknown): Promise<Response> {
 export function metaMessagesPayload(from: string, name: string, messages: (Record<string, unknown> & { id: string })[]) {
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: '102290129340398',
-      changes: [{
-        value: {
-          messaging_product: 'whatsapp',
-          metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
-          contacts: [{ profile: { name }, wa_id: from }],
-          messages: messages.map((m) => ({ from, timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
-        },
-        field: 'messages',
-      }],
-    }],
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: TEST_SECRETS.META_PHONE_NUMBER_ID },
+              contacts: [{ profile: { name }, wa_id: from }],
+              messages: messages.map((m) => ({ from, timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
+            },
+            field: 'messages',
+          },
+        ],
+      },
+    ],
   };
 }
 

@@ -29,14 +29,16 @@ export interface PgCluster {
 /** The newest PostgreSQL major version installed with initdb and pg_ctl, or a clear error. */
 export function findPostgresBin(): { version: string; bin: string } {
   const versions = existsSync(DEBIAN_PG_ROOT)
-    ? readdirSync(DEBIAN_PG_ROOT).filter((v) => existsSync(join(DEBIAN_PG_ROOT, v, 'bin', 'initdb')) && existsSync(join(DEBIAN_PG_ROOT, v, 'bin', 'pg_ctl')))
+    ? readdirSync(DEBIAN_PG_ROOT).filter(
+        (v) => existsSync(join(DEBIAN_PG_ROOT, v, 'bin', 'initdb')) && existsSync(join(DEBIAN_PG_ROOT, v, 'bin', 'pg_ctl')),
+      )
     : [];
   versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
   const version = versions[0];
   if (!version) {
     throw new Error(
       `PostgreSQL server binaries not found: expected ${DEBIAN_PG_ROOT}/<version>/bin/initdb and pg_ctl ` +
-      '(Debian layout; install with `apt-get install -y postgresql`). The PostgreSQL fault test needs a cluster of its own.',
+        '(Debian layout; install with `apt-get install -y postgresql`). The PostgreSQL fault test needs a cluster of its own.',
     );
   }
   return { version, bin: join(DEBIAN_PG_ROOT, version, 'bin') };
@@ -86,17 +88,20 @@ export async function createPgCluster(database = 'switchboard'): Promise<PgClust
   try {
     // --no-sync only skips initdb's own flush of the template files; the server itself runs with fsync=on.
     await run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], 60_000);
-    appendFileSync(data + '/postgresql.conf', [
-      '',
-      '# throwaway cluster of a fault test',
-      `port = ${port}`,
-      "listen_addresses = '127.0.0.1'",
-      `unix_socket_directories = '${dir}'`,
-      'fsync = on',
-      'synchronous_commit = on',
-      'max_connections = 50',
-      '',
-    ].join('\n'));
+    appendFileSync(
+      data + '/postgresql.conf',
+      [
+        '',
+        '# throwaway cluster of a fault test',
+        `port = ${port}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${dir}'`,
+        'fsync = on',
+        'synchronous_commit = on',
+        'max_connections = 50',
+        '',
+      ].join('\n'),
+    );
     await cluster.start();
     const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
     await admin.connect();
@@ -117,7 +122,9 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   try {
     return { uid: await id('-u'), gid: await id('-g') };
   } catch {
-    throw new Error('running as root, but there is no `postgres` OS user to run the throwaway cluster as (PostgreSQL refuses to run as root)');
+    throw new Error(
+      'running as root, but there is no `postgres` OS user to run the throwaway cluster as (PostgreSQL refuses to run as root)',
+    );
   }
 }
 

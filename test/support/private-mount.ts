@@ -80,9 +80,13 @@ export async function mountPrivateExt4(sizeBytes: number): Promise<Ext4Mount> {
 
 async function hold(root: string, dir: string, mountScript: string, extra: string[] = []): Promise<PrivateMount & { holderPid: number }> {
   // The holder mounts, says so, then sleeps (bounded) so the namespace outlives the test's steps.
-  const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${mountScript} && echo mounted && exec sleep 900`, 'sh', dir, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const holder: ChildProcess = spawn(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', `${mountScript} && echo mounted && exec sleep 900`, 'sh', dir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   holder.stdout!.on('data', (d) => (output += d));
   holder.stderr!.on('data', (d) => (output += d));
@@ -126,7 +130,9 @@ async function hold(root: string, dir: string, mountScript: string, extra: strin
 }
 
 function mountLine(pid: number, dir: string): string[] | null {
-  const line = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === dir);
+  const line = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === dir);
   return line ? line.split(' ') : null;
 }
 

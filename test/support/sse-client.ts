@@ -51,7 +51,8 @@ export class SseClient {
   isEnded = false;
 
   private buffer = '';
-  private block: { id: string | null; event: string | null; data: string[]; retry: number | null; comments: string[] } = SseClient.emptyBlock();
+  private block: { id: string | null; event: string | null; data: string[]; retry: number | null; comments: string[] } =
+    SseClient.emptyBlock();
   private readonly waiters = new Set<() => void>();
   private readonly keepFrames: boolean;
   private markEnded!: () => void;
@@ -148,7 +149,13 @@ export class SseClient {
   }
 
   private static emptyBlock() {
-    return { id: null as string | null, event: null as string | null, data: [] as string[], retry: null as number | null, comments: [] as string[] };
+    return {
+      id: null as string | null,
+      event: null as string | null,
+      data: [] as string[],
+      retry: null as number | null,
+      comments: [] as string[],
+    };
   }
 
   private feed(chunk: string): void {
@@ -184,7 +191,14 @@ export class SseClient {
   private dispatch(): void {
     const b = this.block;
     this.block = SseClient.emptyBlock();
-    const frame: SseFrame = { id: b.id, event: b.event, data: b.data.join('\n'), retry: b.retry, comments: b.comments, receivedAt: performance.now() };
+    const frame: SseFrame = {
+      id: b.id,
+      event: b.event,
+      data: b.data.join('\n'),
+      retry: b.retry,
+      comments: b.comments,
+      receivedAt: performance.now(),
+    };
     if (frame.id !== null) this.lastEventId = frame.id;
     if (frame.event !== null) this.eventCount++;
     if (this.keepFrames) {

@@ -28,7 +28,11 @@ export async function seedConversation(store: Store, contactKey = '96170000001')
   const now = new Date().toISOString();
   return store.db.transaction().execute(async (trx) => {
     const channel = await upsertChannel(trx, { provider: 'meta', external_id: '106540352242922', name: 'Clinic' }, now);
-    const contact = await upsertContact(trx, { channel_id: channel.id, contact_key: contactKey, wa_id: contactKey, user_id: null, name: 'Rana' }, now);
+    const contact = await upsertContact(
+      trx,
+      { channel_id: channel.id, contact_key: contactKey, wa_id: contactKey, user_id: null, name: 'Rana' },
+      now,
+    );
     return (await ensureConversation(trx, channel.id, contact.id, 'ai', now)).row.id;
   });
 }

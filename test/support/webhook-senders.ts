@@ -64,7 +64,12 @@ export function webhookBody(payload: unknown): string {
  * POSTs one webhook as the provider would: signed (Meta), with the token (MontyMobile) or under the
  * secret path (Qiscus). Rejects only when the connection fails.
  */
-export async function sendWebhook(baseUrl: string, provider: Provider, payload: unknown, options: SendOptions = {}): Promise<WebhookAnswer> {
+export async function sendWebhook(
+  baseUrl: string,
+  provider: Provider,
+  payload: unknown,
+  options: SendOptions = {},
+): Promise<WebhookAnswer> {
   const body = webhookBody(payload);
   const res = await fetch(`${baseUrl}${webhookPath(provider, options.secret)}`, {
     method: 'POST',
@@ -101,14 +106,22 @@ export const MONTY_BUSINESS = { phone_number_id: '901137269746618', display_phon
 export function metaEnvelope(values: Record<string, unknown>[]): Record<string, unknown> {
   return {
     object: 'whatsapp_business_account',
-    entry: [{ id: '102290129340398', changes: values.map((value) => ({ value: { messaging_product: 'whatsapp', ...value }, field: 'messages' })) }],
+    entry: [
+      {
+        id: '102290129340398',
+        changes: values.map((value) => ({ value: { messaging_product: 'whatsapp', ...value }, field: 'messages' })),
+      },
+    ],
   };
 }
 
 /** A Meta status webhook for one of our outbound messages (REFERENCE §1.7). */
 export function metaStatusPayload(wamid: string, status: string, options: { errors?: unknown[]; timestamp?: number } = {}) {
   const item: Record<string, unknown> = {
-    id: wamid, status, timestamp: String(options.timestamp ?? Math.floor(Date.now() / 1000)), recipient_id: '16505551234',
+    id: wamid,
+    status,
+    timestamp: String(options.timestamp ?? Math.floor(Date.now() / 1000)),
+    recipient_id: '16505551234',
   };
   if (options.errors) item.errors = options.errors;
   return metaEnvelope([{ metadata: META_BUSINESS, statuses: [item] }]);
@@ -131,7 +144,12 @@ export function montyTextPayload(id: string | null, body: string, from = '961701
 
 /** A MontyMobile status webhook. */
 export function montyStatusPayload(wamid: string, status: string, options: { errors?: unknown[] } = {}) {
-  const item: Record<string, unknown> = { id: wamid, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: '96170123456' };
+  const item: Record<string, unknown> = {
+    id: wamid,
+    status,
+    timestamp: String(Math.floor(Date.now() / 1000)),
+    recipient_id: '96170123456',
+  };
   if (options.errors) item.errors = options.errors;
   return montyEnvelope({ metadata: MONTY_BUSINESS, statuses: [item] });
 }
@@ -146,17 +164,46 @@ export function qiscusTextPayload(uniqueTempId: string, text: string, options: {
     app_code: TEST_SECRETS.QISCUS_APP_CODE,
     channel: { id: 123, name: 'Qiscus 123', source: 'wa' },
     payload: {
-      from: { avatar_url: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg', email, id: 0, id_str: '0', name: options.name ?? 'Budi Santoso' },
+      from: {
+        avatar_url: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg',
+        email,
+        id: 0,
+        id_str: '0',
+        name: options.name ?? 'Budi Santoso',
+      },
       message: {
-        comment_before_id: 0, comment_before_id_str: '0', created_at: at.toISOString(), disable_link_preview: false, extras: null,
-        id: 0, id_str: '0', payload: null, text, timestamp: at.toISOString(), type: 'text', unique_temp_id: uniqueTempId,
-        unix_nano_timestamp: seconds * 1000, unix_timestamp: seconds,
+        comment_before_id: 0,
+        comment_before_id_str: '0',
+        created_at: at.toISOString(),
+        disable_link_preview: false,
+        extras: null,
+        id: 0,
+        id_str: '0',
+        payload: null,
+        text,
+        timestamp: at.toISOString(),
+        type: 'text',
+        unique_temp_id: uniqueTempId,
+        unix_nano_timestamp: seconds * 1000,
+        unix_timestamp: seconds,
       },
       room: {
-        id: roomId, id_str: roomId, is_public_channel: false, name: options.name ?? 'Budi Santoso',
-        options: JSON.stringify({ channel: 'wa', channel_details: { channel_id: 963, name: 'Qiscus Cloud Group', phone: '+62628771666489' }, is_resolved: false, is_waiting: true, source: 'wa' }),
+        id: roomId,
+        id_str: roomId,
+        is_public_channel: false,
+        name: options.name ?? 'Budi Santoso',
+        options: JSON.stringify({
+          channel: 'wa',
+          channel_details: { channel_id: 963, name: 'Qiscus Cloud Group', phone: '+62628771666489' },
+          is_resolved: false,
+          is_waiting: true,
+          source: 'wa',
+        }),
         participants: [{ email }, { email: `${TEST_SECRETS.QISCUS_APP_CODE}_admin@qismo.com` }],
-        room_avatar: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg', topic_id: roomId, topic_id_str: roomId, type: 'group',
+        room_avatar: 'https://latest-multichannel.qiscus.com/img/default_avatar.svg',
+        topic_id: roomId,
+        topic_id_str: roomId,
+        type: 'group',
       },
       type: 'post_comment_mobile',
     },
@@ -173,7 +220,10 @@ export type StoredTable = (typeof STORED_TABLES)[number];
 export async function storedCounts(db: Kysely<DB>): Promise<Record<StoredTable, number>> {
   const counts = {} as Record<StoredTable, number>;
   for (const table of STORED_TABLES) {
-    const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .executeTakeFirstOrThrow();
     counts[table] = Number(row.n);
   }
   return counts;
@@ -209,7 +259,11 @@ export async function storedMessage(db: Kysely<DB>, messageId: string): Promise<
 }
 
 /** Event-log rows of a type, payload parsed, in log order; optionally only those about one message_id. */
-export async function eventRows(db: Kysely<DB>, type: string, messageId?: string): Promise<{ id: number; conversation_id: string | null; payload: any }[]> {
+export async function eventRows(
+  db: Kysely<DB>,
+  type: string,
+  messageId?: string,
+): Promise<{ id: number; conversation_id: string | null; payload: any }[]> {
   const rows = await db.selectFrom('events').selectAll().where('type', '=', type).orderBy('id').execute();
   return rows
     .map((r) => ({ id: Number(r.id), conversation_id: r.conversation_id, payload: JSON.parse(r.payload) }))

@@ -111,7 +111,9 @@ export function countOutcomes(deliveries: readonly Delivery[]): Record<string, n
  * unacknowledged.
  */
 export async function redeliverUnacknowledged(
-  baseUrl: string, deliveries: readonly Delivery[], bounds: { rounds: number; maxMs: number; workers?: number },
+  baseUrl: string,
+  deliveries: readonly Delivery[],
+  bounds: { rounds: number; maxMs: number; workers?: number },
 ): Promise<{ resent: number; unacknowledged: WebhookItem[] }> {
   const acked = new Set(deliveries.filter((d) => d.outcome === 200).map((d) => d.item));
   let pending = [...new Set(deliveries.map((d) => d.item))].filter((item) => !acked.has(item));

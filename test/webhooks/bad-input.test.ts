@@ -3,8 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Provider } from '../../src/chat/types.js';
 import { TEST_SECRETS, metaTextPayload, signMeta } from '../support/app.js';
 import {
-  META_BUSINESS, metaEnvelope, montyTextPayload, qiscusTextPayload, sendWebhook, storedCounts, storedMessage, webhookPath,
-  type SendOptions, type WebhookAnswer,
+  META_BUSINESS,
+  metaEnvelope,
+  montyTextPayload,
+  qiscusTextPayload,
+  sendWebhook,
+  storedCounts,
+  storedMessage,
+  webhookPath,
+  type SendOptions,
+  type WebhookAnswer,
 } from '../support/webhook-senders.js';
 import { startWebhookServer, webhookDatabases, type WebhookServer } from './harness.js';
 
@@ -50,10 +58,29 @@ const BAD_AUTH: Record<Provider, { name: string; options: (body: string) => Send
 
 /** Well-formed JSON that is no webhook of that provider. */
 const UNKNOWN_SHAPES: Record<Provider, unknown[]> = {
-  meta: [{}, [], null, 42, 'entry', true, { entry: 'not an array' }, { object: 'page', entry: [] }, { object: 'instagram', entry: [{ changes: [] }] }],
+  meta: [
+    {},
+    [],
+    null,
+    42,
+    'entry',
+    true,
+    { entry: 'not an array' },
+    { object: 'page', entry: [] },
+    { object: 'instagram', entry: [{ changes: [] }] },
+  ],
   montymobile: [{}, [], null, -1, 'x', { entry: {} }, { object: 'whatsapp', entry: [] }, { data: { messages: [] } }],
-  qiscus: [{}, [], null, 0, 'post_comment_mobile', { type: 'post_comment_mobile' }, { payload: { from: {}, room: {} } },
-    { type: 'custom_button', payload: { from: {}, room: {}, message: {} } }, { payload: { from: 'x', room: {}, message: {} } }],
+  qiscus: [
+    {},
+    [],
+    null,
+    0,
+    'post_comment_mobile',
+    { type: 'post_comment_mobile' },
+    { payload: { from: {}, room: {} } },
+    { type: 'custom_button', payload: { from: {}, room: {}, message: {} } },
+    { payload: { from: 'x', room: {}, message: {} } },
+  ],
 };
 
 const NOT_JSON = ['', '{', 'not json', '{"entry": [}', '\u0000', '<xml/>', '{"a":1}{"b":2}', 'undefined', "{'single': 'quotes'}"];
@@ -127,10 +154,18 @@ for (const database of webhookDatabases()) {
     }
 
     it('an unknown provider path is 404 and stores nothing', async () => {
-      await expectRejected(async () => {
-        const res = await fetch(`${server.url}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-        return { status: res.status, body: await res.json(), text: '', contentType: null };
-      }, 404, 'not_found');
+      await expectRejected(
+        async () => {
+          const res = await fetch(`${server.url}/webhooks/whatsapp`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
+          return { status: res.status, body: await res.json(), text: '', contentType: null };
+        },
+        404,
+        'not_found',
+      );
     });
 
     describe('odd but authentic input is stored, never a failure every retry would repeat', () => {
@@ -142,7 +177,12 @@ for (const database of webhookDatabases()) {
 
       it('JSON nested 10,000 deep inside an unknown message type is stored as unsupported, the deep part cut', async () => {
         const depth = 10_000;
-        const payload = metaEnvelope([{ metadata: META_BUSINESS, messages: [{ from: '16505551234', id: 'wamid.DEEP', timestamp: '1749420000', type: 'weird', weird: '__DEEP__' }] }]);
+        const payload = metaEnvelope([
+          {
+            metadata: META_BUSINESS,
+            messages: [{ from: '16505551234', id: 'wamid.DEEP', timestamp: '1749420000', type: 'weird', weird: '__DEEP__' }],
+          },
+        ]);
         const body = JSON.stringify(payload).replace('"__DEEP__"', `${'['.repeat(depth)}${']'.repeat(depth)}`);
         const answer = await sendWebhook(server.url, 'meta', body);
         expect(answer.status, answer.text).toBe(200);
@@ -155,14 +195,16 @@ for (const database of webhookDatabases()) {
 
       it('a message whose id or sender is too long to index is left out; the rest of the POST is stored', async () => {
         const long = randomBytes(3000).toString('base64');
-        const payload = metaEnvelope([{
-          metadata: META_BUSINESS,
-          messages: [
-            { from: '16505551234', id: `wamid.${long}`, timestamp: '1749420000', type: 'text', text: { body: 'long id' } },
-            { from: long, id: 'wamid.LONGSENDER', timestamp: '1749420000', type: 'text', text: { body: 'long sender' } },
-            { from: '16505551234', id: 'wamid.NEXT.TO.LONG', timestamp: '1749420000', type: 'text', text: { body: 'fine' } },
-          ],
-        }]);
+        const payload = metaEnvelope([
+          {
+            metadata: META_BUSINESS,
+            messages: [
+              { from: '16505551234', id: `wamid.${long}`, timestamp: '1749420000', type: 'text', text: { body: 'long id' } },
+              { from: long, id: 'wamid.LONGSENDER', timestamp: '1749420000', type: 'text', text: { body: 'long sender' } },
+              { from: '16505551234', id: 'wamid.NEXT.TO.LONG', timestamp: '1749420000', type: 'text', text: { body: 'fine' } },
+            ],
+          },
+        ]);
         const answer = await sendWebhook(server.url, 'meta', payload);
         expect(answer.status, answer.text).toBe(200);
         expect(answer.body).toMatchObject({ created: 1, unstorable: 2 });

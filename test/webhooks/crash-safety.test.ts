@@ -36,11 +36,23 @@ function delivery(i: number): Delivery {
   const contact = String(96170000000 + (i % CONTACTS));
   switch (i % 3) {
     case 0:
-      return { provider: 'meta', id: `wamid.CRASH.${i}`, body: JSON.stringify(metaTextPayload(`wamid.CRASH.${i}`, contact, `message ${i}`)) };
+      return {
+        provider: 'meta',
+        id: `wamid.CRASH.${i}`,
+        body: JSON.stringify(metaTextPayload(`wamid.CRASH.${i}`, contact, `message ${i}`)),
+      };
     case 1:
-      return { provider: 'montymobile', id: `wamid.CRASH.${i}`, body: JSON.stringify(montyTextPayload(`wamid.CRASH.${i}`, `message ${i}`, contact)) };
+      return {
+        provider: 'montymobile',
+        id: `wamid.CRASH.${i}`,
+        body: JSON.stringify(montyTextPayload(`wamid.CRASH.${i}`, `message ${i}`, contact)),
+      };
     default:
-      return { provider: 'qiscus', id: `wa_wamid.CRASH.${i}`, body: JSON.stringify(qiscusTextPayload(`wa_wamid.CRASH.${i}`, `message ${i}`, { email: contact, roomId: `room-${contact}` })) };
+      return {
+        provider: 'qiscus',
+        id: `wa_wamid.CRASH.${i}`,
+        body: JSON.stringify(qiscusTextPayload(`wa_wamid.CRASH.${i}`, `message ${i}`, { email: contact, roomId: `room-${contact}` })),
+      };
   }
 }
 
@@ -77,7 +89,11 @@ async function deliver(url: () => string, list: Delivery[], deadline: number, af
 async function readBack(url: string) {
   const store = await openStore(url, { migrate: false });
   try {
-    const messages = await store.db.selectFrom('messages').select(['message_id', 'conversation_id', 'seq']).where('role', '=', 'user').execute();
+    const messages = await store.db
+      .selectFrom('messages')
+      .select(['message_id', 'conversation_id', 'seq'])
+      .where('role', '=', 'user')
+      .execute();
     const conversations = await store.db.selectFrom('conversations').select(['id', 'last_seq']).execute();
     const aiJobs = await store.db.selectFrom('jobs').select('payload').where('kind', '=', 'ai.reply').execute();
     const events = await store.db.selectFrom('events').select('payload').where('type', '=', 'new_message').execute();
@@ -126,9 +142,14 @@ for (const database of DATABASES) {
       const first = await startChildServer(env);
       server = first;
       let killing: Promise<void> | null = null;
-      const phase1 = await deliver(() => first.url, all, deadline, (acked) => {
-        if (acked >= KILL_AFTER_ACKS && !killing) killing = first.kill();
-      });
+      const phase1 = await deliver(
+        () => first.url,
+        all,
+        deadline,
+        (acked) => {
+          if (acked >= KILL_AFTER_ACKS && !killing) killing = first.kill();
+        },
+      );
       expect(killing, 'the server was killed mid-stream').not.toBeNull();
       await killing;
       server = null;
@@ -142,14 +163,20 @@ for (const database of DATABASES) {
       const afterCrash = await readBack(db.url);
       const storedAfterCrash = new Set(afterCrash.messages.map((m) => m.message_id));
       const lost = phase1.acked.filter((d) => !storedAfterCrash.has(d.id));
-      expect(lost.map((d) => d.id), 'acknowledged but lost').toEqual([]);
+      expect(
+        lost.map((d) => d.id),
+        'acknowledged but lost',
+      ).toEqual([]);
 
       // Re-send what got no 200, and a sample of what did; retry (bounded) until every answer is 200.
       let pending = [...phase1.unacked, ...sample(phase1.acked, RESENT_ACKED_SAMPLE)];
       for (let round = 0; round < 5 && pending.length > 0 && Date.now() < deadline; round++) {
         pending = (await deliver(() => second.url, pending, deadline)).unacked;
       }
-      expect(pending.map((d) => d.id), 'still not acknowledged after the restart').toEqual([]);
+      expect(
+        pending.map((d) => d.id),
+        'still not acknowledged after the restart',
+      ).toEqual([]);
 
       // Phase 3: a graceful stop, then the whole database is read back.
       expect(await second.stop()).toBe(0);

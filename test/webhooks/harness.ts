@@ -83,7 +83,14 @@ export async function startWebhookServer(factory: DatabaseFactory, env: Record<s
 export async function expectIngested(db: Kysely<DB>, messageId: string, provider: Provider): Promise<StoredMessage> {
   const m = await storedMessage(db, messageId);
   // [ID1] the provider's id is the key; [ID4] metadata carries it twice.
-  expect(m).toMatchObject({ message_id: messageId, role: 'user', status: 'received', operator_id: null, provider_message_id: null, client_key: null });
+  expect(m).toMatchObject({
+    message_id: messageId,
+    role: 'user',
+    status: 'received',
+    operator_id: null,
+    provider_message_id: null,
+    client_key: null,
+  });
   expect(m.metadata).toMatchObject({ message_id: messageId, source_message_id: messageId, provider });
   expect(m.seq).toBeGreaterThan(0);
 
@@ -97,9 +104,19 @@ export async function expectIngested(db: Kysely<DB>, messageId: string, provider
   expect(events).toHaveLength(1);
   expect(events[0]!.conversation_id).toBe(m.conversation_id);
   expect(events[0]!.payload).toEqual({
-    message_id: m.message_id, conversation_id: m.conversation_id, seq: m.seq, role: 'user', type: m.type, text: m.text,
+    message_id: m.message_id,
+    conversation_id: m.conversation_id,
+    seq: m.seq,
+    role: 'user',
+    type: m.type,
+    text: m.text,
     media: m.media === null ? null : { ...m.media, url: `/api/media/${m.media.media_id}` },
-    status: 'received', error: m.error, operator: null, reply_to: m.reply_to, timestamp: m.timestamp, metadata: m.metadata,
+    status: 'received',
+    error: m.error,
+    operator: null,
+    reply_to: m.reply_to,
+    timestamp: m.timestamp,
+    metadata: m.metadata,
   });
   const updates = (await eventRows(db, 'conversation_updated')).filter((e) => e.conversation_id === m.conversation_id);
   expect(updates.length).toBeGreaterThan(0);
@@ -113,7 +130,12 @@ export async function expectIngested(db: Kysely<DB>, messageId: string, provider
   } else {
     expect(m.media).toMatchObject({ status: 'pending', url: null, transcript: null, size: null });
     expect(media).toHaveLength(1);
-    expect(media[0]).toMatchObject({ media_id: m.media.media_id, conversation_id: m.conversation_id, provider, mime_type: m.media.mime_type });
+    expect(media[0]).toMatchObject({
+      media_id: m.media.media_id,
+      conversation_id: m.conversation_id,
+      provider,
+      mime_type: m.media.mime_type,
+    });
     expect(downloads.map(({ dedupe_key, payload }) => ({ dedupe_key, payload }))).toEqual([
       { dedupe_key: m.media.media_id, payload: { media_id: m.media.media_id } },
     ]);

@@ -3,10 +3,24 @@ import type { Provider } from '../../src/chat/types.js';
 import type { Running } from '../../src/main.js';
 import { metaTextPayload, startTestServer } from '../support/app.js';
 import {
-  eventRows, fixtureText, jobRows, messagesWithId, metaEnvelope, META_BUSINESS, montyTextPayload, qiscusTextPayload, sendWebhook,
+  eventRows,
+  fixtureText,
+  jobRows,
+  messagesWithId,
+  metaEnvelope,
+  META_BUSINESS,
+  montyTextPayload,
+  qiscusTextPayload,
+  sendWebhook,
 } from '../support/webhook-senders.js';
 import {
-  expectIngested, journalRows, parkBackgroundJobs, startWebhookServer, WEBHOOK_TEST_ENV, webhookDatabases, type WebhookServer,
+  expectIngested,
+  journalRows,
+  parkBackgroundJobs,
+  startWebhookServer,
+  WEBHOOK_TEST_ENV,
+  webhookDatabases,
+  type WebhookServer,
 } from './harness.js';
 
 /*
@@ -19,9 +33,24 @@ const COPIES = 20;
 
 const CASES: { provider: Provider; name: string; body: () => string; id: string }[] = [
   { provider: 'meta', name: 'a Meta text', body: () => JSON.stringify(metaTextPayload('wamid.SAME.TEXT')), id: 'wamid.SAME.TEXT' },
-  { provider: 'meta', name: 'a Meta photo', body: () => fixtureText('meta', 'image'), id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=' },
-  { provider: 'montymobile', name: 'a MontyMobile text', body: () => JSON.stringify(montyTextPayload('wamid.SAME.MONTY', 'hi')), id: 'wamid.SAME.MONTY' },
-  { provider: 'qiscus', name: 'a Qiscus text', body: () => JSON.stringify(qiscusTextPayload('wa_wamid.SAME.QISCUS', 'halo')), id: 'wa_wamid.SAME.QISCUS' },
+  {
+    provider: 'meta',
+    name: 'a Meta photo',
+    body: () => fixtureText('meta', 'image'),
+    id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+  },
+  {
+    provider: 'montymobile',
+    name: 'a MontyMobile text',
+    body: () => JSON.stringify(montyTextPayload('wamid.SAME.MONTY', 'hi')),
+    id: 'wamid.SAME.MONTY',
+  },
+  {
+    provider: 'qiscus',
+    name: 'a Qiscus text',
+    body: () => JSON.stringify(qiscusTextPayload('wa_wamid.SAME.QISCUS', 'halo')),
+    id: 'wa_wamid.SAME.QISCUS',
+  },
 ];
 
 /** Posts the same bytes `copies` times at once; every answer must be 200. */
@@ -84,9 +113,15 @@ for (const database of webhookDatabases()) {
     it('[ID5] a redelivered batch that gained a message: the old one is a no-op, the new one is stored after it', async () => {
       const message = (id: string) => ({ from: '16505551234', id, timestamp: '1749420000', type: 'text', text: { body: id } });
       const contacts = [{ profile: { name: 'Sheena Nelson' }, wa_id: '16505551234' }];
-      expect((await sendWebhook(server.url, 'meta', metaEnvelope([{ metadata: META_BUSINESS, contacts, messages: [message('wamid.OLD')] }]))).body)
-        .toMatchObject({ created: 1, duplicates: 0 });
-      const answer = await sendWebhook(server.url, 'meta', metaEnvelope([{ metadata: META_BUSINESS, contacts, messages: [message('wamid.OLD'), message('wamid.NEW')] }]));
+      expect(
+        (await sendWebhook(server.url, 'meta', metaEnvelope([{ metadata: META_BUSINESS, contacts, messages: [message('wamid.OLD')] }])))
+          .body,
+      ).toMatchObject({ created: 1, duplicates: 0 });
+      const answer = await sendWebhook(
+        server.url,
+        'meta',
+        metaEnvelope([{ metadata: META_BUSINESS, contacts, messages: [message('wamid.OLD'), message('wamid.NEW')] }]),
+      );
       expect(answer.body).toMatchObject({ created: 1, duplicates: 1 });
       expect((await expectExactlyOnce('meta', 'wamid.OLD')).seq).toBe(1);
       expect((await expectIngested(server.db, 'wamid.NEW', 'meta')).seq).toBe(2);
@@ -95,9 +130,13 @@ for (const database of webhookDatabases()) {
     });
 
     it('[ID5] the same webhook delivered to two server processes on one database at the same instant: stored once', async () => {
-      const second: Running = await parkBackgroundJobs(await startTestServer({
-        ...WEBHOOK_TEST_ENV, DATA_DIR: server.running.ctx.config.dataDir, DATABASE_URL: server.running.ctx.config.databaseUrl,
-      }));
+      const second: Running = await parkBackgroundJobs(
+        await startTestServer({
+          ...WEBHOOK_TEST_ENV,
+          DATA_DIR: server.running.ctx.config.dataDir,
+          DATABASE_URL: server.running.ctx.config.databaseUrl,
+        }),
+      );
       try {
         for (const c of CASES) {
           await postConcurrently([server.url, second.url], c.provider, c.body());
@@ -107,7 +146,11 @@ for (const database of webhookDatabases()) {
         const rows = await server.db.selectFrom('messages').select(['conversation_id', 'seq']).execute();
         const seqs = new Map<string, number[]>();
         for (const row of rows) seqs.set(row.conversation_id, [...(seqs.get(row.conversation_id) ?? []), row.seq]);
-        expect([...seqs.values()].map((list) => list.sort((a, b) => a - b)).sort((a, b) => b.length - a.length)).toEqual([[1, 2], [1], [1]]);
+        expect([...seqs.values()].map((list) => list.sort((a, b) => a - b)).sort((a, b) => b.length - a.length)).toEqual([
+          [1, 2],
+          [1],
+          [1],
+        ]);
       } finally {
         await second.close();
       }

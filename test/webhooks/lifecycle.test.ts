@@ -6,7 +6,16 @@ import { webhookAdapters } from '../../src/providers/registry.js';
 import { loginAdmin } from '../api/api-client.js';
 import { metaMessagesPayload } from '../support/app.js';
 import {
-  conversationOf, eventRows, jobRows, messagesWithId, META_BUSINESS, metaEnvelope, montyEnvelope, MONTY_BUSINESS, sendWebhook, storedCounts,
+  conversationOf,
+  eventRows,
+  jobRows,
+  messagesWithId,
+  META_BUSINESS,
+  metaEnvelope,
+  montyEnvelope,
+  MONTY_BUSINESS,
+  sendWebhook,
+  storedCounts,
   storedMessage,
 } from '../support/webhook-senders.js';
 import { startWebhookServer, webhookDatabases, type WebhookServer } from './harness.js';
@@ -30,13 +39,23 @@ function payload(messages: (Record<string, unknown> & { id: string })[], from = 
 
 const text = (id: string, body: string, ts = T0) => ({ id, timestamp: String(ts), type: 'text', text: { body } });
 const image = (id: string, caption: string, ts = T0) => ({
-  id, timestamp: String(ts), type: 'image',
+  id,
+  timestamp: String(ts),
+  type: 'image',
   image: { caption, mime_type: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=', id: '1003383421387256' },
 });
 const edit = (id: string, original: string, message: Record<string, unknown>, ts = T0 + 60) => ({
-  id, timestamp: String(ts), type: 'edit', edit: { original_message_id: original, message },
+  id,
+  timestamp: String(ts),
+  type: 'edit',
+  edit: { original_message_id: original, message },
 });
-const revoke = (id: string, original: string, ts = T0 + 120) => ({ id, timestamp: String(ts), type: 'revoke', revoke: { original_message_id: original } });
+const revoke = (id: string, original: string, ts = T0 + 120) => ({
+  id,
+  timestamp: String(ts),
+  type: 'revoke',
+  revoke: { original_message_id: original },
+});
 
 /** Meta's system messages carry no `contacts` array. */
 function systemPayload(id: string, system: Record<string, unknown>, from = FROM) {
@@ -61,13 +80,22 @@ for (const database of webhookDatabases()) {
 
     it('[ED1] an edit of a text: the new text in place, the old version with its times in metadata.edits, edited_at, one message_updated, no message of its own', async () => {
       await post(payload([text(ORIGINAL, 'I want 2 tickets')]));
-      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'I want 3 tickets' } })]))).toMatchObject({ created: 0, duplicates: 0, operations: 1 });
+      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'I want 3 tickets' } })]))).toMatchObject({
+        created: 0,
+        duplicates: 0,
+        operations: 1,
+      });
 
       const m = await storedMessage(server.db, ORIGINAL);
       expect(m).toMatchObject({ seq: 1, type: 'text', text: 'I want 3 tickets', deleted_at: null });
       expect(m.edited_at).toEqual(expect.any(String));
       expect(m.metadata['edits']).toEqual([
-        { text: 'I want 2 tickets', since: new Date(T0 * 1000).toISOString(), replaced_at: new Date((T0 + 60) * 1000).toISOString(), edit_id: EDIT },
+        {
+          text: 'I want 2 tickets',
+          since: new Date(T0 * 1000).toISOString(),
+          replaced_at: new Date((T0 + 60) * 1000).toISOString(),
+          edit_id: EDIT,
+        },
       ]);
       expect(await messagesWithId(server.db, EDIT)).toEqual([]);
       const counts = await storedCounts(server.db);
@@ -77,14 +105,25 @@ for (const database of webhookDatabases()) {
 
       const updates = await eventRows(server.db, 'message_updated', ORIGINAL);
       expect(updates).toHaveLength(1);
-      expect(updates[0]!.payload).toMatchObject({ message_id: ORIGINAL, text: 'I want 3 tickets', edited_at: m.edited_at, metadata: { edits: m.metadata['edits'] } });
+      expect(updates[0]!.payload).toMatchObject({
+        message_id: ORIGINAL,
+        text: 'I want 3 tickets',
+        edited_at: m.edited_at,
+        metadata: { edits: m.metadata['edits'] },
+      });
       // It was the last message: the list's preview follows.
-      expect((await eventRows(server.db, 'conversation_updated')).at(-1)!.payload.last_message).toMatchObject({ message_id: ORIGINAL, text: 'I want 3 tickets' });
+      expect((await eventRows(server.db, 'conversation_updated')).at(-1)!.payload.last_message).toMatchObject({
+        message_id: ORIGINAL,
+        text: 'I want 3 tickets',
+      });
       const { conversation } = await conversationOf(server.db, m);
       expect(conversation).toMatchObject({ unread_count: 1, last_seq: 1 });
 
       // [ED2] a redelivered edit changes nothing.
-      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'I want 3 tickets' } })]))).toMatchObject({ duplicates: 1, operations: 0 });
+      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'I want 3 tickets' } })]))).toMatchObject({
+        duplicates: 1,
+        operations: 0,
+      });
       expect(await storedMessage(server.db, ORIGINAL)).toEqual(m);
       expect(await eventRows(server.db, 'message_updated', ORIGINAL)).toHaveLength(1);
 
@@ -92,13 +131,23 @@ for (const database of webhookDatabases()) {
       await post(payload([edit(EDIT_2, ORIGINAL, { type: 'text', text: { body: 'I want 4 tickets' } }, T0 + 90)]));
       const twice = await storedMessage(server.db, ORIGINAL);
       expect(twice.text).toBe('I want 4 tickets');
-      expect((twice.metadata['edits'] as any[]).map((v) => [v.text, v.edit_id])).toEqual([['I want 2 tickets', EDIT], ['I want 3 tickets', EDIT_2]]);
+      expect((twice.metadata['edits'] as any[]).map((v) => [v.text, v.edit_id])).toEqual([
+        ['I want 2 tickets', EDIT],
+        ['I want 3 tickets', EDIT_2],
+      ]);
     });
 
     it('[ED1] an edit of an image caption: text and media.caption change, the media stays', async () => {
       await post(payload([image(ORIGINAL, 'my receipt')]));
       const before = await storedMessage(server.db, ORIGINAL);
-      await post(payload([edit(EDIT, ORIGINAL, { type: 'image', image: { caption: 'my receipt for March', mime_type: 'image/jpeg', id: '1003383421387256' } })]));
+      await post(
+        payload([
+          edit(EDIT, ORIGINAL, {
+            type: 'image',
+            image: { caption: 'my receipt for March', mime_type: 'image/jpeg', id: '1003383421387256' },
+          }),
+        ]),
+      );
       const m = await storedMessage(server.db, ORIGINAL);
       expect(m).toMatchObject({ type: 'photo', text: 'my receipt for March' });
       expect(m.media).toEqual({ ...before.media, caption: 'my receipt for March' });
@@ -108,7 +157,9 @@ for (const database of webhookDatabases()) {
 
     it('[RV1][RV2] a revoke: text, caption, previous versions and media bytes gone, the row stays with deleted_at, media answers 410, search no longer finds it', async () => {
       await post(payload([image(ORIGINAL, 'my card number 4242')]));
-      await post(payload([edit(EDIT, ORIGINAL, { type: 'image', image: { caption: 'my card number 4242 4242', id: '1003383421387256' } })]));
+      await post(
+        payload([edit(EDIT, ORIGINAL, { type: 'image', image: { caption: 'my card number 4242 4242', id: '1003383421387256' } })]),
+      );
       const before = await storedMessage(server.db, ORIGINAL);
       // The download finished: a file under DATA_DIR, as the media worker leaves it.
       const mediaId = before.media!.media_id;
@@ -116,7 +167,11 @@ for (const database of webhookDatabases()) {
       const file = join(server.running.ctx.config.dataDir, storagePath);
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, Buffer.from('jpeg bytes'));
-      await server.db.updateTable('media').set({ status: 'ready', storage_path: storagePath, size: 10 }).where('media_id', '=', mediaId).execute();
+      await server.db
+        .updateTable('media')
+        .set({ status: 'ready', storage_path: storagePath, size: 10 })
+        .where('media_id', '=', mediaId)
+        .execute();
       const admin = await loginAdmin(server.url);
       expect((await admin.get(`/api/media/${mediaId}`)).status).toBe(200);
       const { conversation } = await conversationOf(server.db, before);
@@ -126,15 +181,27 @@ for (const database of webhookDatabases()) {
       const m = await storedMessage(server.db, ORIGINAL);
       expect(m).toMatchObject({ id: before.id, seq: 1, type: 'photo', text: null, role: 'user' });
       expect(m.deleted_at).toEqual(expect.any(String));
-      expect(m.media).toEqual({ media_id: mediaId, mime_type: null, url: null, status: 'deleted', caption: null, transcript: null, filename: null, size: null });
+      expect(m.media).toEqual({
+        media_id: mediaId,
+        mime_type: null,
+        url: null,
+        status: 'deleted',
+        caption: null,
+        transcript: null,
+        filename: null,
+        size: null,
+      });
       expect(m.metadata).toEqual({
-        provider: 'meta', message_id: ORIGINAL, source_message_id: ORIGINAL,
+        provider: 'meta',
+        message_id: ORIGINAL,
+        source_message_id: ORIGINAL,
         deleted: { by: 'customer', at: m.deleted_at, revoked_at: new Date((T0 + 120) * 1000).toISOString(), revoke_id: REVOKE },
       });
       expect(JSON.stringify(m)).not.toContain('4242');
       expect(await messagesWithId(server.db, REVOKE)).toEqual([]);
-      expect(await server.db.selectFrom('media').select(['status', 'storage_path', 'size']).where('media_id', '=', mediaId).execute())
-        .toEqual([{ status: 'deleted', storage_path: null, size: null }]);
+      expect(
+        await server.db.selectFrom('media').select(['status', 'storage_path', 'size']).where('media_id', '=', mediaId).execute(),
+      ).toEqual([{ status: 'deleted', storage_path: null, size: null }]);
       expect(existsSync(file)).toBe(false);
       const gone = await admin.get(`/api/media/${mediaId}`);
       expect(gone.status).toBe(410);
@@ -155,7 +222,10 @@ for (const database of webhookDatabases()) {
     });
 
     it('[ED3][ED2] an edit before its original waits (conversation metadata, API), then the original arrives already edited; a redelivery changes nothing', async () => {
-      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({ created: 0, operations: 1 });
+      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({
+        created: 0,
+        operations: 1,
+      });
       expect(await storedCounts(server.db)).toMatchObject({ messages: 0, conversations: 1 });
       const waiting = await server.db.selectFrom('pending_operations').selectAll().execute();
       expect(waiting).toMatchObject([{ kind: 'edit', operation_id: EDIT, target_message_id: ORIGINAL, applied_at: null }]);
@@ -168,7 +238,9 @@ for (const database of webhookDatabases()) {
         pending_operations: [{ kind: 'edit', operation_id: EDIT, original_message_id: ORIGINAL }],
       });
       // Redelivered while waiting: still one.
-      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({ duplicates: 1 });
+      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({
+        duplicates: 1,
+      });
       expect(await server.db.selectFrom('pending_operations').selectAll().execute()).toHaveLength(1);
 
       expect(await post(payload([text(ORIGINAL, 'see you at 5')]))).toMatchObject({ created: 1 });
@@ -184,7 +256,9 @@ for (const database of webhookDatabases()) {
       expect(JSON.parse(after.metadata)).toEqual({});
       expect((await admin.get(`/api/conversations/${row.id}`)).body.pending_operations).toBeUndefined();
 
-      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({ duplicates: 1 });
+      expect(await post(payload([edit(EDIT, ORIGINAL, { type: 'text', text: { body: 'see you at 6' } })]))).toMatchObject({
+        duplicates: 1,
+      });
       expect(await storedMessage(server.db, ORIGINAL)).toEqual(m);
     });
 
@@ -207,8 +281,9 @@ for (const database of webhookDatabases()) {
       await post(body);
       const journal = await server.db.selectFrom('webhook_journal').select('body').execute();
       expect(journal.map((j) => JSON.parse(j.body))).toEqual([body]);
-      expect(await server.db.selectFrom('pending_operations').select(['target_message_id', 'applied_at']).execute())
-        .toEqual([{ target_message_id: 'wamid.NEVER.ARRIVES', applied_at: null }]);
+      expect(await server.db.selectFrom('pending_operations').select(['target_message_id', 'applied_at']).execute()).toEqual([
+        { target_message_id: 'wamid.NEVER.ARRIVES', applied_at: null },
+      ]);
       expect(await storedCounts(server.db)).toMatchObject({ messages: 0 });
     });
 
@@ -217,13 +292,24 @@ for (const database of webhookDatabases()) {
       const before = await storedMessage(server.db, ORIGINAL);
       const SYSTEM = 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRTWVNURU0wMDAwMDAwMDAwMDAwMQA=';
       const body = 'User Sheena Nelson changed from 16505551234 to 16505559999';
-      expect(await post(systemPayload(SYSTEM, { body, wa_id: '16505559999', type: 'user_changed_number', customer: FROM }))).toMatchObject({ created: 0, operations: 1 });
+      expect(await post(systemPayload(SYSTEM, { body, wa_id: '16505559999', type: 'user_changed_number', customer: FROM }))).toMatchObject({
+        created: 0,
+        operations: 1,
+      });
       const event = await storedMessage(server.db, SYSTEM);
-      expect(event).toMatchObject({ conversation_id: before.conversation_id, seq: 2, role: 'system', type: 'event', text: body, status: 'received' });
+      expect(event).toMatchObject({
+        conversation_id: before.conversation_id,
+        seq: 2,
+        role: 'system',
+        type: 'event',
+        text: body,
+        status: 'received',
+      });
       expect(event.metadata).toMatchObject({
         system: { type: 'user_changed_number', wa_id: '16505559999', customer: FROM, body },
         number_change: { from: FROM, to: '16505559999', applied: true },
-        message_id: SYSTEM, provider: 'meta',
+        message_id: SYSTEM,
+        provider: 'meta',
       });
       const { contact, conversation } = await conversationOf(server.db, before);
       expect(contact).toMatchObject({ contact_key: '16505559999', wa_id: '16505559999', name: 'Sheena Nelson' });
@@ -232,7 +318,8 @@ for (const database of webhookDatabases()) {
       expect((await jobRows(server.db, 'ai.reply')).map((j) => j.payload.message_id)).toEqual([ORIGINAL]);
       expect(await eventRows(server.db, 'new_message', SYSTEM)).toHaveLength(1);
       expect((await eventRows(server.db, 'conversation_updated')).at(-1)!.payload).toMatchObject({
-        contact: { wa_id: '16505559999' }, last_message: { message_id: SYSTEM, type: 'event' },
+        contact: { wa_id: '16505559999' },
+        last_message: { message_id: SYSTEM, type: 'event' },
       });
 
       await post(payload([text('wamid.FROM.NEW.NUMBER', 'it is me, new phone', T0 + 400)], '16505559999'));
@@ -241,20 +328,31 @@ for (const database of webhookDatabases()) {
       expect(await storedCounts(server.db)).toMatchObject({ contacts: 1, conversations: 1, messages: 3 });
 
       // Redelivered: nothing new.
-      expect(await post(systemPayload(SYSTEM, { body, wa_id: '16505559999', type: 'user_changed_number', customer: FROM }))).toMatchObject({ duplicates: 1 });
+      expect(await post(systemPayload(SYSTEM, { body, wa_id: '16505559999', type: 'user_changed_number', customer: FROM }))).toMatchObject({
+        duplicates: 1,
+      });
       expect(await storedCounts(server.db)).toMatchObject({ messages: 3, contacts: 1 });
     });
 
     it('[SY3] customer_identity_changed and an unknown system type: event messages with their body, shown to the operator', async () => {
       await post(payload([text(ORIGINAL, 'hello')]));
-      await post(systemPayload('wamid.SYS.IDENTITY', { body: 'Security code changed', identity: 'b1b2b3c4', type: 'customer_identity_changed' }));
+      await post(
+        systemPayload('wamid.SYS.IDENTITY', { body: 'Security code changed', identity: 'b1b2b3c4', type: 'customer_identity_changed' }),
+      );
       await post(systemPayload('wamid.SYS.OTHER', { body: 'Something else happened', type: 'user_changed_user_id', user_id: 'US.123' }));
       await post(systemPayload('wamid.SYS.NOBODY', { type: 'brand_new_notice' }));
       const identity = await storedMessage(server.db, 'wamid.SYS.IDENTITY');
       expect(identity).toMatchObject({ role: 'system', type: 'event', text: 'Security code changed' });
-      expect(identity.metadata['system']).toEqual({ body: 'Security code changed', identity: 'b1b2b3c4', type: 'customer_identity_changed' });
+      expect(identity.metadata['system']).toEqual({
+        body: 'Security code changed',
+        identity: 'b1b2b3c4',
+        type: 'customer_identity_changed',
+      });
       expect(await storedMessage(server.db, 'wamid.SYS.OTHER')).toMatchObject({ type: 'event', text: 'Something else happened' });
-      expect(await storedMessage(server.db, 'wamid.SYS.NOBODY')).toMatchObject({ type: 'event', text: 'WhatsApp system notice: brand_new_notice' });
+      expect(await storedMessage(server.db, 'wamid.SYS.NOBODY')).toMatchObject({
+        type: 'event',
+        text: 'WhatsApp system notice: brand_new_notice',
+      });
       const { contact } = await conversationOf(server.db, identity);
       expect(contact.contact_key).toBe(FROM);
       expect(await storedCounts(server.db)).toMatchObject({ messages: 4, conversations: 1 });
@@ -276,20 +374,44 @@ for (const database of webhookDatabases()) {
     });
 
     it('[ED5] the old form (unsupported with unsupported.type edit) is still stored as an unsupported message', async () => {
-      await post(payload([{ id: EDIT, timestamp: String(T0), type: 'unsupported', unsupported: { type: 'edit' },
-        errors: [{ code: 131051, title: 'Message type unknown', message: 'Message type unknown', error_data: { details: 'Message type is currently not supported.' } }] }]));
+      await post(
+        payload([
+          {
+            id: EDIT,
+            timestamp: String(T0),
+            type: 'unsupported',
+            unsupported: { type: 'edit' },
+            errors: [
+              {
+                code: 131051,
+                title: 'Message type unknown',
+                message: 'Message type unknown',
+                error_data: { details: 'Message type is currently not supported.' },
+              },
+            ],
+          },
+        ]),
+      );
       const m = await storedMessage(server.db, EDIT);
       expect(m).toMatchObject({ type: 'unsupported', text: null, error: { code: '131051' } });
       expect(m.metadata['unsupported_type']).toBe('edit');
       expect(await server.db.selectFrom('pending_operations').selectAll().execute()).toEqual([]);
     });
 
-    it('[ED1][RV1] MontyMobile relays Meta\'s envelope: its edits and revokes apply the same way', async () => {
+    it("[ED1][RV1] MontyMobile relays Meta's envelope: its edits and revokes apply the same way", async () => {
       const from = '96170123456';
-      const value = (message: Record<string, unknown>) => montyEnvelope({ metadata: MONTY_BUSINESS, contacts: [{ profile: { name: 'Rania' }, wa_id: from }], messages: [{ from, ...message }] });
+      const value = (message: Record<string, unknown>) =>
+        montyEnvelope({
+          metadata: MONTY_BUSINESS,
+          contacts: [{ profile: { name: 'Rania' }, wa_id: from }],
+          messages: [{ from, ...message }],
+        });
       await post(value(text('wamid.MONTY.ORIG', 'room for 2')), 'montymobile');
       await post(value(edit('wamid.MONTY.EDIT', 'wamid.MONTY.ORIG', { type: 'text', text: { body: 'room for 3' } })), 'montymobile');
-      expect(await storedMessage(server.db, 'wamid.MONTY.ORIG')).toMatchObject({ text: 'room for 3', metadata: { provider: 'montymobile' } });
+      expect(await storedMessage(server.db, 'wamid.MONTY.ORIG')).toMatchObject({
+        text: 'room for 3',
+        metadata: { provider: 'montymobile' },
+      });
       await post(value(revoke('wamid.MONTY.REV', 'wamid.MONTY.ORIG')), 'montymobile');
       expect(await storedMessage(server.db, 'wamid.MONTY.ORIG')).toMatchObject({ text: null, deleted_at: expect.any(String) });
       expect(await storedCounts(server.db)).toMatchObject({ messages: 1 });
@@ -300,7 +422,10 @@ for (const database of webhookDatabases()) {
       expect(await storedMessage(server.db, ORIGINAL)).toMatchObject({ text: 'fixed typo' });
       await post(payload([{ id: EDIT_2, timestamp: String(T0), type: 'edit', edit: { message: { type: 'text', text: { body: 'x' } } } }]));
       const bad = await storedMessage(server.db, EDIT_2);
-      expect(bad).toMatchObject({ type: 'unsupported', metadata: { unsupported_type: 'edit', unsupported_reason: 'missing or malformed "edit" object' } });
+      expect(bad).toMatchObject({
+        type: 'unsupported',
+        metadata: { unsupported_type: 'edit', unsupported_reason: 'missing or malformed "edit" object' },
+      });
       expect(await storedMessage(server.db, ORIGINAL)).toMatchObject({ text: 'fixed typo' });
     });
   });

@@ -2,7 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { updateConversation } from '../../src/store/conversation.store.js';
 import { metaTextPayload } from '../support/app.js';
 import {
-  conversationOf, eventRows, fixture, fixtureText, jobRows, messagesWithId, META_BUSINESS, metaEnvelope, sendWebhook, storedCounts,
+  conversationOf,
+  eventRows,
+  fixture,
+  fixtureText,
+  jobRows,
+  messagesWithId,
+  META_BUSINESS,
+  metaEnvelope,
+  sendWebhook,
+  storedCounts,
   storedMessage,
 } from '../support/webhook-senders.js';
 import { expectIngested, journalRows, startWebhookServer, webhookDatabases, type WebhookServer } from './harness.js';
@@ -35,8 +44,14 @@ for (const database of webhookDatabases()) {
       expect(await post('text')).toMatchObject({ status: 'ok', created: 1, duplicates: 0, ignored: 0 });
       const m = await expectIngested(server.db, TEXT_ID, 'meta');
       expect(m).toMatchObject({
-        seq: 1, type: 'text', text: 'Does it come in another color?', media: null, error: null, reply_to: null,
-        operator_name: null, timestamp: '2025-06-08T20:59:43.000Z',
+        seq: 1,
+        type: 'text',
+        text: 'Does it come in another color?',
+        media: null,
+        error: null,
+        reply_to: null,
+        operator_name: null,
+        timestamp: '2025-06-08T20:59:43.000Z',
       });
       expect(m.metadata).toEqual({ provider: 'meta', message_id: TEXT_ID, source_message_id: TEXT_ID });
 
@@ -46,16 +61,27 @@ for (const database of webhookDatabases()) {
       // The window runs from the customer's own timestamp (in the past here, so not clamped).
       expect(conversation).toMatchObject({ state: 'ai', unread_count: 1, last_seq: 1, last_inbound_at: '2025-06-08T20:59:43.000Z' });
 
-      expect(await journalRows(server.db)).toEqual([{ provider: 'meta', body: fixtureText('meta', 'text'), message_count: 1, status_count: 0 }]);
+      expect(await journalRows(server.db)).toEqual([
+        { provider: 'meta', body: fixtureText('meta', 'text'), message_count: 1, status_count: 0 },
+      ]);
       const [update] = await eventRows(server.db, 'conversation_updated');
       expect(update!.payload).toMatchObject({
         conversation_id: conversation.id,
         channel: { id: channel.id, provider: 'meta', name: '15550783881' },
         contact: { wa_id: '16505551234', name: 'Sheena Nelson', user_id: null },
-        state: 'ai', unread_count: 1, last_message: { message_id: TEXT_ID, seq: 1 },
+        state: 'ai',
+        unread_count: 1,
+        last_message: { message_id: TEXT_ID, seq: 1 },
       });
       expect(await storedCounts(server.db)).toEqual({
-        webhook_journal: 1, messages: 1, events: 2, jobs: 1, media: 0, contacts: 1, conversations: 1, channels: 1,
+        webhook_journal: 1,
+        messages: 1,
+        events: 2,
+        jobs: 1,
+        media: 0,
+        contacts: 1,
+        conversations: 1,
+        channels: 1,
       });
     });
 
@@ -66,8 +92,12 @@ for (const database of webhookDatabases()) {
       expect(m.media).toMatchObject({ mime_type: 'audio/ogg; codecs=opus', status: 'pending', caption: null, filename: null });
       const media = await server.db.selectFrom('media').selectAll().executeTakeFirstOrThrow();
       expect(media).toMatchObject({
-        source_ref: '1827384950011223', source_kind: 'provider_id', sha256: '2l4p3gSpd0wE6h2BdEjK9Q1xGUC3gHfxuYTYCgRZlQo=',
-        mime_type: 'audio/ogg; codecs=opus', status: 'pending', message_pk: m.id,
+        source_ref: '1827384950011223',
+        source_kind: 'provider_id',
+        sha256: '2l4p3gSpd0wE6h2BdEjK9Q1xGUC3gHfxuYTYCgRZlQo=',
+        mime_type: 'audio/ogg; codecs=opus',
+        status: 'pending',
+        message_pk: m.id,
       });
       const [event] = await eventRows(server.db, 'new_message');
       expect(event!.payload.media).toMatchObject({ status: 'pending', url: `/api/media/${m.media!.media_id}` });
@@ -98,7 +128,9 @@ for (const database of webhookDatabases()) {
       const m = await expectIngested(server.db, TEXT_ID, 'meta');
       expect(m).toMatchObject({ type: 'document', text: 'my receipt' });
       expect(m.media).toMatchObject({ filename: 'receipt.pdf', caption: 'my receipt', mime_type: 'application/pdf' });
-      expect(await server.db.selectFrom('media').select('sha256').executeTakeFirst()).toEqual({ sha256: 'V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=' });
+      expect(await server.db.selectFrom('media').select('sha256').executeTakeFirst()).toEqual({
+        sha256: 'V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=',
+      });
     });
 
     it('sticker is stored with its media and the animated flag', async () => {
@@ -114,7 +146,11 @@ for (const database of webhookDatabases()) {
       const named = await expectIngested(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QUxPQ0FUSU9OMDAwMQA=', 'meta');
       expect(named).toMatchObject({ type: 'location', text: 'Meta Headquarters', media: null });
       expect(named.metadata.location).toEqual({
-        latitude: 37.483307, longitude: -122.148981, name: 'Meta Headquarters', address: '1 Hacker Way, Menlo Park, CA 94025', url: 'https://www.meta.com',
+        latitude: 37.483307,
+        longitude: -122.148981,
+        name: 'Meta Headquarters',
+        address: '1 Hacker Way, Menlo Park, CA 94025',
+        url: 'https://www.meta.com',
       });
       const bare = await expectIngested(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QUxPQ0FUSU9OMDAwMgA=', 'meta');
       expect(bare).toMatchObject({ type: 'location', text: null, seq: named.seq + 1 });
@@ -133,7 +169,12 @@ for (const database of webhookDatabases()) {
       await post('interactive-button-reply');
       const button = await expectIngested(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QUJVVFRPTlJFUExZMDEA', 'meta');
       expect(button).toMatchObject({ type: 'interactive', text: 'Talk to a person', reply_to: BUSINESS_MESSAGE });
-      expect(button.metadata.interactive).toEqual({ type: 'button_reply', id: 'talk_to_human', title: 'Talk to a person', description: null });
+      expect(button.metadata.interactive).toEqual({
+        type: 'button_reply',
+        id: 'talk_to_human',
+        title: 'Talk to a person',
+        description: null,
+      });
       await post('interactive-list-reply');
       const list = await expectIngested(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QUxJU1RSRVBMWTAwMQA=', 'meta');
       expect(list).toMatchObject({ type: 'interactive', text: 'Medium', reply_to: BUSINESS_MESSAGE });
@@ -189,7 +230,11 @@ for (const database of webhookDatabases()) {
       const chain = await storedMessage(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QUZSRVFGV0QwMDAwMQA=');
       expect(chain.metadata).toMatchObject({ forwarded: true, frequently_forwarded: true });
       const reply = await expectIngested(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QVNXSVBFUkVQTFkwMQA=', 'meta');
-      expect(reply).toMatchObject({ type: 'text', text: 'yes, that one', reply_to: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJPVVRCT1VORDAwMDAwMQA=' });
+      expect(reply).toMatchObject({
+        type: 'text',
+        text: 'yes, that one',
+        reply_to: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJPVVRCT1VORDAwMDAwMQA=',
+      });
       const product = await storedMessage(server.db, 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQ2QVBST0RVQ1QwMDAwMQA=');
       expect(product.reply_to).toBe('wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQVRBTE9HMDAwMDAwMQA=');
       expect(product.metadata.referred_product).toEqual({ catalog_id: 'CATALOG_ID', product_retailer_id: 'SKU-42' });
@@ -208,7 +253,12 @@ for (const database of webhookDatabases()) {
       const m = await expectIngested(server.db, 'wamid.HBgLVVMuMTM0OTEyMDg2NTUzMDI3NDE5MTgVAgASGBQ2QUJTVUlEMDAwMQA=', 'meta');
       expect(m.metadata.username).toBe('jo.travels');
       const { contact } = await conversationOf(server.db, m);
-      expect(contact).toMatchObject({ contact_key: 'US.13491208655302741918', user_id: 'US.13491208655302741918', wa_id: null, name: 'Jo' });
+      expect(contact).toMatchObject({
+        contact_key: 'US.13491208655302741918',
+        user_id: 'US.13491208655302741918',
+        wa_id: null,
+        name: 'Jo',
+      });
       const [update] = await eventRows(server.db, 'conversation_updated');
       expect(update!.payload.contact).toMatchObject({ wa_id: null, user_id: 'US.13491208655302741918' });
     });
@@ -223,16 +273,25 @@ for (const database of webhookDatabases()) {
     it('a BSUID user whose phone appears later keeps one contact and one conversation (and the reverse)', async () => {
       const bsuid = 'US.77001122334455667788';
       const now = String(Math.floor(Date.now() / 1000));
-      const message = (id: string, sender: Record<string, unknown>) => metaEnvelope([{
-        metadata: META_BUSINESS,
-        contacts: [{ profile: { name: 'Noor' }, user_id: bsuid, ...(sender.from ? { wa_id: sender.from } : {}) }],
-        messages: [{ ...sender, from_user_id: bsuid, id, timestamp: now, type: 'text', text: { body: id } }],
-      }]);
-      for (const [id, sender] of [['wamid.BSUID.1', {}], ['wamid.BSUID.2', { from: '96171000111' }], ['wamid.BSUID.3', {}]] as const) {
+      const message = (id: string, sender: Record<string, unknown>) =>
+        metaEnvelope([
+          {
+            metadata: META_BUSINESS,
+            contacts: [{ profile: { name: 'Noor' }, user_id: bsuid, ...(sender.from ? { wa_id: sender.from } : {}) }],
+            messages: [{ ...sender, from_user_id: bsuid, id, timestamp: now, type: 'text', text: { body: id } }],
+          },
+        ]);
+      for (const [id, sender] of [
+        ['wamid.BSUID.1', {}],
+        ['wamid.BSUID.2', { from: '96171000111' }],
+        ['wamid.BSUID.3', {}],
+      ] as const) {
         const answer = await sendWebhook(server.url, 'meta', JSON.stringify(message(id, sender)));
         expect(answer.status, answer.text).toBe(200);
       }
-      const rows = await Promise.all(['wamid.BSUID.1', 'wamid.BSUID.2', 'wamid.BSUID.3'].map((id) => expectIngested(server.db, id, 'meta')));
+      const rows = await Promise.all(
+        ['wamid.BSUID.1', 'wamid.BSUID.2', 'wamid.BSUID.3'].map((id) => expectIngested(server.db, id, 'meta')),
+      );
       expect(new Set(rows.map((r) => r.conversation_id)).size).toBe(1);
       expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
       const { contact } = await conversationOf(server.db, rows[2]!);
@@ -255,7 +314,9 @@ for (const database of webhookDatabases()) {
       expect(new Set([a1.conversation_id, a2.conversation_id, b1.conversation_id]).size).toBe(3);
       expect((await conversationOf(server.db, a2)).contact).toMatchObject({ wa_id: '447700900123', name: 'Alan Turing' });
       expect((await conversationOf(server.db, b1)).channel).toMatchObject({ external_id: '209876543210987', name: '15550001111' });
-      expect(await journalRows(server.db)).toEqual([{ provider: 'meta', body: fixtureText('meta', 'batch'), message_count: 3, status_count: 1 }]);
+      expect(await journalRows(server.db)).toEqual([
+        { provider: 'meta', body: fixtureText('meta', 'batch'), message_count: 3, status_count: 1 },
+      ]);
       expect(await eventRows(server.db, 'conversation_updated')).toHaveLength(3);
     });
 
@@ -266,9 +327,16 @@ for (const database of webhookDatabases()) {
         changes: senders.map((from, c) => ({
           field: 'messages',
           value: {
-            messaging_product: 'whatsapp', metadata: META_BUSINESS,
+            messaging_product: 'whatsapp',
+            metadata: META_BUSINESS,
             contacts: [{ profile: { name: `Sender ${c}` }, wa_id: from }],
-            messages: [0, 1, 2, 3].map((i) => ({ from, id: `wamid.BIG.${e}.${c}.${i}`, timestamp: '1749420000', type: 'text', text: { body: `e${e} c${c} m${i}` } })),
+            messages: [0, 1, 2, 3].map((i) => ({
+              from,
+              id: `wamid.BIG.${e}.${c}.${i}`,
+              timestamp: '1749420000',
+              type: 'text',
+              text: { body: `e${e} c${c} m${i}` },
+            })),
             statuses: [{ id: `wamid.UNKNOWN.${e}.${c}`, status: 'delivered', timestamp: '1749420000', recipient_id: from }],
           },
         })),
@@ -277,14 +345,19 @@ for (const database of webhookDatabases()) {
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ created: 24, duplicates: 0, ignored: 0 });
       for (const from of senders) {
-        const rows = await server.db.selectFrom('messages').innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-          .innerJoin('contacts', 'contacts.id', 'conversations.contact_id').where('contacts.wa_id', '=', from)
-          .select(['messages.message_id', 'messages.seq']).orderBy('messages.seq').execute();
+        const rows = await server.db
+          .selectFrom('messages')
+          .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+          .innerJoin('contacts', 'contacts.id', 'conversations.contact_id')
+          .where('contacts.wa_id', '=', from)
+          .select(['messages.message_id', 'messages.seq'])
+          .orderBy('messages.seq')
+          .execute();
         const c = senders.indexOf(from);
         const expected = [0, 1].flatMap((e) => [0, 1, 2, 3].map((i) => `wamid.BIG.${e}.${c}.${i}`));
         expect(rows).toEqual(expected.map((message_id, i) => ({ message_id, seq: i + 1 })));
       }
-      expect((await jobRows(server.db, 'ai.reply'))).toHaveLength(24);
+      expect(await jobRows(server.db, 'ai.reply')).toHaveLength(24);
       expect(await eventRows(server.db, 'new_message')).toHaveLength(24);
       expect(await journalRows(server.db)).toHaveLength(1);
       expect((await journalRows(server.db))[0]).toMatchObject({ message_count: 24, status_count: 6 });
@@ -310,7 +383,8 @@ for (const database of webhookDatabases()) {
     it('[AI1][AI3] the AI job follows the state: none while an operator owns the conversation, one again once a resolved one reopens', async () => {
       await post('text');
       const { conversation_id: id } = await storedMessage(server.db, TEXT_ID);
-      const setState = (state: string) => server.running.ctx.committer.run((tx) => updateConversation(tx.db, id, { state }, new Date().toISOString()));
+      const setState = (state: string) =>
+        server.running.ctx.committer.run((tx) => updateConversation(tx.db, id, { state }, new Date().toISOString()));
       await setState('operator');
       expect((await sendWebhook(server.url, 'meta', metaTextPayload('wamid.WHILE.OPERATOR'))).body).toMatchObject({ created: 1 });
       expect(await storedMessage(server.db, 'wamid.WHILE.OPERATOR')).toMatchObject({ conversation_id: id, role: 'user', seq: 2 });
@@ -326,8 +400,16 @@ for (const database of webhookDatabases()) {
 
     it('a message from a new contact in a second change of the same value list opens its own conversation', async () => {
       const payload = metaEnvelope([
-        { metadata: META_BUSINESS, contacts: [{ profile: { name: 'A' }, wa_id: '111111111' }], messages: [{ from: '111111111', id: 'wamid.TWO.1', timestamp: '1749420000', type: 'text', text: { body: 'a' } }] },
-        { metadata: META_BUSINESS, contacts: [{ profile: { name: 'B' }, wa_id: '222222222' }], messages: [{ from: '222222222', id: 'wamid.TWO.2', timestamp: '1749420000', type: 'text', text: { body: 'b' } }] },
+        {
+          metadata: META_BUSINESS,
+          contacts: [{ profile: { name: 'A' }, wa_id: '111111111' }],
+          messages: [{ from: '111111111', id: 'wamid.TWO.1', timestamp: '1749420000', type: 'text', text: { body: 'a' } }],
+        },
+        {
+          metadata: META_BUSINESS,
+          contacts: [{ profile: { name: 'B' }, wa_id: '222222222' }],
+          messages: [{ from: '222222222', id: 'wamid.TWO.2', timestamp: '1749420000', type: 'text', text: { body: 'b' } }],
+        },
       ]);
       expect((await sendWebhook(server.url, 'meta', payload)).status).toBe(200);
       const one = await expectIngested(server.db, 'wamid.TWO.1', 'meta');

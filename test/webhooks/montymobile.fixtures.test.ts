@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_SECRETS } from '../support/app.js';
 import {
-  conversationOf, fixture, fixtureText, messagesWithId, montyTextPayload, sendWebhook, storedCounts, storedMessage,
+  conversationOf,
+  fixture,
+  fixtureText,
+  messagesWithId,
+  montyTextPayload,
+  sendWebhook,
+  storedCounts,
+  storedMessage,
 } from '../support/webhook-senders.js';
 import { expectIngested, journalRows, startWebhookServer, webhookDatabases, type WebhookServer } from './harness.js';
 
@@ -31,7 +38,9 @@ for (const database of webhookDatabases()) {
       const rania = await expectIngested(server.db, 'wamid.HBgLOTYxNzAxMjM0NTYVAgASGBQzQTg5QUJDREVGMDEyMzQ1Njc4OQA=', 'montymobile');
       expect(rania).toMatchObject({ seq: 1, type: 'text', text: 'مرحبا، بدي موعد', timestamp: '2025-12-20T15:36:40.000Z' });
       expect(rania.metadata).toEqual({
-        provider: 'montymobile', message_id: rania.message_id, source_message_id: rania.message_id,
+        provider: 'montymobile',
+        message_id: rania.message_id,
+        source_message_id: rania.message_id,
       });
       const other = await expectIngested(server.db, 'wamid.HBgLOTYxNzE5OTk4ODgVAgASGBQzQTk5QUJDREVGMDEyMzQ1Njc4OQA=', 'montymobile');
       expect(other).toMatchObject({ seq: 1, text: 'Hello, price for laser?' });
@@ -48,7 +57,7 @@ for (const database of webhookDatabases()) {
       ]);
     });
 
-    it('echoes of the business\'s own number are ignored: the display number and MONTYMOBILE_SOURCE_NUMBER', async () => {
+    it("echoes of the business's own number are ignored: the display number and MONTYMOBILE_SOURCE_NUMBER", async () => {
       expect(await post(fixtureText('montymobile', 'own-number-echo'))).toMatchObject({ created: 1, ignored: 1 });
       expect(await messagesWithId(server.db, 'wamid.HBgLOTYxODEwMDAxMTEVAgARGBJFQ0hPT0ZPVVJTRU5EMDEA')).toEqual([]);
       const thanks = await expectIngested(server.db, 'wamid.HBgLOTYxNzAxMjM0NTYVAgASGBQzQUFGVEVSRUNITzAwMDAxAA==', 'montymobile');
@@ -84,7 +93,11 @@ for (const database of webhookDatabases()) {
     it('interactive button reply: title as text, context as reply_to', async () => {
       await post(fixtureText('montymobile', 'interactive'));
       const m = await expectIngested(server.db, 'wamid.HBgLOTYxNzAxMjM0NTYVAgASGBQzQUJVVFRPTjAwMDAwMDEA', 'montymobile');
-      expect(m).toMatchObject({ type: 'interactive', text: 'Book a session', reply_to: 'wamid.HBgLOTYxNzAxMjM0NTYVAgARGBJNRU5VMDAwMDAwMDAwMQA=' });
+      expect(m).toMatchObject({
+        type: 'interactive',
+        text: 'Book a session',
+        reply_to: 'wamid.HBgLOTYxNzAxMjM0NTYVAgARGBJNRU5VMDAwMDAwMDAwMQA=',
+      });
       expect(m.metadata.interactive).toEqual({ type: 'button_reply', id: 'book', title: 'Book a session', description: null });
     });
 
@@ -101,10 +114,18 @@ for (const database of webhookDatabases()) {
 
       const sources = await server.db.selectFrom('media').select(['message_pk', 'source_ref', 'source_kind', 'sha256']).execute();
       const byMessage = new Map(sources.map((s) => [s.message_pk, s]));
-      expect(byMessage.get(voice.id)).toMatchObject({ source_ref: 'https://mmc.api.montymobile.com/media/2f1c9a7e-audio.ogg', source_kind: 'url' });
-      expect(byMessage.get(photo.id)).toMatchObject({ source_ref: 'https://mmc.api.montymobile.com/media/7d3e1b20-photo.jpg', source_kind: 'url' });
+      expect(byMessage.get(voice.id)).toMatchObject({
+        source_ref: 'https://mmc.api.montymobile.com/media/2f1c9a7e-audio.ogg',
+        source_kind: 'url',
+      });
+      expect(byMessage.get(photo.id)).toMatchObject({
+        source_ref: 'https://mmc.api.montymobile.com/media/7d3e1b20-photo.jpg',
+        source_kind: 'url',
+      });
       expect(byMessage.get(document.id)).toMatchObject({
-        source_ref: '1234567890123456', source_kind: 'provider_id', sha256: 'V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=',
+        source_ref: '1234567890123456',
+        source_kind: 'provider_id',
+        sha256: 'V5OPpLD/gEG6Xjg0MbmQDLFgcKsL+j5LfY4ny/pZ4MY=',
       });
       expect(await storedMessage(server.db, voice.message_id)).toMatchObject({ seq: 1 });
       expect([photo.seq, document.seq]).toEqual([2, 3]);

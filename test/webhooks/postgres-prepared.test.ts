@@ -36,7 +36,9 @@ describe.runIf(TEST_POSTGRES_URL)('webhook statements prepared once per PostgreS
   };
 
   async function preparedNames(): Promise<string[]> {
-    const result = await store.db.executeQuery<{ name: string }>(CompiledQuery.raw("select name from pg_prepared_statements where name like 'sb\\_%' order by name"));
+    const result = await store.db.executeQuery<{ name: string }>(
+      CompiledQuery.raw("select name from pg_prepared_statements where name like 'sb\\_%' order by name"),
+    );
     return result.rows.map((r) => r.name);
   }
 
@@ -96,7 +98,9 @@ describe.runIf(TEST_POSTGRES_URL)('PG_PREPARED_STATEMENTS=off (behind a transact
         const raw = JSON.stringify(metaTextPayload(`wamid.UNPREP.${n}`, '16505550199', `text ${n}`));
         await receiveWebhook(committer, 'meta', raw, parseMetaWebhook(JSON.parse(raw), new Date()), { responder: 'faq' });
       }
-      const prepared = await store.db.executeQuery<{ n: number }>(CompiledQuery.raw('select count(*)::int as n from pg_prepared_statements'));
+      const prepared = await store.db.executeQuery<{ n: number }>(
+        CompiledQuery.raw('select count(*)::int as n from pg_prepared_statements'),
+      );
       expect(prepared.rows[0]!.n).toBe(0);
       const ids = await store.db.selectFrom('messages').select('message_id').orderBy('message_id').execute();
       expect(ids.map((r) => r.message_id)).toEqual(['wamid.UNPREP.1', 'wamid.UNPREP.2', 'wamid.UNPREP.3']);

@@ -30,9 +30,18 @@ for (const database of webhookDatabases()) {
       expect(await post(fixtureText('qiscus', 'bot-text-current'))).toMatchObject({ created: 1, ignored: 0 });
       const id = 'wa_wamid.HBgNNjI4MTIxNzg0NDEzMhUCABIYIDJFMEFCQkEzRkVEEN0RFRjcyNTQ0ODkwMDJDQUM4MTU2AAAxaj==';
       const m = await expectIngested(server.db, id, 'qiscus');
-      expect(m).toMatchObject({ seq: 1, type: 'text', text: 'chat postman 2', media: null, reply_to: null, timestamp: '2025-07-11T05:46:37.000Z' });
+      expect(m).toMatchObject({
+        seq: 1,
+        type: 'text',
+        text: 'chat postman 2',
+        media: null,
+        reply_to: null,
+        timestamp: '2025-07-11T05:46:37.000Z',
+      });
       expect(m.metadata).toEqual({
-        provider: 'qiscus', message_id: id, source_message_id: id,
+        provider: 'qiscus',
+        message_id: id,
+        source_message_id: id,
         qiscus: { room_id: '123', room_name: 'Harpi', app_code: 'kovof-123', source: 'wa' },
       });
       const { channel, contact, conversation } = await conversationOf(server.db, m);
@@ -40,7 +49,9 @@ for (const database of webhookDatabases()) {
       // A redacted (non-numeric) sender is still a contact, keyed on its email, with no phone.
       expect(contact).toMatchObject({ contact_key: '6281xxx132', wa_id: null, name: 'Harpi' });
       expect(conversation).toMatchObject({ state: 'ai', unread_count: 1 });
-      expect(await journalRows(server.db)).toEqual([{ provider: 'qiscus', body: fixtureText('qiscus', 'bot-text-current'), message_count: 1, status_count: 0 }]);
+      expect(await journalRows(server.db)).toEqual([
+        { provider: 'qiscus', body: fixtureText('qiscus', 'bot-text-current'), message_count: 1, status_count: 0 },
+      ]);
     });
 
     it('room.options as an object (older format) names the same channel as the string form: one conversation', async () => {
@@ -115,7 +126,13 @@ for (const database of webhookDatabases()) {
       await post(fixtureText('qiscus', 'location'));
       const m = await expectIngested(server.db, 'wa_wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFDNBTE9DQVRJT04wMDAwMDAwMDEA', 'qiscus');
       expect(m).toMatchObject({ type: 'location', text: 'Monumen Nasional', media: null });
-      expect(m.metadata.location).toEqual({ latitude: -6.175392, longitude: 106.827153, name: 'Monumen Nasional', address: 'Gambir, Central Jakarta', url: null });
+      expect(m.metadata.location).toEqual({
+        latitude: -6.175392,
+        longitude: 106.827153,
+        name: 'Monumen Nasional',
+        address: 'Gambir, Central Jakarta',
+        url: null,
+      });
     });
 
     it('an unknown type is stored as unsupported with its text (never dropped)', async () => {
@@ -132,7 +149,14 @@ for (const database of webhookDatabases()) {
       // An agent who writes in a WhatsApp room under another case of the same address is still staff.
       expect(await post(qiscusTextPayload('agent-2', 'Halo!', { email: 'Dewi@Mail.com' }))).toMatchObject({ created: 0, ignored: 1 });
       expect(await storedCounts(server.db)).toEqual({
-        webhook_journal: 5, messages: 0, events: 0, jobs: 0, media: 0, contacts: 0, conversations: 0, channels: 0,
+        webhook_journal: 5,
+        messages: 0,
+        events: 0,
+        jobs: 0,
+        media: 0,
+        contacts: 0,
+        conversations: 0,
+        channels: 0,
       });
       // The customer's own message in the same room is stored.
       expect(await post(qiscusTextPayload('wa_wamid.CUSTOMER', 'Halo juga'))).toMatchObject({ created: 1 });
@@ -144,7 +168,7 @@ for (const database of webhookDatabases()) {
       expect(await storedCounts(server.db)).toMatchObject({ webhook_journal: 1, messages: 0 });
     });
 
-    it('[ID1][ID10] the WhatsApp API forward: Meta\'s value at top level, the wamid as id, its app_code as channel (channel_id in metadata)', async () => {
+    it("[ID1][ID10] the WhatsApp API forward: Meta's value at top level, the wamid as id, its app_code as channel (channel_id in metadata)", async () => {
       await post(fixtureText('qiscus', 'wa-forward-text'));
       const text = await expectIngested(server.db, 'wamid.HBgMNjI4MTU3OTA5MDgwFQIAEhgWM0VCMDU4Njc4NzhFMUEzQzQxQUU1RAA=', 'qiscus');
       expect(text).toMatchObject({ type: 'text', text: 'Hi Qiscus', timestamp: '2023-09-13T15:32:49.000Z' });
@@ -156,7 +180,9 @@ for (const database of webhookDatabases()) {
       await post(fixtureText('qiscus', 'wa-forward-image'));
       const photo = await expectIngested(server.db, 'wamid.HBgMNjI4MTU3OTA5MDgwFQIAEhgWM0VCMDlNQUdFMDAwMDAwMDAwMDAxAA==', 'qiscus');
       expect(photo).toMatchObject({ type: 'photo', text: null });
-      expect(await server.db.selectFrom('media').select(['source_ref', 'source_kind']).execute()).toEqual([{ source_ref: '1318441935583459', source_kind: 'provider_id' }]);
+      expect(await server.db.selectFrom('media').select(['source_ref', 'source_kind']).execute()).toEqual([
+        { source_ref: '1318441935583459', source_kind: 'provider_id' },
+      ]);
     });
   });
 }

@@ -4,7 +4,14 @@ import type { Provider } from '../../src/chat/types.js';
 import { appendMessage } from '../../src/store/message.store.js';
 import { metaTextPayload } from '../support/app.js';
 import {
-  eventRows, fixtureText, metaStatusPayload, montyStatusPayload, montyTextPayload, qiscusTextPayload, sendWebhook, storedMessage,
+  eventRows,
+  fixtureText,
+  metaStatusPayload,
+  montyStatusPayload,
+  montyTextPayload,
+  qiscusTextPayload,
+  sendWebhook,
+  storedMessage,
   type StoredMessage,
 } from '../support/webhook-senders.js';
 import { startWebhookServer, webhookDatabases, type WebhookServer } from './harness.js';
@@ -17,7 +24,9 @@ import { startWebhookServer, webhookDatabases, type WebhookServer } from './harn
  */
 
 const ERROR_131047 = {
-  code: 131047, title: 'Re-engagement message', message: 'Re-engagement message',
+  code: 131047,
+  title: 'Re-engagement message',
+  message: 'Re-engagement message',
   error_data: { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' },
 };
 
@@ -35,18 +44,38 @@ for (const database of webhookDatabases()) {
 
     /** A customer conversation (opened by an inbound webhook) and our reply in it, sent as `providerId`. */
     async function outboundMessage(provider: Provider, providerId: string, role: 'assistant' | 'operator' = 'assistant'): Promise<string> {
-      const opener = provider === 'meta' ? metaTextPayload(`wamid.IN.${providerId}`)
-        : provider === 'montymobile' ? montyTextPayload(`wamid.IN.${providerId}`, 'hello')
-          : qiscusTextPayload(`wa_wamid.IN.${providerId}`, 'halo');
+      const opener =
+        provider === 'meta'
+          ? metaTextPayload(`wamid.IN.${providerId}`)
+          : provider === 'montymobile'
+            ? montyTextPayload(`wamid.IN.${providerId}`, 'hello')
+            : qiscusTextPayload(`wa_wamid.IN.${providerId}`, 'halo');
       expect((await sendWebhook(server.url, provider, opener)).status).toBe(200);
-      const inbound = await server.db.selectFrom('messages').select('conversation_id').where('message_id', 'like', '%wamid.IN.%').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      const inbound = await server.db
+        .selectFrom('messages')
+        .select('conversation_id')
+        .where('message_id', 'like', '%wamid.IN.%')
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow();
       const messageId = generateMessageId();
-      await server.running.ctx.committer.run((tx) => appendMessage(tx.db, inbound.conversation_id, {
-        message_id: messageId, role, type: 'text', text: 'our reply', media: null, status: 'pending', error: null,
-        operator_id: null, operator_name: null, reply_to: null, timestamp: new Date().toISOString(),
-        metadata: JSON.stringify({ message_id: messageId, provider_message_id: providerId }),
-        provider_message_id: providerId, client_key: null,
-      }));
+      await server.running.ctx.committer.run((tx) =>
+        appendMessage(tx.db, inbound.conversation_id, {
+          message_id: messageId,
+          role,
+          type: 'text',
+          text: 'our reply',
+          media: null,
+          status: 'pending',
+          error: null,
+          operator_id: null,
+          operator_name: null,
+          reply_to: null,
+          timestamp: new Date().toISOString(),
+          metadata: JSON.stringify({ message_id: messageId, provider_message_id: providerId }),
+          provider_message_id: providerId,
+          client_key: null,
+        }),
+      );
       return messageId;
     }
 
@@ -54,13 +83,19 @@ for (const database of webhookDatabases()) {
      * Posts the statuses one webhook each, in order. After each: if the message's status changed,
      * exactly one new message_updated event carrying the whole message; if not, none and no change.
      */
-    async function post(provider: Provider, messageId: string, providerId: string, statuses: Status[]): Promise<{ final: StoredMessage; changes: number }> {
+    async function post(
+      provider: Provider,
+      messageId: string,
+      providerId: string,
+      statuses: Status[],
+    ): Promise<{ final: StoredMessage; changes: number }> {
       let changes = 0;
       for (const status of statuses) {
         const before = await storedMessage(server.db, messageId);
         const eventsBefore = await eventRows(server.db, 'message_updated', messageId);
         const errors = status === 'failed' ? [ERROR_131047] : undefined;
-        const payload = provider === 'meta' ? metaStatusPayload(providerId, status, { errors }) : montyStatusPayload(providerId, status, { errors });
+        const payload =
+          provider === 'meta' ? metaStatusPayload(providerId, status, { errors }) : montyStatusPayload(providerId, status, { errors });
         const answer = await sendWebhook(server.url, provider, payload);
         expect(answer.status, answer.text).toBe(200);
         const after = await storedMessage(server.db, messageId);
@@ -73,7 +108,13 @@ for (const database of webhookDatabases()) {
           changes++;
           expect(fresh).toHaveLength(1);
           expect(fresh[0]!.conversation_id).toBe(after.conversation_id);
-          expect(fresh[0]!.payload).toMatchObject({ message_id: messageId, status: after.status, seq: after.seq, role: after.role, error: after.error });
+          expect(fresh[0]!.payload).toMatchObject({
+            message_id: messageId,
+            status: after.status,
+            seq: after.seq,
+            role: after.role,
+            error: after.error,
+          });
           expect(answer.body.statusesApplied).toBe(1);
         }
       }
@@ -118,7 +159,8 @@ for (const database of webhookDatabases()) {
       const messageId = await outboundMessage('meta', 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA');
       expect((await sendWebhook(server.url, 'meta', fixtureText('meta', 'status-failed'))).body).toMatchObject({ statusesApplied: 1 });
       expect(await storedMessage(server.db, messageId)).toMatchObject({
-        status: 'failed', error: { code: '131049', title: 'This message was not delivered to maintain healthy ecosystem engagement.' },
+        status: 'failed',
+        error: { code: '131049', title: 'This message was not delivered to maintain healthy ecosystem engagement.' },
       });
     });
 
@@ -127,7 +169,11 @@ for (const database of webhookDatabases()) {
       const answer = await sendWebhook(server.url, 'meta', fixtureText('meta', 'statuses-all'));
       expect(answer.status).toBe(200);
       expect(answer.body.statusesApplied).toBe(3);
-      expect((await eventRows(server.db, 'message_updated', messageId)).map((e) => e.payload.status)).toEqual(['sent', 'delivered', 'read']);
+      expect((await eventRows(server.db, 'message_updated', messageId)).map((e) => e.payload.status)).toEqual([
+        'sent',
+        'delivered',
+        'read',
+      ]);
       expect(await storedMessage(server.db, messageId)).toMatchObject({ status: 'read' });
     });
 
@@ -158,7 +204,9 @@ for (const database of webhookDatabases()) {
 
     it('[ST1] statuses of one message posted concurrently, many copies each: ends read, no event without a change', async () => {
       const messageId = await outboundMessage('meta', 'wamid.OUT1');
-      const bodies = (['sent', 'delivered', 'read', 'failed'] as Status[]).flatMap((s) => Array(5).fill(JSON.stringify(metaStatusPayload('wamid.OUT1', s))));
+      const bodies = (['sent', 'delivered', 'read', 'failed'] as Status[]).flatMap((s) =>
+        Array(5).fill(JSON.stringify(metaStatusPayload('wamid.OUT1', s))),
+      );
       const answers = await Promise.all(bodies.map((body) => sendWebhook(server.url, 'meta', body)));
       expect(answers.every((a) => a.status === 200)).toBe(true);
       const events = await eventRows(server.db, 'message_updated', messageId);
@@ -173,7 +221,9 @@ for (const database of webhookDatabases()) {
     describe('MontyMobile status payloads', () => {
       it('[ST1] the delivered fixture moves our message to delivered', async () => {
         const messageId = await outboundMessage('montymobile', 'wamid.HBgLOTYxNzY0NjY2NzQVAgARGBIxQUE0NzM1RkE1MTVBMzFFRkMA');
-        expect((await sendWebhook(server.url, 'montymobile', fixtureText('montymobile', 'status-delivered'))).body).toMatchObject({ statusesApplied: 1 });
+        expect((await sendWebhook(server.url, 'montymobile', fixtureText('montymobile', 'status-delivered'))).body).toMatchObject({
+          statusesApplied: 1,
+        });
         expect(await storedMessage(server.db, messageId)).toMatchObject({ status: 'delivered' });
         expect(await eventRows(server.db, 'message_updated', messageId)).toHaveLength(1);
       });
@@ -181,7 +231,10 @@ for (const database of webhookDatabases()) {
       it('[ST1] the failed fixture stores 131047', async () => {
         const messageId = await outboundMessage('montymobile', 'wamid.HBgLOTYxNzY0NjY2NzQVAgARGBIyQkI0NzM1RkE1MTVBMzFFRkMA');
         await sendWebhook(server.url, 'montymobile', fixtureText('montymobile', 'status-failed'));
-        expect(await storedMessage(server.db, messageId)).toMatchObject({ status: 'failed', error: { code: '131047', title: 'Re-engagement message' } });
+        expect(await storedMessage(server.db, messageId)).toMatchObject({
+          status: 'failed',
+          error: { code: '131047', title: 'Re-engagement message' },
+        });
       });
 
       for (const [statuses, final, changes] of [
@@ -199,7 +252,9 @@ for (const database of webhookDatabases()) {
 
     it('[ST1] a Qiscus WhatsApp-forward status is applied too', async () => {
       const messageId = await outboundMessage('qiscus', 'wamid.HBgMNjI4MTU3OTA5MDgwFQIAERgSMDBBQkNERUYwMTIzNDU2Nzg5AA==');
-      expect((await sendWebhook(server.url, 'qiscus', fixtureText('qiscus', 'wa-forward-status'))).body).toMatchObject({ statusesApplied: 1 });
+      expect((await sendWebhook(server.url, 'qiscus', fixtureText('qiscus', 'wa-forward-status'))).body).toMatchObject({
+        statusesApplied: 1,
+      });
       expect(await storedMessage(server.db, messageId)).toMatchObject({ status: 'read' });
     });
   });

@@ -4,11 +4,29 @@
  * surfaced as `ApiError` with the server's `{ error: { code, message } }`.
  */
 import type {
-  Conversation, ConversationDetails, ConversationPage, KnowledgeEntry, KnowledgePage, Message, MessagePage, Operator, WireEvent, WireEventType,
+  Conversation,
+  ConversationDetails,
+  ConversationPage,
+  KnowledgeEntry,
+  KnowledgePage,
+  Message,
+  MessagePage,
+  Operator,
+  WireEvent,
+  WireEventType,
 } from '../../src/api/types.js';
 
 export type {
-  Conversation, ConversationDetails, ConversationPage, KnowledgeEntry, KnowledgePage, Message, MessagePage, Operator, WireEvent, WireEventType,
+  Conversation,
+  ConversationDetails,
+  ConversationPage,
+  KnowledgeEntry,
+  KnowledgePage,
+  Message,
+  MessagePage,
+  Operator,
+  WireEvent,
+  WireEventType,
 };
 export type OperatorStatus = Operator['status'];
 export type ConversationState = Conversation['state'];
@@ -33,7 +51,11 @@ export interface OutgoingMessage {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -45,7 +67,12 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function request<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json', ...headers } };
   if (body instanceof FormData) {
     // The browser sets the multipart boundary; X-Requested-With is the CSRF proof for a non-JSON body.

@@ -10,7 +10,10 @@ export function App() {
 
   useEffect(() => {
     setUnauthorizedHandler(() => setMe(null));
-    api.me().then((r) => setMe(r.operator), () => setMe(null));
+    api.me().then(
+      (r) => setMe(r.operator),
+      () => setMe(null),
+    );
   }, []);
 
   const logOut = useCallback(() => {

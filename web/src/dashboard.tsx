@@ -37,7 +37,9 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   const [selectedId, setSelectedId] = useState<string | null>(() => conversationIdFromPath(window.location.pathname));
   const [notice, setNotice] = useState<string | null>(null);
   const [isPageVisible, setPageVisible] = useState(() => !document.hidden);
-  const [view, setView] = useState<'conversations' | 'knowledge'>(() => (window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations'));
+  const [view, setView] = useState<'conversations' | 'knowledge'>(() =>
+    window.location.pathname === KNOWLEDGE_PATH ? 'knowledge' : 'conversations',
+  );
   // Whether an assistant takes conversations back (AI_RESPONDER is not `none`); assumed until the
   // server says. Asked again each time the event stream comes back: a server restarted with another
   // responder changes the release button without a reload.
@@ -53,16 +55,19 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
 
   const showError = useCallback((err: unknown) => setNotice(errorText(err)), []);
 
-  const loadList = useCallback(async (filter: ListFilter, cursor?: string) => {
-    if (cursor === undefined) dispatch({ type: 'list_requested', filter });
-    try {
-      const page = await api.listConversations({ state: filter.state, q: filter.q, cursor });
-      dispatch({ type: 'list_loaded', filter, page, append: cursor !== undefined });
-    } catch (err) {
-      dispatch({ type: 'list_failed' });
-      showError(err);
-    }
-  }, [showError]);
+  const loadList = useCallback(
+    async (filter: ListFilter, cursor?: string) => {
+      if (cursor === undefined) dispatch({ type: 'list_requested', filter });
+      try {
+        const page = await api.listConversations({ state: filter.state, q: filter.q, cursor });
+        dispatch({ type: 'list_loaded', filter, page, append: cursor !== undefined });
+      } catch (err) {
+        dispatch({ type: 'list_failed' });
+        showError(err);
+      }
+    },
+    [showError],
+  );
 
   const loadWaiting = useCallback(async () => {
     try {
@@ -73,15 +78,18 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
     }
   }, [showError]);
 
-  const loadThread = useCallback(async (id: string) => {
-    dispatch({ type: 'thread_requested', conversationId: id });
-    try {
-      dispatch({ type: 'thread_loaded', details: await api.getConversation(id) });
-    } catch (err) {
-      dispatch({ type: 'thread_failed', conversationId: id });
-      showError(err);
-    }
-  }, [showError]);
+  const loadThread = useCallback(
+    async (id: string) => {
+      dispatch({ type: 'thread_requested', conversationId: id });
+      try {
+        dispatch({ type: 'thread_loaded', details: await api.getConversation(id) });
+      } catch (err) {
+        dispatch({ type: 'thread_failed', conversationId: id });
+        showError(err);
+      }
+    },
+    [showError],
+  );
 
   /** Everything shown is reloaded from REST; the stream is already positioned, so no event falls between. */
   const reloadAll = useCallback(() => {
@@ -99,7 +107,7 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
       const before = latest.current.state.conversations[c.conversation_id];
       // Entering `waiting` (also a new conversation that starts there); a stale copy is no change.
       if (c.state === 'waiting' && before?.state !== 'waiting' && (!before || c.updated_at >= before.updated_at)) {
-        const reason = c.handover ? HANDOVER_REASON_LABELS[c.handover.reason] ?? c.handover.reason : 'new conversation';
+        const reason = c.handover ? (HANDOVER_REASON_LABELS[c.handover.reason] ?? c.handover.reason) : 'new conversation';
         alertWaiting(c.conversation_id, `${contactLabel(c.contact)} is waiting`, reason, () => selectRef.current(c.conversation_id));
       }
       dispatch({ type: 'conversation_updated', conversation: c });
@@ -119,7 +127,10 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
 
   useEffect(() => {
     if (connection !== 'live') return;
-    api.me().then((r) => setHasAssistant(r.ai_responder !== 'none'), () => {});
+    api.me().then(
+      (r) => setHasAssistant(r.ai_responder !== 'none'),
+      () => {},
+    );
   }, [connection]);
 
   // The open thread: load on selection, drop the previous one's messages.
@@ -158,7 +169,12 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
   useEffect(() => {
     document.title = waitingCount > 0 ? `(${waitingCount}) Switchboard` : 'Switchboard';
   }, [waitingCount]);
-  useEffect(() => () => { document.title = 'Switchboard'; }, []);
+  useEffect(
+    () => () => {
+      document.title = 'Switchboard';
+    },
+    [],
+  );
 
   // Audio and the notification permission need a user gesture: the first one on the page.
   useEffect(() => {
@@ -195,35 +211,42 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
     const id = selected.conversation_id;
     if (readInFlight.current.has(id)) return;
     readInFlight.current.add(id);
-    api.markRead(id)
+    api
+      .markRead(id)
       .then((c) => dispatch({ type: 'conversation_updated', conversation: c }))
       .catch(() => {})
       .finally(() => readInFlight.current.delete(id));
   }, [selected, thread?.status, isPageVisible]);
 
   /** Resolves false when the page could not be loaded (the error is shown). */
-  const loadOlder = useCallback(async (id: string, beforeSeq: number): Promise<boolean> => {
-    if (olderInFlight.current.has(id)) return true;
-    olderInFlight.current.add(id);
-    try {
-      dispatch({ type: 'older_loaded', conversationId: id, page: await api.olderMessages(id, beforeSeq) });
-      return true;
-    } catch (err) {
-      showError(err);
-      return false;
-    } finally {
-      olderInFlight.current.delete(id);
-    }
-  }, [showError]);
+  const loadOlder = useCallback(
+    async (id: string, beforeSeq: number): Promise<boolean> => {
+      if (olderInFlight.current.has(id)) return true;
+      olderInFlight.current.add(id);
+      try {
+        dispatch({ type: 'older_loaded', conversationId: id, page: await api.olderMessages(id, beforeSeq) });
+        return true;
+      } catch (err) {
+        showError(err);
+        return false;
+      } finally {
+        olderInFlight.current.delete(id);
+      }
+    },
+    [showError],
+  );
 
-  const act = useCallback(async (action: () => Promise<Conversation>) => {
-    setNotice(null);
-    try {
-      dispatch({ type: 'conversation_updated', conversation: await action() });
-    } catch (err) {
-      showError(err);
-    }
-  }, [showError]);
+  const act = useCallback(
+    async (action: () => Promise<Conversation>) => {
+      setNotice(null);
+      try {
+        dispatch({ type: 'conversation_updated', conversation: await action() });
+      } catch (err) {
+        showError(err);
+      }
+    },
+    [showError],
+  );
 
   const filterList = useCallback((filter: ListFilter) => void loadList(filter), [loadList]);
 
@@ -234,35 +257,69 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
     dispatch({ type: 'message_seen', message });
   }, []);
 
-  const retry = useCallback(async (m: Message) => {
-    setNotice(null);
-    try {
-      dispatch({ type: 'message_retried', message: await api.retryMessage(m.conversation_id, m.message_id) });
-    } catch (err) {
-      showError(err);
-    }
-  }, [showError]);
+  const retry = useCallback(
+    async (m: Message) => {
+      setNotice(null);
+      try {
+        dispatch({ type: 'message_retried', message: await api.retryMessage(m.conversation_id, m.message_id) });
+      } catch (err) {
+        showError(err);
+      }
+    },
+    [showError],
+  );
 
   return (
     <div className="dashboard">
       <header className="topbar">
         <span className="brand">Switchboard</span>
         <nav className="nav" aria-label="Pages">
-          <button type="button" className="link" aria-current={view === 'conversations' ? 'page' : undefined} onClick={() => showView('conversations')}>Conversations</button>
-          <button type="button" className="link" aria-current={view === 'knowledge' ? 'page' : undefined} onClick={() => showView('knowledge')}>Knowledge</button>
+          <button
+            type="button"
+            className="link"
+            aria-current={view === 'conversations' ? 'page' : undefined}
+            onClick={() => showView('conversations')}
+          >
+            Conversations
+          </button>
+          <button
+            type="button"
+            className="link"
+            aria-current={view === 'knowledge' ? 'page' : undefined}
+            onClick={() => showView('knowledge')}
+          >
+            Knowledge
+          </button>
         </nav>
         <ConnectionBadge state={connection} />
         <span className="spacer" />
-        <button type="button" className="link small" aria-pressed={isAlerting} onClick={toggleAlerts}
-          title="A sound and a notification when a customer starts waiting">
+        <button
+          type="button"
+          className="link small"
+          aria-pressed={isAlerting}
+          onClick={toggleAlerts}
+          title="A sound and a notification when a customer starts waiting"
+        >
           {isAlerting ? 'Alerts on' : 'Alerts off'}
         </button>
         <StatusSelector />
-        <span className="me" title={me.email}>{me.name}</span>
-        <button type="button" className="link" onClick={onLogOut}>Log out</button>
+        <span className="me" title={me.email}>
+          {me.name}
+        </span>
+        <button type="button" className="link" onClick={onLogOut}>
+          Log out
+        </button>
       </header>
       <aside className="sidebar">
-        <HandoverQueues conversations={state.conversations} selectedId={selectedId} onOpen={select} onTakeOver={(id) => { select(id); void takeOver(id); }} />
+        <HandoverQueues
+          conversations={state.conversations}
+          selectedId={selectedId}
+          onOpen={select}
+          onTakeOver={(id) => {
+            select(id);
+            void takeOver(id);
+          }}
+        />
         <ConversationList
           list={state.list}
           conversations={state.conversations}
@@ -272,12 +329,18 @@ export function Dashboard({ me, onLogOut }: { me: Operator; onLogOut(): void }) 
           onLoadMore={() => state.list.nextCursor && void loadList(state.list.filter, state.list.nextCursor)}
         />
       </aside>
-      {view === 'knowledge' && <main className="main knowledge-main"><KnowledgePage me={me} /></main>}
+      {view === 'knowledge' && (
+        <main className="main knowledge-main">
+          <KnowledgePage me={me} />
+        </main>
+      )}
       <main className="main" hidden={view === 'knowledge'}>
         {notice && (
           <div className="notice" role="alert">
             <span>{notice}</span>
-            <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss">×</button>
+            <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss">
+              ×
+            </button>
           </div>
         )}
         {selected && thread ? (

@@ -58,7 +58,7 @@ export function formatScore(score: number | null): string {
 export function eventOf(m: Message): { event: string | null; label: string } {
   // WhatsApp's system notices [SY1]: their type names the event line (number change, identity change …).
   const system = m.metadata?.system as { type?: unknown } | undefined;
-  const event = str(m.metadata?.event) ?? (system && typeof system === 'object' ? str(system.type) ?? 'system_notice' : null);
+  const event = str(m.metadata?.event) ?? (system && typeof system === 'object' ? (str(system.type) ?? 'system_notice') : null);
   const who = m.operator?.name ?? 'An operator';
   const label = m.text ?? (event ? `${who} ${EVENT_LABELS[event] ?? event.replace(/_/g, ' ')}` : m.type);
   return { event, label };
@@ -75,9 +75,11 @@ export interface EditVersion {
 export function editsOf(m: Message): EditVersion[] {
   const edits = m.metadata?.edits;
   if (!Array.isArray(edits)) return [];
-  return edits.flatMap((e) => (e && typeof e === 'object' && typeof e.since === 'string' && typeof e.replaced_at === 'string'
-    ? [{ text: typeof e.text === 'string' ? e.text : null, since: e.since, replaced_at: e.replaced_at }]
-    : []));
+  return edits.flatMap((e) =>
+    e && typeof e === 'object' && typeof e.since === 'string' && typeof e.replaced_at === 'string'
+      ? [{ text: typeof e.text === 'string' ? e.text : null, since: e.since, replaced_at: e.replaced_at }]
+      : [],
+  );
 }
 
 export type TranscriptState = 'pending' | 'done' | 'failed' | 'unavailable';

@@ -137,7 +137,9 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
       return upsertConversation(state, action.conversation);
     case 'thread_requested': {
       const existing = state.threads[action.conversationId];
-      const thread: Thread = existing ? { ...existing, status: existing.status === 'ready' ? 'ready' : 'loading' } : { messages: {}, hasMore: false, status: 'loading' };
+      const thread: Thread = existing
+        ? { ...existing, status: existing.status === 'ready' ? 'ready' : 'loading' }
+        : { messages: {}, hasMore: false, status: 'loading' };
       return { ...state, threads: { ...state.threads, [action.conversationId]: thread } };
     }
     case 'thread_loaded': {
@@ -173,7 +175,13 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
       if (conversation && m.seq > (conversation.last_message?.seq ?? -1)) {
         next = upsertConversation(next, { ...conversation, last_message: m });
       } else if (conversation?.last_message?.message_id === m.message_id) {
-        next = { ...next, conversations: { ...next.conversations, [m.conversation_id]: { ...conversation, last_message: mergeMessage(conversation.last_message, m) } } };
+        next = {
+          ...next,
+          conversations: {
+            ...next.conversations,
+            [m.conversation_id]: { ...conversation, last_message: mergeMessage(conversation.last_message, m) },
+          },
+        };
       }
       return next;
     }
@@ -213,7 +221,10 @@ export function waitingSince(c: Conversation): string {
 }
 
 /** Waiting conversations split by who asked: the customer, or the AI (it asked, failed, or sensed anger) [AI4]. */
-export function handoverQueues(conversations: Record<string, Conversation>): { userRequested: Conversation[]; aiInitiated: Conversation[] } {
+export function handoverQueues(conversations: Record<string, Conversation>): {
+  userRequested: Conversation[];
+  aiInitiated: Conversation[];
+} {
   const waiting = Object.values(conversations)
     .filter((c) => c.state === 'waiting')
     .sort((a, b) => Date.parse(waitingSince(a)) - Date.parse(waitingSince(b)));

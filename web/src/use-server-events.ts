@@ -22,7 +22,10 @@ export interface ServerEventHandlers {
 }
 
 /** Every event of the server's map, each listed once: the build fails when the map gains or loses one. */
-const EVENT_TYPES = Object.keys({ new_message: true, message_updated: true, conversation_updated: true } satisfies Record<WireEventType, true>) as WireEventType[];
+const EVENT_TYPES = Object.keys({ new_message: true, message_updated: true, conversation_updated: true } satisfies Record<
+  WireEventType,
+  true
+>) as WireEventType[];
 const REOPEN_DELAYS_MS = [1000, 2000, 5000, 10_000];
 
 export function useServerEvents(handlers: ServerEventHandlers): ConnectionState {

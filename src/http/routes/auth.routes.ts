@@ -58,7 +58,11 @@ export async function registerAuthRoutes(app: FastifyInstance, ctx: AppContext):
   app.post('/api/auth/tokens', async (request, reply) => {
     const actor = requireOperator(request);
     const body = parseInput(TokenBody, request.body);
-    const created = await createApiToken(ctx, actor, { operatorId: body.operator_id, name: body.name, expiresInDays: body.expires_in_days });
+    const created = await createApiToken(ctx, actor, {
+      operatorId: body.operator_id,
+      name: body.name,
+      expiresInDays: body.expires_in_days,
+    });
     return reply.status(201).send(created);
   });
 

@@ -21,15 +21,32 @@ export const MAX_TEXT_LENGTH = 4096;
 /** WhatsApp's limit for a media caption. */
 export const MAX_CAPTION_LENGTH = 1024;
 
-const whole = (min: number, max: number) => z.string().regex(/^\d{1,15}$/, 'expected a whole number').transform(Number)
-  .pipe(z.number().int().min(min).max(max));
+const whole = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 const ListQuery = z.object({
-  state: z.string().max(100).transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(CONVERSATION_STATES)).min(1)).optional(),
+  state: z
+    .string()
+    .max(100)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(CONVERSATION_STATES)).min(1))
+    .optional(),
   reason: z.enum(HANDOVER_REASONS).optional(),
   operator: z.string().min(1).max(100).optional(),
-  q: z.string().max(200).transform((s) => s.trim()).optional(),
+  q: z
+    .string()
+    .max(200)
+    .transform((s) => s.trim())
+    .optional(),
   cursor: z.string().min(1).max(500).optional(),
   limit: whole(1, MAX_PAGE_SIZE).optional(),
 });
@@ -44,17 +61,26 @@ const MessagesQuery = z.object({
 const TakeoverBody = z.object({ force: z.boolean().optional() });
 const MessageIdField = z.string().min(1).max(200);
 const SendBody = z.object({
-  text: z.string().max(MAX_TEXT_LENGTH).refine((t) => t.trim().length > 0, 'must not be empty'),
+  text: z
+    .string()
+    .max(MAX_TEXT_LENGTH)
+    .refine((t) => t.trim().length > 0, 'must not be empty'),
   reply_to: MessageIdField.optional(),
   client_message_id: MessageIdField.optional(),
 });
 /** The multipart form's text fields (the `file` part is read separately); unknown fields are refused. */
-const MediaFields = z.object({
-  text: z.string().max(MAX_CAPTION_LENGTH).transform((t) => (t.trim() === '' ? undefined : t)).optional(),
-  reply_to: MessageIdField.optional(),
-  client_message_id: MessageIdField.optional(),
-  type: z.enum(UPLOAD_KINDS).optional(),
-}).strict();
+const MediaFields = z
+  .object({
+    text: z
+      .string()
+      .max(MAX_CAPTION_LENGTH)
+      .transform((t) => (t.trim() === '' ? undefined : t))
+      .optional(),
+    reply_to: MessageIdField.optional(),
+    client_message_id: MessageIdField.optional(),
+    type: z.enum(UPLOAD_KINDS).optional(),
+  })
+  .strict();
 /** Parts beyond these are refused by the parser: one file, a few short fields. */
 const FORM_LIMITS = { files: 1, fields: 8, parts: 9, fieldSize: 8 * 1024, fieldNameSize: 100, headerPairs: 100 };
 const IdempotencyHeader = z.string().min(1).max(200).optional();
@@ -98,7 +124,9 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
     if (!request.isMultipart()) {
       const body = parseInput(SendBody, request.body);
       const result = await sendOperatorMessage(ctx, actor, id, {
-        text: body.text, replyTo: body.reply_to ?? null, idempotencyKey: header ?? body.client_message_id ?? null,
+        text: body.text,
+        replyTo: body.reply_to ?? null,
+        idempotencyKey: header ?? body.client_message_id ?? null,
       });
       return reply.status(result.created ? 201 : 200).send(result.message);
     }
@@ -116,7 +144,9 @@ export async function registerConversationRoutes(app: FastifyInstance, ctx: AppC
     let result;
     try {
       result = await sendOperatorMessage(ctx, actor, id, {
-        text: form.fields.text ?? null, replyTo: form.fields.reply_to ?? null, upload: form.upload,
+        text: form.fields.text ?? null,
+        replyTo: form.fields.reply_to ?? null,
+        upload: form.upload,
         idempotencyKey: header ?? form.fields.client_message_id ?? null,
       });
     } finally {
@@ -155,9 +185,11 @@ function formError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return new DomainError('payload_too_large', 'the file is over MEDIA_MAX_BYTES');
   if (code === 'FST_FILES_LIMIT') return new DomainError('validation_failed', 'file: send one file per message');
-  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new DomainError('validation_failed', 'the form has too many fields');
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT')
+    return new DomainError('validation_failed', 'the form has too many fields');
   if (code === 'FST_PROTO_VIOLATION') return new DomainError('validation_failed', 'the form has a forbidden field name');
-  if (code === 'FST_INVALID_JSON_FIELD_ERROR') return new DomainError('validation_failed', 'a form field declared as JSON is not valid JSON');
+  if (code === 'FST_INVALID_JSON_FIELD_ERROR')
+    return new DomainError('validation_failed', 'a form field declared as JSON is not valid JSON');
   // busboy's own complaints: a body cut short, a missing boundary, bad part headers.
   if (err instanceof Error && !code) return new DomainError('validation_failed', `malformed multipart body: ${err.message}`);
   return err;
@@ -168,7 +200,11 @@ function formError(err: unknown): unknown {
  * `tempDir`, received only up to the limit its declared type allows (the bytes are judged later).
  * Fields may come before or after the file. The caller removes the temp file.
  */
-async function readMediaForm(request: FastifyRequest, tempDir: string, maxBytes: number): Promise<{ fields: z.output<typeof MediaFields>; upload: OperatorUpload }> {
+async function readMediaForm(
+  request: FastifyRequest,
+  tempDir: string,
+  maxBytes: number,
+): Promise<{ fields: z.output<typeof MediaFields>; upload: OperatorUpload }> {
   const fields: Record<string, string> = {};
   let upload: Omit<OperatorUpload, 'kind'> | null = null;
   try {
@@ -179,9 +215,10 @@ async function readMediaForm(request: FastifyRequest, tempDir: string, maxBytes:
         fields[part.fieldname] = String(part.value);
         continue;
       }
-      if (part.fieldname !== 'file') throw new DomainError('validation_failed', `${part.fieldname}: unexpected file part; the file goes in the \`file\` part`);
+      if (part.fieldname !== 'file')
+        throw new DomainError('validation_failed', `${part.fieldname}: unexpected file part; the file goes in the \`file\` part`);
       const kind = MediaFields.shape.type.safeParse(fields.type);
-      const limit = receiveLimit(part.mimetype, kind.success ? kind.data ?? null : null, maxBytes);
+      const limit = receiveLimit(part.mimetype, kind.success ? (kind.data ?? null) : null, maxBytes);
       const file = await spoolUpload(part.file, tempDir, limit);
       upload = { file, filename: part.filename || null, declaredType: part.mimetype || null };
     }

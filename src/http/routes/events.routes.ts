@@ -6,7 +6,10 @@ import { authenticateStored, type Authentication } from '../../app/authenticate.
 import { DomainError } from '../../chat/errors.js';
 import { parseInput } from '../validate.js';
 
-const EventId = z.string().trim().regex(/^\d{1,15}$/, 'expected an event id (a whole number)');
+const EventId = z
+  .string()
+  .trim()
+  .regex(/^\d{1,15}$/, 'expected an event id (a whole number)');
 const EventsQuery = z.object({
   conversation_id: z.string().min(1).max(200).optional(),
   last_event_id: EventId.optional(),

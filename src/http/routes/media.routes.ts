@@ -39,7 +39,8 @@ export async function registerMediaRoutes(app: FastifyInstance, ctx: AppContext)
       return reply.status(416).header('content-range', `bytes */${content.size}`).send();
     }
     if (range) {
-      return reply.status(206)
+      return reply
+        .status(206)
         .header('content-range', `bytes ${range.start}-${range.end}/${content.size}`)
         .header('content-length', String(range.end - range.start + 1))
         .send(content.open(range.start, range.end));

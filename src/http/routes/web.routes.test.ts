@@ -69,7 +69,16 @@ describe('dashboard serving (SPEC §11)', () => {
   });
 
   it('[§11] never serves a file outside web/dist', async () => {
-    for (const url of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e%2f%2e%2e%2fsecret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt', `/${join(root, 'secret.txt')}`, `/${encodeURIComponent(join(root, 'secret.txt'))}`]) {
+    for (const url of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%2fsecret.txt',
+      '/%2e%2e%2fsecret.txt',
+      `/${join(root, 'secret.txt')}`,
+      `/${encodeURIComponent(join(root, 'secret.txt'))}`,
+    ]) {
       const res = await built.inject({ url });
       expect(res.body, url).not.toContain('outside the dist folder');
       expect(res.statusCode, url).not.toBe(200);

@@ -31,13 +31,16 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     scope.addContentTypeParser('*', (request, payload, done) => {
       const state = pending.get(request);
       if (!state) return done(null, { raw: Buffer.alloc(0), rejected: new WebhookRejected(401, 'not authenticated') });
-      readBody(payload, request.headers['content-length'], state.check).then((body) => {
-        state.release();
-        done(null, body);
-      }, (err: Error) => {
-        state.release();
-        done(err as FastifyError, undefined);
-      });
+      readBody(payload, request.headers['content-length'], state.check).then(
+        (body) => {
+          state.release();
+          done(null, body);
+        },
+        (err: Error) => {
+          state.release();
+          done(err as FastifyError, undefined);
+        },
+      );
     });
     // Every webhook POST is counted by its answer (also 413s refused before the handler ran).
     scope.addHook('onResponse', async (request, reply) => {
@@ -65,7 +68,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
       let release = () => {};
       if (adapter.bodyAuthenticates) {
         if (!unverified.take()) {
-          return reply.status(503).header('retry-after', '1')
+          return reply
+            .status(503)
+            .header('retry-after', '1')
             .send({ error: { code: 'unavailable', message: 'too many webhook bodies being read; retry later' } });
         }
         let released = false;
@@ -84,7 +89,13 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
       const expected = ctx.config.meta.verifyToken;
       const token = q['hub.verify_token'];
       const challenge = q['hub.challenge'];
-      if (q['hub.mode'] === 'subscribe' && expected && typeof token === 'string' && typeof challenge === 'string' && safeEqual(token, expected)) {
+      if (
+        q['hub.mode'] === 'subscribe' &&
+        expected &&
+        typeof token === 'string' &&
+        typeof challenge === 'string' &&
+        safeEqual(token, expected)
+      ) {
         return reply.status(200).type('text/plain').send(challenge);
       }
       return reply.status(403).send({ error: { code: 'forbidden', message: 'verification failed' } });
@@ -205,7 +216,11 @@ async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: 
     return reply.status(400).send({ error: { code: 'validation_failed', message: 'unrecognised payload' } });
   }
   try {
-    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, { responder: ctx.config.ai.responder, aiDebounceMs: ctx.config.ai.debounceMs, dataDir: ctx.config.dataDir });
+    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, {
+      responder: ctx.config.ai.responder,
+      aiDebounceMs: ctx.config.ai.debounceMs,
+      dataDir: ctx.config.dataDir,
+    });
     return reply.status(200).send({ status: 'ok', ...result, ignored: batch.ignored.length });
   } catch (err) {
     if (isDomainError(err) && err.code === 'validation_failed') {

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import type { FetchPolicy, MediaFetcher } from '../media-fetch.js';
 import {
-  MediaFetchError, OPEN_POLICY, bodyOf, checkDeclaredSize, contentLength, discard, guardedGet, httpFailure, readLimited, request, usefulMimeType,
+  MediaFetchError,
+  OPEN_POLICY,
+  bodyOf,
+  checkDeclaredSize,
+  contentLength,
+  discard,
+  guardedGet,
+  httpFailure,
+  readLimited,
+  request,
+  usefulMimeType,
 } from '../media-fetch.js';
 
 export interface MetaMediaSettings {
@@ -65,7 +75,8 @@ export function metaMediaFetcher(settings: MetaMediaSettings): MediaFetcher {
           return await download(info.url, authFor, { policy, graphHost }, options.signal, options.maxBytes, info);
         } catch (err) {
           if (err instanceof ExpiredUrl && resolve < MAX_RESOLVES) continue;
-          if (err instanceof ExpiredUrl) throw new MediaFetchError('url_expired', `media URL still answered ${err.status} after ${MAX_RESOLVES} lookups`, true);
+          if (err instanceof ExpiredUrl)
+            throw new MediaFetchError('url_expired', `media URL still answered ${err.status} after ${MAX_RESOLVES} lookups`, true);
           throw err;
         }
       }
@@ -102,8 +113,12 @@ async function lookup(settings: MetaMediaSettings, mediaId: string, auth: Record
 }
 
 async function download(
-  url: string, headersFor: (url: URL) => Record<string, string>, where: { policy: FetchPolicy; graphHost: string },
-  signal: AbortSignal, maxBytes: number, info: z.infer<typeof lookupSchema> | null,
+  url: string,
+  headersFor: (url: URL) => Record<string, string>,
+  where: { policy: FetchPolicy; graphHost: string },
+  signal: AbortSignal,
+  maxBytes: number,
+  info: z.infer<typeof lookupSchema> | null,
 ) {
   const what = 'Meta media URL';
   if (!/^https?:\/\//i.test(url)) throw new MediaFetchError(info ? 'bad_response' : 'bad_url', `${what} is not http(s)`, info !== null);

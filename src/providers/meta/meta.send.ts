@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import type { MessageType } from '../../chat/types.js';
 import {
-  call, httpOutcome, isAnswer, retryAfterMs, unconfiguredSender,
-  type HttpAnswer, type MessageSender, type OutboundMessage, type PreparedSend, type Recipient, type SendOutcome,
+  call,
+  httpOutcome,
+  isAnswer,
+  retryAfterMs,
+  unconfiguredSender,
+  type HttpAnswer,
+  type MessageSender,
+  type OutboundMessage,
+  type PreparedSend,
+  type Recipient,
+  type SendOutcome,
 } from '../send.js';
 
 export interface MetaSendSettings {
@@ -19,12 +28,14 @@ export interface MetaSendSettings {
 const RETRYABLE_CODES = new Set([130429, 131057, 131056, 131000, 131016, 131048, 1, 2, 4, 80007]);
 
 const errorSchema = z.object({
-  error: z.object({
-    code: z.union([z.number(), z.string()]),
-    message: z.string().optional(),
-    error_user_title: z.string().optional(),
-    error_data: z.object({ details: z.string().optional() }).passthrough().optional(),
-  }).passthrough(),
+  error: z
+    .object({
+      code: z.union([z.number(), z.string()]),
+      message: z.string().optional(),
+      error_user_title: z.string().optional(),
+      error_data: z.object({ details: z.string().optional() }).passthrough().optional(),
+    })
+    .passthrough(),
 });
 
 const acceptedSchema = z.object({ messages: z.array(z.object({ id: z.string().min(1) }).passthrough()).min(1) });
@@ -38,7 +49,12 @@ interface MetaPrepared extends PreparedSend {
 
 /** Our message types as Graph's media types (photo → image; voice notes are audio/ogg with opus). */
 const MEDIA_TYPE: Partial<Record<MessageType, 'image' | 'document' | 'audio' | 'video' | 'sticker'>> = {
-  photo: 'image', document: 'document', voice: 'audio', audio: 'audio', video: 'video', sticker: 'sticker',
+  photo: 'image',
+  document: 'document',
+  voice: 'audio',
+  audio: 'audio',
+  video: 'video',
+  sticker: 'sticker',
 };
 
 /**
@@ -54,14 +70,24 @@ export function metaMessageSender(settings: MetaSendSettings): MessageSender {
   if (!token) return unconfiguredSender('META_ACCESS_TOKEN');
   const auth = { authorization: `Bearer ${token}` };
   const timeout = () => AbortSignal.timeout(settings.timeoutMs);
-  const phoneOf = (to: Recipient) => (to.channelExternalId && /^\d+$/.test(to.channelExternalId) ? to.channelExternalId : settings.phoneNumberId);
+  const phoneOf = (to: Recipient) =>
+    to.channelExternalId && /^\d+$/.test(to.channelExternalId) ? to.channelExternalId : settings.phoneNumberId;
 
   return {
     async prepare(message, options) {
       const phoneNumberId = phoneOf(message.to);
-      if (!phoneNumberId) return { failed: { kind: 'permanent', error: { code: 'not_configured', title: 'no phone_number_id for this channel (META_PHONE_NUMBER_ID)' } } };
+      if (!phoneNumberId)
+        return {
+          failed: {
+            kind: 'permanent',
+            error: { code: 'not_configured', title: 'no phone_number_id for this channel (META_PHONE_NUMBER_ID)' },
+          },
+        };
       const address = addressOf(message.to);
-      if (!address) return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'the contact has neither a phone number nor a user id' } } };
+      if (!address)
+        return {
+          failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'the contact has neither a phone number nor a user id' } },
+        };
       const body: Record<string, unknown> = { messaging_product: 'whatsapp', recipient_type: 'individual', ...address };
       if (message.replyTo) body.context = { message_id: message.replyTo };
       body.biz_opaque_callback_data = message.messageId;
@@ -75,13 +101,26 @@ export function metaMessageSender(settings: MetaSendSettings): MessageSender {
       const form = new FormData();
       form.append('messaging_product', 'whatsapp');
       form.append('type', message.media.mimeType);
-      form.append('file', new Blob([new Uint8Array(message.media.bytes)], { type: message.media.mimeType }), message.media.filename ?? defaultName(mediaType, message.media.mimeType));
-      const answer = await call(`${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/media`, { method: 'POST', headers: auth, body: form }, { ...options, timeout: timeout() });
+      form.append(
+        'file',
+        new Blob([new Uint8Array(message.media.bytes)], { type: message.media.mimeType }),
+        message.media.filename ?? defaultName(mediaType, message.media.mimeType),
+      );
+      const answer = await call(
+        `${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/media`,
+        { method: 'POST', headers: auth, body: form },
+        { ...options, timeout: timeout() },
+      );
       if (!isAnswer(answer)) return { failed: answer };
       const uploaded = answer.status >= 200 && answer.status < 300 ? uploadedSchema.safeParse(answer.json) : null;
       if (!uploaded?.success) {
         const outcome = failure(answer);
-        return { failed: outcome.kind === 'accepted' ? { kind: 'retryable', error: { code: 'bad_response', title: 'media upload answered without an id' }, retryAfterMs: null } : outcome };
+        return {
+          failed:
+            outcome.kind === 'accepted'
+              ? { kind: 'retryable', error: { code: 'bad_response', title: 'media upload answered without an id' }, retryAfterMs: null }
+              : outcome,
+        };
       }
       const media: Record<string, unknown> = { id: uploaded.data.id };
       // Graph takes captions on image, video and document; audio and stickers have none.
@@ -94,9 +133,15 @@ export function metaMessageSender(settings: MetaSendSettings): MessageSender {
 
     async send(prepared, options) {
       const { phoneNumberId, body } = prepared as MetaPrepared;
-      const answer = await call(`${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/messages`, {
-        method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body),
-      }, { ...options, timeout: timeout() });
+      const answer = await call(
+        `${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/messages`,
+        {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+        { ...options, timeout: timeout() },
+      );
       if (!isAnswer(answer)) return answer;
       if (answer.status >= 200 && answer.status < 300) {
         const accepted = acceptedSchema.safeParse(answer.json);
@@ -111,9 +156,15 @@ export function metaMessageSender(settings: MetaSendSettings): MessageSender {
       if (!phoneNumberId) return { kind: 'permanent', error: { code: 'not_configured', title: 'no phone_number_id for this channel' } };
       const body: Record<string, unknown> = { messaging_product: 'whatsapp', status: 'read', message_id: providerMessageId };
       if (typing) body.typing_indicator = { type: 'text' };
-      const answer = await call(`${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/messages`, {
-        method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body),
-      }, { ...options, timeout: timeout() });
+      const answer = await call(
+        `${settings.graphUrl}/${encodeURIComponent(phoneNumberId)}/messages`,
+        {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+        { ...options, timeout: timeout() },
+      );
       if (!isAnswer(answer)) return answer;
       if (answer.status >= 200 && answer.status < 300) return { kind: 'accepted', providerMessageId: null };
       return failure(answer);
@@ -144,6 +195,10 @@ export function failure(answer: HttpAnswer): SendOutcome {
 }
 
 function defaultName(mediaType: string, mimeType: string): string {
-  const ext = mimeType.split(';')[0]!.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
+  const ext =
+    mimeType
+      .split(';')[0]!
+      .split('/')[1]
+      ?.replace(/[^a-z0-9]/gi, '') || 'bin';
   return `${mediaType}.${ext}`;
 }

@@ -116,9 +116,7 @@ describe('parseMetaWebhook: envelope', () => {
         recipient: '16505551234',
       },
     ]);
-    expect(batch.ignored).toEqual([
-      { reason: 'entry[1].changes[1]: field "message_template_status_update" is not handled' },
-    ]);
+    expect(batch.ignored).toEqual([{ reason: 'entry[1].changes[1]: field "message_template_status_update" is not handled' }]);
   });
 
   it('records value-level errors as ignored, with code and title', () => {
@@ -136,7 +134,10 @@ describe('parseMetaWebhook: envelope', () => {
       for (const entry of (body as { entry: { changes: { value: Record<string, unknown[]> }[] }[] }).entry) {
         for (const change of entry.changes) {
           const { messages = [], statuses = [], errors = [] } = change.value;
-          items += change.value['messages'] || change.value['statuses'] || change.value['errors'] ? messages.length + statuses.length + errors.length : 1;
+          items +=
+            change.value['messages'] || change.value['statuses'] || change.value['errors']
+              ? messages.length + statuses.length + errors.length
+              : 1;
         }
       }
       expect(batch.messages.length + batch.statuses.length + batch.ignored.length + (batch.operations?.length ?? 0), name).toBe(items);

@@ -46,7 +46,10 @@ export function verifyMetaSignature(raw: Buffer, header: string | undefined, app
  * The same check as verifyMetaSignature, made while the body arrives: null when the header is
  * missing or malformed (refuse before reading), else a hasher to feed the bytes and ask at the end.
  */
-export function startMetaSignatureCheck(header: string | undefined, appSecret: string): { update(chunk: Buffer): void; matches(): boolean } | null {
+export function startMetaSignatureCheck(
+  header: string | undefined,
+  appSecret: string,
+): { update(chunk: Buffer): void; matches(): boolean } | null {
   if (typeof header !== 'string' || appSecret === '') return null;
   const hex = SIGNATURE_HEADER.exec(header.trim())?.[1];
   if (hex === undefined) return null;
@@ -124,10 +127,7 @@ export const metaLocationSchema = z.looseObject({
 });
 
 export const metaContactCardSchema = z.looseObject({
-  name: z
-    .looseObject({ formatted_name: optionalText, first_name: optionalText, last_name: optionalText })
-    .optional()
-    .catch(undefined),
+  name: z.looseObject({ formatted_name: optionalText, first_name: optionalText, last_name: optionalText }).optional().catch(undefined),
 });
 
 const metaReplySchema = z.looseObject({ id: z.string(), title: z.string(), description: optionalText });
@@ -282,13 +282,7 @@ export function parseMetaEnvelope(body: unknown, dialect: MetaDialect, now: Date
  * Reads one Meta `value` object (`metadata`, `contacts`, `messages`, `statuses`, `errors`) into
  * `batch`. Never throws: a value that is not an object is itself recorded as ignored.
  */
-export function parseMetaValue(
-  value: unknown,
-  dialect: MetaDialect,
-  now: Date,
-  batch: InboundBatch,
-  where = 'value',
-): void {
+export function parseMetaValue(value: unknown, dialect: MetaDialect, now: Date, batch: InboundBatch, where = 'value'): void {
   const parsed = metaValueSchema.safeParse(value);
   if (!parsed.success) {
     batch.ignored.push({ reason: `${where}: not an object` });
@@ -307,9 +301,7 @@ export function parseMetaValue(
       const result = metaContactSchema.safeParse(contact);
       return result.success ? [result.data] : [];
     }),
-    ownNumbers: [...dialect.ownNumbers, displayNumber ?? '']
-      .map(digitsOnly)
-      .filter((number) => number !== ''),
+    ownNumbers: [...dialect.ownNumbers, displayNumber ?? ''].map(digitsOnly).filter((number) => number !== ''),
   };
 
   messages.forEach((raw, i) => {
@@ -432,8 +424,7 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       const media = metaMediaSchema.safeParse(body);
       if (!media.success) return malformed();
       const caption = nonEmpty(media.data.caption);
-      const kind: MessageType =
-        type === 'image' ? 'photo' : type === 'audio' ? (media.data.voice === true ? 'voice' : 'audio') : type;
+      const kind: MessageType = type === 'image' ? 'photo' : type === 'audio' ? (media.data.voice === true ? 'voice' : 'audio') : type;
       const metadata: Record<string, unknown> = {};
       if (type === 'sticker' && media.data.animated !== undefined) metadata['animated'] = media.data.animated;
       return { type: kind, text: caption, media: readMedia(media.data, caption, dialect), metadata };
@@ -450,8 +441,7 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       if (!Array.isArray(body)) return malformed();
       const names = body.flatMap((card) => {
         const name = metaContactCardSchema.safeParse(card).data?.name;
-        const formatted =
-          nonBlank(name?.formatted_name) ?? nonBlank([name?.first_name, name?.last_name].filter(Boolean).join(' '));
+        const formatted = nonBlank(name?.formatted_name) ?? nonBlank([name?.first_name, name?.last_name].filter(Boolean).join(' '));
         return formatted === null ? [] : [formatted];
       });
       return content('contacts', names.length > 0 ? names.join(', ') : null, { contacts: body });
@@ -461,11 +451,7 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       if (!interactive.success) return malformed();
       const subtype = interactive.data.type;
       const reply =
-        subtype === 'button_reply'
-          ? interactive.data.button_reply
-          : subtype === 'list_reply'
-            ? interactive.data.list_reply
-            : undefined;
+        subtype === 'button_reply' ? interactive.data.button_reply : subtype === 'list_reply' ? interactive.data.list_reply : undefined;
       if (reply === undefined) return unsupported(message, `interactive.${subtype}`, 'unknown interactive type');
       return content('interactive', reply.title, {
         interactive: { type: subtype, id: reply.id, title: reply.title, description: reply.description ?? null },
@@ -492,9 +478,10 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       if (!edit.success) return malformed();
       const inner = edit.data.message;
       const innerType = typeof inner['type'] === 'string' ? inner['type'] : undefined;
-      const edited = innerType === 'edit' || innerType === 'revoke' || innerType === 'system'
-        ? unsupported(message, 'edit', `an edit cannot carry a "${innerType}"`)
-        : readContent(innerType, inner, dialect);
+      const edited =
+        innerType === 'edit' || innerType === 'revoke' || innerType === 'system'
+          ? unsupported(message, 'edit', `an edit cannot carry a "${innerType}"`)
+          : readContent(innerType, inner, dialect);
       if (edited.type === 'unsupported') return unsupported(message, 'edit', 'missing or malformed "edit.message"');
       return { ...edited, operation: { kind: 'edit', target_message_id: edit.data.original_message_id.trim() } };
     }
@@ -507,7 +494,7 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       const system = metaSystemSchema.safeParse(body);
       if (!system.success || !isRecord(body)) return malformed();
       const { type: systemType, body: text, wa_id: waId, new_wa_id: newWaId } = system.data;
-      const changedNumber = systemType === 'user_changed_number' ? phone(waId) ?? phone(newWaId) : null;
+      const changedNumber = systemType === 'user_changed_number' ? (phone(waId) ?? phone(newWaId)) : null;
       return {
         ...content('event', nonBlank(text) ?? `WhatsApp system notice: ${systemType ?? 'unknown'}`, { system: body }),
         operation: { kind: 'system', target_message_id: null, new_wa_id: changedNumber },

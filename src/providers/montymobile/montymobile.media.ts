@@ -1,6 +1,20 @@
 import {
-  MediaFetchError, bodyOf, bytesOf, checkDeclaredSize, contentLength, discard, fetchPlainUrl, httpFailure, readLimited, request,
-  usefulMimeType, OPEN_POLICY, type FetchOptions, type FetchPolicy, type FetchedMedia, type MediaFetcher,
+  MediaFetchError,
+  bodyOf,
+  bytesOf,
+  checkDeclaredSize,
+  contentLength,
+  discard,
+  fetchPlainUrl,
+  httpFailure,
+  readLimited,
+  request,
+  usefulMimeType,
+  OPEN_POLICY,
+  type FetchOptions,
+  type FetchPolicy,
+  type FetchedMedia,
+  type MediaFetcher,
 } from '../media-fetch.js';
 
 export interface MontyMediaSettings {
@@ -24,7 +38,8 @@ export function montyMediaFetcher(settings: MontyMediaSettings): MediaFetcher {
     async open(ref, options) {
       if (ref.kind === 'url') return fetchPlainUrl(ref.ref, options, settings.policy ?? OPEN_POLICY);
       const { tenant, apiKey } = settings;
-      if (!tenant || !apiKey) throw new MediaFetchError('not_configured', 'MONTYMOBILE_TENANT and MONTYMOBILE_API_KEY are needed for media', false);
+      if (!tenant || !apiKey)
+        throw new MediaFetchError('not_configured', 'MONTYMOBILE_TENANT and MONTYMOBILE_API_KEY are needed for media', false);
       const url = new URL(`${settings.apiUrl}/api/v2/WhatsappApi/get-media`);
       url.searchParams.set('MediaId', ref.ref);
       const what = 'MontyMobile get-media';
@@ -63,7 +78,12 @@ async function fromJson(response: Response, options: FetchOptions, what: string,
     if (!bytes) throw new MediaFetchError('bad_response', `${what} sent data that is not base64`, true);
     checkDeclaredSize(bytes.length, options.maxBytes);
     const mime = field(data, 'mimeType') ?? field(data, 'mime_type') ?? field(json, 'mime_type');
-    return { body: bytesOf(bytes), mimeType: usefulMimeType(typeof mime === 'string' ? mime : null), declaredSize: bytes.length, sha256: null };
+    return {
+      body: bytesOf(bytes),
+      mimeType: usefulMimeType(typeof mime === 'string' ? mime : null),
+      declaredSize: bytes.length,
+      sha256: null,
+    };
   }
   const link = field(json, 'url') ?? field(data, 'url');
   if (typeof link === 'string' && link.length > 0) return fetchPlainUrl(link, options, policy);

@@ -1,6 +1,14 @@
 import type { MessageType } from '../../chat/types.js';
 import {
-  call, httpOutcome, isAnswer, publicUrlMissing, unconfiguredSender, type HttpAnswer, type MessageSender, type PreparedSend, type SendOutcome,
+  call,
+  httpOutcome,
+  isAnswer,
+  publicUrlMissing,
+  unconfiguredSender,
+  type HttpAnswer,
+  type MessageSender,
+  type PreparedSend,
+  type SendOutcome,
 } from '../send.js';
 
 export interface MontySendSettings {
@@ -39,27 +47,35 @@ export function montyMessageSender(settings: MontySendSettings): MessageSender {
   if (!tenant || !apiKey) return unconfiguredSender('MONTYMOBILE_TENANT / MONTYMOBILE_API_KEY');
   return {
     async prepare(message) {
-      if (!message.to.waId) return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'the contact has no phone number' } } };
+      if (!message.to.waId)
+        return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'the contact has no phone number' } } };
       const base: Record<string, unknown> = { to: message.to.waId.replace(/^\+/, ''), source: sourceNumber ?? undefined };
       if (!message.media) {
-        return { prepared: { provider: 'montymobile', body: { ...base, type: 'TEXT', text: { body: message.text ?? '' } } } as MontyPrepared };
+        return {
+          prepared: { provider: 'montymobile', body: { ...base, type: 'TEXT', text: { body: message.text ?? '' } } } as MontyPrepared,
+        };
       }
       const link = settings.mediaLink?.(message.media.mediaId) ?? null;
       if (!link) return { failed: { kind: 'permanent', error: publicUrlMissing('MontyMobile') } };
       const kind = montyType(message.type, settings.audioAs);
       const part: Record<string, unknown> = { link };
-      if (kind === 'DOCUMENT') part.filename = message.media.filename ?? (message.type === 'voice' || message.type === 'audio' ? 'voice_message.ogg' : 'file');
+      if (kind === 'DOCUMENT')
+        part.filename = message.media.filename ?? (message.type === 'voice' || message.type === 'audio' ? 'voice_message.ogg' : 'file');
       if (message.text && kind !== 'AUDIO') part.caption = message.text;
       return { prepared: { provider: 'montymobile', body: { ...base, type: kind, [kind.toLowerCase()]: part } } as MontyPrepared };
     },
 
     async send(prepared, options) {
       const { body } = prepared as MontyPrepared;
-      const answer = await call(`${settings.apiUrl}/api/v2/WhatsappApi/send-session`, {
-        method: 'POST',
-        headers: { tenant, 'api-key': apiKey, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }, { ...options, timeout: AbortSignal.timeout(settings.timeoutMs) });
+      const answer = await call(
+        `${settings.apiUrl}/api/v2/WhatsappApi/send-session`,
+        {
+          method: 'POST',
+          headers: { tenant, 'api-key': apiKey, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+        { ...options, timeout: AbortSignal.timeout(settings.timeoutMs) },
+      );
       if (!isAnswer(answer)) return answer;
       return montyOutcome(answer);
     },
@@ -78,7 +94,7 @@ function montyOutcome(answer: HttpAnswer): SendOutcome {
   const title = typeof body.message === 'string' && body.message ? body.message : `MontyMobile answered ${answer.status}`;
   if (answer.status >= 200 && answer.status < 300 && body.success === true) {
     const data = body.data ?? {};
-    const messages = Array.isArray(data.messages) ? data.messages as { id?: unknown }[] : [];
+    const messages = Array.isArray(data.messages) ? (data.messages as { id?: unknown }[]) : [];
     const candidates = [data.wamid, data.waMessageId, messages[0]?.id, data.messageId, data.id];
     const id = candidates.find((c): c is string => typeof c === 'string' && c.length > 0) ?? null;
     return { kind: 'accepted', providerMessageId: id };

@@ -107,9 +107,7 @@ describe('parseMontyWebhook', () => {
   it("ignores echoes of the business's own number, comparing digits only", () => {
     const batch = parse('own-number-echo');
     expect(batch.messages.map((m) => m.text)).toEqual(['Thanks!']);
-    expect(batch.ignored).toEqual([
-      { reason: "entry[0].changes[0].value.messages[0]: echo from the business's own number 96181000111" },
-    ]);
+    expect(batch.ignored).toEqual([{ reason: "entry[0].changes[0].value.messages[0]: echo from the business's own number 96181000111" }]);
   });
 
   it('ignores own-number echoes by the display number even without a configured source number', () => {
@@ -155,7 +153,11 @@ describe('parseMontyWebhook', () => {
       caption: null,
     });
     expect(image).toMatchObject({ type: 'photo', text: 'my skin before' });
-    expect(image!.media).toMatchObject({ ref: 'https://mmc.api.montymobile.com/media/7d3e1b20-photo.jpg', kind: 'url', caption: 'my skin before' });
+    expect(image!.media).toMatchObject({
+      ref: 'https://mmc.api.montymobile.com/media/7d3e1b20-photo.jpg',
+      kind: 'url',
+      caption: 'my skin before',
+    });
     expect(document!.media).toEqual({
       ref: '1234567890123456',
       kind: 'provider_id',

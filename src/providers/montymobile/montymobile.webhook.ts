@@ -40,11 +40,7 @@ export function montyContentId(message: Record<string, unknown>): string {
  *
  * @throws WebhookRejected 400 when the body is not Meta's envelope.
  */
-export function parseMontyWebhook(
-  body: unknown,
-  opts: { sourceNumber: string | null },
-  now: Date = new Date(),
-): InboundBatch {
+export function parseMontyWebhook(body: unknown, opts: { sourceNumber: string | null }, now: Date = new Date()): InboundBatch {
   const ownNumber = digitsOnly(opts.sourceNumber ?? '');
   const dialect: MetaDialect = {
     provider: 'montymobile',

@@ -1,6 +1,4 @@
-import {
-  call, httpOutcome, isAnswer, publicUrlMissing, unconfiguredSender, type MessageSender, type PreparedSend,
-} from '../send.js';
+import { call, httpOutcome, isAnswer, publicUrlMissing, unconfiguredSender, type MessageSender, type PreparedSend } from '../send.js';
 
 export interface QiscusSendSettings {
   apiUrl: string;
@@ -35,33 +33,45 @@ export function qiscusMessageSender(settings: QiscusSendSettings): MessageSender
   return {
     async prepare(message) {
       const roomId = message.to.roomId;
-      if (!roomId) return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'no Qiscus room is known for this conversation' } } };
+      if (!roomId)
+        return { failed: { kind: 'permanent', error: { code: 'no_recipient', title: 'no Qiscus room is known for this conversation' } } };
       const base = { sender_email: senderEmail, room_id: String(roomId) };
-      if (!message.media) return { prepared: { provider: 'qiscus', body: { ...base, message: message.text ?? '', type: 'text' } } as QiscusPrepared };
+      if (!message.media)
+        return { prepared: { provider: 'qiscus', body: { ...base, message: message.text ?? '', type: 'text' } } as QiscusPrepared };
       const url = settings.mediaLink?.(message.media.mediaId) ?? null;
       if (!url) return { failed: { kind: 'permanent', error: publicUrlMissing('Qiscus') } };
       const caption = message.text ?? '';
-      const body = settings.attachmentForm === 'payload'
-        ? { ...base, type: 'file_attachment', message: caption, payload: { url, caption } }
-        : { ...base, type: 'file_attachment', message: caption, attachment_url: url, caption };
+      const body =
+        settings.attachmentForm === 'payload'
+          ? { ...base, type: 'file_attachment', message: caption, payload: { url, caption } }
+          : { ...base, type: 'file_attachment', message: caption, attachment_url: url, caption };
       return { prepared: { provider: 'qiscus', body } as QiscusPrepared };
     },
 
     async send(prepared, options) {
       const { body } = prepared as QiscusPrepared;
-      const answer = await call(`${settings.apiUrl}/${encodeURIComponent(appCode)}/bot`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', QISCUS_SDK_SECRET: secretKey },
-        body: JSON.stringify(body),
-      }, { ...options, timeout: AbortSignal.timeout(settings.timeoutMs) });
+      const answer = await call(
+        `${settings.apiUrl}/${encodeURIComponent(appCode)}/bot`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', QISCUS_SDK_SECRET: secretKey },
+          body: JSON.stringify(body),
+        },
+        { ...options, timeout: AbortSignal.timeout(settings.timeoutMs) },
+      );
       if (!isAnswer(answer)) return answer;
       if (answer.status >= 200 && answer.status < 300) {
         const comment = (answer.json as { data?: { comment?: { unique_temp_id?: unknown; id_str?: unknown } } } | null)?.data?.comment;
         const id = [comment?.unique_temp_id, comment?.id_str].find((c): c is string => typeof c === 'string' && c.length > 0) ?? null;
         return { kind: 'accepted', providerMessageId: id };
       }
-      const text = (answer.json as { errors?: unknown; message?: unknown } | null);
-      const title = typeof text?.message === 'string' ? text.message : typeof text?.errors === 'string' ? text.errors : `Qiscus answered ${answer.status}`;
+      const text = answer.json as { errors?: unknown; message?: unknown } | null;
+      const title =
+        typeof text?.message === 'string'
+          ? text.message
+          : typeof text?.errors === 'string'
+            ? text.errors
+            : `Qiscus answered ${answer.status}`;
       return httpOutcome(answer.status, title, answer.headers.get('retry-after'));
     },
   };

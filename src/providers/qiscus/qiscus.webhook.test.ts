@@ -318,7 +318,11 @@ describe('parseQiscusWebhook: any input (SPEC §4, no input causes a 500)', () =
     const json = fc.jsonValue();
     const envelope = fc.record({
       type: fc.constantFrom('post_comment_mobile', 'post_comment_rest'),
-      payload: fc.record({ from: fc.dictionary(fc.string(), json), room: fc.dictionary(fc.string(), json), message: fc.dictionary(fc.string(), json) }),
+      payload: fc.record({
+        from: fc.dictionary(fc.string(), json),
+        room: fc.dictionary(fc.string(), json),
+        message: fc.dictionary(fc.string(), json),
+      }),
     });
     fc.assert(
       fc.property(fc.oneof(json, envelope), (body) => assertParsesOrRejects(() => parseQiscusWebhook(body, OPTS, NOW), 'qiscus')),

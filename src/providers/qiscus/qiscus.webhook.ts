@@ -44,10 +44,7 @@ export const qiscusRoomSchema = z.looseObject({
 /** `room.options`: a JSON string in the current format, an object in the older one. */
 export const qiscusRoomOptionsSchema = z.looseObject({
   source: optionalText,
-  channel_details: z
-    .looseObject({ channel_id: optionalId, name: optionalText, phone: optionalText })
-    .optional()
-    .catch(undefined),
+  channel_details: z.looseObject({ channel_id: optionalId, name: optionalText, phone: optionalText }).optional().catch(undefined),
 });
 
 export const qiscusBotWebhookSchema = z.looseObject({
@@ -110,11 +107,7 @@ const ADMIN_EMAIL_SUFFIX = '_admin@qismo.com';
  *
  * @throws WebhookRejected 400 when the body is neither shape, or names another webhook `type`.
  */
-export function parseQiscusWebhook(
-  body: unknown,
-  opts: QiscusParseOptions,
-  now: Date = new Date(),
-): InboundBatch {
+export function parseQiscusWebhook(body: unknown, opts: QiscusParseOptions, now: Date = new Date()): InboundBatch {
   if (!isRecord(body)) throw new WebhookRejected(400, 'not a Qiscus webhook: expected a JSON object');
   const batch: InboundBatch = { messages: [], statuses: [], ignored: [] };
 
@@ -201,11 +194,7 @@ function readBotMessage(webhook: BotWebhook, opts: QiscusParseOptions, now: Date
     text: content.text,
     media: content.media,
     reply_to: null,
-    timestamp:
-      dateFromUnixSeconds(message.unix_timestamp) ??
-      dateFromIso(message.timestamp) ??
-      dateFromIso(message.created_at) ??
-      now,
+    timestamp: dateFromUnixSeconds(message.unix_timestamp) ?? dateFromIso(message.timestamp) ?? dateFromIso(message.created_at) ?? now,
     metadata: {
       qiscus: {
         room_id: room.id ?? nonBlank(room.id_str),
@@ -222,11 +211,7 @@ function readBotMessage(webhook: BotWebhook, opts: QiscusParseOptions, now: Date
 /** [ID1] `unique_temp_id` verbatim (WA: `wa_<wamid>`), else `id_str` unless "0", else `id` unless 0. */
 function messageId(message: z.infer<typeof qiscusMessageSchema>): string | null {
   const numeric = message.id === undefined ? null : nonBlank(String(message.id));
-  return (
-    nonBlank(message.unique_temp_id) ??
-    [nonBlank(message.id_str), numeric].find((id) => id !== null && id !== '0') ??
-    null
-  );
+  return nonBlank(message.unique_temp_id) ?? [nonBlank(message.id_str), numeric].find((id) => id !== null && id !== '0') ?? null;
 }
 
 /** A malformed options string reads as `{}`: the message is still worth keeping. */

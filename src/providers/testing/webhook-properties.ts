@@ -31,7 +31,11 @@ function batchSchema(provider: Provider) {
     channel_external_id: nonEmpty,
     channel_name: z.string().nullable(),
     contact_key: nonEmpty,
-    wa_id: z.string().min(1).refine((id) => !id.startsWith('+'), 'wa_id keeps its +').nullable(),
+    wa_id: z
+      .string()
+      .min(1)
+      .refine((id) => !id.startsWith('+'), 'wa_id keeps its +')
+      .nullable(),
     user_id: z.string().nullable(),
     contact_name: z.string().nullable(),
     contact_username: z.string().optional(),
@@ -62,12 +66,17 @@ function batchSchema(provider: Provider) {
     /** Meta's biz_opaque_callback_data, only when the status carries one. */
     callback_data: nonEmpty.optional(),
   });
-  const operation = z.strictObject({
-    kind: z.enum(['edit', 'revoke', 'system']),
-    message,
-    target_message_id: nonEmpty.nullable(),
-    new_wa_id: z.string().min(1).nullable().optional(),
-  }).refine((op) => (op.kind === 'system') === (op.target_message_id === null), 'edits and revokes name their original, system notices none');
+  const operation = z
+    .strictObject({
+      kind: z.enum(['edit', 'revoke', 'system']),
+      message,
+      target_message_id: nonEmpty.nullable(),
+      new_wa_id: z.string().min(1).nullable().optional(),
+    })
+    .refine(
+      (op) => (op.kind === 'system') === (op.target_message_id === null),
+      'edits and revokes name their original, system notices none',
+    );
   return z.strictObject({
     messages: z.array(message),
     statuses: z.array(status),
@@ -113,13 +122,57 @@ function pathsOf(value: unknown, prefix: Path = []): Path[] {
 const provocativeValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.constantFrom(
-    null, '', ' ', '0', 0, -1, 1.5, 1e21, Number.MAX_SAFE_INTEGER, true, false, [], {}, '+', '+0',
-    'constructor', '__proto__', 'toString', 'text', 'image', 'audio', 'video', 'document', 'sticker',
-    'location', 'contacts', 'interactive', 'button_reply', 'list_reply', 'button', 'reaction',
-    'unsupported', 'file_attachment', 'post_comment_mobile', 'post_comment_rest', 'played', 'failed',
-    'messages', '9999999999999999', '1749416383', 'NaN', '[file] x [/file]', 'x_admin@qismo.com',
-    '{"channel_details":{"channel_id":1}}', '{not json', 'https://x.test/a.ogg', 'ptt',
-    { body: 'hi' }, { id: '1' }, [{}], [null],
+    null,
+    '',
+    ' ',
+    '0',
+    0,
+    -1,
+    1.5,
+    1e21,
+    Number.MAX_SAFE_INTEGER,
+    true,
+    false,
+    [],
+    {},
+    '+',
+    '+0',
+    'constructor',
+    '__proto__',
+    'toString',
+    'text',
+    'image',
+    'audio',
+    'video',
+    'document',
+    'sticker',
+    'location',
+    'contacts',
+    'interactive',
+    'button_reply',
+    'list_reply',
+    'button',
+    'reaction',
+    'unsupported',
+    'file_attachment',
+    'post_comment_mobile',
+    'post_comment_rest',
+    'played',
+    'failed',
+    'messages',
+    '9999999999999999',
+    '1749416383',
+    'NaN',
+    '[file] x [/file]',
+    'x_admin@qismo.com',
+    '{"channel_details":{"channel_id":1}}',
+    '{not json',
+    'https://x.test/a.ogg',
+    'ptt',
+    { body: 'hi' },
+    { id: '1' },
+    [{}],
+    [null],
   ),
 );
 
@@ -145,10 +198,10 @@ function applyMutation(doc: unknown, mutation: Mutation): unknown {
 /** A copy of `base` with 1–5 random fields, anywhere in the tree, deleted or replaced. */
 export function mutatedJson(base: unknown): fc.Arbitrary<unknown> {
   return fc
-    .array(
-      fc.record({ at: fc.nat(), op: fc.constantFrom('delete' as const, 'replace' as const), value: provocativeValue }),
-      { minLength: 1, maxLength: 5 },
-    )
+    .array(fc.record({ at: fc.nat(), op: fc.constantFrom('delete' as const, 'replace' as const), value: provocativeValue }), {
+      minLength: 1,
+      maxLength: 5,
+    })
     .map((mutations) => mutations.reduce(applyMutation, structuredClone(base)));
 }
 

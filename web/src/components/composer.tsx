@@ -21,8 +21,10 @@ export function composerBlock(c: Conversation, me: Operator, now: number): strin
   if (c.operator?.id !== me.id) return `${c.operator?.name ?? 'Another operator'} is handling this conversation.`;
   if (!c.window_expires_at) return 'The customer has not written yet: WhatsApp allows replies only after they do.';
   if (Date.parse(c.window_expires_at) <= now) {
-    return `The 24-hour window closed at ${formatFullTime(c.window_expires_at)}: WhatsApp allows free-form replies only within 24 hours of the customer's last message. `
-      + 'The customer must write first to reopen it (template messages are not supported yet).';
+    return (
+      `The 24-hour window closed at ${formatFullTime(c.window_expires_at)}: WhatsApp allows free-form replies only within 24 hours of the customer's last message. ` +
+      'The customer must write first to reopen it (template messages are not supported yet).'
+    );
   }
   return null;
 }
@@ -75,11 +77,21 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
   const pending = useRef<{ signature: string; key: string } | null>(null);
   const block = composerBlock(conversation, me, now);
 
-  useEffect(() => () => {
-    recorder.current?.stream.getTracks().forEach((t) => t.stop());
-  }, []);
-  useEffect(() => () => { if (attachment) URL.revokeObjectURL(attachment.url); }, [attachment]);
-  useEffect(() => { if (replyTo) textArea.current?.focus(); }, [replyTo]);
+  useEffect(
+    () => () => {
+      recorder.current?.stream.getTracks().forEach((t) => t.stop());
+    },
+    [],
+  );
+  useEffect(
+    () => () => {
+      if (attachment) URL.revokeObjectURL(attachment.url);
+    },
+    [attachment],
+  );
+  useEffect(() => {
+    if (replyTo) textArea.current?.focus();
+  }, [replyTo]);
 
   // The recording timer, and the limit.
   useEffect(() => {
@@ -121,7 +133,9 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
     const rec = new MediaRecorder(stream, mimeType ? { mimeType } : {});
     const chunks: Blob[] = [];
     const startedAt = Date.now();
-    rec.ondataavailable = (e) => { if (e.data.size > 0) chunks.push(e.data); };
+    rec.ondataavailable = (e) => {
+      if (e.data.size > 0) chunks.push(e.data);
+    };
     rec.onstop = () => {
       stream.getTracks().forEach((t) => t.stop());
       recorder.current = null;
@@ -132,7 +146,13 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
         setError('Nothing was recorded.');
         return;
       }
-      setAttachment({ kind: 'voice', file: blob, name: 'voice-note.webm', url: URL.createObjectURL(blob), seconds: Math.min(VOICE_LIMIT_S, (Date.now() - startedAt) / 1000) });
+      setAttachment({
+        kind: 'voice',
+        file: blob,
+        name: 'voice-note.webm',
+        url: URL.createObjectURL(blob),
+        seconds: Math.min(VOICE_LIMIT_S, (Date.now() - startedAt) / 1000),
+      });
     };
     recorder.current = rec;
     rec.start(250);
@@ -174,12 +194,22 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
   const isDisabled = block !== null;
   return (
     <form className="composer" onSubmit={submit} aria-label="Composer">
-      {block && <p className="composer-block small" data-composer-block>{block}</p>}
-      {error && <p className="form-error small" role="alert">{error}</p>}
+      {block && (
+        <p className="composer-block small" data-composer-block>
+          {block}
+        </p>
+      )}
+      {error && (
+        <p className="form-error small" role="alert">
+          {error}
+        </p>
+      )}
       {replyTo && !isDisabled && (
         <div className="composer-reply small" data-replying-to={replyTo.message_id}>
           <span className="muted">Replying to</span> <q>{quoteOf(replyTo)}</q>
-          <button type="button" className="icon" aria-label="Stop quoting" title="Stop quoting this message" onClick={onCancelReply}>×</button>
+          <button type="button" className="icon" aria-label="Stop quoting" title="Stop quoting this message" onClick={onCancelReply}>
+            ×
+          </button>
         </div>
       )}
       {attachment && !isDisabled && (
@@ -190,25 +220,72 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
             {attachment.kind === 'voice' ? `Voice note, ${clock(attachment.seconds ?? 0)}` : attachment.name}
             <span className="muted"> · {formatBytes(attachment.file.size)}</span>
           </span>
-          <button type="button" className="small" onClick={discard}>Discard</button>
+          <button type="button" className="small" onClick={discard}>
+            Discard
+          </button>
         </div>
       )}
       {recording && (
         <div className="recording small" role="status" data-recording>
           <span className="rec-dot" aria-hidden="true" /> Recording {clock(recording.elapsed)} / {clock(VOICE_LIMIT_S)}
-          <button type="button" className="small" onClick={stopRecording}>Stop</button>
+          <button type="button" className="small" onClick={stopRecording}>
+            Stop
+          </button>
         </div>
       )}
       <div className="composer-row">
         <div className="composer-tools">
-          <button type="button" className="icon" aria-label="Attach a photo" title="Attach a photo" disabled={isDisabled || !!recording} onClick={() => photoInput.current?.click()}><PhotoIcon /></button>
-          <button type="button" className="icon" aria-label="Attach a document" title="Attach a document" disabled={isDisabled || !!recording} onClick={() => documentInput.current?.click()}><PaperclipIcon /></button>
-          <button type="button" className="icon" aria-label="Record a voice note" title={`Record a voice note (up to ${VOICE_LIMIT_S / 60} min)`}
-            disabled={isDisabled || !!recording || !!attachment} onClick={() => void startRecording()}><MicIcon /></button>
-          <input ref={photoInput} type="file" accept="image/jpeg,image/png,image/webp" hidden aria-label="Photo file"
-            onChange={(e) => { pick('photo', e.target.files?.[0]); e.target.value = ''; }} />
-          <input ref={documentInput} type="file" hidden aria-label="Document file"
-            onChange={(e) => { pick('document', e.target.files?.[0]); e.target.value = ''; }} />
+          <button
+            type="button"
+            className="icon"
+            aria-label="Attach a photo"
+            title="Attach a photo"
+            disabled={isDisabled || !!recording}
+            onClick={() => photoInput.current?.click()}
+          >
+            <PhotoIcon />
+          </button>
+          <button
+            type="button"
+            className="icon"
+            aria-label="Attach a document"
+            title="Attach a document"
+            disabled={isDisabled || !!recording}
+            onClick={() => documentInput.current?.click()}
+          >
+            <PaperclipIcon />
+          </button>
+          <button
+            type="button"
+            className="icon"
+            aria-label="Record a voice note"
+            title={`Record a voice note (up to ${VOICE_LIMIT_S / 60} min)`}
+            disabled={isDisabled || !!recording || !!attachment}
+            onClick={() => void startRecording()}
+          >
+            <MicIcon />
+          </button>
+          <input
+            ref={photoInput}
+            type="file"
+            accept="image/jpeg,image/png,image/webp"
+            hidden
+            aria-label="Photo file"
+            onChange={(e) => {
+              pick('photo', e.target.files?.[0]);
+              e.target.value = '';
+            }}
+          />
+          <input
+            ref={documentInput}
+            type="file"
+            hidden
+            aria-label="Document file"
+            onChange={(e) => {
+              pick('document', e.target.files?.[0]);
+              e.target.value = '';
+            }}
+          />
         </div>
         <textarea
           ref={textArea}
@@ -232,9 +309,13 @@ export function Composer({ conversation, me, onSend, replyTo, onCancelReply }: P
 
 function sendError(err: ApiError): string {
   switch (err.code) {
-    case 'payload_too_large': return 'The file is too large for WhatsApp.';
-    case 'window_closed': return 'The 24-hour window has closed: the customer must write first.';
-    case 'not_owner': return 'Only the operator handling this conversation can reply.';
-    default: return `${err.message} (${err.code})`;
+    case 'payload_too_large':
+      return 'The file is too large for WhatsApp.';
+    case 'window_closed':
+      return 'The 24-hour window has closed: the customer must write first.';
+    case 'not_owner':
+      return 'Only the operator handling this conversation can reply.';
+    default:
+      return `${err.message} (${err.code})`;
   }
 }

@@ -45,7 +45,13 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
   return (
     <section className="conversations" aria-label="Conversations">
       <div className="list-controls">
-        <input type="search" placeholder="Search name, number, text" aria-label="Search conversations" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <input
+          type="search"
+          placeholder="Search name, number, text"
+          aria-label="Search conversations"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
         <select aria-label="Filter by state" value={state} onChange={(e) => onFilter({ state: e.target.value, q: query.trim() })}>
           <option value="">all</option>
           <option value="ai">AI</option>
@@ -74,7 +80,11 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
                 <span className="row">
                   <span className="preview muted">{messagePreview(c.last_message)}</span>
                   <span className={`state state-${c.state}`}>{STATE_LABELS[c.state] ?? c.state}</span>
-                  {c.unread_count > 0 && <span className="unread-badge" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
+                  {c.unread_count > 0 && (
+                    <span className="unread-badge" aria-label={`${c.unread_count} unread`}>
+                      {c.unread_count}
+                    </span>
+                  )}
                 </span>
               </button>
             </li>
@@ -82,10 +92,14 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
         })}
       </ul>
       {list.status === 'loading' && <p className="muted small center">Loading…</p>}
-      {list.status === 'ready' && list.ids.length === 0 && <p className="muted small center">No conversations{list.filter.q ? ' match' : ' yet'}.</p>}
+      {list.status === 'ready' && list.ids.length === 0 && (
+        <p className="muted small center">No conversations{list.filter.q ? ' match' : ' yet'}.</p>
+      )}
       {list.status === 'error' && <p className="form-error small center">Could not load conversations.</p>}
       {list.nextCursor && list.status !== 'loading' && (
-        <button type="button" className="load-more" onClick={onLoadMore}>Load more</button>
+        <button type="button" className="load-more" onClick={onLoadMore}>
+          Load more
+        </button>
       )}
     </section>
   );

@@ -27,7 +27,12 @@ export function DetailsPanel({ conversation: c, thread }: { conversation: Conver
         <dd>{c.contact.name ?? '—'}</dd>
         <dt>Number</dt>
         <dd>{c.contact.wa_id ? `+${c.contact.wa_id}` : '—'}</dd>
-        {c.contact.user_id && (<><dt>WhatsApp user id</dt><dd className="mono">{c.contact.user_id}</dd></>)}
+        {c.contact.user_id && (
+          <>
+            <dt>WhatsApp user id</dt>
+            <dd className="mono">{c.contact.user_id}</dd>
+          </>
+        )}
         <dt>Language</dt>
         <dd data-field="language">{c.contact.language ?? 'not detected yet'}</dd>
         <dt>Channel</dt>
@@ -41,7 +46,9 @@ export function DetailsPanel({ conversation: c, thread }: { conversation: Conver
             <dt>Hand-over</dt>
             <dd>
               <span data-field="handover">{HANDOVER_REASON_LABELS[c.handover.reason] ?? c.handover.reason}</span>
-              <div className="small">{formatFullTime(c.handover.at)} ({formatElapsed(c.handover.at, now)} ago)</div>
+              <div className="small">
+                {formatFullTime(c.handover.at)} ({formatElapsed(c.handover.at, now)} ago)
+              </div>
               {c.handover.note && <div className="muted small">{c.handover.note}</div>}
             </dd>
           </>
@@ -49,12 +56,21 @@ export function DetailsPanel({ conversation: c, thread }: { conversation: Conver
         <dt>24 h reply window</dt>
         <dd data-field="window" data-window={window24h.isOpen ? 'open' : 'closed'}>
           <span className={window24h.isOpen ? undefined : 'closed-text'}>{window24h.text}</span>
-          {c.window_expires_at && <div className="muted small">{window24h.isOpen ? 'until' : 'since'} {formatFullTime(c.window_expires_at)}</div>}
+          {c.window_expires_at && (
+            <div className="muted small">
+              {window24h.isOpen ? 'until' : 'since'} {formatFullTime(c.window_expires_at)}
+            </div>
+          )}
         </dd>
         <dt>Messages / unread</dt>
-        <dd data-field="counts">{total} / {c.unread_count}</dd>
+        <dd data-field="counts">
+          {total} / {c.unread_count}
+        </dd>
         <dt>Loaded here</dt>
-        <dd>{loaded}{thread?.hasMore ? ' (older ones above)' : ''}</dd>
+        <dd>
+          {loaded}
+          {thread?.hasMore ? ' (older ones above)' : ''}
+        </dd>
         <dt>Started</dt>
         <dd>{formatFullTime(c.created_at)}</dd>
         <dt>Conversation id</dt>

@@ -54,49 +54,105 @@ export function KnowledgePage({ me }: { me: Operator }) {
     <section className="knowledge" aria-labelledby="knowledge-title">
       <header className="knowledge-header">
         <h1 id="knowledge-title">Knowledge base</h1>
-        <p className="muted small">The Q&amp;A entries the FAQ responder answers from. {isAdmin ? 'Changes apply to the next reply.' : 'Only admins can edit or delete entries.'}</p>
-        <input type="search" aria-label="Search the knowledge base" placeholder="Search questions and answers" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <p className="muted small">
+          The Q&amp;A entries the FAQ responder answers from.{' '}
+          {isAdmin ? 'Changes apply to the next reply.' : 'Only admins can edit or delete entries.'}
+        </p>
+        <input
+          type="search"
+          aria-label="Search the knowledge base"
+          placeholder="Search questions and answers"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
       </header>
-      {error && <p className="form-error small" role="alert">{error}</p>}
+      {error && (
+        <p className="form-error small" role="alert">
+          {error}
+        </p>
+      )}
       {status === 'loading' && entries.length === 0 && <p className="muted center">Loading…</p>}
       {status === 'ready' && entries.length === 0 && <p className="muted center">{query ? 'No entry matches.' : 'No entries yet.'}</p>}
       <ul className="knowledge-list">
         {entries.map((e) => (
           <li key={e.id} className="knowledge-entry" data-knowledge-id={e.id}>
             {editing === e.id ? (
-              <EntryEditor entry={e} onSaved={(saved) => { replace(saved); setEditing(null); }} onCancel={() => setEditing(null)} />
+              <EntryEditor
+                entry={e}
+                onSaved={(saved) => {
+                  replace(saved);
+                  setEditing(null);
+                }}
+                onCancel={() => setEditing(null)}
+              />
             ) : (
               <EntryView entry={e} isAdmin={isAdmin} onEdit={() => setEditing(e.id)} onDelete={() => remove(e.id)} />
             )}
           </li>
         ))}
       </ul>
-      {cursor && status === 'ready' && <button type="button" className="load-more" onClick={() => void load(query.trim(), cursor)}>Load more</button>}
+      {cursor && status === 'ready' && (
+        <button type="button" className="load-more" onClick={() => void load(query.trim(), cursor)}>
+          Load more
+        </button>
+      )}
     </section>
   );
 }
 
-function EntryView({ entry: e, isAdmin, onEdit, onDelete }: { entry: KnowledgeEntry; isAdmin: boolean; onEdit(): void; onDelete(): Promise<void> }) {
+function EntryView({
+  entry: e,
+  isAdmin,
+  onEdit,
+  onDelete,
+}: {
+  entry: KnowledgeEntry;
+  isAdmin: boolean;
+  onEdit(): void;
+  onDelete(): Promise<void>;
+}) {
   const [isConfirming, setConfirming] = useState(false);
   return (
     <>
-      <h2 className="question" dir="auto">{e.question}</h2>
-      <p className="answer" dir="auto">{e.answer}</p>
+      <h2 className="question" dir="auto">
+        {e.question}
+      </h2>
+      <p className="answer" dir="auto">
+        {e.answer}
+      </p>
       {e.alternates.length > 0 && <p className="small muted">Also asked as: {e.alternates.join(' · ')}</p>}
       <p className="small muted">
         {e.language ?? 'any language'} · {e.source ?? 'manual'} · updated {formatFullTime(e.updated_at)}
-        {e.tags.length > 0 && <> · {e.tags.map((t) => <span key={t} className="tag">{t}</span>)}</>}
+        {e.tags.length > 0 && (
+          <>
+            {' '}
+            ·{' '}
+            {e.tags.map((t) => (
+              <span key={t} className="tag">
+                {t}
+              </span>
+            ))}
+          </>
+        )}
       </p>
       {isAdmin && (
         <div className="actions">
-          <button type="button" className="small" onClick={onEdit} aria-label={`Edit “${e.question}”`}>Edit</button>
+          <button type="button" className="small" onClick={onEdit} aria-label={`Edit “${e.question}”`}>
+            Edit
+          </button>
           {isConfirming ? (
             <>
-              <button type="button" className="small danger" onClick={() => void onDelete()}>Delete for good</button>
-              <button type="button" className="small" onClick={() => setConfirming(false)}>Keep</button>
+              <button type="button" className="small danger" onClick={() => void onDelete()}>
+                Delete for good
+              </button>
+              <button type="button" className="small" onClick={() => setConfirming(false)}>
+                Keep
+              </button>
             </>
           ) : (
-            <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete “${e.question}”`}>Delete</button>
+            <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete “${e.question}”`}>
+              Delete
+            </button>
           )}
         </div>
       )}
@@ -120,7 +176,13 @@ function EntryEditor({ entry, onSaved, onCancel }: { entry: KnowledgeEntry; onSa
     setBusy(true);
     setError(null);
     try {
-      onSaved(await api.updateKnowledge(entry.id, { question: question.trim(), answer: answer.trim(), ...(language.trim() ? { language: language.trim() } : {}) }));
+      onSaved(
+        await api.updateKnowledge(entry.id, {
+          question: question.trim(),
+          answer: answer.trim(),
+          ...(language.trim() ? { language: language.trim() } : {}),
+        }),
+      );
     } catch (err) {
       setError(errorText(err));
       setBusy(false);
@@ -129,13 +191,30 @@ function EntryEditor({ entry, onSaved, onCancel }: { entry: KnowledgeEntry; onSa
 
   return (
     <form className="entry-editor" onSubmit={submit}>
-      <label>Question<textarea dir="auto" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} /></label>
-      <label>Answer<textarea dir="auto" rows={4} value={answer} onChange={(e) => setAnswer(e.target.value)} /></label>
-      <label>Language<input value={language} onChange={(e) => setLanguage(e.target.value)} placeholder="e.g. en, ar (empty: any)" /></label>
-      {error && <p className="form-error small" role="alert">{error}</p>}
+      <label>
+        Question
+        <textarea dir="auto" rows={2} value={question} onChange={(e) => setQuestion(e.target.value)} />
+      </label>
+      <label>
+        Answer
+        <textarea dir="auto" rows={4} value={answer} onChange={(e) => setAnswer(e.target.value)} />
+      </label>
+      <label>
+        Language
+        <input value={language} onChange={(e) => setLanguage(e.target.value)} placeholder="e.g. en, ar (empty: any)" />
+      </label>
+      {error && (
+        <p className="form-error small" role="alert">
+          {error}
+        </p>
+      )}
       <div className="actions">
-        <button type="submit" className="primary small" disabled={isBusy}>Save</button>
-        <button type="button" className="small" onClick={onCancel}>Cancel</button>
+        <button type="submit" className="primary small" disabled={isBusy}>
+          Save
+        </button>
+        <button type="button" className="small" onClick={onCancel}>
+          Cancel
+        </button>
       </div>
     </form>
   );

@@ -38,9 +38,16 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
   if (m.type === 'event' || (m.role === 'system' && !isNotice)) {
     const { event, label } = eventOf(m);
     return (
-      <div className={`message system${event ? ` event-${event}` : ''}`} data-message-id={m.message_id} data-event={event ?? undefined} role="note">
+      <div
+        className={`message system${event ? ` event-${event}` : ''}`}
+        data-message-id={m.message_id}
+        data-event={event ?? undefined}
+        role="note"
+      >
         <span>{label}</span>
-        <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
+        <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>
+          {formatTime(m.timestamp)}
+        </time>
       </div>
     );
   }
@@ -57,14 +64,21 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
           </p>
           <div className="meta small">
             <span className="spacer" />
-            <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
+            <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>
+              {formatTime(m.timestamp)}
+            </time>
           </div>
         </div>
       </div>
     );
   }
   return (
-    <div className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`} data-message-id={m.message_id} data-status={m.status} data-edited={m.edited_at ? 'true' : undefined}>
+    <div
+      className={`message ${isOutbound ? 'outbound' : 'inbound'} role-${m.role}`}
+      data-message-id={m.message_id}
+      data-status={m.status}
+      data-edited={m.edited_at ? 'true' : undefined}
+    >
       <div className="bubble">
         {isOutbound && (
           <div className="author small">
@@ -78,7 +92,15 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
           </blockquote>
         )}
         {m.media && <MediaView message={m} />}
-        {isAudio ? <Transcript message={m} /> : m.text !== null && <p className="text" dir="auto">{m.text}</p>}
+        {isAudio ? (
+          <Transcript message={m} />
+        ) : (
+          m.text !== null && (
+            <p className="text" dir="auto">
+              {m.text}
+            </p>
+          )
+        )}
         {!m.media && m.text === null && <p className="text muted">[{m.type}]</p>}
         {m.error && (
           <div className="error-badge" role="note" title={`provider error ${m.error.code}`}>
@@ -89,9 +111,13 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
           {actions && <MessageButtons message={m} actions={actions} />}
           <span className="spacer" />
           {m.edited_at && <EditedMark message={m} isOpen={showsVersions} onToggle={() => setShowsVersions(!showsVersions)} />}
-          <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>{formatTime(m.timestamp)}</time>
+          <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>
+            {formatTime(m.timestamp)}
+          </time>
           {isOutbound && tick.mark && (
-            <span className={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>{tick.mark}</span>
+            <span className={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>
+              {tick.mark}
+            </span>
           )}
         </div>
         {m.edited_at && showsVersions && <EditHistory message={m} />}
@@ -102,10 +128,17 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
 
 /** [ED1] "edited": the earlier versions on hover (title); a click shows them in the bubble with their times. */
 function EditedMark({ message: m, isOpen, onToggle }: { message: Message; isOpen: boolean; onToggle(): void }) {
-  const summary = editsOf(m).map((v) => `${formatTime(v.since)}: ${v.text ?? '(no text)'}`).join('\n');
+  const summary = editsOf(m)
+    .map((v) => `${formatTime(v.since)}: ${v.text ?? '(no text)'}`)
+    .join('\n');
   return (
-    <button type="button" className="link small edited" aria-expanded={isOpen} onClick={onToggle}
-      title={summary ? `Edited ${formatFullTime(m.edited_at!)}. Before:\n${summary}` : `Edited ${formatFullTime(m.edited_at!)}`}>
+    <button
+      type="button"
+      className="link small edited"
+      aria-expanded={isOpen}
+      onClick={onToggle}
+      title={summary ? `Edited ${formatFullTime(m.edited_at!)}. Before:\n${summary}` : `Edited ${formatFullTime(m.edited_at!)}`}
+    >
       edited
     </button>
   );
@@ -118,8 +151,12 @@ function EditHistory({ message: m }: { message: Message }) {
       <div className="edit-history-title small muted">Earlier versions</div>
       {versions.map((v, i) => (
         <div className="edit-version" key={i}>
-          <time dateTime={v.since} title={`current until ${formatFullTime(v.replaced_at)}`}>{formatTime(v.since)}</time>
-          <span className="edit-text" dir="auto">{v.text ?? '(no text)'}</span>
+          <time dateTime={v.since} title={`current until ${formatFullTime(v.replaced_at)}`}>
+            {formatTime(v.since)}
+          </time>
+          <span className="edit-text" dir="auto">
+            {v.text ?? '(no text)'}
+          </span>
         </div>
       ))}
       {versions.length === 0 && <div className="muted small">No earlier version kept</div>}
@@ -128,18 +165,27 @@ function EditHistory({ message: m }: { message: Message }) {
 }
 
 function ProducerLabel({ producer: p }: { producer: NonNullable<ReturnType<typeof producerOf>> }) {
-  if (p.kind === 'notice') return <span className="producer notice-label" data-producer="notice"> · automatic notice: {noticeLabel(p.notice)}</span>;
+  if (p.kind === 'notice')
+    return (
+      <span className="producer notice-label" data-producer="notice">
+        {' '}
+        · automatic notice: {noticeLabel(p.notice)}
+      </span>
+    );
   if (p.kind === 'faq') {
     return (
       <span className="producer" data-producer="faq" title={p.question ? `matched: ${p.question}` : undefined}>
-        {' '}· FAQ match{p.score !== null ? ` ${formatScore(p.score)}` : ''}
+        {' '}
+        · FAQ match{p.score !== null ? ` ${formatScore(p.score)}` : ''}
         {p.question && <span className="faq-question">: “{p.question}”</span>}
       </span>
     );
   }
   return (
     <span className="producer" data-producer="ai">
-      {' '}· {p.model ?? 'AI model'}{p.isClarifying ? ' · clarifying question' : ''}
+      {' '}
+      · {p.model ?? 'AI model'}
+      {p.isClarifying ? ' · clarifying question' : ''}
       {p.latencyMs !== null ? <span className="muted"> · {(p.latencyMs / 1000).toFixed(1)} s</span> : null}
     </span>
   );
@@ -151,20 +197,33 @@ function MessageButtons({ message: m, actions }: { message: Message; actions: Me
   return (
     <span className="message-actions">
       {m.status === 'failed' && (m.role === 'operator' || m.role === 'assistant' || producer?.kind === 'notice') && (
-        <button type="button" className="small danger" disabled={isRetrying}
-          onClick={() => { setRetrying(true); void actions.onRetry(m).finally(() => setRetrying(false)); }}>
+        <button
+          type="button"
+          className="small danger"
+          disabled={isRetrying}
+          onClick={() => {
+            setRetrying(true);
+            void actions.onRetry(m).finally(() => setRetrying(false));
+          }}
+        >
           {isRetrying ? 'Retrying…' : 'Retry'}
         </button>
       )}
       {actions.canReply && m.status !== 'failed' && (
-        <button type="button" className="link small" onClick={() => actions.onReply(m)} title="Answer quoting this message">Reply</button>
+        <button type="button" className="link small" onClick={() => actions.onReply(m)} title="Answer quoting this message">
+          Reply
+        </button>
       )}
       {/* A model's reply, or a FAQ reply that matched no entry (a clarifying question): nothing to correct, so save it. */}
       {(producer?.kind === 'ai' || (producer?.kind === 'faq' && !producer.knowledgeId)) && (
-        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'save')}>Save as Q&amp;A</button>
+        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'save')}>
+          Save as Q&amp;A
+        </button>
       )}
       {producer?.kind === 'faq' && producer.knowledgeId && (
-        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'correct')}>Correct the answer</button>
+        <button type="button" className="link small" onClick={() => actions.onTeach(m, 'correct')}>
+          Correct the answer
+        </button>
       )}
     </span>
   );
@@ -172,12 +231,32 @@ function MessageButtons({ message: m, actions }: { message: Message; actions: Me
 
 function Transcript({ message: m }: { message: Message }) {
   const { state, text } = transcriptOf(m);
-  if (state === 'pending') return <p className="transcript-state muted small" data-transcript="pending">Transcribing…</p>;
-  if (state === 'failed') return <p className="transcript-state failed small" data-transcript="failed">Transcript failed</p>;
-  if (state === 'unavailable') return <p className="transcript-state muted small" data-transcript="unavailable">No transcript (transcription not configured)</p>;
+  if (state === 'pending')
+    return (
+      <p className="transcript-state muted small" data-transcript="pending">
+        Transcribing…
+      </p>
+    );
+  if (state === 'failed')
+    return (
+      <p className="transcript-state failed small" data-transcript="failed">
+        Transcript failed
+      </p>
+    );
+  if (state === 'unavailable')
+    return (
+      <p className="transcript-state muted small" data-transcript="unavailable">
+        No transcript (transcription not configured)
+      </p>
+    );
   const shown = text ?? m.text;
   if (!shown) return null;
-  return <p className="transcript" data-transcript="done" dir="auto"><span className="muted small">Transcript: </span>{shown}</p>;
+  return (
+    <p className="transcript" data-transcript="done" dir="auto">
+      <span className="muted small">Transcript: </span>
+      {shown}
+    </p>
+  );
 }
 
 function MediaView({ message: m }: { message: Message }) {
@@ -185,7 +264,11 @@ function MediaView({ message: m }: { message: Message }) {
   const media = m.media!;
   if (media.status === 'pending') return <div className="media-state muted small">Downloading {m.type}…</div>;
   if (media.status === 'failed' || !media.url) {
-    return <div className="media-state failed small">{m.type} could not be downloaded{media.error ? ` (${media.error})` : ''}</div>;
+    return (
+      <div className="media-state failed small">
+        {m.type} could not be downloaded{media.error ? ` (${media.error})` : ''}
+      </div>
+    );
   }
   switch (m.type) {
     case 'voice':
@@ -194,7 +277,12 @@ function MediaView({ message: m }: { message: Message }) {
     case 'photo':
     case 'sticker':
       return (
-        <button type="button" className="photo-open" onClick={() => actions?.onOpenPhoto(m)} aria-label={`Open ${m.type}${media.caption ? `: ${media.caption}` : ''}`}>
+        <button
+          type="button"
+          className="photo-open"
+          onClick={() => actions?.onOpenPhoto(m)}
+          aria-label={`Open ${m.type}${media.caption ? `: ${media.caption}` : ''}`}
+        >
           <img className={m.type} src={media.url} alt={media.caption ?? m.type} loading="lazy" />
         </button>
       );
@@ -203,7 +291,9 @@ function MediaView({ message: m }: { message: Message }) {
     default:
       return (
         <a className="document" href={media.url} download={media.filename ?? ''}>
-          <span className="file-kind" aria-hidden="true">{fileKind(media.filename, media.mime_type)}</span>
+          <span className="file-kind" aria-hidden="true">
+            {fileKind(media.filename, media.mime_type)}
+          </span>
           {media.filename ?? 'document'}
           {media.size ? <span className="muted small"> · {formatBytes(media.size)}</span> : null}
         </a>

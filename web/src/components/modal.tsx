@@ -4,7 +4,17 @@ import { useEffect, useRef, type ReactNode } from 'react';
  * A modal dialog on the native <dialog>: focus moves into it and stays there, Escape closes it,
  * and focus returns to what opened it.
  */
-export function Modal({ label, className, onClose, children }: { label: string; className?: string; onClose(): void; children: ReactNode }) {
+export function Modal({
+  label,
+  className,
+  onClose,
+  children,
+}: {
+  label: string;
+  className?: string;
+  onClose(): void;
+  children: ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
@@ -25,8 +35,14 @@ export function Modal({ label, className, onClose, children }: { label: string; 
     };
   }, []);
   return (
-    <dialog ref={ref} className={`modal ${className ?? ''}`} aria-label={label}
-      onClick={(e) => { if (e.target === ref.current) ref.current?.close(); }}>
+    <dialog
+      ref={ref}
+      className={`modal ${className ?? ''}`}
+      aria-label={label}
+      onClick={(e) => {
+        if (e.target === ref.current) ref.current?.close();
+      }}
+    >
       {children}
     </dialog>
   );

@@ -7,7 +7,9 @@ export function PhotoViewer({ message: m, onClose }: { message: Message; onClose
   return (
     <Modal label="Photo" className="photo-viewer" onClose={onClose}>
       <form method="dialog" className="modal-close-row">
-        <button type="submit" className="icon" aria-label="Close photo" autoFocus>×</button>
+        <button type="submit" className="icon" aria-label="Close photo" autoFocus>
+          ×
+        </button>
       </form>
       <img src={m.media?.url ?? ''} alt={caption ?? 'photo'} />
       {caption && <p className="muted">{caption}</p>}

@@ -9,7 +9,10 @@ export function StatusSelector() {
   const [error, setError] = useState(false);
 
   useEffect(() => {
-    api.getStatus().then((r) => setStatus(r.status), () => setError(true));
+    api.getStatus().then(
+      (r) => setStatus(r.status),
+      () => setError(true),
+    );
   }, []);
 
   const change = async (next: OperatorStatus) => {
@@ -27,11 +30,24 @@ export function StatusSelector() {
   return (
     <label className={`status-selector status-${status ?? 'unknown'}`} title={error ? 'Could not save the status' : undefined}>
       <span className="dot" aria-hidden="true" />
-      <select aria-label="My status" value={status ?? ''} disabled={status === null} onChange={(e) => void change(e.target.value as OperatorStatus)}>
+      <select
+        aria-label="My status"
+        value={status ?? ''}
+        disabled={status === null}
+        onChange={(e) => void change(e.target.value as OperatorStatus)}
+      >
         {status === null && <option value="">…</option>}
-        {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+        {STATUSES.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
       </select>
-      {error && <span className="warn" aria-label="status not saved">!</span>}
+      {error && (
+        <span className="warn" aria-label="status not saved">
+          !
+        </span>
+      )}
     </label>
   );
 }

@@ -18,7 +18,7 @@ interface Props {
 export function TeachDialog({ message: m, mode, question: asked, conversationId, me, onClose }: Props) {
   const producer = producerOf(m);
   const faq = producer?.kind === 'faq' ? producer : null;
-  const [question, setQuestion] = useState(mode === 'correct' ? faq?.question ?? asked : asked);
+  const [question, setQuestion] = useState(mode === 'correct' ? (faq?.question ?? asked) : asked);
   const [answer, setAnswer] = useState(m.text ?? '');
   const [entry, setEntry] = useState<KnowledgeEntry | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -30,13 +30,18 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
   useEffect(() => {
     if (mode !== 'correct' || !faq?.knowledgeId) return;
     let isCurrent = true;
-    api.getKnowledge(faq.knowledgeId).then((e) => {
-      if (!isCurrent) return;
-      setEntry(e);
-      setQuestion(e.question);
-      setAnswer(e.answer);
-    }, () => {});
-    return () => { isCurrent = false; };
+    api.getKnowledge(faq.knowledgeId).then(
+      (e) => {
+        if (!isCurrent) return;
+        setEntry(e);
+        setQuestion(e.question);
+        setAnswer(e.answer);
+      },
+      () => {},
+    );
+    return () => {
+      isCurrent = false;
+    };
   }, [mode, faq?.knowledgeId]);
 
   const save = async (how: 'new' | 'in_place') => {
@@ -53,11 +58,23 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
         await api.updateKnowledge(faq.knowledgeId, { question: q, answer: a });
         setSaved('Entry corrected: the next reply uses it.');
       } else {
-        await api.createKnowledge({ question: q, answer: a, from_message_id: m.message_id, conversation_id: conversationId, ...(entry?.language ? { language: entry.language } : {}) });
+        await api.createKnowledge({
+          question: q,
+          answer: a,
+          from_message_id: m.message_id,
+          conversation_id: conversationId,
+          ...(entry?.language ? { language: entry.language } : {}),
+        });
         setSaved('Saved as a new Q&A: the next reply uses it.');
       }
     } catch (err) {
-      setError(err instanceof ApiError ? (err.code === 'forbidden' ? 'Only admins can change an existing entry: save it as a new entry instead.' : `${err.message} (${err.code})`) : 'Not saved: check the connection and try again.');
+      setError(
+        err instanceof ApiError
+          ? err.code === 'forbidden'
+            ? 'Only admins can change an existing entry: save it as a new entry instead.'
+            : `${err.message} (${err.code})`
+          : 'Not saved: check the connection and try again.',
+      );
     } finally {
       setBusy(false);
     }
@@ -75,7 +92,8 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
         <h2>{title}</h2>
         {mode === 'correct' && faq && (
           <p className="small muted" data-field="faq-match">
-            Matched the stored question “{faq.question ?? entry?.question ?? 'unknown'}”{faq.score !== null ? ` with score ${formatScore(faq.score)}` : ''}.
+            Matched the stored question “{faq.question ?? entry?.question ?? 'unknown'}”
+            {faq.score !== null ? ` with score ${formatScore(faq.score)}` : ''}.
           </p>
         )}
         {mode === 'save' && <p className="small muted">The AI answers the next customer who asks this from the knowledge base.</p>}
@@ -87,18 +105,39 @@ export function TeachDialog({ message: m, mode, question: asked, conversationId,
           Answer
           <textarea dir="auto" rows={5} value={answer} onChange={(e) => setAnswer(e.target.value)} required />
         </label>
-        {error && <p className="form-error small" role="alert">{error}</p>}
-        {saved && <p className="ok small" role="status">{saved}</p>}
+        {error && (
+          <p className="form-error small" role="alert">
+            {error}
+          </p>
+        )}
+        {saved && (
+          <p className="ok small" role="status">
+            {saved}
+          </p>
+        )}
         <div className="actions">
           {mode === 'correct' && faq?.knowledgeId ? (
             <>
-              <button type="submit" className="primary" disabled={isBusy || !isAdmin} title={isAdmin ? undefined : 'Only admins can change an existing entry'}>Save in place</button>
-              <button type="button" disabled={isBusy} onClick={() => void save('new')}>Save as new entry</button>
+              <button
+                type="submit"
+                className="primary"
+                disabled={isBusy || !isAdmin}
+                title={isAdmin ? undefined : 'Only admins can change an existing entry'}
+              >
+                Save in place
+              </button>
+              <button type="button" disabled={isBusy} onClick={() => void save('new')}>
+                Save as new entry
+              </button>
             </>
           ) : (
-            <button type="submit" className="primary" disabled={isBusy}>Save</button>
+            <button type="submit" className="primary" disabled={isBusy}>
+              Save
+            </button>
           )}
-          <button type="button" onClick={onClose}>{saved ? 'Close' : 'Cancel'}</button>
+          <button type="button" onClick={onClose}>
+            {saved ? 'Close' : 'Cancel'}
+          </button>
         </div>
         {mode === 'correct' && !isAdmin && <p className="small muted">Only admins can change an existing entry; you can save a new one.</p>}
       </form>

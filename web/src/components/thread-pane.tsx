@@ -35,14 +35,27 @@ const OVERSCAN = 8;
  * The list is virtualised (only the rows in view are in the DOM), so a thread of any length scrolls
  * smoothly; loading an older page keeps the message the reader was looking at where it was.
  */
-export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOlder, onTakeOver, onRelease, onResolve, onSend, onRetry }: Props) {
+export function ThreadPane({
+  conversation: c,
+  thread,
+  me,
+  hasAssistant,
+  onLoadOlder,
+  onTakeOver,
+  onRelease,
+  onResolve,
+  onSend,
+  onRetry,
+}: Props) {
   const messages = useMemo(() => orderedMessages(thread), [thread]);
   const scroller = useRef<HTMLDivElement>(null);
   const rows = useRef<HTMLDivElement>(null);
   /** Where the rows start inside the scroller (below the "load older" button): item offsets are from there. */
   const rowsTop = () => rows.current?.offsetTop ?? 0;
   const seen = useRef<{
-    firstSeq: number | null; lastSeq: number | null; isAtBottom: boolean;
+    firstSeq: number | null;
+    lastSeq: number | null;
+    isAtBottom: boolean;
     anchor: { id: string; offset: number } | null;
     /** scrollTop when the anchor was taken: another value means the reader moved since. */
     scrollTop: number;
@@ -166,13 +179,16 @@ export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOl
     setTeach({ message: m, mode, question });
   }, []);
 
-  const actions = useMemo<MessageActions>(() => ({
-    canReply: isMine,
-    onReply: setReplyTo,
-    onRetry,
-    onTeach: openTeach,
-    onOpenPhoto: setPhoto,
-  }), [isMine, onRetry, openTeach]);
+  const actions = useMemo<MessageActions>(
+    () => ({
+      canReply: isMine,
+      onReply: setReplyTo,
+      onRetry,
+      onTeach: openTeach,
+      onOpenPhoto: setPhoto,
+    }),
+    [isMine, onRetry, openTeach],
+  );
 
   const send = async (message: OutgoingMessage, key: string) => {
     await onSend({ ...message, replyTo: replyTo?.message_id }, key);
@@ -185,7 +201,8 @@ export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOl
         <div>
           <h2>{contactLabel(c.contact)}</h2>
           <span className={`state state-${c.state}`} data-state={c.state}>
-            {STATE_LABELS[c.state] ?? c.state}{c.operator ? ` · ${c.operator.id === me.id ? 'you' : c.operator.name}` : ''}
+            {STATE_LABELS[c.state] ?? c.state}
+            {c.operator ? ` · ${c.operator.id === me.id ? 'you' : c.operator.name}` : ''}
           </span>
         </div>
         <div className="actions">
@@ -194,20 +211,39 @@ export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOl
               {isOwnedByOther ? 'Force take over' : 'Take over'}
             </button>
           )}
-          {canRelease && (
-            hasAssistant
-              ? <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Hand the conversation back to the AI">Hand back to AI</button>
-              : <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Put the conversation back in the waiting queue for any operator">Back to queue</button>
-          )}
+          {canRelease &&
+            (hasAssistant ? (
+              <button type="button" disabled={isActing} onClick={() => run(onRelease)} title="Hand the conversation back to the AI">
+                Hand back to AI
+              </button>
+            ) : (
+              <button
+                type="button"
+                disabled={isActing}
+                onClick={() => run(onRelease)}
+                title="Put the conversation back in the waiting queue for any operator"
+              >
+                Back to queue
+              </button>
+            ))}
           {canResolve && (
-            <button type="button" disabled={isActing} onClick={() => run(onResolve)}>Resolve</button>
+            <button type="button" disabled={isActing} onClick={() => run(onResolve)}>
+              Resolve
+            </button>
           )}
         </div>
       </header>
-      <div className="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages" onScroll={(e) => {
-        remember(e.currentTarget);
-        if (e.currentTarget.scrollTop < EDGE_PX && !hasOlderFailed) loadOlder();
-      }}>
+      <div
+        className="messages"
+        ref={scroller}
+        tabIndex={0}
+        role="log"
+        aria-label="Messages"
+        onScroll={(e) => {
+          remember(e.currentTarget);
+          if (e.currentTarget.scrollTop < EDGE_PX && !hasOlderFailed) loadOlder();
+        }}
+      >
         {thread.hasMore && (
           <button type="button" className="load-older" disabled={isLoadingOlder} onClick={loadOlder}>
             {isLoadingOlder ? 'Loading…' : 'Load older messages'}
@@ -220,8 +256,13 @@ export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOl
             {items.map((item) => {
               const m = messages[item.index]!;
               return (
-                <div key={item.key} className="message-row" data-index={item.index} ref={virtualizer.measureElement}
-                  style={{ transform: `translateY(${item.start}px)` }}>
+                <div
+                  key={item.key}
+                  className="message-row"
+                  data-index={item.index}
+                  ref={virtualizer.measureElement}
+                  style={{ transform: `translateY(${item.start}px)` }}
+                >
                   <MessageView message={m} quoted={m.reply_to ? thread.messages[m.reply_to] : undefined} />
                 </div>
               );
@@ -232,8 +273,14 @@ export function ThreadPane({ conversation: c, thread, me, hasAssistant, onLoadOl
       <Composer conversation={c} me={me} onSend={send} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} />
       {photo && <PhotoViewer message={photo} onClose={() => setPhoto(null)} />}
       {teach && (
-        <TeachDialog message={teach.message} mode={teach.mode} question={teach.question} conversationId={c.conversation_id} me={me}
-          onClose={() => setTeach(null)} />
+        <TeachDialog
+          message={teach.message}
+          mode={teach.mode}
+          question={teach.question}
+          conversationId={c.conversation_id}
+          me={me}
+          onClose={() => setTeach(null)}
+        />
       )}
     </section>
   );
