@@ -12,22 +12,10 @@ import type {
   Message,
   MessagePage,
   Operator,
-  WireEvent,
-  WireEventType,
 } from '../../src/api/types.js';
 
-export type {
-  Conversation,
-  ConversationDetails,
-  ConversationPage,
-  KnowledgeEntry,
-  KnowledgePage,
-  Message,
-  MessagePage,
-  Operator,
-  WireEvent,
-  WireEventType,
-};
+// The server's shapes, for every part of the dashboard (the ApiError class below is the client's own).
+export type * from '../../src/api/types.js';
 export type OperatorStatus = Operator['status'];
 export type ConversationState = Conversation['state'];
 
