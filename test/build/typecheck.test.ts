@@ -1,21 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runTool } from './run-tool.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
-
-/** Runs tsc on a project; resolves with its exit code and what it printed. */
-async function typecheck(project: string): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(TSC, ['--noEmit', '-p', project], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
+/** Runs tsc on a project. */
+const typecheck = (project: string) => runTool('tsc', ['--noEmit', '-p', project]);
 
 // The type contracts (the wire-event map that `tx.emit` and the dashboard share, the API shapes)
 // hold only if the sources are compiled: vitest strips types without checking them.
