@@ -180,6 +180,10 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     const id = (await mine.first().getAttribute('data-message-id'))!;
     expect(id).toMatch(/^msg_\d{14}_[0-9a-f]{8}$/);
     expect(await page.getByLabel('Reply').inputValue()).toBe('');
+    // The list's preview names who wrote it apart from the text.
+    const preview = listItem('Rana Haddad').locator('.preview');
+    await preview.locator('.preview-text', { hasText: 'Hello Rana, Ana here.' }).waitFor({ timeout: WAIT_MS });
+    expect(await preview.locator('.preview-who').textContent()).toBe('Operator:');
 
     // Events arrive in log order: once A5 is shown, the reply's own new_message was handled too.
     await post(server.url, metaPayload('96170100001', 'Rana Haddad', [text('wamid.A5', 'thanks!')]));
@@ -210,6 +214,41 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(await messageNode('wamid.A6').locator('.text').textContent()).toBe(body);
     expect(await messageNode('wamid.A6').locator('img, b, script').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __sbInjected?: number }).__sbInjected)).toBeUndefined();
+  });
+
+  it('[§11] an Arabic name and message read right to left in the list: the preview starts with its first word and is cut at its end', async () => {
+    const name = 'رنا حداد';
+    const body = 'مرحبا، أريد حجز موعد لتنظيف الأسنان يوم الثلاثاء القادم بعد الظهر إذا كان ذلك ممكنا من فضلكم';
+    await post(server.url, metaPayload('96170100009', name, [text('wamid.AR1', body)]));
+    const item = listItem(name);
+    await item.locator('.preview-text', { hasText: 'مرحبا' }).waitFor({ timeout: WAIT_MS });
+    const shown = await item.evaluate((el) => {
+      const textEl = el.querySelector('.preview-text') as HTMLElement;
+      const nameEl = el.querySelector('.name') as HTMLElement;
+      const node = textEl.firstChild as Text;
+      const firstWord = document.createRange();
+      firstWord.setStart(node, 0);
+      firstWord.setEnd(node, node.data.indexOf(' '));
+      const word = firstWord.getBoundingClientRect();
+      const box = textEl.getBoundingClientRect();
+      return {
+        text: textEl.textContent,
+        direction: getComputedStyle(textEl).direction,
+        nameDirection: getComputedStyle(nameEl).direction,
+        cut: textEl.scrollWidth > textEl.clientWidth,
+        firstWordInside: word.left >= box.left - 1 && word.right <= box.right + 1,
+        firstWordAtRight: box.right - word.right < 4,
+      };
+    });
+    expect(shown).toEqual({
+      text: body,
+      direction: 'rtl',
+      nameDirection: 'rtl',
+      cut: true,
+      firstWordInside: true,
+      firstWordAtRight: true,
+    });
+    expect(await item.locator('.preview-who').count()).toBe(0);
   });
 
   it('[§11][AI2] photos, documents and voice notes are shown from the authenticated media URL; provider errors as a badge', async () => {

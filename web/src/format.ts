@@ -61,11 +61,17 @@ export function contactLabel(contact: { name: string | null; wa_id: string | nul
   return contact.name || (contact.wa_id ? `+${contact.wa_id}` : null) || contact.user_id || 'unknown contact';
 }
 
-/** A one-line preview of a message for the list. */
-export function messagePreview(m: { type: string; text: string | null; role: string; deleted_at?: string | null } | null): string {
-  if (!m) return '';
-  if (m.deleted_at) return 'This message was deleted';
-  const prefix = m.role === 'assistant' ? 'AI: ' : m.role === 'operator' ? 'Operator: ' : '';
-  if (m.text) return prefix + m.text;
-  return `${prefix}[${m.type}]`;
+/**
+ * A one-line preview of a message for the list: who wrote it (`AI:`, `Operator:`, nothing for the
+ * customer) apart from the text, so the text can take its own direction (an Arabic preview starts at
+ * the right and is cut at its end, not at its beginning).
+ */
+export function messagePreview(m: { type: string; text: string | null; role: string; deleted_at?: string | null } | null): {
+  who: string;
+  text: string;
+} {
+  if (!m) return { who: '', text: '' };
+  if (m.deleted_at) return { who: '', text: 'This message was deleted' };
+  const who = m.role === 'assistant' ? 'AI:' : m.role === 'operator' ? 'Operator:' : '';
+  return { who, text: m.text || `[${m.type}]` };
 }

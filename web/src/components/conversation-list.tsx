@@ -74,11 +74,13 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
                 onClick={() => onSelect(id)}
               >
                 <span className="row">
-                  <span className="name">{contactLabel(c.contact)}</span>
+                  <span className="name" dir="auto">
+                    {contactLabel(c.contact)}
+                  </span>
                   <span className="time muted small">{formatTime(c.last_message?.timestamp ?? c.updated_at)}</span>
                 </span>
                 <span className="row">
-                  <span className="preview muted">{messagePreview(c.last_message)}</span>
+                  <Preview message={c.last_message} />
                   <span className={`state state-${c.state}`}>{STATE_LABELS[c.state] ?? c.state}</span>
                   {c.unread_count > 0 && (
                     <span className="unread-badge" aria-label={`${c.unread_count} unread`}>
@@ -102,5 +104,18 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
         </button>
       )}
     </section>
+  );
+}
+
+/** The last message's preview: who wrote it, then the text in its own direction, cut at its end. */
+function Preview({ message }: { message: Conversation['last_message'] }) {
+  const { who, text } = messagePreview(message);
+  return (
+    <span className="preview muted">
+      {who && <span className="preview-who">{who}</span>}
+      <span className="preview-text" dir="auto">
+        {text}
+      </span>
+    </span>
   );
 }

@@ -73,7 +73,9 @@ function Queue({
                 className={c.conversation_id === selectedId ? 'selected' : undefined}
               >
                 <button type="button" className="queue-open" onClick={() => onOpen(c.conversation_id)}>
-                  <span className="name">{contactLabel(c.contact)}</span>
+                  <span className="name" dir="auto">
+                    {contactLabel(c.contact)}
+                  </span>
                   <span className="muted small">
                     {c.handover ? (HANDOVER_REASON_LABELS[c.handover.reason] ?? c.handover.reason) : 'new conversation'}
                     {c.handover?.note ? ` — ${c.handover.note}` : ''}

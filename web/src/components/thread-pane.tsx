@@ -199,7 +199,7 @@ export function ThreadPane({
     <section className="thread" aria-label="Conversation" data-thread-id={c.conversation_id}>
       <header className="thread-header">
         <div>
-          <h2>{contactLabel(c.contact)}</h2>
+          <h2 dir="auto">{contactLabel(c.contact)}</h2>
           <span className={`state state-${c.state}`} data-state={c.state}>
             {STATE_LABELS[c.state] ?? c.state}
             {c.operator ? ` · ${c.operator.id === me.id ? 'you' : c.operator.name}` : ''}
