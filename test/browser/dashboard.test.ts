@@ -251,6 +251,19 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard in Chromium (SP
     expect(await item.locator('.preview-who').count()).toBe(0);
   });
 
+  it('[§11] on a 1024 px screen the open thread keeps at least half the width, the list and the details beside it', async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    try {
+      await open('Rana Haddad');
+      const width = (selector: string) => page.locator(selector).evaluate((el) => el.getBoundingClientRect().width);
+      expect(await width('.main')).toBeGreaterThanOrEqual(512);
+      expect(await width('.details')).toBeGreaterThanOrEqual(200);
+      expect(await width('.conversation-list')).toBeGreaterThanOrEqual(280);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 860 });
+    }
+  });
+
   it('[§11][AI2] photos, documents and voice notes are shown from the authenticated media URL; provider errors as a badge', async () => {
     graph.addMedia('media-photo-1', { bytes: png(96, 64, [40, 120, 200]), mimeType: 'image/png' });
     graph.addMedia('media-doc-1', { bytes: Buffer.from('%PDF-1.4\n% test document\n'), mimeType: 'application/pdf' });

@@ -177,7 +177,11 @@ function ProducerLabel({ producer: p }: { producer: NonNullable<ReturnType<typeo
       <span className="producer" data-producer="faq" title={p.question ? `matched: ${p.question}` : undefined}>
         {' '}
         · FAQ match{p.score !== null ? ` ${formatScore(p.score)}` : ''}
-        {p.question && <span className="faq-question">: “{p.question}”</span>}
+        {p.question && (
+          <span className="faq-question">
+            : “<bdi>{p.question}</bdi>”
+          </span>
+        )}
       </span>
     );
   }
