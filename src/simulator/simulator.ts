@@ -50,6 +50,8 @@ export interface SentToCustomer {
 }
 
 const GRAPH_VERSION = 'v25.0';
+/** How long a scripted reaction waits for the business's message it reacts to. */
+const REACTION_WAIT_MS = 20_000;
 
 /**
  * A simulated WhatsApp: it plays the providers' side against a running Switchboard through its
@@ -141,6 +143,16 @@ export class WhatsAppSimulator {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
 
+  /** The latest message the business sent this number, waited for up to REACTION_WAIT_MS; null if none came. */
+  private async businessMessageFor(waId: string): Promise<string | null> {
+    const until = Date.now() + REACTION_WAIT_MS;
+    for (;;) {
+      const target = this.lastBusinessMessageTo.get(waId);
+      if (target || this.stopped || Date.now() >= until) return target ?? null;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   private async perform(customer: SimulatedCustomer, step: ScenarioStep): Promise<void> {
     const id =
       customer.provider === 'qiscus'
@@ -166,7 +178,9 @@ export class WhatsAppSimulator {
         break;
       }
       case 'reaction': {
-        const target = this.lastBusinessMessageTo.get(customer.waId);
+        // At a fast pace the script can reach the reaction before the AI's reply (its debounce is not
+        // paced): the customer waits for it, as a person would, up to REACTION_WAIT_MS.
+        const target = await this.businessMessageFor(customer.waId);
         if (!target) {
           this.log(`simulator: ${customer.name} has nothing to react to yet`);
           return;

@@ -44,6 +44,14 @@ describe('npm run demo (switchboard demo)', () => {
         'read',
       ).toBe(true);
 
+      // Emily reacts to the AI's reply: at this pace the script reaches the reaction before the reply, and she waits for it.
+      const reaction = messages.find((m) => m.type === 'reaction');
+      expect(reaction, 'the reaction').toBeDefined();
+      const target = (JSON.parse(reaction!.metadata) as { reaction?: { message_id?: string } }).reaction?.message_id;
+      expect(
+        messages.some((m) => m.role !== 'user' && m.provider_message_id === target && m.conversation_id === reaction!.conversation_id),
+      ).toBe(true);
+
       const voice = messages.find((m) => m.type === 'voice');
       expect(voice, 'the voice note').toBeDefined();
       const media = JSON.parse(voice!.media!) as { transcript: string | null };
