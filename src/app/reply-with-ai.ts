@@ -121,7 +121,10 @@ async function replyWithAi(ctx: WorkerCtx, deps: AiWorkerDeps, run: JobRun<AiRep
   const now = new Date();
   if (await waitForMedia(ctx, deps, run, snapshot, now)) return;
 
-  const texts = pending.map((m) => m.text?.trim() ?? '').filter((t) => t.length > 0);
+  const texts = pending
+    .filter(isWords)
+    .map((m) => m.text?.trim() ?? '')
+    .filter((t) => t.length > 0);
   const language = detectContactLanguage(texts, snapshot.contact.language);
   const decision = rulesDecision(snapshot, texts);
   if (decision) {
@@ -179,8 +182,16 @@ async function readSnapshot(ctx: WorkerCtx, conversationId: string): Promise<Sna
   return { conversation, contact, provider: parts.channel.provider as Provider, rows, pending: rows.slice(start) };
 }
 
+/**
+ * What the customer said, as opposed to how they reacted: a reaction (👍 on our reply) is neither
+ * answered nor read as words, though it ends the pending messages like any customer message.
+ */
+function isWords(m: MessageRow): boolean {
+  return m.type !== 'reaction';
+}
+
 function isAnswerable(m: MessageRow): boolean {
-  return (m.text !== null && m.text.trim().length > 0) || MEDIA_TYPES.has(m.type);
+  return isWords(m) && ((m.text !== null && m.text.trim().length > 0) || MEDIA_TYPES.has(m.type));
 }
 
 function mediaOf(m: MessageRow): Media | null {
@@ -304,7 +315,7 @@ async function generate(
       language,
       contact_name: snapshot.contact.name,
       history: history.map(historyItem),
-      pending: pending.map(historyItem),
+      pending: pending.filter(isWords).map(historyItem),
       consecutive_misses: consecutiveMisses(snapshot.rows.slice(0, snapshot.rows.length - pending.length)),
       signal,
       loadMedia: (mediaId) => loadMedia(ctx, mediaId),

@@ -19,6 +19,7 @@ import {
   messagesOf,
   outboxOf,
   replies,
+  sendMeta,
   sendText,
   settled,
   waitState,
@@ -297,6 +298,43 @@ describe.each(AI_DATABASES)('AI worker with the faq responder on %s', (kind) => 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/switchboard_ai_replies_total\{responder="faq"\} 1/);
     expect(metrics).toMatch(/switchboard_ai_reply_duration_seconds_count\{responder="faq"\} 1/);
+  });
+
+  it('[AI1] a reaction to the reply (👍) is not answered; with a question in the same window only the question is', async () => {
+    const server = await h.start();
+    const from = h.unique();
+    await sendText(server, from, `wamid.RCT${from}1`, 'what are your opening hours?');
+    const conversationId = await conversationIdOf(server, from);
+    const [reply] = await replies(server, conversationId);
+    expect(reply!.meta.knowledge_question).toBe('What are your opening hours?');
+    const sent = reply!.meta.provider_message_id ?? reply!.message_id;
+    expect(
+      (await sendMeta(server, from, [{ id: `wamid.RCT${from}2`, type: 'reaction', reaction: { message_id: sent, emoji: '👍' } }])).status,
+    ).toBe(200);
+    await waitFor(async () => (await messagesOf(server, conversationId)).some((m) => m.type === 'reaction'), 'the reaction stored');
+    await sleep(300);
+    await settled(server, conversationId);
+    expect((await messagesOf(server, conversationId)).map((m) => [m.role, m.type])).toEqual([
+      ['user', 'text'],
+      ['assistant', 'text'],
+      ['user', 'reaction'],
+    ]);
+
+    // A question and a reaction in one window: the question is answered, the reaction is not read as its words.
+    expect(
+      (
+        await sendMeta(server, from, [
+          { id: `wamid.RCT${from}3`, type: 'text', text: { body: 'do you have parking?' } },
+          { id: `wamid.RCT${from}4`, type: 'reaction', reaction: { message_id: sent, emoji: '😡' } },
+        ])
+      ).status,
+    ).toBe(200);
+    const [, second, ...more] = await replies(server, conversationId, 2);
+    expect(more).toEqual([]);
+    expect(second!.meta.knowledge_question).toMatch(/parking/i);
+    // The first reaction was left unanswered; the reply covers it with the rest.
+    expect(second!.meta.answers).toEqual([`wamid.RCT${from}2`, `wamid.RCT${from}3`, `wamid.RCT${from}4`]);
+    expect((await conversationRow(server, conversationId)).state).toBe('ai');
   });
 
   it("[AI6] AI_NOTICES_FILE overrides a notice's text for its language", async () => {
