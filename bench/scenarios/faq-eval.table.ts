@@ -120,3 +120,31 @@ export const OFF_TOPIC: { text: string; kind: 'en' | 'fr' | 'ar' | 'arabizi' }[]
   { kind: 'arabizi', text: 'baddi 2estere iphone jdid' },
   { kind: 'en', text: 'can you book me a flight to dubai' },
 ];
+
+/**
+ * Questions that name a treatment and ask something about it that another entry answers: to book
+ * it, its price, to cancel it, whether it hurts. Written in session 13, after the demo's voice note
+ * ("I would like to book a laser hair removal session …") got a laser entry instead of booking, and
+ * before the ranking was changed for it; not used for tuning since.
+ */
+export const ASK_ABOUT_TREATMENT: EvalQuestion[] = [
+  {
+    kind: 'en',
+    text: 'Hi, I would like to book a laser hair removal session for next week. Do you have anything on Tuesday?',
+    expect: 'booking.en',
+  },
+  { kind: 'en', text: 'can I book botox for friday', expect: 'booking.en' },
+  { kind: 'en', text: 'I want to reserve a facial for tomorrow afternoon', expect: 'booking.en' },
+  { kind: 'en', text: 'is there a slot for lip filler next monday', expect: 'booking.en' },
+  { kind: 'en', text: 'how much is one botox session', expect: 'botox-price.en' },
+  { kind: 'en', text: 'I need to cancel my laser session tomorrow', expect: 'cancellation.en' },
+  { kind: 'en', text: 'does laser on the bikini area hurt', expect: 'laser-pain.en' },
+  { kind: 'fr', text: 'Je voudrais réserver une séance de laser mardi prochain', expect: 'booking.fr' },
+  { kind: 'fr', text: 'est-ce que je peux prendre rendez-vous pour du botox samedi', expect: 'booking.fr' },
+  { kind: 'fr', text: 'combien coûte une séance de botox', expect: 'botox-price.fr' },
+  { kind: 'fr', text: 'je dois annuler mon rendez-vous laser de demain', expect: 'cancellation.fr' },
+  { kind: 'ar', text: 'بدي احجز جلسة ليزر يوم التلاتا', expect: 'booking.ar' },
+  { kind: 'ar', text: 'ممكن موعد للبوتوكس الاسبوع الجاي', expect: 'booking.ar' },
+  { kind: 'ar', text: 'قديش سعر جلسة البوتوكس', expect: 'botox-price.ar' },
+  { kind: 'arabizi', text: 'baddi e7joz jalset laser yom el tlata', expect: 'booking.ar' },
+];

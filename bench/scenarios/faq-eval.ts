@@ -12,7 +12,7 @@ import { GroupCommitter } from '../../src/store/group-commit.js';
 import { findKnowledgeBySeedKey } from '../../src/store/knowledge.store.js';
 import type { BenchContext } from '../lib/bench-context.js';
 import type { Section } from '../lib/report.js';
-import { OFF_TOPIC, ON_TOPIC, type EvalQuestion } from './faq-eval.table.js';
+import { ASK_ABOUT_TREATMENT, OFF_TOPIC, ON_TOPIC, type EvalQuestion } from './faq-eval.table.js';
 
 /*
  * `npx tsx bench/scenarios/faq-eval.ts` (or `npm run bench -- faq`): the faq responder's accuracy
@@ -32,6 +32,8 @@ export interface FaqEvalOutcome {
 export interface FaqEvalReport {
   onTopic: { total: number; right: number; clarify: number; wrong: number };
   offTopic: { total: number; answered: number; clarify: number };
+  /** ASK_ABOUT_TREATMENT, apart from the main table (whose goals and per-language counts it does not enter). */
+  askAboutTreatment: { total: number; right: number; clarify: number; wrong: number };
   byKind: Record<EvalQuestion['kind'], { total: number; right: number }>;
   outcomes: FaqEvalOutcome[];
 }
@@ -87,7 +89,14 @@ export async function evaluateFaq(responder: FaqResponder, fileIdOf: (rowId: str
     if (verdict === 'wrong') offTopic.answered++;
     else offTopic.clarify++;
   }
-  return { onTopic, offTopic, byKind, outcomes };
+  const askAboutTreatment = { total: ASK_ABOUT_TREATMENT.length, right: 0, clarify: 0, wrong: 0 };
+  for (const q of ASK_ABOUT_TREATMENT) {
+    const verdict = await run(q, q.expect);
+    if (verdict === 'right') askAboutTreatment.right++;
+    else if (verdict === 'clarify') askAboutTreatment.clarify++;
+    else askAboutTreatment.wrong++;
+  }
+  return { onTopic, offTopic, byKind, askAboutTreatment, outcomes };
 }
 
 /** A fresh SQLite database seeded from the sample knowledge file, with a faq responder on it. */
@@ -105,7 +114,7 @@ export async function sampleResponder(
   const logger = pino({ level: 'silent' });
   await seedKnowledge({ store, committer, logger, config });
   const ids = new Map<string, string>();
-  for (const q of ON_TOPIC) {
+  for (const q of [...ON_TOPIC, ...ASK_ABOUT_TREATMENT]) {
     const row = await findKnowledgeBySeedKey(store.reader, `id:${q.expect}`);
     if (!row) throw new Error(`the evaluation expects entry ${q.expect}, which knowledge/clinic.md lacks`);
     ids.set(row.id, q.expect);
@@ -128,7 +137,7 @@ const pct = (n: number, d: number) => (d === 0 ? 0 : (100 * n) / d);
 
 /** The report as Markdown (the section of bench/RESULTS.md). */
 export function faqEvalMarkdown(report: FaqEvalReport): string {
-  const { onTopic, offTopic, byKind } = report;
+  const { onTopic, offTopic, byKind, askAboutTreatment: ask } = report;
   const lines = [
     `| figure | value | goal |`,
     `|---|---|---|`,
@@ -138,6 +147,7 @@ export function faqEvalMarkdown(report: FaqEvalReport): string {
     `| off-topic questions wrongly answered | ${offTopic.answered} / ${offTopic.total} (${pct(offTopic.answered, offTopic.total).toFixed(1)} %) | ≤ 5 % |`,
     `| off-topic questions given a clarifying question | ${offTopic.clarify} / ${offTopic.total} | — |`,
     ...(['en', 'fr', 'ar', 'arabizi'] as const).map((k) => `| right, ${k} | ${byKind[k].right} / ${byKind[k].total} | — |`),
+    `| questions asking about a named treatment (booking, price, cancelling, pain): right / clarify / wrong | ${ask.right} / ${ask.clarify} / ${ask.wrong} of ${ask.total} | — |`,
     '',
     'Not right:',
     '',
