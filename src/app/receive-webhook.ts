@@ -19,7 +19,14 @@ import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { parseJson, toJson } from '../store/json.js';
 import { insertMedia } from '../store/media.store.js';
-import { findByProviderMessageId, findMessage, getMessageByPk, updateMessage, updateMessageIfStatus } from '../store/message.store.js';
+import {
+  findByProviderMessageId,
+  findMessage,
+  getMessageByPk,
+  messageIdForProviderRef,
+  updateMessage,
+  updateMessageIfStatus,
+} from '../store/message.store.js';
 import { unmatchedOutbound } from '../store/outbox.store.js';
 import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
@@ -229,7 +236,7 @@ async function receiveMessage(tx: WriteTx, m: InboundMessage, now: Date, options
       error: toJson(m.error),
       operator_id: null,
       operator_name: null,
-      reply_to: m.reply_to,
+      reply_to: await quotedMessageId(tx, conversation.id, m.reply_to),
       timestamp: m.timestamp.toISOString(),
       // [ID4] metadata.message_id always equals message_id; inbound messages carry their source id.
       metadata: JSON.stringify({ ...m.metadata, provider: m.provider, message_id: messageId, source_message_id: messageId }),
@@ -294,7 +301,13 @@ async function refreshMessage(tx: WriteTx, conversationId: string, m: InboundMes
     message_id: stored.message_id,
     source_message_id: stored.message_id,
   });
-  const patch = { type: m.type, text: m.text, reply_to: m.reply_to, error: toJson(m.error), metadata };
+  const patch = {
+    type: m.type,
+    text: m.text,
+    reply_to: await quotedMessageId(tx, conversationId, m.reply_to),
+    error: toJson(m.error),
+    metadata,
+  };
   if (
     stored.type === patch.type &&
     stored.text === patch.text &&
@@ -306,6 +319,17 @@ async function refreshMessage(tx: WriteTx, conversationId: string, m: InboundMes
   const updated = await updateMessage(tx.db, stored.id, patch);
   tx.emit({ type: 'message_updated', conversation_id: conversationId, payload: presentMessage(updated) });
   return true;
+}
+
+/**
+ * [ID7][ID9] What a customer's quote or reaction refers to, as the message_id of this conversation's
+ * message: the provider names one we sent by its own id (a customer quoting the AI's reply), which
+ * becomes ours, so the dashboard and the API find it; an id the conversation does not hold stays as
+ * the provider sent it.
+ */
+async function quotedMessageId(tx: WriteTx, conversationId: string, ref: string | null): Promise<string | null> {
+  if (ref === null) return null;
+  return (await messageIdForProviderRef(tx.db, conversationId, ref)) ?? ref;
 }
 
 /**

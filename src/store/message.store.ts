@@ -90,6 +90,23 @@ export async function findMessageByClientKey(db: Db, conversationId: string, cli
     .executeTakeFirst();
 }
 
+/**
+ * [ID7][ID9] The message_id, in this conversation, of the message a customer's quote or reaction names by
+ * the provider's id: the same id for a customer's message, ours for one we sent (its
+ * provider_message_id); undefined when the conversation holds neither (older than its history, or a
+ * send whose id was never recorded).
+ */
+export async function messageIdForProviderRef(db: Db, conversationId: string, ref: string): Promise<string | undefined> {
+  const rows = await db
+    .selectFrom('messages')
+    .select(['message_id', 'provider_message_id'])
+    .where('conversation_id', '=', conversationId)
+    .where((eb) => eb.or([eb('message_id', '=', ref), eb('provider_message_id', '=', ref)]))
+    .limit(2)
+    .execute();
+  return (rows.find((r) => r.message_id === ref) ?? rows[0])?.message_id;
+}
+
 export async function findByProviderMessageId(db: Db, providerMessageId: string): Promise<MessageRow[]> {
   return db.selectFrom('messages').selectAll().where('provider_message_id', '=', providerMessageId).execute();
 }

@@ -183,9 +183,13 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard with the sender
     const failed = messagesPane().locator('.role-operator', { hasText: 'one more thing' });
     await failed.locator('.error-badge').waitFor({ timeout: 3 * WAIT_MS });
     expect(await failed.locator('.error-badge').textContent()).toBe('131047: Re-engagement message');
+    const mark = page.locator('.conversation-item.selected .preview-failed');
+    await mark.waitFor({ timeout: WAIT_MS });
     await failed.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => failed.locator('.tick').getAttribute('aria-label'), { timeout: 3 * WAIT_MS }).toBe('sent');
     expect(await failed.locator('.error-badge').count()).toBe(0);
+    // The list's "Not sent" goes with the retry's success.
+    await mark.waitFor({ state: 'detached', timeout: WAIT_MS });
     expect(meta.sends().filter((s) => s.json?.text?.body === 'one more thing').length).toBe(2);
   }, 120_000);
 

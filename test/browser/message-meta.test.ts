@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/api/types.js';
+import { messagePreview } from '../../web/src/format.js';
 import { eventOf, formatScore, producerOf, quoteOf, transcriptOf } from '../../web/src/message-meta.js';
 import { initialState, reduce, type DashboardState } from '../../web/src/state.js';
 
@@ -112,5 +113,25 @@ describe('message metadata in the dashboard (issue 12)', () => {
     expect(state.threads.c_1!.messages.m1!.status).toBe('sent');
     // Another conversation's thread is not opened by a retry answer.
     expect(reduce(state, { type: 'message_retried', message: { ...failed, conversation_id: 'c_2' } }).threads.c_2).toBeUndefined();
+  });
+  it('[OUT1][§11] the list preview says who wrote the last message, a notice is Switchboard\'s, and a message refused for good says "not sent" with the reason', () => {
+    expect(messagePreview(message())).toEqual({ who: 'AI:', text: 'hello', failed: null });
+    expect(messagePreview(message({ role: 'user', text: 'hi' }))).toEqual({ who: '', text: 'hi', failed: null });
+    expect(
+      messagePreview(message({ role: 'system', text: 'Merci de votre patience.', metadata: { notice: 'handover_requested' } })).who,
+    ).toBe('Switchboard:');
+    // A system event (an operator took over, a number changed) is its own line, not something Switchboard said.
+    expect(messagePreview(message({ role: 'system', type: 'event', text: 'Ana took over the conversation' })).who).toBe('');
+    const refused = message({ role: 'operator', status: 'failed', error: { code: '131047', title: 'Re-engagement message' } });
+    expect(messagePreview(refused).failed).toBe('131047: Re-engagement message');
+    expect(messagePreview({ ...refused, error: null }).failed).toBe('not sent');
+    // Pending, sent or delivered is not flagged; a customer's message is never "not sent"; nor is one the customer deleted.
+    expect(messagePreview(message({ role: 'operator', status: 'pending' })).failed).toBeNull();
+    expect(messagePreview(message({ role: 'user', status: 'failed' })).failed).toBeNull();
+    expect(messagePreview({ ...refused, deleted_at: '2026-03-01T14:31:00.000Z' })).toEqual({
+      who: '',
+      text: 'This message was deleted',
+      failed: null,
+    });
   });
 });

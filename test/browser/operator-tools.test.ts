@@ -189,6 +189,11 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(await node.locator('.error-badge').textContent()).toBe('131047: Re-engagement message');
     expect(await node.locator('.tick').getAttribute('aria-label')).toBe('failed');
     expect(await node.getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
+    // The list, too, says the conversation's last message did not go, with the provider's reason.
+    const mark = page.locator('.conversation-item', { hasText: 'Mona Aziz' }).locator('.preview-failed');
+    await mark.waitFor({ timeout: WAIT_MS });
+    expect(await mark.textContent()).toBe('Not sent');
+    expect(await mark.getAttribute('title')).toBe('Not sent — 131047: Re-engagement message');
     // The delivered message beside it offers no retry.
     expect(await messageNode('msg_20260301120000_0000aa01').getByRole('button', { name: 'Retry' }).count()).toBe(0);
   });
@@ -224,6 +229,7 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
         role: 'assistant',
         text: 'Yes, we deliver to Tripoli every Tuesday.',
         status: 'read',
+        provider_message_id: 'wamid.OUT.bb01',
         metadata: JSON.stringify({
           handled_by: 'faq',
           knowledge_id: 'kn_delivery',
@@ -306,6 +312,21 @@ describe.runIf(hasChromium || isBrowserSuiteRequired)('dashboard operator tools 
     expect(await messageNode('msg_20260301121004_0000bb05').textContent()).toContain('handed the conversation back to the AI');
     expect(await messageNode('msg_20260301121005_0000bb06').locator('.quote').textContent()).toBe('Do you deliver to Tripoli?');
     expect(await messageNode('msg_20260301121006_0000bb07').locator('.quote').textContent()).toBe('earlier message');
+    // [ID9] The customer quotes the AI's reply, then reacts to it: both name it by the provider's id, shown as the reply quoted.
+    await post(
+      server.url,
+      metaMessagesPayload('96170200002', 'Karim Nassar', [
+        { id: 'wamid.K8', type: 'text', text: { body: 'Every Tuesday, even in August?' }, context: { id: 'wamid.OUT.bb01' } },
+        { id: 'wamid.K9', type: 'reaction', reaction: { message_id: 'wamid.OUT.bb01', emoji: '👍' } },
+      ]),
+    );
+    await messageNode('wamid.K9').waitFor({ timeout: WAIT_MS });
+    expect(await messageNode('wamid.K8').locator('.quote').textContent()).toBe('Yes, we deliver to Tripoli every Tuesday.');
+    expect(await messageNode('wamid.K9').locator('.reaction-line').textContent()).toBe('Reacted 👍 to');
+    expect(await messageNode('wamid.K9').locator('.quote').textContent()).toBe('Yes, we deliver to Tripoli every Tuesday.');
+    expect(await messageNode('wamid.K9').getByRole('button').count()).toBe(0);
+    const preview = page.locator('.conversation-item', { hasText: 'Karim Nassar' }).locator('.preview-text');
+    await expect.poll(() => preview.textContent(), { timeout: WAIT_MS }).toBe('Reacted 👍');
     // Teach actions: correct a FAQ answer, save a model's reply; nothing on customer messages.
     expect(await messageNode('msg_20260301121000_0000bb01').getByRole('button', { name: 'Correct the answer' }).count()).toBe(1);
     expect(await messageNode('msg_20260301121001_0000bb02').getByRole('button', { name: 'Save as Q&A' }).count()).toBe(1);

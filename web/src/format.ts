@@ -66,12 +66,23 @@ export function contactLabel(contact: { name: string | null; wa_id: string | nul
  * customer) apart from the text, so the text can take its own direction (an Arabic preview starts at
  * the right and is cut at its end, not at its beginning).
  */
-export function messagePreview(m: { type: string; text: string | null; role: string; deleted_at?: string | null } | null): {
-  who: string;
-  text: string;
-} {
-  if (!m) return { who: '', text: '' };
-  if (m.deleted_at) return { who: '', text: 'This message was deleted' };
-  const who = m.role === 'assistant' ? 'AI:' : m.role === 'operator' ? 'Operator:' : '';
-  return { who, text: m.text || `[${m.type}]` };
+export function messagePreview(
+  m: {
+    type: string;
+    text: string | null;
+    role: string;
+    status?: string;
+    error?: { code: string; title: string } | null;
+    deleted_at?: string | null;
+  } | null,
+): { who: string; text: string; failed: string | null } {
+  if (!m) return { who: '', text: '', failed: null };
+  // A message we wrote that the provider refused for good: the list says so, with the provider's reason.
+  const failed = m.role !== 'user' && m.status === 'failed' ? (m.error ? `${m.error.code}: ${m.error.title}` : 'not sent') : null;
+  if (m.deleted_at) return { who: '', text: 'This message was deleted', failed: null };
+  // A notice to the customer is Switchboard's; a system event (took over, number changed) reads as its own line.
+  const who =
+    m.role === 'assistant' ? 'AI:' : m.role === 'operator' ? 'Operator:' : m.role === 'system' && m.type !== 'event' ? 'Switchboard:' : '';
+  if (m.type === 'reaction') return { who, text: m.text ? `Reacted ${m.text}` : 'Removed a reaction', failed };
+  return { who, text: m.text || `[${m.type}]`, failed };
 }

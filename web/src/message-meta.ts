@@ -64,6 +64,13 @@ export function eventOf(m: Message): { event: string | null; label: string } {
   return { event, label };
 }
 
+/** A customer's reaction: its emoji (null when the customer took it back) and the id of the message it is on. */
+export function reactionOf(m: Message): { emoji: string | null; targetId: string | null } | null {
+  if (m.type !== 'reaction') return null;
+  const reaction = m.metadata?.reaction as { message_id?: unknown; emoji?: unknown } | undefined;
+  return { emoji: str(reaction?.emoji) ?? str(m.text), targetId: str(reaction?.message_id) };
+}
+
 /** One replaced version of an edited message [ED1], oldest first. */
 export interface EditVersion {
   text: string | null;

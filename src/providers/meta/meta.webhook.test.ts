@@ -274,7 +274,8 @@ describe('parseMetaWebhook: message types (REFERENCE §1.6)', () => {
     const reaction = only('reaction');
     expect(reaction.type).toBe('reaction');
     expect(reaction.text).toBe('👍');
-    expect(reaction.reply_to).toBeNull();
+    // A reaction refers to the message it is on, as a quote does.
+    expect(reaction.reply_to).toBe('wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=');
     expect(reaction.metadata).toEqual({
       reaction: { message_id: 'wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA=', emoji: '👍', removed: false },
     });

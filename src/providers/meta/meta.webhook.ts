@@ -331,6 +331,8 @@ interface Content {
   text: string | null;
   media: MediaRef | null;
   metadata: Record<string, unknown>;
+  /** A reaction: the message it is on, its `reply_to` (a quote's context names it otherwise). */
+  reactsTo?: string | null;
   /** Set for an edit, a revoke or a system notice: the message is an operation, not a message of its own. */
   operation?: Pick<InboundOperation, 'kind' | 'target_message_id' | 'new_wa_id'>;
 }
@@ -372,7 +374,7 @@ function readMessage(raw: unknown, context: ValueContext): InboundMessage | Inbo
     type: content.type,
     text: content.text,
     media: content.media,
-    reply_to: nonBlank(message.context?.id),
+    reply_to: nonBlank(message.context?.id) ?? content.reactsTo ?? null,
     timestamp: dateFromUnixSeconds(message.timestamp) ?? context.now,
     metadata: { ...dialect.metadata, ...commonMetadata(message, contact), ...content.metadata },
     error: readError(message.errors?.[0]),
@@ -469,9 +471,10 @@ function readContent(type: string | undefined, message: Record<string, unknown>,
       const reaction = metaReactionSchema.safeParse(body);
       if (!reaction.success) return malformed();
       const emoji = nonEmpty(reaction.data.emoji);
-      return content('reaction', emoji, {
-        reaction: { message_id: reaction.data.message_id, emoji, removed: emoji === null },
-      });
+      return {
+        ...content('reaction', emoji, { reaction: { message_id: reaction.data.message_id, emoji, removed: emoji === null } }),
+        reactsTo: nonBlank(reaction.data.message_id),
+      };
     }
     case 'edit': {
       const edit = metaEditSchema.safeParse(body);

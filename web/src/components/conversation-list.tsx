@@ -107,11 +107,16 @@ export function ConversationList({ list, conversations, selectedId, onSelect, on
   );
 }
 
-/** The last message's preview: who wrote it, then the text in its own direction, cut at its end. */
+/** The last message's preview: "Not sent" when the provider refused it, who wrote it, then the text in its own direction, cut at its end. */
 function Preview({ message }: { message: Conversation['last_message'] }) {
-  const { who, text } = messagePreview(message);
+  const { who, text, failed } = messagePreview(message);
   return (
     <span className="preview muted">
+      {failed && (
+        <span className="preview-failed" title={`Not sent — ${failed}`}>
+          Not sent
+        </span>
+      )}
       {who && <span className="preview-who">{who}</span>}
       <span className="preview-text" dir="auto">
         {text}

@@ -1,7 +1,7 @@
 import { createContext, memo, useContext, useState } from 'react';
 import type { Message } from '../api.js';
 import { formatBytes, formatFullTime, formatTime } from '../format.js';
-import { editsOf, eventOf, formatScore, noticeLabel, producerOf, quoteOf, transcriptOf } from '../message-meta.js';
+import { editsOf, eventOf, formatScore, noticeLabel, producerOf, quoteOf, reactionOf, transcriptOf } from '../message-meta.js';
 
 const TICKS: Record<Message['status'], { mark: string; label: string }> = {
   received: { mark: '', label: 'received' },
@@ -62,6 +62,34 @@ export const MessageView = memo(function MessageView({ message: m, quoted }: { m
           <p className="text deleted-notice" title={`Deleted by the customer ${formatFullTime(m.deleted_at)}`}>
             <span aria-hidden="true">⊘ </span>This message was deleted
           </p>
+          <div className="meta small">
+            <span className="spacer" />
+            <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>
+              {formatTime(m.timestamp)}
+            </time>
+          </div>
+        </div>
+      </div>
+    );
+  }
+  const reaction = reactionOf(m);
+  if (reaction) {
+    // A reaction is about another message: the emoji, then that message quoted (when it is loaded).
+    return (
+      <div className="message inbound reaction role-user" data-message-id={m.message_id} data-reaction={reaction.emoji ?? ''}>
+        <div className="bubble">
+          <p className="text reaction-line">
+            {reaction.emoji ? (
+              <>
+                Reacted <span className="reaction-emoji">{reaction.emoji}</span> to
+              </>
+            ) : (
+              'Removed a reaction from'
+            )}
+          </p>
+          <blockquote className="quote small" data-reply-to={m.reply_to ?? undefined}>
+            {quoted ? quoteOf(quoted) : 'an earlier message'}
+          </blockquote>
           <div className="meta small">
             <span className="spacer" />
             <time dateTime={m.timestamp} title={formatFullTime(m.timestamp)}>
