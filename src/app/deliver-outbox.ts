@@ -22,7 +22,16 @@ import {
 import type { DB, MessageRow } from '../store/schema.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AppContext } from './context.js';
-import { backoffDelay, JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
+import {
+  backoffDelay,
+  JobFailure,
+  processRunnerOptions,
+  startJobRunner,
+  type Job,
+  type JobHandler,
+  type JobRun,
+  type JobRunner,
+} from './job-runner.js';
 import { readMedia } from './read-media.js';
 
 /** The payload of an `outbox.read` job (queued by markRead): the customer's latest message, to be marked read at the provider. */
@@ -42,7 +51,9 @@ type Db = Kysely<DB> | Transaction<DB>;
  *   by a later run, it means the process died during the call: the outcome is unknown;
  * - `last_send_error`: the latest retryable error; `pair_limit_hits`: Meta 131056 answers so far;
  * - `provider_message_id` [ID9] and `sent_at` once accepted; `unconfirmed_resent` when an unknown
- *   outcome was resent (OUTBOX_UNCONFIRMED=resend).
+ *   outcome was resent (OUTBOX_UNCONFIRMED=resend);
+ * - `previous_provider_message_ids`: the ids of attempts before an operator's retry, whose
+ *   statuses are ignored (src/app/retry-message.ts, which also starts the keys above over).
  */
 interface SendMetadata {
   provider?: Provider;
@@ -95,18 +106,15 @@ export function startOutbox(ctx: AppContext, senders: MessageSenders): JobRunner
   const { config } = ctx;
   const handler = outboxHandler(ctx, senders);
   return startJobRunner({
-    committer: ctx.committer,
+    ...processRunnerOptions(ctx, (failure) => failure.reason !== 'held'),
     kinds: ['outbox.send', 'outbox.read'],
     handler,
     onClaim: handler.onClaim,
     onUnclaim: handler.onUnclaim,
     concurrency: config.outbox.concurrency,
     prefetch: config.outbox.prefetch,
-    pollMs: config.jobs.pollMs,
-    lockMs: config.jobs.lockMs,
     maxAttempts: RUNNER_MAX_CLAIMS,
     backoff: { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs },
-    logger: ctx.logger,
   });
 }
 
@@ -224,6 +232,10 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   const row = await sendMessageOf(store.reader, store.dialect, conversationId, messageId);
   if (!row || row.status !== 'pending') return;
   let meta = metadataOf(row);
+  // An attempt that left no outcome may be on the customer's phone: a message that then cannot be
+  // sent (window closed, attempts used up …) says so, not why the resend could not happen.
+  const refuse = (error: ProviderError) =>
+    finish(ctx, run, row, { kind: 'permanent', error: mayHaveArrived(meta) ? SEND_UNCONFIRMED : error });
 
   if (meta.send_open === true) {
     if (config.outbox.unconfirmed === 'fail' || meta.unconfirmed_resent === true) {
@@ -240,41 +252,33 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     });
 
   const target = await sendTargetOf(store.reader, store.dialect, conversationId);
-  if (!target)
-    return finish(ctx, run, row, { kind: 'permanent', error: { code: 'conversation_not_found', title: 'the conversation is gone' } });
+  if (!target) return refuse({ code: 'conversation_not_found', title: 'the conversation is gone' });
   const now = new Date();
   if (!isWindowOpen(target.last_inbound_at ? new Date(target.last_inbound_at) : null, now)) {
-    return finish(ctx, run, row, {
-      kind: 'permanent',
-      error: { code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' },
-    });
+    return refuse({ code: 'window_closed', title: 'the 24 h customer-service window closed before the message could be sent' });
   }
   const attempts = meta.send_attempts ?? 0;
   if (attempts >= config.outbox.maxAttempts) {
-    return finish(ctx, run, row, {
-      kind: 'permanent',
-      error: meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' },
-    });
+    return refuse(meta.last_send_error ?? { code: 'attempts_exhausted', title: 'no attempt succeeded' });
   }
 
   const provider = (meta.provider ?? target.provider) as Provider;
   const sender = senders[provider];
-  if (!sender) return finish(ctx, run, row, { kind: 'permanent', error: { code: 'not_configured', title: `no sender for ${provider}` } });
+  if (!sender) return refuse({ code: 'not_configured', title: `no sender for ${provider}` });
 
-  const timeout = AbortSignal.timeout(config.outbox.sendTimeoutMs);
-  const signal = AbortSignal.any([run.signal, timeout]);
   let media: OutboundMedia | null;
   try {
     media = await mediaOf(ctx, row);
   } catch (err) {
-    if (isDomainError(err) && err.code === 'media_not_found')
-      return finish(ctx, run, row, { kind: 'permanent', error: { code: 'media_missing', title: err.message } });
+    if (isDomainError(err) && err.code === 'media_not_found') return refuse({ code: 'media_missing', title: err.message });
     throw err;
   }
   const to = await recipientOf(store.reader, conversationId, target);
   const replyTo = row.reply_to ? await quotedProviderId(store.reader, conversationId, row.reply_to) : null;
   const outbound = outboundOf(row, to, replyTo, media);
-  const prepared = await sender.prepare(outbound, { signal });
+  // Each provider call has its own timeout (OUTBOX_SEND_TIMEOUT_MS, in the sender), reported as a
+  // retryable `timeout`; the run's signal is a shutdown or the end of the job's claim.
+  const prepared = await sender.prepare(outbound, { signal: run.signal });
   if ('failed' in prepared) {
     // Nothing reached the customer: the attempt counts, without a start marker.
     return recordOutcome(ctx, run, row, meta, attempts + 1, prepared.failed);
@@ -289,7 +293,6 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     sender,
     { row: started, meta: startedMeta, attempt: attempts + 1, provider, to, replyTo, previousMetadata: row.metadata },
     prepared.prepared,
-    signal,
   );
 }
 
@@ -308,19 +311,17 @@ async function callProvider(
   sender: MessageSender,
   started: StartedSend,
   prepared: PreparedSend | null,
-  signal?: AbortSignal,
 ): Promise<void> {
   const { row, meta, attempt, provider } = started;
-  signal ??= AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]);
   if (!prepared) {
-    const made = await sender.prepare(outboundOf(row, started.to, started.replyTo, null), { signal });
+    const made = await sender.prepare(outboundOf(row, started.to, started.replyTo, null), { signal: run.signal });
     if ('failed' in made) return recordOutcome(ctx, run, row, meta, attempt, made.failed);
     prepared = made.prepared;
   }
   const t0 = process.hrtime.bigint();
   let outcome: SendOutcome;
   try {
-    outcome = await sender.send(prepared, { signal });
+    outcome = await sender.send(prepared, { signal: run.signal });
   } catch (err) {
     // Stopping mid-call: the outcome is unknown and the attempt stays open for the next run to judge.
     if (run.signal.aborted) throw err;
@@ -345,7 +346,8 @@ async function recordOutcome(
 ): Promise<void> {
   if (outcome.kind !== 'retryable') return finish(ctx, run, row, outcome);
   const { config, committer } = ctx;
-  if (attempt >= config.outbox.maxAttempts) return finish(ctx, run, row, { kind: 'permanent', error: outcome.error });
+  if (attempt >= config.outbox.maxAttempts)
+    return finish(ctx, run, row, { kind: 'permanent', error: mayHaveArrived(meta) ? SEND_UNCONFIRMED : outcome.error });
   const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
   const closed: SendMetadata = {
     ...meta,
@@ -425,6 +427,11 @@ async function unblockNext(tx: WriteTx, row: MessageRow): Promise<void> {
   await runNextSendNow(tx.db, tx.dialect, row.conversation_id, row.seq);
 }
 
+/** An earlier attempt of this message left no outcome (open now, or resent once after one). */
+function mayHaveArrived(meta: SendMetadata): boolean {
+  return meta.send_open === true || meta.unconfirmed_resent === true;
+}
+
 function metadataOf(row: MessageRow): SendMetadata {
   return parseJson<SendMetadata>(row.metadata) ?? {};
 }
@@ -467,9 +474,7 @@ async function markReadAtProvider(ctx: AppContext, senders: MessageSenders, run:
   if (typeof conversationId !== 'string' || typeof messageId !== 'string') return;
   const target = await readTarget(ctx, senders, conversationId);
   if (!target) return;
-  const outcome = await target.sender.markRead!(target.to, messageId, false, {
-    signal: AbortSignal.any([run.signal, AbortSignal.timeout(ctx.config.outbox.sendTimeoutMs)]),
-  });
+  const outcome = await target.sender.markRead!(target.to, messageId, false, { signal: run.signal });
   if (outcome.kind === 'retryable' && run.job.attempt < READ_MAX_ATTEMPTS) {
     throw new JobFailure(outcome.error.code, outcome.error.title, {
       retryAfterMs:

@@ -17,7 +17,7 @@ import { enqueueJob } from '../store/job.store.js';
 import { getMessageByPk } from '../store/message.store.js';
 import type { MediaRow } from '../store/schema.js';
 import type { AppContext } from './context.js';
-import { JobFailure, startJobRunner, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
+import { JobFailure, processRunnerOptions, startJobRunner, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
 
 /** The payload of a `media.download` job (queued by the webhook ingest). */
 export interface MediaDownloadPayload {
@@ -79,7 +79,7 @@ export function mediaDownloadHandler(deps: DownloadMediaDeps): JobHandler<MediaD
 export function startMediaDownloads(ctx: AppContext, fetchers: Partial<Record<Provider, MediaFetcher>>): JobRunner {
   const { config } = ctx;
   return startJobRunner({
-    committer: ctx.committer,
+    ...processRunnerOptions(ctx),
     kinds: ['media.download'],
     handler: mediaDownloadHandler({
       config,
@@ -90,11 +90,8 @@ export function startMediaDownloads(ctx: AppContext, fetchers: Partial<Record<Pr
       transcribe: isTranscriberConfigured(config),
     }),
     concurrency: config.media.downloadConcurrency,
-    pollMs: config.jobs.pollMs,
-    lockMs: config.jobs.lockMs,
     maxAttempts: config.media.downloadMaxAttempts,
     backoff: { baseMs: config.media.retryBaseMs, maxMs: config.media.retryMaxMs },
-    logger: ctx.logger,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AppContext } from './context.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
 import { claimJobs, completeJob, failJob, type JobKind } from '../store/job.store.js';
 import type { JobRow } from '../store/schema.js';
@@ -108,6 +109,8 @@ export interface JobRunnerOptions<P> {
    * claimed again when their claim expires, like any job of a dead worker.
    */
   prefetch?: number;
+  /** Told of every failed run, retried or final (not a run stopped by shutdown): for a metric. */
+  onFailure?(job: Job<P>, failure: JobFailure): void;
   /** Undoes `onClaim`'s step for jobs claimed ahead and never started, in the unit that queues them again. */
   onUnclaim?(jobs: readonly { job: Job<P>; claimed: unknown }[], tx: WriteTx): Promise<void>;
 }
@@ -130,6 +133,26 @@ export interface JobRunner {
   /** Resolves once nothing is running and no job of these kinds is due now (a retry later is not due). */
   idle(): Promise<void>;
   readonly stats: Readonly<JobRunnerStats>;
+}
+
+/**
+ * The options every worker of this process shares: its committer, JOB_POLL_MS and JOB_LOCK_MS,
+ * its logger, and every failed run counted in `switchboard_job_failures_total` by kind — except
+ * those `isFailure` says are not (the outbox's wait for an earlier message).
+ */
+export function processRunnerOptions(
+  ctx: Pick<AppContext, 'config' | 'committer' | 'logger' | 'metrics'>,
+  isFailure: (failure: JobFailure) => boolean = () => true,
+): Pick<JobRunnerOptions<unknown>, 'committer' | 'pollMs' | 'lockMs' | 'logger' | 'onFailure'> {
+  return {
+    committer: ctx.committer,
+    pollMs: ctx.config.jobs.pollMs,
+    lockMs: ctx.config.jobs.lockMs,
+    logger: ctx.logger,
+    onFailure: (job, failure) => {
+      if (isFailure(failure)) ctx.metrics.jobFailures.inc({ kind: job.kind });
+    },
+  };
 }
 
 /** Delay before the attempt after `attempt`: base × 2^(attempt−1), capped at maxMs, minus random jitter. */
@@ -288,12 +311,15 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     const { row } = claim;
     if (!claim.job) {
       const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
-      return giveUp(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: claim.parseError }));
+      return failedBeforeRun(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: claim.parseError }));
     }
     const job = claim.job;
     // A job claimed again and again without an outcome (its worker keeps dying) is not run forever.
     if (job.attempt > maxAttempts) {
-      return giveUp(job, new JobFailure('attempts_exhausted', `claimed ${job.attempt} times without an outcome`, { permanent: true }));
+      return failedBeforeRun(
+        job,
+        new JobFailure('attempts_exhausted', `claimed ${job.attempt} times without an outcome`, { permanent: true }),
+      );
     }
 
     const controller = new AbortController();
@@ -332,6 +358,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
         return;
       }
       const failure = toFailure(err, controller.signal);
+      options.onFailure?.(job, failure);
       if (failure.permanent || job.attempt >= maxAttempts) return giveUp(job, failure);
       const delay = failure.retryAfterMs ?? backoffDelay(job.attempt, backoff);
       log?.warn(
@@ -345,6 +372,11 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       clearTimeout(deadline);
       stopController.signal.removeEventListener('abort', onStop);
     }
+  }
+
+  function failedBeforeRun(job: Job<P>, failure: JobFailure): Promise<void> {
+    options.onFailure?.(job, failure);
+    return giveUp(job, failure);
   }
 
   async function giveUp(job: Job<P>, failure: JobFailure): Promise<void> {

@@ -27,7 +27,7 @@ import {
   updateMessage,
   updateMessageIfStatus,
 } from '../store/message.store.js';
-import { unmatchedOutbound } from '../store/outbox.store.js';
+import { runNextSendNow, unmatchedOutbound } from '../store/outbox.store.js';
 import type { ChannelRow, ContactRow, MessageRow } from '../store/schema.js';
 
 export interface ReceiveResult {
@@ -38,6 +38,8 @@ export interface ReceiveResult {
   unstorable: number;
   /** Replay only: stored messages whose parsed content changed and was written again. */
   refreshed: number;
+  /** Provider codes of our messages failed by a status in this webhook (for the outbox's failure metric). */
+  sendFailures: string[];
   /** Edits, revokes and system notices applied, stored or kept waiting for their original [ED1][RV1][SY1]; only when the webhook had some. */
   operations?: number;
 }
@@ -86,7 +88,7 @@ async function ingest(
     tx.journal({ provider, received_at: nowIso, body: rawBody, message_count: batch.messages.length, status_count: batch.statuses.length });
   }
 
-  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0, refreshed: 0 };
+  const result: ReceiveResult = { created: 0, duplicates: 0, statusesApplied: 0, unstorable: 0, refreshed: 0, sendFailures: [] };
   const touched = new Map<string, { parts: ConversationParts; last: MessageRow }>();
   for (const parsed of batch.messages) {
     if (!hasIndexableKeys(parsed)) {
@@ -112,7 +114,7 @@ async function ingest(
   // Rare (an edit, a revoke, a system notice): their own path, after the messages so an original and its edit in one webhook meet.
   if (batch.operations && batch.operations.length > 0) await receiveOperations(tx, batch.operations, now, options, result);
   for (const status of batch.statuses) {
-    if (await applyStatus(tx, storable(status))) result.statusesApplied++;
+    if (await applyStatus(tx, storable(status), result)) result.statusesApplied++;
   }
   return result;
 }
@@ -398,14 +400,23 @@ async function channelFor(tx: WriteTx, m: InboundMessage, nowIso: string): Promi
  * message then shows `send_unconfirmed`, and this status proves the customer has it). The
  * provider id is recorded on it at the same time [ID9].
  */
-async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> {
+/**
+ * Moves our messages that have the status's provider id forward [ST1]. A message that leaves
+ * `pending` this way (the status overtook the send's answer) lets its conversation's next message
+ * go at once, as the sender's own outcome would; a failure's code is added to `result.sendFailures`.
+ */
+async function applyStatus(tx: WriteTx, status: StatusUpdate, result: ReceiveResult): Promise<boolean> {
   let applied = false;
   let rows = await findByProviderMessageId(tx.db, status.provider_message_id);
   if (rows.length === 0 && status.callback_data && /^msg_\d{14}_[0-9a-f]{8}$/.test(status.callback_data)) {
     rows = [];
     for (const row of await unmatchedOutbound(tx.db, status.callback_data)) {
+      const known = JSON.parse(row.metadata) as Record<string, unknown>;
+      // The id of an attempt before an operator's retry: that attempt's news, not this one's.
+      if (Array.isArray(known.previous_provider_message_ids) && known.previous_provider_message_ids.includes(status.provider_message_id))
+        continue;
       const metadata = {
-        ...(JSON.parse(row.metadata) as Record<string, unknown>),
+        ...known,
         provider_message_id: status.provider_message_id,
         send_open: false,
       };
@@ -433,6 +444,8 @@ async function applyStatus(tx: WriteTx, status: StatusUpdate): Promise<boolean> 
       });
       if (updated) {
         tx.emit({ type: 'message_updated', conversation_id: updated.conversation_id, payload: presentMessage(updated) });
+        if (row.status === 'pending') await runNextSendNow(tx.db, tx.dialect, updated.conversation_id, updated.seq);
+        if (next === 'failed') result.sendFailures.push(status.error?.code ?? 'unknown');
         applied = true;
         break;
       }

@@ -12,7 +12,7 @@ import type { ContactRow, ConversationRow, MessageRow } from '../store/schema.js
 import { appendOutbound } from './append-outbound.js';
 import type { AppContext } from './context.js';
 import { handOver } from './hand-over.js';
-import { JobFailure, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
+import { JobFailure, processRunnerOptions, startJobRunner, type Job, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
 import { readMediaBytes } from './transcribe-media.js';
 
 /** The payload of an `ai.reply` job: queued by the ingest with each customer message in `ai` state. */
@@ -56,15 +56,12 @@ class Superseded extends Error {
 export function startAiWorker(ctx: WorkerCtx, deps: AiWorkerDeps): JobRunner {
   const { config } = ctx;
   return startJobRunner({
-    committer: ctx.committer,
+    ...processRunnerOptions(ctx),
     kinds: ['ai.reply'],
     handler: aiReplyHandler(ctx, deps),
     concurrency: config.ai.concurrency,
-    pollMs: config.jobs.pollMs,
-    lockMs: config.jobs.lockMs,
     maxAttempts: config.ai.maxAttempts,
     backoff: { baseMs: config.ai.retryBaseMs, maxMs: config.ai.retryMaxMs },
-    logger: ctx.logger,
   });
 }
 

@@ -38,18 +38,12 @@ export async function retryMessage(
     canSend({ state: conversation.state as ConversationState, operator_id: conversation.operator_id }, actor);
     assertWindowOpen(conversation.last_inbound_at ? new Date(conversation.last_inbound_at) : null, now);
 
-    const metadata = parseJson<Record<string, unknown>>(message.metadata) ?? {};
-    const retries = typeof metadata.retries === 'number' ? metadata.retries : 0;
     const updated = await updateMessageIfStatus(tx.db, message.id, 'failed', {
       status: 'pending',
       error: null,
-      metadata: JSON.stringify({
-        ...metadata,
-        send_open: false,
-        retries: retries + 1,
-        retried_by: actor.id,
-        retried_at: now.toISOString(),
-      }),
+      // No provider id until the new attempt has one: a late status for the old one must not move it.
+      provider_message_id: null,
+      metadata: JSON.stringify(retriedMetadata(message.metadata, message.provider_message_id, actor.id, now)),
     });
     if (!updated) throw new DomainError('conflict', 'the message changed meanwhile; reload it');
     const dedupeKey = `${conversationId}:${message.message_id}`;
@@ -63,3 +57,34 @@ export async function retryMessage(
     return presented;
   });
 }
+
+/**
+ * The metadata of a message sent again: the sender's count of attempts and its last error start
+ * over (OUTBOX_MAX_ATTEMPTS applies to the new try), and the provider's id of the failed attempt
+ * moves to `previous_provider_message_ids`, whose statuses are ignored from then on [ST1][ID9].
+ */
+function retriedMetadata(raw: string | null, providerMessageId: string | null, actorId: string, now: Date): Record<string, unknown> {
+  const kept = parseJson<Record<string, unknown>>(raw) ?? {};
+  for (const key of ATTEMPT_KEYS) delete kept[key];
+  const retries = typeof kept.retries === 'number' ? kept.retries : 0;
+  const previous = Array.isArray(kept.previous_provider_message_ids) ? (kept.previous_provider_message_ids as unknown[]) : [];
+  return {
+    ...kept,
+    send_open: false,
+    retries: retries + 1,
+    retried_by: actorId,
+    retried_at: now.toISOString(),
+    ...(providerMessageId ? { previous_provider_message_ids: [...previous, providerMessageId] } : {}),
+  };
+}
+
+/** What the sender kept about the failed try (src/app/deliver-outbox.ts, SendMetadata). */
+const ATTEMPT_KEYS = [
+  'send_attempts',
+  'last_send_error',
+  'pair_limit_hits',
+  'unconfirmed_resent',
+  'send_started_at',
+  'provider_message_id',
+  'sent_at',
+];

@@ -7,7 +7,7 @@ import { parseJson } from '../store/json.js';
 import { getMedia, patchMessageMedia } from '../store/media.store.js';
 import { getMessageByPk, updateMessage } from '../store/message.store.js';
 import type { AppContext } from './context.js';
-import { JobFailure, startJobRunner, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
+import { JobFailure, processRunnerOptions, startJobRunner, type JobHandler, type JobRun, type JobRunner } from './job-runner.js';
 import { readMedia } from './read-media.js';
 
 /** The payload of a `media.transcribe` job (queued by the media download when a voice note is ready). */
@@ -32,15 +32,12 @@ export async function readMediaBytes(
 export function startTranscriptions(ctx: TranscribeCtx, transcriber: Transcriber): JobRunner {
   const { config } = ctx;
   return startJobRunner({
-    committer: ctx.committer,
+    ...processRunnerOptions(ctx),
     kinds: ['media.transcribe'],
     handler: transcribeHandler(ctx, transcriber),
     concurrency: config.ai.concurrency,
-    pollMs: config.jobs.pollMs,
-    lockMs: config.jobs.lockMs,
     maxAttempts: config.ai.maxAttempts,
     backoff: { baseMs: config.ai.retryBaseMs, maxMs: config.ai.retryMaxMs },
-    logger: ctx.logger,
   });
 }
 

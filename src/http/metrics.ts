@@ -7,12 +7,14 @@ import { countJobs, oldestOpenJobAt } from '../store/job.store.js';
  * The process's Prometheus metrics, on their own Registry (never prom-client's global one, so
  * several servers in one process — tests — do not collide). Callers elsewhere:
  * - SSE: `sseClients.inc()` on connect and `.dec()` on close; `sseEventsDelivered.inc(n)` per written event.
- * - Workers: `jobFailures.inc({ kind })` for every failed job attempt.
+ * - Workers: `jobFailures.inc({ kind })` for every failed job run (processRunnerOptions in
+ *   src/app/job-runner.ts; the outbox's wait for an earlier message is not a failure).
  * - Webhooks: `recordWebhook` (webhooks.routes.ts).
  * - The AI worker (src/app/reply-with-ai.ts): `aiReplies` and `aiReplySeconds` per stored reply,
  *   `handovers` per hand-over, `responderErrors` per failed generation; `transcriptions` per outcome.
  * - Outbox: `outboxSends.inc({ provider, outcome })` and `outboxSendSeconds.observe({ provider }, s)` per
- *   provider call, `outboxFailures.inc({ code })` per message failed for good (src/app/deliver-outbox.ts).
+ *   provider call, `outboxFailures.inc({ code })` per message failed for good (src/app/deliver-outbox.ts, and
+ *   webhooks.routes.ts for a failure reported by a status webhook).
  * `outbox_depth` and `outbox_oldest_pending_seconds` are read from the jobs table on every scrape.
  */
 export interface Metrics {

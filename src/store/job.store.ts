@@ -206,14 +206,15 @@ export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | n
 }
 
 /**
- * Puts a finished job (done or failed) back in the queue as new: due now, no attempts, no error.
+ * Puts a finished job (done or failed) back in the queue as new: due now, no attempts, no error,
+ * created now (its age in the outbox metric counts from the retry).
  * False when no such job exists or it is still queued or running (nothing to do then).
  */
 export async function requeueJob(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<boolean> {
   const nowIso = now.toISOString();
   const r = await db
     .updateTable('jobs')
-    .set({ status: 'queued', attempts: 0, run_at: nowIso, locked_until: null, last_error: null, updated_at: nowIso })
+    .set({ status: 'queued', attempts: 0, run_at: nowIso, locked_until: null, last_error: null, created_at: nowIso, updated_at: nowIso })
     .where('kind', '=', kind)
     .where('dedupe_key', '=', dedupeKey)
     .where('status', 'in', ['done', 'failed'])

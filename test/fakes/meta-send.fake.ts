@@ -69,6 +69,9 @@ export function graphError(code: number, message: string, status = 400, details 
  * scripted per recipient (`to`, else `*`); `down()` closes the port (connection refused) and
  * `up()` opens it again on the same port.
  */
+/** The script key of media uploads (no recipient). */
+const UPLOADS = '#uploads';
+
 export class MetaSendFake {
   readonly requests: RecordedGraphRequest[] = [];
   /**
@@ -106,6 +109,11 @@ export class MetaSendFake {
   /** The next answers to sends for recipient `to` (`+961…`, or `*` for anyone), in order. */
   script(to: string, ...answers: ScriptedAnswer[]): void {
     this.scripts.set(to, [...(this.scripts.get(to) ?? []), ...answers]);
+  }
+
+  /** The next answers to media uploads (`POST …/media`), in order; unscripted uploads are taken. */
+  scriptUpload(...answers: ScriptedAnswer[]): void {
+    this.script(UPLOADS, ...answers);
   }
 
   /** Drops the answers still scripted for `to`. */
@@ -185,6 +193,8 @@ export class MetaSendFake {
       if (!file || !record.parts.some((p) => p.name === 'messaging_product' && p.value === 'whatsapp')) {
         return sendJson(res, 400, { error: { message: '(#100) The parameter file is required.', type: 'OAuthException', code: 100 } });
       }
+      const scripted = this.scripts.get(UPLOADS)?.shift();
+      if (scripted && (await this.answered(res, scripted))) return;
       this.uploads++;
       return sendJson(res, 200, { id: `90${String(this.uploads).padStart(13, '0')}` });
     }
@@ -207,12 +217,7 @@ export class MetaSendFake {
       });
     }
     const answer = this.nextAnswer(to);
-    if (answer && 'hang' in answer) return; // never answered; the connection closes with the server
-    if (answer && 'delayMs' in answer && answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
-    if (answer && 'status' in answer) {
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      return void res.end(JSON.stringify(answer.body));
-    }
+    if (answer && (await this.answered(res, answer))) return;
     this.sent++;
     const wamid = `wamid.SENT${String(this.sent).padStart(6, '0')}${to.replace(/\D/g, '')}`;
     this.accepted.push({ wamid, json: record.json });
@@ -221,6 +226,16 @@ export class MetaSendFake {
       contacts: [{ input: to, wa_id: to.replace(/^\+/, '') }],
       messages: [{ id: wamid }],
     });
+  }
+
+  /** Plays a scripted answer; false when it only delayed the default one. */
+  private async answered(res: ServerResponse, answer: ScriptedAnswer): Promise<boolean> {
+    if ('hang' in answer) return true; // never answered; the connection closes with the server
+    if ('delayMs' in answer && answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    if (!('status' in answer)) return false;
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(JSON.stringify(answer.body));
+    return true;
   }
 
   private nextAnswer(to: string): ScriptedAnswer | undefined {

@@ -270,6 +270,34 @@ for (const database of sharedDatabases()) {
       expect((await storedMessage(server.running.ctx.store.db, message.message_id)).provider_message_id).toBe('wamid.LATE.ACCEPTED');
     });
 
+    it('[OUT1] OUTBOX_UNCONFIRMED=resend: a cut-short call that cannot be resent (its last allowed attempt; the window closed meanwhile) fails send_unconfirmed, not with the reason it was not resent', async () => {
+      server = await startOutboxServer(database, { ...CUT_SHORT_ENV, OUTBOX_UNCONFIRMED: 'resend', OUTBOX_MAX_ATTEMPTS: '1' });
+      const last = await openConversation(server.url, server.admin, '96171000013');
+      server.meta.script('+96171000013', { hang: true });
+      const lastAttempt = await operatorSends(server.admin, last, 'my only attempt');
+      expect((await settled(server, lastAttempt.message_id)).error).toMatchObject({ code: 'send_unconfirmed' });
+      expect(server.meta.sends().filter((r) => r.json!.to === '+96171000013')).toHaveLength(1);
+
+      await server.running.ctx.committer.run((tx) =>
+        updateConversation(tx.db, last, { last_inbound_at: new Date().toISOString() }, new Date().toISOString()),
+      );
+      const closing = await openConversation(server.url, server.admin, '96171000014');
+      server.meta.script('+96171000014', { hang: true });
+      const late = await operatorSends(server.admin, closing, 'sent as the window closed');
+      await waitFor('the call in flight', async () => server.meta.sends().some((r) => r.json!.to === '+96171000014'));
+      await server.running.ctx.committer.run((tx) =>
+        updateConversation(
+          tx.db,
+          closing,
+          { last_inbound_at: new Date(Date.now() - 25 * 3600_000).toISOString() },
+          new Date().toISOString(),
+        ),
+      );
+      expect((await settled(server, late.message_id)).error).toMatchObject({ code: 'send_unconfirmed' });
+      await server.running.jobs.outbox.idle();
+      expect(server.meta.sends().filter((r) => r.json!.to === '+96171000014')).toHaveLength(1);
+    });
+
     it('[OUT1] OUTBOX_UNCONFIRMED=resend: sent once more, and only once', async () => {
       server = await startOutboxServer(database, { ...CUT_SHORT_ENV, OUTBOX_UNCONFIRMED: 'resend' });
       const id = await openConversation(server.url, server.admin, '96171000011');

@@ -221,7 +221,9 @@ async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: 
       aiDebounceMs: ctx.config.ai.debounceMs,
       dataDir: ctx.config.dataDir,
     });
-    return reply.status(200).send({ status: 'ok', ...result, ignored: batch.ignored.length });
+    const { sendFailures, ...counts } = result;
+    for (const code of sendFailures) ctx.metrics.outboxFailures.inc({ code });
+    return reply.status(200).send({ status: 'ok', ...counts, ignored: batch.ignored.length });
   } catch (err) {
     if (isDomainError(err) && err.code === 'validation_failed') {
       return reply.status(400).send({ error: { code: err.code, message: err.message } });

@@ -112,12 +112,14 @@ export function metaMessageSender(settings: MetaSendSettings): MessageSender {
         { ...options, timeout: timeout() },
       );
       if (!isAnswer(answer)) return { failed: answer };
-      const uploaded = answer.status >= 200 && answer.status < 300 ? uploadedSchema.safeParse(answer.json) : null;
+      const ok = answer.status >= 200 && answer.status < 300;
+      const uploaded = ok ? uploadedSchema.safeParse(answer.json) : null;
       if (!uploaded?.success) {
-        const outcome = failure(answer);
+        // A success without an id is Graph misbehaving, not a refusal of the file: upload again.
+        const outcome = ok ? null : failure(answer);
         return {
           failed:
-            outcome.kind === 'accepted'
+            !outcome || outcome.kind === 'accepted'
               ? { kind: 'retryable', error: { code: 'bad_response', title: 'media upload answered without an id' }, retryAfterMs: null }
               : outcome,
         };
