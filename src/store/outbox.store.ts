@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DialectName } from './database.js';
 import { PreparedSql } from './prepared-sql.js';
 import type { DB, MessageRow } from './schema.js';
@@ -11,48 +11,6 @@ type Db = Kysely<DB> | Transaction<DB>;
  * the partial index messages_pending_seq_idx (migration 0008): the status is a literal so that
  * both databases match the index's predicate.
  */
-
-const PENDING = sql.lit('pending');
-
-/** The first of our messages before `seq` in the conversation that is still pending, if any. */
-export async function earlierPendingOutbound(
-  db: Db,
-  conversationId: string,
-  seq: number,
-): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
-  return earlierPendingQuery(db, conversationId, seq).executeTakeFirst();
-}
-
-/** The query behind earlierPendingOutbound (exported so a test can read its plan). */
-export function earlierPendingQuery(db: Db, conversationId: string, seq: number) {
-  return db
-    .selectFrom('messages')
-    .select(['message_id', 'seq'])
-    .where('conversation_id', '=', conversationId)
-    .where('seq', '<', seq)
-    .where('status', '=', PENDING)
-    .where('role', '!=', 'user')
-    .orderBy('seq', 'asc')
-    .limit(1);
-}
-
-/** The next of our pending messages after `seq` in the conversation: the one a finished send unblocks. */
-export async function nextPendingOutbound(
-  db: Db,
-  conversationId: string,
-  seq: number,
-): Promise<Pick<MessageRow, 'message_id' | 'seq'> | undefined> {
-  return db
-    .selectFrom('messages')
-    .select(['message_id', 'seq'])
-    .where('conversation_id', '=', conversationId)
-    .where('seq', '>', seq)
-    .where('status', '=', PENDING)
-    .where('role', '!=', 'user')
-    .orderBy('seq', 'asc')
-    .limit(1)
-    .executeTakeFirst();
-}
 
 /** The customer's latest message in the conversation (its provider id and metadata), if any. */
 export async function latestInbound(
@@ -109,13 +67,13 @@ export async function unmatchedOutbound(db: Db, messageId: string): Promise<Mess
 }
 
 /*
- * The sender's hot path (src/app/deliver-outbox.ts), as prepared SQL: the same statements as the
- * query-builder functions above, run for every message, without building and compiling a query
- * each time (see prepared-sql.ts).
+ * The sender's hot path (src/app/deliver-outbox.ts), as prepared SQL: run for every message,
+ * without building and compiling a query each time (see prepared-sql.ts).
  */
 
 const messageOf = new PreparedSql<MessageRow>('select * from messages where conversation_id = ? and message_id = ?');
-const earlierPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
+/** Exported so a test can read its plan. */
+export const earlierPending = new PreparedSql<Pick<MessageRow, 'message_id' | 'seq'>>(
   "select message_id, seq from messages where conversation_id = ? and seq < ? and status = 'pending' and role <> 'user' order by seq asc limit 1",
 );
 const targetOf = new PreparedSql<SendTarget>(
@@ -132,7 +90,7 @@ const outcomeIfStatus = new PreparedSql<MessageRow>(
 
 /**
  * The `outbox.send` job of the conversation's next pending message after `seq` made due now, in
- * one statement (nextPendingOutbound, then runJobNow on its job): the job is keyed
+ * one statement (the next pending message, then its job): the job is keyed
  * `{conversation_id}:{message_id}`, and only a queued job due later moves.
  */
 const unblockNextSend = new PreparedSql(
@@ -151,7 +109,7 @@ export function sendMessageOf(db: Db, dialect: DialectName, conversationId: stri
   return messageOf.first(db, dialect, [conversationId, messageId]);
 }
 
-/** earlierPendingOutbound for the sender. */
+/** The first of our messages before `seq` in the conversation that is still pending, if any. */
 export function earlierPendingSend(
   db: Db,
   dialect: DialectName,

@@ -2,7 +2,7 @@ import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/database.js';
 import { enqueueJob } from '../../src/store/job.store.js';
-import { earlierPendingOutbound, earlierPendingQuery, nextPendingOutbound, runNextSendNow } from '../../src/store/outbox.store.js';
+import { earlierPending, earlierPendingSend, runNextSendNow } from '../../src/store/outbox.store.js';
 import { contractDatabases, type TestDatabase } from '../support/databases.js';
 import { seedConversation } from '../support/store-fixtures.js';
 
@@ -60,12 +60,11 @@ for (const factory of contractDatabases()) {
       await database.destroy();
     });
 
-    it('finds the first earlier pending message and the next one after a seq', async () => {
-      expect(await earlierPendingOutbound(store.reader, conversation, 4_000)).toBeUndefined();
-      expect(await earlierPendingOutbound(store.reader, conversation, 4_500)).toEqual({ message_id: 'm.4000', seq: 4_000 });
-      expect(await earlierPendingOutbound(store.reader, conversation, SIZE)).toEqual({ message_id: 'm.4000', seq: 4_000 });
-      expect(await nextPendingOutbound(store.reader, conversation, 4_000)).toEqual({ message_id: 'm.4500', seq: 4_500 });
-      expect(await nextPendingOutbound(store.reader, conversation, 4_500)).toBeUndefined();
+    it('finds the first earlier pending message before a seq', async () => {
+      const earlier = (seq: number) => earlierPendingSend(store.reader, store.dialect, conversation, seq);
+      expect(await earlier(4_000)).toBeUndefined();
+      expect(await earlier(4_500)).toEqual({ message_id: 'm.4000', seq: 4_000 });
+      expect(await earlier(SIZE)).toEqual({ message_id: 'm.4000', seq: 4_000 });
     });
 
     it("[OUT1] a finished send makes the next pending message's job due now, and only that job, only earlier", async () => {
@@ -96,10 +95,9 @@ for (const factory of contractDatabases()) {
     });
 
     it('its plan reads messages_pending_seq_idx, not the conversation', async () => {
-      const compiled = earlierPendingQuery(store.reader, conversation, SIZE).compile();
       const explain = store.dialect === 'sqlite' ? 'explain query plan' : 'explain';
       const plan = await store.reader.executeQuery<Record<string, string>>(
-        CompiledQuery.raw(`${explain} ${compiled.sql}`, [...compiled.parameters]),
+        CompiledQuery.raw(`${explain} ${earlierPending.text(store.dialect)}`, [conversation, SIZE]),
       );
       expect(JSON.stringify(plan.rows)).toContain('messages_pending_seq_idx');
     });
