@@ -346,8 +346,11 @@ async function recordOutcome(
 ): Promise<void> {
   if (outcome.kind !== 'retryable') return finish(ctx, run, row, outcome);
   const { config, committer } = ctx;
-  if (attempt >= config.outbox.maxAttempts)
-    return finish(ctx, run, row, { kind: 'permanent', error: mayHaveArrived(meta) ? SEND_UNCONFIRMED : outcome.error });
+  if (attempt >= config.outbox.maxAttempts) {
+    // This attempt's outcome is known; an earlier one resent after leaving none may have arrived.
+    const error = meta.unconfirmed_resent === true ? SEND_UNCONFIRMED : outcome.error;
+    return finish(ctx, run, row, { kind: 'permanent', error });
+  }
   const pairHits = (meta.pair_limit_hits ?? 0) + (outcome.error.code === PAIR_LIMIT_CODE ? 1 : 0);
   const closed: SendMetadata = {
     ...meta,

@@ -18,7 +18,8 @@ import { requireConversation } from './conversation-view.js';
  * `message_updated` tells every dashboard. Same message, same `message_id` [ID7] — never a copy.
  * Only the operator who owns the conversation may (as for sending), only inside the 24 h window,
  * and only a message of ours that failed (`conflict` otherwise: a pending or sent message is not
- * sent twice). A message that failed `send_unconfirmed` may already be on the customer's phone:
+ * sent twice; nor is one that a status webhook failed while its own send still waits for the
+ * provider's answer — a retry is taken once that answer is written). A message that failed `send_unconfirmed` may already be on the customer's phone:
  * retrying it is the operator's decision.
  */
 export async function retryMessage(
@@ -47,7 +48,13 @@ export async function retryMessage(
     });
     if (!updated) throw new DomainError('conflict', 'the message changed meanwhile; reload it');
     const dedupeKey = `${conversationId}:${message.message_id}`;
-    if (!(await requeueJob(tx.db, 'outbox.send', dedupeKey, now))) {
+    const queued = await requeueJob(tx.db, 'outbox.send', dedupeKey, now);
+    if (queued === 'running') {
+      // A status webhook failed it while its send still waits for the provider's answer: that
+      // answer is written next, and a retry now would be overwritten by it (and sent with it).
+      throw new DomainError('conflict', 'the message is still being sent; retry it once its send has ended', { status: 'failed' });
+    }
+    if (queued === 'missing') {
       // Its entry is gone (or was never written, e.g. an imported message): queue a new one.
       const payload: OutboxSendPayload = { conversation_id: conversationId, message_id: message.message_id };
       await enqueueJob(tx.db, tx.dialect, { kind: 'outbox.send', dedupe_key: dedupeKey, payload });

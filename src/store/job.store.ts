@@ -206,18 +206,23 @@ export async function oldestOpenJobAt(db: Db, kind: JobKind): Promise<string | n
 }
 
 /**
- * Puts a finished job (done or failed) back in the queue as new: due now, no attempts, no error,
- * created now (its age in the outbox metric counts from the retry).
- * False when no such job exists or it is still queued or running (nothing to do then).
+ * Puts a job back in the queue as new: due now, no attempts, no error, created now (its age in the
+ * outbox metric counts from the retry). Done, failed and queued jobs move, and a running one whose
+ * claim lapsed (its worker died). `running`: a worker holds it now, nothing changed; `missing`: no
+ * such job.
  */
-export async function requeueJob(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<boolean> {
+export async function requeueJob(db: Db, kind: JobKind, dedupeKey: string, now = new Date()): Promise<'requeued' | 'running' | 'missing'> {
   const nowIso = now.toISOString();
   const r = await db
     .updateTable('jobs')
     .set({ status: 'queued', attempts: 0, run_at: nowIso, locked_until: null, last_error: null, created_at: nowIso, updated_at: nowIso })
     .where('kind', '=', kind)
     .where('dedupe_key', '=', dedupeKey)
-    .where('status', 'in', ['done', 'failed'])
+    .where((eb) =>
+      eb.or([eb('status', 'in', ['done', 'failed', 'queued']), eb.and([eb('status', '=', 'running'), eb('locked_until', '<', nowIso)])]),
+    )
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  if (Number(r.numUpdatedRows) > 0) return 'requeued';
+  const held = await db.selectFrom('jobs').select('id').where('kind', '=', kind).where('dedupe_key', '=', dedupeKey).executeTakeFirst();
+  return held ? 'running' : 'missing';
 }

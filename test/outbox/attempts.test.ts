@@ -153,6 +153,40 @@ for (const database of sharedDatabases()) {
       expect(await metric(server, /switchboard_outbox_failures_total\{code="131026"\} (\d+)/)).toBe(1);
     });
 
+    it("[OUT1][ST1] a retry while the failed message's own send still waits for its answer is refused (409, nothing changed); once the answer is in, the retry sends anew", async () => {
+      server = await startOutboxServer(database);
+      const id = await openConversation(server.url, server.admin, '96171000707');
+      server.meta.script('+96171000707', { delayMs: 2000 });
+      const message = await operatorSends(server.admin, id, 'Your prescription is ready');
+      await waitFor('the send in flight', async () => server.meta.sends().length === 1);
+      const early = statusFor('wamid.EARLY.707', 'failed', message.message_id, UNDELIVERABLE);
+      expect((await sendWebhook(server.url, 'meta', early)).status).toBe(200);
+      const failed = await storedMessage(server.running.ctx.store.db, message.message_id);
+      expect(failed.status).toBe('failed');
+
+      const tooSoon = await server.admin.post(`/api/conversations/${id}/messages/${message.message_id}/retry`);
+      expect([tooSoon.status, tooSoon.body.error.code], JSON.stringify(tooSoon.body)).toEqual([409, 'conflict']);
+      expect(await storedMessage(server.running.ctx.store.db, message.message_id)).toEqual(failed);
+
+      // The late answer is written (the message stays failed, as Meta said); now the retry is a new attempt.
+      await waitFor('the late answer recorded', async () => {
+        const m = await storedMessage(server.running.ctx.store.db, message.message_id);
+        return m.metadata.send_open === false;
+      });
+      await server.running.jobs.outbox.idle();
+      const lateId = (await storedMessage(server.running.ctx.store.db, message.message_id)).provider_message_id;
+      const retried = await server.admin.post(`/api/conversations/${id}/messages/${message.message_id}/retry`);
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+      const sent = await settled(server, message.message_id);
+      expect(sent.status).toBe('sent');
+      expect(sent.metadata).toMatchObject({ retries: 1, send_attempts: 1, previous_provider_message_ids: [lateId] });
+      expect(sent.provider_message_id).toBe(server.meta.accepted[1]!.wamid);
+      expect(server.meta.sends().filter((r) => r.json!.to === '+96171000707')).toHaveLength(2);
+      // The old attempt's redelivered failure does not touch the new one.
+      expect((await sendWebhook(server.url, 'meta', early)).status).toBe(200);
+      expect((await storedMessage(server.running.ctx.store.db, message.message_id)).status).toBe('sent');
+    });
+
     it('[OUT1] a status that fails a message still waiting for its send answer makes the next message of the conversation due at once', async () => {
       server = await startOutboxServer(database);
       const id = await openConversation(server.url, server.admin, '96171000705');
