@@ -283,6 +283,15 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
     // Nothing reached the customer: the attempt counts, without a start marker.
     return recordOutcome(ctx, run, row, meta, attempts + 1, prepared.failed);
   }
+  if (media && Date.now() + config.outbox.sendTimeoutMs > run.deadline) {
+    // A slow upload left less of the claim than a send may take: a send cut by the claim would end
+    // `send_unconfirmed`. Nothing was sent; the next attempt uploads again with a fresh claim.
+    return recordOutcome(ctx, run, row, meta, attempts + 1, {
+      kind: 'retryable',
+      error: { code: 'timeout', title: 'the media upload left too little of the job claim for the send (JOB_LOCK_MS)' },
+      retryAfterMs: null,
+    });
+  }
 
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
   const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
