@@ -202,6 +202,9 @@ describe('media download (issue 3) — failures and retries', () => {
     expect(s.job.attempts).toBe(3);
     expect(meta.lookups(mediaId)).toBe(3);
     expect(s.events.filter((e) => e.media.status === 'ready')).toHaveLength(1);
+    // Each failed run is counted for the engineer on call (GET /metrics).
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_job_failures_total\{kind="media\.download"\} 2\n/);
   });
 
   it('[SPEC §4 media] a 5xx from the media host is retried; a 403 from Monty get-media is permanent (no retry)', async () => {
