@@ -20,8 +20,6 @@ export interface JobRun<P = unknown> {
    * throws. A handler that ignores it may still be running when another worker claims the job.
    */
   readonly signal: AbortSignal;
-  /** When `signal` aborts for the claim (epoch ms): work that cannot end before it should not start. */
-  readonly deadline: number;
   /**
    * Marks the job done inside the caller's write unit, so the job's completion and the domain
    * change it made commit together (or not at all). Without it the runner completes the job after
@@ -328,10 +326,9 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     const onStop = () => controller.abort(STOPPED);
     stopController.signal.addEventListener('abort', onStop, { once: true });
     // Stop before the claim lapses, so no second worker ever runs this job beside us.
-    const deadlineAt = claim.at + Math.floor(lockMs * 0.9);
     const deadline = setTimeout(
       () => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)),
-      Math.max(0, deadlineAt - Date.now()),
+      Math.max(0, Math.floor(lockMs * 0.9) - (Date.now() - claim.at)),
     );
     deadline.unref();
     let completed = false;
@@ -339,7 +336,6 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       await handler.run({
         job,
         signal: controller.signal,
-        deadline: deadlineAt,
         claimed: claim.claimed,
         release,
         complete: async (tx) => {
