@@ -292,7 +292,10 @@ async function deliver(ctx: AppContext, senders: MessageSenders, run: JobRun<Out
   }
 
   const startedMeta: SendMetadata = { ...meta, send_attempts: attempts + 1, send_started_at: new Date().toISOString(), send_open: true };
-  const started = await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta)));
+  const started = await committer.run(async (tx) => {
+    await run.assertClaim(tx);
+    return setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(startedMeta));
+  });
   if (!started) return;
   return callProvider(
     ctx,
@@ -366,7 +369,11 @@ async function recordOutcome(
     last_send_error: outcome.error,
     pair_limit_hits: pairHits,
   };
-  await committer.run((tx) => setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(closed)));
+  await committer.run(async (tx) => {
+    // A worker that outlived its claim leaves the message to the one that has it now.
+    await run.assertClaim(tx);
+    await setSendMetadataIfStatus(tx.db, tx.dialect, row.id, 'pending', JSON.stringify(closed));
+  });
   const delay =
     outcome.retryAfterMs ??
     (outcome.error.code === PAIR_LIMIT_CODE

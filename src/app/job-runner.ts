@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
 import type { GroupCommitter, WriteTx } from '../store/group-commit.js';
-import { claimJobs, completeJob, failJob, type JobKind } from '../store/job.store.js';
+import { claimJobs, completeJob, failJob, holdsClaim, type ClaimRef, type JobKind } from '../store/job.store.js';
 import type { JobRow } from '../store/schema.js';
 
 /** One claimed job as a handler sees it. */
@@ -26,6 +26,12 @@ export interface JobRun<P = unknown> {
    * the handler returns, in its own unit.
    */
   complete(tx: WriteTx): Promise<void>;
+  /**
+   * Inside a write unit: throws (rolling the unit back) when this run's claim no longer holds —
+   * it lapsed and the job was claimed again or requeued — so a worker that outlived its claim
+   * writes nothing. `complete` checks the same; a handler calls this before a write of its own.
+   */
+  assertClaim(tx: WriteTx): Promise<void>;
   /** What `onClaim` returned for this job in the claim's unit (already committed), or undefined. */
   readonly claimed: unknown;
   /**
@@ -55,6 +61,14 @@ export class JobFailure extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+}
+
+/** This run's claim no longer holds (see JobRun.assertClaim): what it would write is dropped. */
+class ClaimLost extends Error {
+  override readonly name = 'ClaimLost';
+  constructor(job: Job<unknown>) {
+    super(`job ${job.id} (${job.kind}) was claimed again or requeued after this run's claim lapsed; this run's outcome is dropped`);
   }
 }
 
@@ -311,12 +325,17 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     const { row } = claim;
     if (!claim.job) {
       const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
-      return failedBeforeRun(job, new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: claim.parseError }));
+      return failedBeforeRun(
+        row,
+        job,
+        new JobFailure('bad_payload', 'job payload is not JSON', { permanent: true, cause: claim.parseError }),
+      );
     }
     const job = claim.job;
     // A job claimed again and again without an outcome (its worker keeps dying) is not run forever.
     if (job.attempt > maxAttempts) {
       return failedBeforeRun(
+        row,
         job,
         new JobFailure('attempts_exhausted', `claimed ${job.attempt} times without an outcome`, { permanent: true }),
       );
@@ -339,33 +358,41 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
         claimed: claim.claimed,
         release,
         complete: async (tx) => {
-          await completeJob(tx.db, tx.dialect, job.id);
+          if (!(await completeJob(tx.db, tx.dialect, row))) throw new ClaimLost(job);
           tx.afterCommit(() => {
             completed = true;
           });
         },
+        assertClaim: async (tx) => {
+          if (!(await holdsClaim(tx.db, tx.dialect, row))) throw new ClaimLost(job);
+        },
       });
-      if (!completed) await committer.run((tx) => completeJob(tx.db, tx.dialect, job.id));
+      if (!completed && !(await committer.run((tx) => completeJob(tx.db, tx.dialect, row)))) throw new ClaimLost(job);
       stats.completed++;
     } catch (err) {
       if (completed) {
         log?.error({ err, jobId: job.id, kind: job.kind }, 'job handler threw after its completion committed');
         return;
       }
+      if (err instanceof ClaimLost) {
+        // Another worker (or a requeue) has the job now: its outcome is theirs to write.
+        log?.warn({ jobId: job.id, kind: job.kind }, err.message);
+        return;
+      }
       if (controller.signal.reason === STOPPED) {
         // Interrupted by shutdown, not failed: queue it again at once for the next worker.
-        await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, 'interrupted by shutdown', new Date()));
+        await committer.run((tx) => failJob(tx.db, tx.dialect, row, 'interrupted by shutdown', new Date()));
         return;
       }
       const failure = toFailure(err, controller.signal);
       options.onFailure?.(job, failure);
-      if (failure.permanent || job.attempt >= maxAttempts) return giveUp(job, failure);
+      if (failure.permanent || job.attempt >= maxAttempts) return giveUp(row, job, failure);
       const delay = failure.retryAfterMs ?? backoffDelay(job.attempt, backoff);
       log?.warn(
         { jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message, delayMs: delay },
         'job failed; retrying',
       );
-      await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, describe(failure), new Date(Date.now() + delay)));
+      await committer.run((tx) => failJob(tx.db, tx.dialect, row, describe(failure), new Date(Date.now() + delay)));
       stats.retried++;
       schedule(delay);
     } finally {
@@ -374,22 +401,26 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     }
   }
 
-  function failedBeforeRun(job: Job<P>, failure: JobFailure): Promise<void> {
+  function failedBeforeRun(claim: ClaimRef, job: Job<P>, failure: JobFailure): Promise<void> {
     options.onFailure?.(job, failure);
-    return giveUp(job, failure);
+    return giveUp(claim, job, failure);
   }
 
-  async function giveUp(job: Job<P>, failure: JobFailure): Promise<void> {
+  async function giveUp(claim: ClaimRef, job: Job<P>, failure: JobFailure): Promise<void> {
     log?.warn({ jobId: job.id, kind: job.kind, attempt: job.attempt, reason: failure.reason, err: failure.message }, 'job failed for good');
     try {
       await committer.run(async (tx) => {
-        await failJob(tx.db, tx.dialect, job.id, describe(failure), null);
+        if (!(await failJob(tx.db, tx.dialect, claim, describe(failure), null))) throw new ClaimLost(job);
         await handler.giveUp?.(job, failure, tx);
       });
     } catch (err) {
+      if (err instanceof ClaimLost) {
+        log?.warn({ jobId: job.id, kind: job.kind }, err.message);
+        return;
+      }
       // The domain side could not record it; still end the job, or it would come back forever.
       log?.error({ err, jobId: job.id, kind: job.kind }, 'recording a job failure failed; marking the job failed alone');
-      await committer.run((tx) => failJob(tx.db, tx.dialect, job.id, `${describe(failure)}; giveUp failed`, null));
+      await committer.run((tx) => failJob(tx.db, tx.dialect, claim, `${describe(failure)}; giveUp failed`, null));
     }
     stats.failed++;
   }
@@ -401,7 +432,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       await committer.run(async (tx) => {
         const started = claims.flatMap((c) => (c.job ? [{ job: c.job, claimed: c.claimed }] : []));
         if (options.onUnclaim && started.length > 0) await options.onUnclaim(started, tx);
-        for (const c of claims) await failJob(tx.db, tx.dialect, c.row.id, 'claimed ahead; handed back at shutdown', new Date());
+        for (const c of claims) await failJob(tx.db, tx.dialect, c.row, 'claimed ahead; handed back at shutdown', new Date());
       });
     } catch (err) {
       log?.error(

@@ -167,21 +167,47 @@ function claimStatement(kindCount: number): PreparedSql<JobRow> {
   return statement;
 }
 
-const jobDone = new PreparedSql("update jobs set status = 'done', locked_until = null, updated_at = ? where id = ?");
+/*
+ * A run's outcome is written only while its claim still holds (`status = 'running'` with the
+ * `locked_until` the claim set): a worker that outlived its claim — stalled past it, while another
+ * worker claimed the job again or an operator requeued it — changes nothing. The functions answer
+ * whether the claim held.
+ */
+const CLAIM_HELD = "id = ? and status = 'running' and locked_until = ?";
+const jobDone = new PreparedSql(`update jobs set status = 'done', locked_until = null, updated_at = ? where ${CLAIM_HELD}`);
 const jobRetry = new PreparedSql(
-  "update jobs set status = 'queued', run_at = ?, locked_until = null, last_error = ?, updated_at = ? where id = ?",
+  `update jobs set status = 'queued', run_at = ?, locked_until = null, last_error = ?, updated_at = ? where ${CLAIM_HELD}`,
 );
-const jobFailed = new PreparedSql("update jobs set status = 'failed', locked_until = null, last_error = ?, updated_at = ? where id = ?");
+const jobFailed = new PreparedSql(
+  `update jobs set status = 'failed', locked_until = null, last_error = ?, updated_at = ? where ${CLAIM_HELD}`,
+);
+const jobHeld = new PreparedSql(`update jobs set updated_at = ? where ${CLAIM_HELD}`);
 
-export async function completeJob(db: Db, dialect: DialectName, id: number): Promise<void> {
-  await jobDone.run(db, dialect, [new Date().toISOString(), id]);
+/** A claim as `claimJobs` returned it: the job's id and the `locked_until` the claim set. */
+export interface ClaimRef {
+  id: number;
+  locked_until: string | null;
+}
+
+export async function completeJob(db: Db, dialect: DialectName, claim: ClaimRef): Promise<boolean> {
+  return (await jobDone.run(db, dialect, [new Date().toISOString(), claim.id, claim.locked_until])) > 0;
 }
 
 /** Schedules another attempt at `runAt`, or marks the job failed for good when `runAt` is null. */
-export async function failJob(db: Db, dialect: DialectName, id: number, error: string, runAt: Date | null): Promise<void> {
+export async function failJob(db: Db, dialect: DialectName, claim: ClaimRef, error: string, runAt: Date | null): Promise<boolean> {
   const now = new Date().toISOString();
-  if (runAt) await jobRetry.run(db, dialect, [runAt.toISOString(), error.slice(0, 2000), now, id]);
-  else await jobFailed.run(db, dialect, [error.slice(0, 2000), now, id]);
+  const changed = runAt
+    ? await jobRetry.run(db, dialect, [runAt.toISOString(), error.slice(0, 2000), now, claim.id, claim.locked_until])
+    : await jobFailed.run(db, dialect, [error.slice(0, 2000), now, claim.id, claim.locked_until]);
+  return changed > 0;
+}
+
+/**
+ * Whether the claim still holds, inside a write unit; it also locks the job's row until the unit
+ * commits (PostgreSQL), so no claim of it can commit in between.
+ */
+export async function holdsClaim(db: Db, dialect: DialectName, claim: ClaimRef): Promise<boolean> {
+  return (await jobHeld.run(db, dialect, [new Date().toISOString(), claim.id, claim.locked_until])) > 0;
 }
 
 export async function countJobs(db: Db, kind: JobKind, status?: string): Promise<number> {

@@ -147,6 +147,34 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     expect(events).toEqual([{ job: id, attempt: 2 }]);
   });
 
+  it('[OUT1] a run that outlives its claim writes nothing: complete(tx) and assertClaim(tx) roll its unit back, the run that claimed the job again owns the outcome', async () => {
+    const ids = [await enqueue(41), await enqueue(42)];
+    const seen: string[] = [];
+    start(
+      {
+        async run({ job, complete, assertClaim }) {
+          seen.push(`${job.payload.n}:${job.attempt}`);
+          // The first run stalls past its 300 ms claim (ignoring its signal); meanwhile the job is claimed again.
+          if (job.attempt === 1) await sleep(900);
+          await committer.run(async (tx) => {
+            if (job.payload.n === 42) await assertClaim(tx);
+            tx.emit(plumbingEvent('message_updated', null, { job: job.id, attempt: job.attempt }));
+            await complete(tx);
+          });
+        },
+      },
+      { lockMs: 300, concurrency: 4 },
+    );
+    for (const id of ids) await waitFor(async () => (await job(id)).status === 'done', 'job done by its second run');
+    await sleep(1_000); // the stalled first runs have ended
+    expect(seen.sort()).toEqual(['41:1', '41:2', '42:1', '42:2']);
+    const events = (await store.reader.selectFrom('events').selectAll().execute())
+      .map((e) => JSON.parse(e.payload))
+      .filter((p) => ids.includes(p.job));
+    expect(events.sort((a, b) => a.job - b.job)).toEqual(ids.map((id) => ({ job: id, attempt: 2 })));
+    for (const id of ids) expect(await job(id)).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
   it('[OUT1] a job whose worker died (claim never released) is run again once its lock expires, not before', async () => {
     const id = await enqueue(5);
     // The "dead worker": claims the job for 600 ms and never reports back.

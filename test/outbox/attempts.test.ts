@@ -170,8 +170,12 @@ for (const database of sharedDatabases()) {
 
       // The late answer is written (the message stays failed, as Meta said); now the retry is a new attempt.
       await waitFor('the late answer recorded', async () => {
-        const m = await storedMessage(server.running.ctx.store.db, message.message_id);
-        return m.metadata.send_open === false;
+        const entry = await server.running.ctx.store.db
+          .selectFrom('jobs')
+          .select('status')
+          .where('dedupe_key', '=', `${id}:${message.message_id}`)
+          .executeTakeFirstOrThrow();
+        return entry.status === 'done';
       });
       await server.running.jobs.outbox.idle();
       const lateId = (await storedMessage(server.running.ctx.store.db, message.message_id)).provider_message_id;
