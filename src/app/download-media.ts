@@ -143,23 +143,27 @@ async function downloadMedia(deps: DownloadMediaDeps, run: JobRun<MediaDownloadP
       await syncDirectory(dirname(finalPath));
     }
     let revoked = false;
-    await deps.committer.run(async (tx) => {
-      const marked = await markMediaReady(tx.db, mediaId, { storage_path: storagePath, size, mime_type: mimeType });
-      // [RV1] the customer deleted the message while it downloaded: the file just put in place must go too.
-      if (!marked && storagePath !== null) revoked = (await getMedia(tx.db, mediaId))?.status === 'deleted';
-      if (marked) {
-        if (bytes) await putMediaBlob(tx.db, mediaId, bytes);
-        const message = await getMessageByPk(tx.db, media.message_pk);
-        const isAudio = message?.type === 'voice' || message?.type === 'audio';
-        const transcript: Partial<Media> = isAudio ? { transcript_status: deps.transcribe ? 'pending' : 'unavailable' } : {};
-        await emitMediaChange(tx, media, { status: 'ready', size, mime_type: mimeType, error: null, ...transcript });
-        if (isAudio && deps.transcribe) {
-          await enqueueJob(tx.db, tx.dialect, { kind: 'media.transcribe', dedupe_key: mediaId, payload: { media_id: mediaId } });
+    try {
+      await deps.committer.run(async (tx) => {
+        const marked = await markMediaReady(tx.db, mediaId, { storage_path: storagePath, size, mime_type: mimeType });
+        // [RV1] the customer deleted the message while it downloaded: the file just put in place must go too.
+        if (!marked && storagePath !== null) revoked = (await getMedia(tx.db, mediaId))?.status === 'deleted';
+        if (marked) {
+          if (bytes) await putMediaBlob(tx.db, mediaId, bytes);
+          const message = await getMessageByPk(tx.db, media.message_pk);
+          const isAudio = message?.type === 'voice' || message?.type === 'audio';
+          const transcript: Partial<Media> = isAudio ? { transcript_status: deps.transcribe ? 'pending' : 'unavailable' } : {};
+          await emitMediaChange(tx, media, { status: 'ready', size, mime_type: mimeType, error: null, ...transcript });
+          if (isAudio && deps.transcribe) {
+            await enqueueJob(tx.db, tx.dialect, { kind: 'media.transcribe', dedupe_key: mediaId, payload: { media_id: mediaId } });
+          }
         }
-      }
-      await run.complete(tx);
-    });
-    if (revoked && storagePath !== null) await rm(join(dataDir, storagePath), { force: true });
+        await run.complete(tx);
+      });
+    } finally {
+      // Also when the unit rolled back (this run lost its claim, say): a deleted message's file is never served.
+      if (revoked && storagePath !== null) await rm(join(dataDir, storagePath), { force: true });
+    }
   } finally {
     await rm(tempPath, { force: true });
   }

@@ -323,6 +323,12 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
 
   async function execute(claim: Claim, release: () => void): Promise<void> {
     const { row } = claim;
+    if (Date.now() - claim.at >= Math.floor(lockMs * 0.9)) {
+      // Claimed ahead and kept waiting for a slot until its claim ran out: not run on a claim
+      // that another worker may take any moment (its onClaim step is undone, as at shutdown).
+      release();
+      return handBack([claim], 'claimed ahead; its claim ran out before a slot was free');
+    }
     if (!claim.job) {
       const job: Job<P> = { id: row.id, kind: row.kind as JobKind, payload: null as P, attempt: row.attempts };
       return failedBeforeRun(
@@ -425,14 +431,19 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     stats.failed++;
   }
 
-  /** Jobs claimed ahead and never started: due again at once, their `onClaim` step undone. */
-  async function handBack(claims: Claim[]): Promise<void> {
+  /**
+   * Jobs claimed ahead and never started: due again at once, their `onClaim` step undone — only
+   * those whose claim still holds (a lapsed one may be another worker's by now).
+   */
+  async function handBack(claims: Claim[], why: string): Promise<void> {
     if (claims.length === 0) return;
     try {
       await committer.run(async (tx) => {
-        const started = claims.flatMap((c) => (c.job ? [{ job: c.job, claimed: c.claimed }] : []));
+        const held: Claim[] = [];
+        for (const c of claims) if (await holdsClaim(tx.db, tx.dialect, c.row)) held.push(c);
+        const started = held.flatMap((c) => (c.job ? [{ job: c.job, claimed: c.claimed }] : []));
         if (options.onUnclaim && started.length > 0) await options.onUnclaim(started, tx);
-        for (const c of claims) await failJob(tx.db, tx.dialect, c.row, 'claimed ahead; handed back at shutdown', new Date());
+        for (const c of held) await failJob(tx.db, tx.dialect, c.row, why, new Date());
       });
     } catch (err) {
       log?.error(
@@ -458,7 +469,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
       if (timer) clearTimeout(timer);
       timer = null;
       await ticking;
-      await handBack(ready.splice(0));
+      await handBack(ready.splice(0), 'claimed ahead; handed back at shutdown');
       if (running.size > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
         await Promise.race([

@@ -175,6 +175,33 @@ describe.each(contractDatabases())('job runner on $kind', ({ create }) => {
     for (const id of ids) expect(await job(id)).toMatchObject({ status: 'done', attempts: 2 });
   });
 
+  it('[OUT1] a job claimed ahead that waited for a slot past its claim is not run on it: handed back (onClaim undone), then run on a fresh claim', async () => {
+    const slow = await enqueue(51);
+    const ahead = await enqueue(52);
+    const runs: string[] = [];
+    const unclaimed: number[] = [];
+    start(
+      {
+        async run({ job, claimed }) {
+          runs.push(`${job.payload.n}:${job.attempt}:${String(claimed)}`);
+          if (job.payload.n === 51) await sleep(1_000); // the one slot stays busy past the 300 ms claims
+        },
+      },
+      {
+        lockMs: 300,
+        concurrency: 1,
+        prefetch: 1,
+        onClaim: async (jobs) => new Map(jobs.map((j) => [j.id, 'marker'])),
+        onUnclaim: async (jobs) => {
+          unclaimed.push(...jobs.map((j) => j.job.id));
+        },
+      },
+    );
+    for (const id of [slow, ahead]) await waitFor(async () => (await job(id)).status === 'done', 'both done');
+    expect(runs.filter((r) => r.startsWith('52:'))).toEqual(['52:2:marker']);
+    expect(unclaimed).toEqual([ahead]);
+  });
+
   it('[OUT1] a job whose worker died (claim never released) is run again once its lock expires, not before', async () => {
     const id = await enqueue(5);
     // The "dead worker": claims the job for 600 ms and never reports back.
