@@ -191,6 +191,8 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
   const pollMs = Math.max(1, options.pollMs ?? 1000);
   const prefetch = Math.max(0, options.prefetch ?? 0);
   const lockMs = Math.max(10, options.lockMs ?? 300_000);
+  /** How long a run may use its claim: it is stopped a little before the claim lapses. */
+  const runForMs = Math.floor(lockMs * 0.9);
   const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
   const backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
   const log = options.logger;
@@ -323,7 +325,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
 
   async function execute(claim: Claim, release: () => void): Promise<void> {
     const { row } = claim;
-    if (Date.now() - claim.at >= Math.floor(lockMs * 0.9)) {
+    if (Date.now() - claim.at >= runForMs) {
       // Claimed ahead and kept waiting for a slot until its claim ran out: not run on a claim
       // that another worker may take any moment (its onClaim step is undone, as at shutdown).
       release();
@@ -353,7 +355,7 @@ export function startJobRunner<P>(options: JobRunnerOptions<P>): JobRunner {
     // Stop before the claim lapses, so no second worker ever runs this job beside us.
     const deadline = setTimeout(
       () => controller.abort(new JobFailure('timeout', `job ran longer than its ${lockMs} ms claim`)),
-      Math.max(0, Math.floor(lockMs * 0.9) - (Date.now() - claim.at)),
+      Math.max(0, runForMs - (Date.now() - claim.at)),
     );
     deadline.unref();
     let completed = false;

@@ -398,12 +398,10 @@ async function channelFor(tx: WriteTx, m: InboundMessage, nowIso: string): Promi
  * A status for a provider id we have not recorded, naming one of our ids as Meta's callback data,
  * is matched by that: the send's acceptance was not committed yet, or was lost in a crash (the
  * message then shows `send_unconfirmed`, and this status proves the customer has it). The
- * provider id is recorded on it at the same time [ID9].
- */
-/**
- * Moves our messages that have the status's provider id forward [ST1]. A message that leaves
- * `pending` this way (the status overtook the send's answer) lets its conversation's next message
- * go at once, as the sender's own outcome would; a failure's code is added to `result.sendFailures`.
+ * provider id is recorded on it at the same time [ID9] — unless it is the id of an attempt before
+ * an operator's retry. A message that leaves `pending` this way lets its conversation's next
+ * message go at once, as the sender's own outcome would; a failure's code is added to
+ * `result.sendFailures`.
  */
 async function applyStatus(tx: WriteTx, status: StatusUpdate, result: ReceiveResult): Promise<boolean> {
   let applied = false;

@@ -19,8 +19,8 @@ import { requireConversation } from './conversation-view.js';
  * Only the operator who owns the conversation may (as for sending), only inside the 24 h window,
  * and only a message of ours that failed (`conflict` otherwise: a pending or sent message is not
  * sent twice; nor is one that a status webhook failed while its own send still waits for the
- * provider's answer — a retry is taken once that answer is written). A message that failed `send_unconfirmed` may already be on the customer's phone:
- * retrying it is the operator's decision.
+ * provider's answer — a retry is taken once that answer is written). A message that failed
+ * `send_unconfirmed` may already be on the customer's phone: retrying it is the operator's decision.
  */
 export async function retryMessage(
   ctx: Pick<AppContext, 'committer'>,

@@ -27,6 +27,16 @@ async function metric(server: OutboxServer, pattern: RegExp): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** The message's `outbox.send` job (keyed `{conversation_id}:{message_id}`). */
+function outboxEntry(server: OutboxServer, conversationId: string, messageId: string) {
+  return server.running.ctx.store.db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('kind', '=', 'outbox.send')
+    .where('dedupe_key', '=', `${conversationId}:${messageId}`)
+    .executeTakeFirstOrThrow();
+}
+
 const UNDELIVERABLE = [{ code: 131026, title: 'Message undeliverable', message: 'Message undeliverable' }];
 
 for (const database of sharedDatabases()) {
@@ -96,11 +106,7 @@ for (const database of sharedDatabases()) {
       expect(sent.status).toBe('sent');
       expect(sent.error).toBeNull();
       // Its outbox entry counts its age from the retry (switchboard_outbox_oldest_pending_seconds).
-      const job = await server.running.ctx.store.db
-        .selectFrom('jobs')
-        .select('created_at')
-        .where('dedupe_key', '=', `${id}:${message.message_id}`)
-        .executeTakeFirstOrThrow();
+      const job = await outboxEntry(server, id, message.message_id);
       expect(Date.parse(job.created_at)).toBeGreaterThanOrEqual(retriedAt - 5);
       expect(sent.metadata.send_attempts).toBe(1);
       expect(sent.metadata.last_send_error).toBeUndefined();
@@ -170,12 +176,7 @@ for (const database of sharedDatabases()) {
 
       // The late answer is written (the message stays failed, as Meta said); now the retry is a new attempt.
       await waitFor('the late answer recorded', async () => {
-        const entry = await server.running.ctx.store.db
-          .selectFrom('jobs')
-          .select('status')
-          .where('dedupe_key', '=', `${id}:${message.message_id}`)
-          .executeTakeFirstOrThrow();
-        return entry.status === 'done';
+        return (await outboxEntry(server, id, message.message_id)).status === 'done';
       });
       await server.running.jobs.outbox.idle();
       const lateId = (await storedMessage(server.running.ctx.store.db, message.message_id)).provider_message_id;
@@ -206,12 +207,7 @@ for (const database of sharedDatabases()) {
       const status = statusFor('wamid.EARLY.FAILURE', 'failed', first.message_id, UNDELIVERABLE);
       expect((await sendWebhook(server.url, 'meta', status)).status).toBe(200);
       expect(await storedMessage(server.running.ctx.store.db, first.message_id)).toMatchObject({ status: 'failed' });
-      const job = await server.running.ctx.store.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('kind', '=', 'outbox.send')
-        .where('dedupe_key', '=', `${id}:${second.message_id}`)
-        .executeTakeFirstOrThrow();
+      const job = await outboxEntry(server, id, second.message_id);
       // Due now (or already taken), not at the end of a hold of up to 2 s.
       expect(job.status !== 'queued' || Date.parse(job.run_at) <= failedAt + 200, JSON.stringify(job)).toBe(true);
       expect((await settled(server, second.message_id)).status).toBe('sent');
