@@ -1,6 +1,6 @@
+import { isDomainError } from '../chat/errors.js';
 import { PROVIDERS, type Provider } from '../chat/types.js';
 import type { WebhookAdapter } from '../providers/registry.js';
-import { WebhookRejected } from '../providers/provider-error.js';
 import { countJournal, readJournalPage, type JournalFilter } from '../store/journal.store.js';
 import type { AppContext } from './context.js';
 import { receiveWebhook } from './receive-webhook.js';
@@ -58,7 +58,7 @@ export async function replayWebhooks(
           report.unchanged += r.duplicates;
           report.statusesApplied += r.statusesApplied;
         } catch (err) {
-          if (!(err instanceof WebhookRejected) && !(err instanceof SyntaxError)) throw err;
+          if (!(isDomainError(err) && err.code === 'validation_failed') && !(err instanceof SyntaxError)) throw err;
           report.failed.push({ id: entry.id, reason: err.message });
         }
       }

@@ -145,7 +145,7 @@ describe('unauthenticated webhook bodies', () => {
         });
       });
       expect(answer, path).toMatch(/^HTTP\/1\.1 401/);
-      expect(answer).toContain('"code":"unauthorized"');
+      expect(answer).toContain('"code":"bad_signature"');
     }
   }, 30_000);
 

@@ -114,13 +114,13 @@ for (const database of webhookDatabases()) {
       for (const bad of BAD_AUTH[provider]) {
         it(`${provider}: ${bad.name} → 401, nothing stored`, async () => {
           const body = JSON.stringify(validPayload(provider, `wamid.AUTH.${provider}.${bad.name}`));
-          await expectRejected(() => sendWebhook(server.url, provider, body, bad.options(body)), 401, 'unauthorized');
+          await expectRejected(() => sendWebhook(server.url, provider, body, bad.options(body)), 401, 'bad_signature');
         });
       }
 
       it(`${provider}: authentication comes first — a bad credential on a non-JSON body is 401`, async () => {
         const options = BAD_AUTH[provider][0]!.options('{');
-        await expectRejected(() => sendWebhook(server.url, provider, '{', options), 401, 'unauthorized');
+        await expectRejected(() => sendWebhook(server.url, provider, '{', options), 401, 'bad_signature');
       });
 
       it(`${provider}: authentic bytes that are not JSON → 400, nothing stored`, async () => {

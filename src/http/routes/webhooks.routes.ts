@@ -1,10 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Provider } from '../../chat/types.js';
-import { isDomainError } from '../../chat/errors.js';
+import { DomainError, isDomainError } from '../../chat/errors.js';
 import type { AppContext } from '../../app/context.js';
 import { receiveWebhook } from '../../app/receive-webhook.js';
-import { WebhookRejected } from '../../providers/provider-error.js';
+import { answerMetaSubscription } from '../../providers/meta/meta.webhook.js';
 import { webhookAdapters, type BodyCheck, type WebhookAdapter } from '../../providers/registry.js';
 import { boundDepth } from '../../chat/json-depth.js';
 import { limitInboundBatch } from '../../chat/text-limits.js';
@@ -14,7 +13,8 @@ import { recordWebhook } from '../metrics.js';
 /**
  * Provider webhooks (SPEC §4). Order: check the credential the headers carry (before any byte of the
  * body is read) → read the body, authenticating it as it arrives → parse JSON, cut below
- * MAX_WEBHOOK_DEPTH → parse the provider shape, cap stored sizes → commit → 200 [IN1]. Nothing is
+ * MAX_WEBHOOK_DEPTH → parse the provider shape, cap stored sizes → commit → 200 [IN1]. Every refusal
+ * is a coded DomainError that the server's one status table maps (src/http/errors.ts): nothing is
  * stored for a rejected request; a failure to commit is a 503 so the provider retries; no input
  * produces a 500. Bodies only a signature can authenticate are read a bounded number at a time.
  */
@@ -30,7 +30,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (request, payload, done) => {
       const state = pending.get(request);
-      if (!state) return done(null, { raw: Buffer.alloc(0), rejected: new WebhookRejected(401, 'not authenticated') });
+      if (!state) return done(null, { raw: Buffer.alloc(0), rejected: new DomainError('bad_signature', 'not authenticated') });
       readBody(payload, request.headers['content-length'], state.check).then(
         (body) => {
           state.release();
@@ -54,24 +54,16 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     });
     // Before any byte of the body is read: the credential's presence and shape (a token or path
     // secret in full), and a slot for a body that only its signature can authenticate [docs/SECURITY.md].
-    scope.addHook('onRequest', async (request, reply) => {
+    scope.addHook('onRequest', async (request) => {
       if (request.method !== 'POST') return;
       const provider = providerOf(request);
       const adapter = provider ? adapters[provider] : undefined;
       if (!adapter) return;
-      let check: BodyCheck;
-      try {
-        check = adapter.begin({ headers: request.headers, pathSecret: (request.params as { secret?: string }).secret });
-      } catch (err) {
-        return reject(reply, err);
-      }
+      const check = adapter.begin({ headers: request.headers, pathSecret: (request.params as { secret?: string }).secret });
       let release = () => {};
       if (adapter.bodyAuthenticates) {
         if (!unverified.take()) {
-          return reply
-            .status(503)
-            .header('retry-after', '1')
-            .send({ error: { code: 'unavailable', message: 'too many webhook bodies being read; retry later' } });
+          throw new DomainError('unavailable', 'too many webhook bodies being read; retry later', { retry_after_s: 1 });
         }
         let released = false;
         release = () => {
@@ -84,26 +76,13 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
     });
 
     scope.get('/webhooks/meta', async (request, reply) => {
-      // A repeated query key arrives as an array: only single string values can verify.
-      const q = request.query as Record<string, string | string[] | undefined>;
-      const expected = ctx.config.meta.verifyToken;
-      const token = q['hub.verify_token'];
-      const challenge = q['hub.challenge'];
-      if (
-        q['hub.mode'] === 'subscribe' &&
-        expected &&
-        typeof token === 'string' &&
-        typeof challenge === 'string' &&
-        safeEqual(token, expected)
-      ) {
-        return reply.status(200).type('text/plain').send(challenge);
-      }
-      return reply.status(403).send({ error: { code: 'forbidden', message: 'verification failed' } });
+      const challenge = answerMetaSubscription(request.query as Record<string, unknown>, ctx.config.meta.verifyToken);
+      return reply.status(200).type('text/plain').send(challenge);
     });
 
     const handle = (provider: Provider) => async (request: FastifyRequest, reply: FastifyReply) => {
       const adapter = adapters[provider];
-      if (!adapter) return reply.status(404).send({ error: { code: 'not_found', message: `${provider} webhooks are not configured` } });
+      if (!adapter) throw new DomainError('not_found', `${provider} webhooks are not configured`);
       return ingestRequest(ctx, adapter, request, reply);
     };
     scope.post('/webhooks/meta', handle('meta'));
@@ -115,7 +94,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: AppContex
 /** What the body parser hands the handler: the bytes, and why they were refused if they were. */
 interface ReadBody {
   raw: Buffer;
-  rejected: WebhookRejected | null;
+  rejected: DomainError | null;
 }
 
 /** Deepest JSON nesting kept from a webhook; deeper parts become `"[nested too deep]"` (SPEC §4). */
@@ -164,7 +143,7 @@ function readBody(payload: NodeJS.ReadableStream, declared: string | undefined, 
         check.finish();
         resolve({ raw, rejected: null });
       } catch (err) {
-        if (err instanceof WebhookRejected) resolve({ raw, rejected: err });
+        if (isDomainError(err)) resolve({ raw, rejected: err });
         else reject(err as Error);
       }
     });
@@ -187,62 +166,44 @@ class Slots {
   }
 }
 
+/** verify → parse → receive → 200; every refusal a coded DomainError. */
 async function ingestRequest(ctx: AppContext, adapter: WebhookAdapter, request: FastifyRequest, reply: FastifyReply) {
   const read = request.body as ReadBody | undefined;
   const raw = read?.raw ?? Buffer.alloc(0);
+  if (!read) {
+    // No body at all (no Content-Type): the parser never ran, so check the empty body here.
+    adapter.verify({ headers: request.headers, rawBody: raw, pathSecret: (request.params as { secret?: string }).secret });
+  } else if (read.rejected) {
+    throw read.rejected;
+  }
   let body: unknown;
   try {
-    if (!read) {
-      // No body at all (no Content-Type): the parser never ran, so check the empty body here.
-      adapter.verify({ headers: request.headers, rawBody: raw, pathSecret: (request.params as { secret?: string }).secret });
-    } else if (read.rejected) {
-      throw read.rejected;
-    }
-    try {
-      body = boundDepth(JSON.parse(raw.toString('utf8')), MAX_WEBHOOK_DEPTH);
-    } catch {
-      throw new WebhookRejected(400, 'body is not JSON');
-    }
-  } catch (err) {
-    return reject(reply, err);
+    body = boundDepth(JSON.parse(raw.toString('utf8')), MAX_WEBHOOK_DEPTH);
+  } catch {
+    throw new DomainError('validation_failed', 'body is not JSON');
   }
   let batch;
   try {
     batch = limitInboundBatch(adapter.parse(body, new Date()));
   } catch (err) {
-    if (err instanceof WebhookRejected) return reject(reply, err);
+    if (isDomainError(err)) throw err;
     // A parser bug must not become a 500 loop of provider retries: reject the shape, log loudly.
     request.log.error({ err, provider: adapter.provider }, 'webhook parser failed');
-    return reply.status(400).send({ error: { code: 'validation_failed', message: 'unrecognised payload' } });
+    throw new DomainError('validation_failed', 'unrecognised payload');
   }
+  let result;
   try {
-    const result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, {
+    result = await receiveWebhook(ctx.committer, adapter.provider, raw.toString('utf8'), batch, {
       responder: ctx.config.ai.responder,
       aiDebounceMs: ctx.config.ai.debounceMs,
       dataDir: ctx.config.dataDir,
     });
-    const { sendFailures, ...counts } = result;
-    for (const code of sendFailures) ctx.metrics.outboxFailures.inc({ code });
-    return reply.status(200).send({ status: 'ok', ...counts, ignored: batch.ignored.length });
   } catch (err) {
-    if (isDomainError(err) && err.code === 'validation_failed') {
-      return reply.status(400).send({ error: { code: err.code, message: err.message } });
-    }
+    if (isDomainError(err) && err.code === 'validation_failed') throw err;
     request.log.error({ err, provider: adapter.provider }, 'webhook not committed');
-    return reply.status(503).send({ error: { code: 'unavailable', message: 'not stored; retry later' } });
+    throw new DomainError('unavailable', 'not stored; retry later');
   }
-}
-
-function reject(reply: FastifyReply, err: unknown) {
-  if (err instanceof WebhookRejected) {
-    const code = err.status === 401 ? 'unauthorized' : err.status === 413 ? 'payload_too_large' : 'validation_failed';
-    return reply.status(err.status).send({ error: { code, message: err.reason } });
-  }
-  throw err;
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const { sendFailures, ...counts } = result;
+  for (const code of sendFailures) ctx.metrics.outboxFailures.inc({ code });
+  return reply.status(200).send({ status: 'ok', ...counts, ignored: batch.ignored.length });
 }

@@ -8,7 +8,6 @@ import {
   unconfiguredSender,
   type HttpAnswer,
   type MessageSender,
-  type OutboundMessage,
   type PreparedSend,
   type Recipient,
   type SendOutcome,

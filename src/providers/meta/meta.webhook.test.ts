@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InboundBatch, InboundMessage } from '../../chat/types.js';
-import { WebhookRejected } from '../provider-error.js';
+import { DomainError, isDomainError } from '../../chat/errors.js';
 import {
   PROPERTY_RUNS,
   assertParsesOrRejects,
@@ -39,14 +39,14 @@ const SHEENA = {
   contact_name: 'Sheena Nelson',
 } as const;
 
-function rejection(body: unknown): WebhookRejected {
+function rejection(body: unknown): DomainError {
   try {
     parseMetaWebhook(body, NOW);
   } catch (error) {
-    if (error instanceof WebhookRejected) return error;
+    if (isDomainError(error)) return error;
     throw error;
   }
-  throw new Error('expected WebhookRejected');
+  throw new Error('expected a DomainError');
 }
 
 describe('verifyMetaSignature', () => {
@@ -89,8 +89,8 @@ describe('parseMetaWebhook: envelope', () => {
   it('rejects JSON of an unknown shape with 400 and a reason', () => {
     for (const body of [null, 42, 'text', [], {}, { entry: {} }, { object: 'page', entry: [] }, { object: 1, entry: [] }]) {
       const error = rejection(body);
-      expect(error.status).toBe(400);
-      expect(error.reason).toMatch(/not a WhatsApp webhook/);
+      expect(error.code).toBe('validation_failed');
+      expect(error.message).toMatch(/not a WhatsApp webhook/);
     }
   });
 
@@ -411,7 +411,7 @@ describe('parseMetaWebhook: statuses (REFERENCE §1.7)', () => {
 describe('parseMetaWebhook: any input (SPEC §4, no input causes a 500)', () => {
   const fixtures = loadAllFixtures(FIXTURES);
 
-  it('returns a well-formed batch or throws WebhookRejected 400 for arbitrary values', () => {
+  it('returns a well-formed batch or throws DomainError validation_failed for arbitrary values', () => {
     fc.assert(
       fc.property(fc.anything(), (body) => assertParsesOrRejects(() => parseMetaWebhook(body, NOW), 'meta')),
       { numRuns: PROPERTY_RUNS },

@@ -1,18 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../../chat/errors.js';
 import type { InboundBatch } from '../../chat/types.js';
-import { parseMetaEnvelope, type MetaDialect } from '../meta/meta.webhook.js';
+import { parseCloudApiEnvelope, type CloudApiDialect } from '../cloud-api-envelope.js';
+import { AUTHENTICATED, headerValue, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
 import { contentHashMessageId } from '../../chat/message-id.js';
 import { digitsOnly, ownValue } from '../wire-values.js';
-
-/**
- * Checks the `x-webhook-token` header against the token configured in Monty's dashboard
- * (REFERENCE §2.5), in constant time whatever the lengths. False when either is missing or empty.
- */
-export function verifyMontyToken(header: string | undefined, token: string): boolean {
-  if (typeof header !== 'string' || typeof token !== 'string' || header === '' || token === '') return false;
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(header), digest(token));
-}
 
 /**
  * Deterministic id for a Monty message that arrived without `id` (REFERENCE §2.5): `mm_` + sha256 of
@@ -38,11 +29,11 @@ export function montyContentId(message: Record<string, unknown>): string {
  * compared) are ignored as echoes; a message without `id` gets `montyContentId`; media may be a
  * `link`/`url` instead of an id. `now` as in `parseMetaWebhook`.
  *
- * @throws WebhookRejected 400 when the body is not Meta's envelope.
+ * @throws DomainError validation_failed when the body is not Meta's envelope.
  */
 export function parseMontyWebhook(body: unknown, opts: { sourceNumber: string | null }, now: Date = new Date()): InboundBatch {
   const ownNumber = digitsOnly(opts.sourceNumber ?? '');
-  const dialect: MetaDialect = {
+  const dialect: CloudApiDialect = {
     provider: 'montymobile',
     sender: 'from',
     ownNumbers: ownNumber === '' ? [] : [ownNumber],
@@ -51,5 +42,32 @@ export function parseMontyWebhook(body: unknown, opts: { sourceNumber: string | 
     channelExternalId: null,
     metadata: {},
   };
-  return parseMetaEnvelope(body, dialect, now);
+  return parseCloudApiEnvelope(body, dialect, now);
+}
+
+/**
+ * MontyMobile's webhook adapter: the `x-webhook-token` header (REFERENCE §2.5) authenticates the
+ * request before its body is read; null without a configured token.
+ */
+export function montyWebhookAdapter({
+  webhookToken,
+  sourceNumber,
+}: {
+  webhookToken: string | null;
+  sourceNumber: string | null;
+}): WebhookAdapter | null {
+  if (!webhookToken) return null;
+  const check = (req: Parameters<WebhookAdapter['begin']>[0]) => {
+    if (!sameSecret(headerValue(req, 'x-webhook-token'), webhookToken)) throw new DomainError('bad_signature', 'bad x-webhook-token');
+  };
+  return {
+    provider: 'montymobile',
+    verify: check,
+    begin: (req) => {
+      check(req);
+      return AUTHENTICATED;
+    },
+    bodyAuthenticates: false,
+    parse: (body, now) => parseMontyWebhook(body, { sourceNumber }, now),
+  };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InboundBatch, InboundMessage } from '../../chat/types.js';
-import { WebhookRejected } from '../provider-error.js';
+import { DomainError, isDomainError } from '../../chat/errors.js';
 import {
   PROPERTY_RUNS,
   assertParsesOrRejects,
@@ -47,14 +47,14 @@ const BUDI = {
 
 const BUDI_ROOM = { room_id: '139214511', room_name: 'Budi Santoso', app_code: 'kovof-123', source: 'wa' };
 
-function rejection(body: unknown): WebhookRejected {
+function rejection(body: unknown): DomainError {
   try {
     parseQiscusWebhook(body, OPTS, NOW);
   } catch (error) {
-    if (error instanceof WebhookRejected) return error;
+    if (isDomainError(error)) return error;
     throw error;
   }
-  throw new Error('expected WebhookRejected');
+  throw new Error('expected a DomainError');
 }
 
 describe('parseQiscusWebhook: bot webhook (REFERENCE §3.2)', () => {
@@ -240,10 +240,10 @@ describe('parseQiscusWebhook: bot webhook (REFERENCE §3.2)', () => {
 
   it('rejects JSON of an unknown shape with 400 and a reason', () => {
     const bodies = [null, 1, 'x', [], {}, { type: 'post_comment_mobile' }, { payload: { from: {}, room: {} } }];
-    for (const body of bodies) expect(rejection(body).status).toBe(400);
+    for (const body of bodies) expect(rejection(body).code).toBe('validation_failed');
     const other = loadFixture(FIXTURES, 'bot-text-current') as Record<string, unknown>;
     other['type'] = 'mark_as_resolved';
-    expect(rejection(other).reason).toBe('not a Qiscus bot webhook: type "mark_as_resolved"');
+    expect(rejection(other).message).toBe('not a Qiscus bot webhook: type "mark_as_resolved"');
   });
 });
 
@@ -305,7 +305,7 @@ describe('parseQiscusWebhook: any input (SPEC §4, no input causes a 500)', () =
   const fixtures = loadAllFixtures(FIXTURES);
   const ignoreEmails = fc.array(fc.oneof(fc.string(), fc.constant('dewi@mail.com'), fc.constant('6281234567890')), { maxLength: 3 });
 
-  it('returns a well-formed batch or throws WebhookRejected 400 for arbitrary values', () => {
+  it('returns a well-formed batch or throws DomainError validation_failed for arbitrary values', () => {
     fc.assert(
       fc.property(fc.anything(), ignoreEmails, (body, emails) =>
         assertParsesOrRejects(() => parseQiscusWebhook(body, { ignoreEmails: emails }, NOW), 'qiscus'),

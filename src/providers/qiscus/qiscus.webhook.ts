@@ -1,8 +1,9 @@
 import { wellFormedMimeType } from '../../chat/mime-type.js';
 import { z } from 'zod';
 import type { InboundBatch, InboundMessage, MediaRef, MessageType } from '../../chat/types.js';
-import { parseMetaValue, type MetaDialect } from '../meta/meta.webhook.js';
-import { WebhookRejected } from '../provider-error.js';
+import { DomainError } from '../../chat/errors.js';
+import { parseCloudApiValue, type CloudApiDialect } from '../cloud-api-envelope.js';
+import { AUTHENTICATED, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
 import {
   dateFromIso,
   dateFromUnixSeconds,
@@ -105,10 +106,10 @@ const ADMIN_EMAIL_SUFFIX = '_admin@qismo.com';
  * WhatsApp forward keeps its `channel_id` in `metadata.qiscus.channel_id`.
  * `now` is the timestamp of a message without a usable one of its own.
  *
- * @throws WebhookRejected 400 when the body is neither shape, or names another webhook `type`.
+ * @throws DomainError validation_failed when the body is neither shape, or names another webhook `type`.
  */
 export function parseQiscusWebhook(body: unknown, opts: QiscusParseOptions, now: Date = new Date()): InboundBatch {
-  if (!isRecord(body)) throw new WebhookRejected(400, 'not a Qiscus webhook: expected a JSON object');
+  if (!isRecord(body)) throw new DomainError('validation_failed', 'not a Qiscus webhook: expected a JSON object');
   const batch: InboundBatch = { messages: [], statuses: [], ignored: [] };
 
   if (Array.isArray(body['messages']) || Array.isArray(body['statuses'])) {
@@ -121,7 +122,7 @@ export function parseQiscusWebhook(body: unknown, opts: QiscusParseOptions, now:
   }
   const parsed = qiscusBotWebhookSchema.safeParse(body);
   if (!parsed.success) {
-    throw new WebhookRejected(400, 'not a Qiscus webhook: expected payload.from, payload.room and payload.message');
+    throw new DomainError('validation_failed', 'not a Qiscus webhook: expected payload.from, payload.room and payload.message');
   }
   const webhook = parsed.data;
   const type = webhook.type ?? webhook.payload.type ?? 'post_comment_mobile';
@@ -130,7 +131,7 @@ export function parseQiscusWebhook(body: unknown, opts: QiscusParseOptions, now:
     return batch;
   }
   if (type !== 'post_comment_mobile') {
-    throw new WebhookRejected(400, `not a Qiscus bot webhook: type ${describe(type)}`);
+    throw new DomainError('validation_failed', `not a Qiscus bot webhook: type ${describe(type)}`);
   }
   const message = readBotMessage(webhook, opts, now);
   if (typeof message === 'string') batch.ignored.push({ reason: message });
@@ -140,7 +141,7 @@ export function parseQiscusWebhook(body: unknown, opts: QiscusParseOptions, now:
 
 function parseWaForward(body: Record<string, unknown>, opts: QiscusParseOptions, now: Date, batch: InboundBatch): void {
   const forward = qiscusWaForwardSchema.safeParse(body).data ?? {};
-  const dialect: MetaDialect = {
+  const dialect: CloudApiDialect = {
     provider: 'qiscus',
     sender: 'contacts',
     ownNumbers: [],
@@ -149,7 +150,7 @@ function parseWaForward(body: Record<string, unknown>, opts: QiscusParseOptions,
     channelExternalId: qiscusChannelKey(forward.app_code, opts),
     metadata: { qiscus: { app_code: forward.app_code ?? null, channel_id: forward.channel_id ?? null } },
   };
-  parseMetaValue(body, dialect, now, batch, 'forward');
+  parseCloudApiValue(body, dialect, now, batch, 'forward');
 }
 
 type BotWebhook = z.infer<typeof qiscusBotWebhookSchema>;
@@ -361,4 +362,35 @@ function nonEmpty(value: string | null | undefined): string | null {
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : `of type ${typeof value}`;
+}
+
+/**
+ * Qiscus's webhook adapter: the secret path segment (`/webhooks/qiscus/:secret`) authenticates the
+ * request before its body is read; null without a configured secret. The bot's own sends (its
+ * email, or the app's admin `{app code}_admin@qismo.com`) are ignored as echoes.
+ */
+export function qiscusWebhookAdapter({
+  webhookSecret,
+  botEmail,
+  appCode,
+}: {
+  webhookSecret: string | null;
+  botEmail: string | null;
+  appCode: string | null;
+}): WebhookAdapter | null {
+  if (!webhookSecret) return null;
+  const ignoreEmails = [botEmail, appCode ? `${appCode}${ADMIN_EMAIL_SUFFIX}` : null].filter((e): e is string => !!e);
+  const check = (req: Parameters<WebhookAdapter['begin']>[0]) => {
+    if (!sameSecret(req.pathSecret, webhookSecret)) throw new DomainError('bad_signature', 'bad webhook secret');
+  };
+  return {
+    provider: 'qiscus',
+    verify: check,
+    begin: (req) => {
+      check(req);
+      return AUTHENTICATED;
+    },
+    bodyAuthenticates: false,
+    parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails, appCode }, now),
+  };
 }

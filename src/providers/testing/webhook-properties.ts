@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { MESSAGE_TYPES, type InboundBatch, type Provider } from '../../chat/types.js';
-import { WebhookRejected } from '../provider-error.js';
+import { isDomainError } from '../../chat/errors.js';
 
 /* Test support shared by the provider parser specs: fixtures, the batch contract, fuzzing inputs. */
 
@@ -93,14 +93,14 @@ export function assertWellFormedBatch(batch: unknown, provider: Provider): asser
 
 /**
  * The parser contract under any input (SPEC §4: no input can cause a 500): it returns a well-formed
- * batch or throws WebhookRejected 400 with a reason. Anything else is rethrown.
+ * batch or throws DomainError validation_failed with a reason. Anything else is rethrown.
  */
 export function assertParsesOrRejects(parse: () => InboundBatch, provider: Provider): void {
   let batch: InboundBatch;
   try {
     batch = parse();
   } catch (error) {
-    if (error instanceof WebhookRejected && error.status === 400 && error.reason.length > 0) return;
+    if (isDomainError(error) && error.code === 'validation_failed' && error.message.length > 0) return;
     throw error;
   }
   assertWellFormedBatch(batch, provider);
