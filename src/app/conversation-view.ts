@@ -5,6 +5,7 @@ import type { ConversationState } from '../chat/types.js';
 import { completeParts, getConversationRow, updateConversation, type ConversationPatch } from '../store/conversation.store.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { appendMessage, lastMessages } from '../store/message.store.js';
+import { lockConversationRow } from '../store/ai.store.js';
 import type { ConversationRow, MessageRow } from '../store/schema.js';
 import { generateMessageId } from '../chat/message-id.js';
 import type { Kysely, Transaction } from 'kysely';
@@ -15,6 +16,17 @@ type Db = Kysely<DB> | Transaction<DB>;
 /** The conversation row, or `conversation_not_found`. */
 export async function requireConversation(db: Db, id: string): Promise<ConversationRow> {
   const row = await getConversationRow(db, id);
+  if (!row) throw new DomainError('conversation_not_found', `no conversation ${id}`);
+  return row;
+}
+
+/**
+ * The conversation row, locked until the unit commits (PostgreSQL's FOR UPDATE; SQLite has one
+ * writer), or `conversation_not_found`. Every write that checks the state or the owner before it
+ * writes reads the row through this, so two operators' units cannot both pass the check [AI3].
+ */
+export async function lockConversation(tx: Pick<WriteTx, 'db' | 'dialect'>, id: string): Promise<ConversationRow> {
+  const row = await lockConversationRow(tx.db, tx.dialect, id);
   if (!row) throw new DomainError('conversation_not_found', `no conversation ${id}`);
   return row;
 }

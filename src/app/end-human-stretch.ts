@@ -5,7 +5,7 @@ import type { ConversationState } from '../chat/types.js';
 import type { AuthenticatedOperator } from './authenticate.js';
 import { appendNotice } from './append-notice.js';
 import type { AppContext } from './context.js';
-import { appendSystemEvent, isOwnedByOther, requireConversation, updateAndEmit } from './conversation-view.js';
+import { appendSystemEvent, isOwnedByOther, lockConversation, updateAndEmit } from './conversation-view.js';
 
 /**
  * Ends an operator's stretch in one unit: state change, no owner, and a system `event` message
@@ -22,7 +22,7 @@ async function endHumanStretch(
   text: string,
 ): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
-    const row = await requireConversation(tx.db, conversationId);
+    const row = await lockConversation(tx, conversationId);
     if (isOwnedByOther(row, actor.id) && actor.role !== 'admin') {
       throw new DomainError('owned_by_other', 'another operator owns this conversation', { operator_id: row.operator_id });
     }

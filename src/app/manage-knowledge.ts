@@ -12,25 +12,19 @@ import {
 import { newRowId } from '../store/json.js';
 import { findMessage } from '../store/message.store.js';
 import type { AuthenticatedOperator } from './authenticate.js';
+import { decodePageCursor, encodePageCursor } from './page-cursor.js';
 import type { AppContext } from './context.js';
 
 export const MAX_KNOWLEDGE_PAGE = 100;
 export const DEFAULT_KNOWLEDGE_PAGE = 50;
 
 function encodeCursor(row: { created_at: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
+  return encodePageCursor([row.created_at, row.id]);
 }
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
-      return { createdAt: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through: any undecodable cursor is the client's error
-  }
-  throw new DomainError('validation_failed', 'cursor: not a cursor this server issued');
+  const [createdAt, id] = decodePageCursor(cursor);
+  return { createdAt, id };
 }
 
 /** Live entries, oldest first, optionally those containing `search` (question, answer or alternates). */

@@ -2,7 +2,7 @@ import type { Conversation } from '../api/types.js';
 import { enqueueJob } from '../store/job.store.js';
 import { latestInbound } from '../store/outbox.store.js';
 import type { AppContext } from './context.js';
-import { requireConversation, updateAndEmit, viewConversation } from './conversation-view.js';
+import { lockConversation, updateAndEmit, viewConversation } from './conversation-view.js';
 import type { OutboxReadPayload } from './deliver-outbox.js';
 
 /**
@@ -13,7 +13,7 @@ import type { OutboxReadPayload } from './deliver-outbox.js';
  */
 export async function markRead(ctx: Pick<AppContext, 'committer'>, conversationId: string, now = new Date()): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
-    const row = await requireConversation(tx.db, conversationId);
+    const row = await lockConversation(tx, conversationId);
     if (row.unread_count === 0) return viewConversation(tx.db, row);
     const latest = await latestInbound(tx.db, row.id);
     if (latest) {

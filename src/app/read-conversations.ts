@@ -1,8 +1,8 @@
 import { presentConversation, presentMessage } from '../api/present.js';
 import type { ConversationDetails, ConversationPage, MessagePage } from '../api/types.js';
-import { DomainError } from '../chat/errors.js';
 import { listConversationPage } from '../store/conversation-query.store.js';
 import { lastMessages, listMessages } from '../store/message.store.js';
+import { decodePageCursor, encodePageCursor } from './page-cursor.js';
 import type { AppContext } from './context.js';
 import { requireConversation, viewConversation } from './conversation-view.js';
 
@@ -21,19 +21,12 @@ export interface ConversationQuery {
 
 /** The opaque cursor: the keyset position of the last row of a page. */
 export function encodeCursor(position: { lastActivityAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([position.lastActivityAt, position.id])).toString('base64url');
+  return encodePageCursor([position.lastActivityAt, position.id]);
 }
 
 export function decodeCursor(cursor: string): { lastActivityAt: string; id: string } {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
-      return { lastActivityAt: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through: any undecodable cursor is the client's error
-  }
-  throw new DomainError('validation_failed', 'cursor: not a cursor this server issued');
+  const [lastActivityAt, id] = decodePageCursor(cursor);
+  return { lastActivityAt, id };
 }
 
 /** Conversations, newest activity first, one page at a time (SPEC §7). */

@@ -10,7 +10,7 @@ import { findMessage, updateMessageIfStatus } from '../store/message.store.js';
 import type { OutboxSendPayload } from './append-outbound.js';
 import type { AuthenticatedOperator } from './authenticate.js';
 import type { AppContext } from './context.js';
-import { requireConversation } from './conversation-view.js';
+import { lockConversation } from './conversation-view.js';
 
 /**
  * Sends a failed outbound message again, as a new attempt [OUT1][ST1]: it goes back to `pending`
@@ -30,7 +30,7 @@ export async function retryMessage(
   now = new Date(),
 ): Promise<Message> {
   return ctx.committer.run(async (tx) => {
-    const conversation = await requireConversation(tx.db, conversationId);
+    const conversation = await lockConversation(tx, conversationId);
     const message = await findMessage(tx.db, conversationId, messageId);
     if (!message) throw new DomainError('message_not_found', `no message ${messageId} in this conversation`);
     if (message.role === 'user') throw new DomainError('conflict', 'a customer message is not sent by us');

@@ -15,11 +15,11 @@ import { completeParts } from '../store/conversation.store.js';
 import type { Store } from '../store/database.js';
 import { insertMedia, putMediaBlob } from '../store/media.store.js';
 import { findMessage, findMessageByClientKey } from '../store/message.store.js';
-import type { MessageRow } from '../store/schema.js';
+import type { ConversationRow, MessageRow } from '../store/schema.js';
 import type { AuthenticatedOperator } from './authenticate.js';
 import type { AppContext } from './context.js';
 import { appendOutbound } from './append-outbound.js';
-import { requireConversation } from './conversation-view.js';
+import { lockConversation, requireConversation } from './conversation-view.js';
 import { mediaFilePath } from './download-media.js';
 
 /** A file the HTTP layer received (spooled to a temp file, which the caller removes afterwards). */
@@ -69,11 +69,10 @@ function replay(existing: MessageRow, type: MessageType | null, text: string | n
 type Db = Store['reader'];
 
 /** Ownership, the 24 h window and the reply target: what must hold before anything is stored. */
-async function checkSendable(db: Db, actor: AuthenticatedOperator, conversationId: string, replyTo: string | null, now: Date) {
-  const row = await requireConversation(db, conversationId);
+async function checkSendable(db: Db, actor: AuthenticatedOperator, row: ConversationRow, replyTo: string | null, now: Date) {
   canSend({ state: row.state as ConversationState, operator_id: row.operator_id }, actor);
   assertWindowOpen(row.last_inbound_at ? new Date(row.last_inbound_at) : null, now);
-  if (replyTo !== null && !(await findMessage(db, conversationId, replyTo))) {
+  if (replyTo !== null && !(await findMessage(db, row.id, replyTo))) {
     throw new DomainError('validation_failed', `reply_to: no message ${replyTo} in this conversation`, { field: 'reply_to' });
   }
   return row;
@@ -93,7 +92,7 @@ export async function checkOperatorCanSend(
   now = new Date(),
 ): Promise<void> {
   if (idempotencyKey !== null && (await findMessageByClientKey(ctx.store.reader, conversationId, idempotencyKey))) return;
-  await checkSendable(ctx.store.reader, actor, conversationId, null, now);
+  await checkSendable(ctx.store.reader, actor, await requireConversation(ctx.store.reader, conversationId), null, now);
 }
 
 /** A file name safe to show and to put in a Content-Disposition: no path, no control characters. */
@@ -199,7 +198,7 @@ export async function sendOperatorMessage(
       const existing = await findMessageByClientKey(ctx.store.reader, conversationId, key);
       if (existing) return replay(existing, null, input.text);
     }
-    await checkSendable(ctx.store.reader, actor, conversationId, replyTo, now);
+    await checkSendable(ctx.store.reader, actor, await requireConversation(ctx.store.reader, conversationId), replyTo, now);
     prepared = await prepareUpload(ctx, upload, input.text);
   }
   const mediaId = prepared ? `md_${randomBytes(10).toString('hex')}` : null;
@@ -221,7 +220,7 @@ export async function sendOperatorMessage(
         const existing = await findMessageByClientKey(tx.db, conversationId, key);
         if (existing) return replay(existing, type, input.text);
       }
-      const row = await checkSendable(tx.db, actor, conversationId, replyTo, now);
+      const row = await checkSendable(tx.db, actor, await lockConversation(tx, conversationId), replyTo, now);
       const { channel } = await completeParts(tx.db, row);
       const provider = channel.provider as Provider;
       const media: Media | null =

@@ -5,7 +5,7 @@ import type { ConversationState } from '../chat/types.js';
 import type { AuthenticatedOperator } from './authenticate.js';
 import { appendNotice } from './append-notice.js';
 import type { AppContext } from './context.js';
-import { requireConversation, updateAndEmit, viewConversation } from './conversation-view.js';
+import { lockConversation, updateAndEmit, viewConversation } from './conversation-view.js';
 
 /**
  * The operator takes the conversation: state `operator`, owned by them, the AI silent from this
@@ -21,7 +21,7 @@ export async function takeOver(
   now = new Date(),
 ): Promise<Conversation> {
   return ctx.committer.run(async (tx) => {
-    const row = await requireConversation(tx.db, conversationId);
+    const row = await lockConversation(tx, conversationId);
     const state = row.state as ConversationState;
     const allowed = canOperatorTakeOver({ state, operator_id: row.operator_id }, actor, options.force === true);
     if (!allowed.ok) {

@@ -44,3 +44,25 @@ export function limitInboundMessage(m: InboundMessage): InboundMessage {
 export function limitInboundBatch(batch: InboundBatch): InboundBatch {
   return { ...batch, messages: batch.messages.map(limitInboundMessage) };
 }
+
+/** U+0000 or a lone surrogate: text no database stores as given (PostgreSQL refuses NUL; a lone surrogate is not UTF-8). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when a string or key anywhere in the parsed JSON holds U+0000 or a lone surrogate (iterative: depth is unbounded). */
+export function hasUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (UNSTORABLE.test(k)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}

@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { isDomainError } from '../chat/errors.js';
+import { DomainError, isDomainError } from '../chat/errors.js';
 import type { AppContext } from '../app/context.js';
 import { isReachable } from '../store/database.js';
 import { isApiPath } from './auth.js';
+import { hasUnstorableText } from '../chat/text-limits.js';
 import { STATUS_BY_CODE } from './errors.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerConversationRoutes } from './routes/conversations.routes.js';
@@ -39,27 +40,6 @@ function httpError(statusCode: number, code: string, message: string): FastifyEr
   err.statusCode = statusCode;
   err.code = code;
   return err;
-}
-
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** True when a string or key anywhere in the parsed JSON holds U+0000 or a lone surrogate (iterative: depth is unbounded). */
-function hasUnstorableText(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) return true;
-    } else if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
-    } else if (v !== null && typeof v === 'object') {
-      for (const [k, inner] of Object.entries(v)) {
-        if (UNSTORABLE.test(k)) return true;
-        stack.push(inner);
-      }
-    }
-  }
-  return false;
 }
 
 /** Builds the HTTP server with every route; listening is the caller's business. */
@@ -106,6 +86,17 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     reply.header('content-security-policy', API_CONTENT_SECURITY_POLICY);
     if (hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     if (NO_STORE_PATHS.test(request.url)) reply.header('cache-control', 'no-store');
+  });
+
+  // A NUL or a lone surrogate in a path segment or query value names nothing Switchboard stores:
+  // PostgreSQL refuses NUL in a text parameter (a 500 otherwise) and SQLite's full-text query ends at
+  // it. Refused before any route runs (SPEC §4); webhooks keep their own answers (a bad path secret
+  // is a 401 whatever it holds).
+  app.addHook('preValidation', async (request) => {
+    if (request.url.startsWith('/webhooks/')) return;
+    if (hasUnstorableText(request.params) || hasUnstorableText(request.query)) {
+      throw new DomainError('validation_failed', 'NUL characters and lone surrogates are not accepted in the URL');
+    }
   });
 
   // Keep the raw bytes of every JSON body; parse errors become 400 `validation_failed`.

@@ -28,6 +28,11 @@ export interface WriteTx {
   readonly dialect: DialectName;
   /** The committer running this unit: one per database, a key for caches of committed rows. */
   readonly owner: object;
+  /**
+   * Adds an event-log row. A `conversation_updated` replaces the unit's earlier one for the same
+   * conversation: a unit that changes a conversation twice (a notice's activity, then the takeover's
+   * state) shows clients the committed state once, never the state in between.
+   */
   emit(event: PendingEvent): void;
   /**
    * Keeps a webhook body in the journal. Like events, the row is written at the end of the batch,
@@ -200,7 +205,7 @@ export class GroupCommitter {
             db: trx,
             dialect: this.store.dialect,
             owner: this,
-            emit: (e) => rows.events.push(e),
+            emit: (e) => emitInto(rows.events, e),
             journal: (entry) => rows.journal.push(entry),
             afterCommit: (fn) => rows.after.push(fn),
           };
@@ -313,4 +318,13 @@ function runSafely(fn: () => void): void {
   } catch {
     // after-commit hooks are notifications; their failure must not undo an acknowledged write
   }
+}
+
+/** `WriteTx.emit`: appends, a conversation's later `conversation_updated` replacing its earlier one. */
+function emitInto(events: PendingEvent[], event: PendingEvent): void {
+  if (event.type === 'conversation_updated') {
+    const earlier = events.findIndex((e) => e.type === 'conversation_updated' && e.conversation_id === event.conversation_id);
+    if (earlier !== -1) events.splice(earlier, 1);
+  }
+  events.push(event);
 }

@@ -215,6 +215,12 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
         'reason=angry',
         'cursor=garbage',
         'cursor=' + Buffer.from('[1,2]').toString('base64url'),
+        // SPEC §4: no input is a 500 — PostgreSQL refuses NUL in a text parameter, SQLite's FTS5 query ends at it.
+        'q=%00abc',
+        'operator=%00',
+        'state=ai%00',
+        'cursor=' + Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000Z', '\u0000'])).toString('base64url'),
+        'cursor=' + Buffer.from(JSON.stringify(['\ud800', 'c_1'])).toString('base64url'),
       ]) {
         const res = await admin.get(`/api/conversations?${query}`);
         expect(res.status, query).toBe(400);
@@ -256,7 +262,8 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(tail.body.has_more).toBe(false);
       const latest = await admin.get(`/api/conversations/${id}/messages?limit=3`);
       expect(latest.body.messages.map((m: any) => m.message_id)).toEqual(['wamid.pages.118', 'wamid.pages.119', 'wamid.pages.120']);
-      for (const q of ['before_seq=-1', 'after_seq=x', 'limit=101', 'limit=0']) {
+      // seq is a 32-bit column: a larger position names no message and is refused, not a 500 (SPEC §4).
+      for (const q of ['before_seq=-1', 'after_seq=x', 'limit=101', 'limit=0', 'before_seq=9999999999', 'after_seq=3000000000']) {
         expect((await admin.get(`/api/conversations/${id}/messages?${q}`)).status, q).toBe(400);
       }
       expect((await admin.get('/api/conversations/c_missing/messages')).body.error.code).toBe('conversation_not_found');
@@ -284,9 +291,13 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect(forced.body.operator.name).toBe('Administrator');
 
       const updates = (await eventsOf(id)).filter((e) => e.type === 'conversation_updated').map((e) => JSON.parse(e.payload));
-      // A takeover's notice [AI6] moves the conversation's activity too: one more update each, same owner.
-      const owners = updates.map((u) => u.operator?.name ?? null).filter((name, i, all) => i === 0 || name !== all[i - 1]);
-      expect(owners).toEqual([null, 'Olga', 'Administrator']);
+      // One conversation_updated per takeover, with the committed state: the notice [AI6] the unit
+      // appends first moves the activity too, but that state in between is never shown.
+      const sinceFirst = updates.slice(updates.findIndex((u) => u.operator !== null));
+      expect(sinceFirst.map((u) => [u.state, u.operator?.name ?? null])).toEqual([
+        ['operator', 'Olga'],
+        ['operator', 'Administrator'],
+      ]);
       const notices = (await admin.get(`/api/conversations/${id}`)).body.messages.filter((m: any) => m.metadata.notice);
       expect(notices.map((m: any) => [m.role, m.status, m.metadata.notice])).toEqual([
         ['system', 'pending', 'operator_joined'],
@@ -362,6 +373,28 @@ describe.each(targets)('conversations REST on $kind (SPEC §7)', (target) => {
       expect((await admin.get(`/api/conversations/${id}`)).body).toMatchObject({ state: 'ai', operator: null });
       expect(await eventsOf(id)).toEqual(before);
       expect((await olga.client.post('/api/conversations/c_missing/takeover')).body.error.code).toBe('conversation_not_found');
+    });
+
+    it('[§7 validation] a NUL in a path segment is 400 on every route, and changes nothing (SPEC §4)', async () => {
+      const id = await ingest('wamid.bad.nul', '96173000006');
+      const before = await eventsOf(id);
+      await olga.client.post(`/api/conversations/${id}/takeover`);
+      const afterTakeover = await eventsOf(id);
+      expect(afterTakeover.length).toBeGreaterThan(before.length);
+      const refused = [
+        await admin.get('/api/conversations/%00'),
+        await admin.get(`/api/conversations/${id}%00`),
+        await admin.get(`/api/conversations/${id}/messages?before_seq=5%00`),
+        await olga.client.post(`/api/conversations/${id}%00/release`),
+        await olga.client.post(`/api/conversations/${id}/messages/%00/retry`),
+        await olga.client.post(`/api/conversations/${id}%00/messages`, { text: 'hello' }),
+      ];
+      for (const res of refused) {
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('validation_failed');
+      }
+      expect((await admin.get(`/api/conversations/${id}`)).body).toMatchObject({ state: 'operator', operator: { name: 'Olga' } });
+      expect(await eventsOf(id)).toEqual(afterTakeover);
     });
   });
 

@@ -53,9 +53,11 @@ const ListQuery = z.object({
 const IdParams = z.object({ id: z.string().min(1).max(100) });
 const MessageParams = z.object({ id: z.string().min(1).max(100), message_id: z.string().min(1).max(512) });
 const DetailsQuery = z.object({ limit: whole(1, MAX_PAGE_SIZE).optional() });
+/** `seq` is a 32-bit integer column (PostgreSQL `integer`): a larger one names no message. */
+const MAX_SEQ = 2_147_483_647;
 const MessagesQuery = z.object({
-  before_seq: whole(0, Number.MAX_SAFE_INTEGER).optional(),
-  after_seq: whole(0, Number.MAX_SAFE_INTEGER).optional(),
+  before_seq: whole(0, MAX_SEQ).optional(),
+  after_seq: whole(0, MAX_SEQ).optional(),
   limit: whole(1, MAX_PAGE_SIZE).optional(),
 });
 const TakeoverBody = z.object({ force: z.boolean().optional() });
