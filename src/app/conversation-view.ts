@@ -2,10 +2,15 @@ import { presentConversation, presentMessage } from '../api/present.js';
 import type { Conversation } from '../api/types.js';
 import { DomainError } from '../chat/errors.js';
 import type { ConversationState } from '../chat/types.js';
-import { completeParts, getConversationRow, updateConversation, type ConversationPatch } from '../store/conversation.store.js';
+import {
+  completeParts,
+  getConversationRow,
+  lockConversationRow,
+  updateConversation,
+  type ConversationPatch,
+} from '../store/conversation.store.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { appendMessage, lastMessages } from '../store/message.store.js';
-import { lockConversationRow } from '../store/ai.store.js';
 import type { ConversationRow, MessageRow } from '../store/schema.js';
 import { generateMessageId } from '../chat/message-id.js';
 import type { Kysely, Transaction } from 'kysely';

@@ -2,8 +2,8 @@ import type { HistoryItem, Responder, ResponderInput, ResponderResult } from '..
 import { detectHumanRequest, scoreSentiment } from '../chat/handover-rules.js';
 import { detectContactLanguage } from '../chat/language.js';
 import type { HandoverReason, Media, MessageType, Provider } from '../chat/types.js';
-import { lockConversationRow, readConversationState, setContactLanguage } from '../store/ai.store.js';
-import { getConversationRow, completeParts } from '../store/conversation.store.js';
+import { readConversationState, setContactLanguage } from '../store/ai.store.js';
+import { completeParts, getConversationRow, lockConversationRow } from '../store/conversation.store.js';
 import type { WriteTx } from '../store/group-commit.js';
 import { enqueueJob } from '../store/job.store.js';
 import { parseJson } from '../store/json.js';

@@ -41,7 +41,28 @@ export interface WebhookAdapter {
 }
 
 /** The body check of a request its headers (or path) already authenticated. */
-export const AUTHENTICATED: BodyCheck = { update: () => {}, finish: () => {} };
+const AUTHENTICATED: BodyCheck = { update: () => {}, finish: () => {} };
+
+/**
+ * The adapter of a provider whose headers or path authenticate the request before its body is
+ * read: `check` throws DomainError bad_signature, and the body needs no check of its own.
+ */
+export function checkedBeforeBody(
+  provider: Provider,
+  check: (request: Omit<WebhookRequest, 'rawBody'>) => void,
+  parse: WebhookAdapter['parse'],
+): WebhookAdapter {
+  return {
+    provider,
+    verify: check,
+    begin: (request) => {
+      check(request);
+      return AUTHENTICATED;
+    },
+    bodyAuthenticates: false,
+    parse,
+  };
+}
 
 /** A header's first value. */
 export function headerValue(request: Pick<WebhookRequest, 'headers'>, name: string): string | undefined {

@@ -1,17 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { DialectName } from './database.js';
-import type { ConversationRow, DB } from './schema.js';
+import type { DB } from './schema.js';
 
 type Db = Kysely<DB> | Transaction<DB>;
-
-/**
- * The conversation row, locked until COMMIT on PostgreSQL (SQLite has one writer anyway): the AI's
- * last check of the state [AI3] and whatever the unit then writes cannot interleave with a takeover.
- */
-export async function lockConversationRow(db: Db, dialect: DialectName, id: string): Promise<ConversationRow | undefined> {
-  const q = db.selectFrom('conversations').selectAll().where('id', '=', id);
-  return (dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
-}
 
 /** The conversation's state and last seq, for the checks during a generation (cheap, no lock). */
 export async function readConversationState(db: Db, id: string): Promise<{ state: string; last_seq: number } | undefined> {

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DialectName } from './database.js';
 import type { ChannelRow, ContactRow, ConversationRow, DB, OperatorRow } from './schema.js';
 import { newRowId } from './json.js';
 
@@ -206,4 +207,14 @@ export async function completeParts(db: Db, conversation: ConversationRow): Prom
 export async function operatorOf(db: Db, conversation: Pick<ConversationRow, 'operator_id'>): Promise<ConversationParts['operator']> {
   if (!conversation.operator_id) return null;
   return (await db.selectFrom('operators').select(['id', 'name']).where('id', '=', conversation.operator_id).executeTakeFirst()) ?? null;
+}
+
+/**
+ * The conversation row, locked until COMMIT on PostgreSQL (SQLite has one writer anyway): the last
+ * check of the state or owner [AI3] and whatever the unit then writes cannot interleave with another
+ * unit's (a takeover, a hand-back, the AI's reply).
+ */
+export async function lockConversationRow(db: Db, dialect: DialectName, id: string): Promise<ConversationRow | undefined> {
+  const q = db.selectFrom('conversations').selectAll().where('id', '=', id);
+  return (dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
 }

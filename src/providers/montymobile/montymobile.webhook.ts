@@ -1,7 +1,7 @@
 import { DomainError } from '../../chat/errors.js';
 import type { InboundBatch } from '../../chat/types.js';
 import { parseCloudApiEnvelope, type CloudApiDialect } from '../cloud-api-envelope.js';
-import { AUTHENTICATED, headerValue, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
+import { checkedBeforeBody, headerValue, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
 import { contentHashMessageId } from '../../chat/message-id.js';
 import { digitsOnly, ownValue } from '../wire-values.js';
 
@@ -57,17 +57,11 @@ export function montyWebhookAdapter({
   sourceNumber: string | null;
 }): WebhookAdapter | null {
   if (!webhookToken) return null;
-  const check = (req: Parameters<WebhookAdapter['begin']>[0]) => {
-    if (!sameSecret(headerValue(req, 'x-webhook-token'), webhookToken)) throw new DomainError('bad_signature', 'bad x-webhook-token');
-  };
-  return {
-    provider: 'montymobile',
-    verify: check,
-    begin: (req) => {
-      check(req);
-      return AUTHENTICATED;
+  return checkedBeforeBody(
+    'montymobile',
+    (req) => {
+      if (!sameSecret(headerValue(req, 'x-webhook-token'), webhookToken)) throw new DomainError('bad_signature', 'bad x-webhook-token');
     },
-    bodyAuthenticates: false,
-    parse: (body, now) => parseMontyWebhook(body, { sourceNumber }, now),
-  };
+    (body, now) => parseMontyWebhook(body, { sourceNumber }, now),
+  );
 }

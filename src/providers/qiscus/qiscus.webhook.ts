@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { InboundBatch, InboundMessage, MediaRef, MessageType } from '../../chat/types.js';
 import { DomainError } from '../../chat/errors.js';
 import { parseCloudApiValue, type CloudApiDialect } from '../cloud-api-envelope.js';
-import { AUTHENTICATED, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
+import { checkedBeforeBody, sameSecret, type WebhookAdapter } from '../webhook-adapter.js';
 import {
   dateFromIso,
   dateFromUnixSeconds,
@@ -380,17 +380,11 @@ export function qiscusWebhookAdapter({
 }): WebhookAdapter | null {
   if (!webhookSecret) return null;
   const ignoreEmails = [botEmail, appCode ? `${appCode}${ADMIN_EMAIL_SUFFIX}` : null].filter((e): e is string => !!e);
-  const check = (req: Parameters<WebhookAdapter['begin']>[0]) => {
-    if (!sameSecret(req.pathSecret, webhookSecret)) throw new DomainError('bad_signature', 'bad webhook secret');
-  };
-  return {
-    provider: 'qiscus',
-    verify: check,
-    begin: (req) => {
-      check(req);
-      return AUTHENTICATED;
+  return checkedBeforeBody(
+    'qiscus',
+    (req) => {
+      if (!sameSecret(req.pathSecret, webhookSecret)) throw new DomainError('bad_signature', 'bad webhook secret');
     },
-    bodyAuthenticates: false,
-    parse: (body, now) => parseQiscusWebhook(body, { ignoreEmails, appCode }, now),
-  };
+    (body, now) => parseQiscusWebhook(body, { ignoreEmails, appCode }, now),
+  );
 }
